@@ -1,0 +1,115 @@
+# ebpftrace — one entry point: make, make run, make test, make bench, make deps
+# V=1 for verbose builds.
+
+CLANG    ?= clang
+CC       ?= cc
+BPFTOOL  ?= bpftool
+PROTOC_C ?= protoc-c
+ARCH     := $(shell uname -m | sed 's/aarch64/arm64/')
+BPF_ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+BUILD    ?= build
+CACHE    ?= $(HOME)/.cache/ebpftrace
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)
+LDLIBS   := -lbpf -lelf -lz -lcurl -lprotobuf-c -lyaml -lcjson -lpthread
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+PROTOS    := $(wildcard user/proto/*.proto)
+PROTO_C   := $(patsubst user/proto/%.proto,$(BUILD)/%.pb-c.c,$(PROTOS))
+PROTO_OBJ := $(PROTO_C:.c=.o)
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all clean deps run test test-unit test-asan test-fuzz test-py bench check-deps
+all: $(BUILD)/ebpftrace
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/*.h bpf/*.h vmlinux/vmlinux_$(ARCH).h | $(BUILD)
+	@echo "  BPF   $@"
+	$(Q)cp vmlinux/vmlinux_$(ARCH).h $(BUILD)/vmlinux.h
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -D__BPF__ \
+		-Iinclude -Ibpf -I$(BUILD) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	@echo "  SKEL  $@"
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/%.pb-c.c $(BUILD)/%.pb-c.h: user/proto/%.proto | $(BUILD)
+	@echo "  PROTO $<"
+	$(Q)$(PROTOC_C) --proto_path=user/proto --c_out=$(BUILD) $<
+
+$(BUILD)/%.pb-c.o: $(BUILD)/%.pb-c.c
+	$(Q)$(CC) -O2 -g -I$(BUILD) -c $< -o $@
+
+$(BUILD)/user/%.o: user/%.c user/*.h include/*.h $(SKELS) $(PROTO_C) | $(BUILD)/user
+	@echo "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/ebpftrace: $(USER_OBJS) $(PROTO_OBJ)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- tests -----------------------------------------------------------------
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(BUILD)/tests
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+test-unit: $(UNIT_BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		test-unit
+
+# libFuzzer targets (clang), each run for a bounded time on its seed corpus.
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+test-fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(CLANG) \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(LIB_OBJS:$(BUILD)/%=build-fuzz/%)
+	$(Q)set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+		$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
+		-Iinclude -Iuser -Ibuild-fuzz $$f $(LIB_OBJS:$(BUILD)/%=build-fuzz/%) \
+		-o build-fuzz/$$n $(LDLIBS); \
+		mkdir -p build-fuzz/corpus-$$n; \
+		echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+		build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+			build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
+
+PYTEST ?= python3 -m pytest
+test-py: all
+	$(Q)$(PYTEST) -v tests/bpf tests/e2e
+
+# The whole suite, as CI runs it.
+test: deps all test-unit test-asan test-fuzz test-py
+
+# ---- run / bench / deps ------------------------------------------------------
+run: deps all
+	$(Q)tests/demo/run-demo.sh
+
+bench: deps all
+	$(Q)tests/bench/run.sh
+
+deps:
+	$(Q)tools=1; ./tests/deps.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

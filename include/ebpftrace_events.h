@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Event records shared by the BPF programs (bpf/) and userspace (user/).
+ * Defined once, with __u* types, explicit padding and size asserts, so the
+ * two sides cannot drift. BPF writes these into one ring buffer.
+ */
+#ifndef EBPFTRACE_EVENTS_H
+#define EBPFTRACE_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8.. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+/* Payload prefix captured per read/write; must be a power of two. */
+#define EBT_PAYLOAD_MAX 8192
+/* Bytes a connection must show before BPF can classify it. */
+#define EBT_CLASSIFY_MIN 4
+/* Max iovec entries copied from readv/writev/sendmsg/recvmsg. */
+#define EBT_IOV_MAX 4
+#define EBT_COMM_LEN 16
+
+enum ebt_event_type {
+	EBT_EV_CONN_OPEN = 1,  /* accept/connect succeeded on a tracked process */
+	EBT_EV_DATA = 2,       /* bytes read or written on a tracked connection */
+	EBT_EV_CONN_CLOSE = 3, /* close() of a tracked connection */
+	EBT_EV_PROC_EXIT = 4,  /* last thread of a process exited */
+	EBT_EV_PROC_FORK = 5,  /* a tracked process forked a new process */
+};
+
+enum ebt_role {
+	EBT_ROLE_UNKNOWN = 0,
+	EBT_ROLE_SERVER = 1, /* fd came from accept/accept4 */
+	EBT_ROLE_CLIENT = 2, /* fd was connect()ed */
+};
+
+enum ebt_direction {
+	EBT_DIR_INGRESS = 0, /* read/recv: bytes into the process */
+	EBT_DIR_EGRESS = 1,  /* write/send: bytes out of the process */
+};
+
+/* Classification state kept per connection in the BPF conn map. */
+enum ebt_proto {
+	EBT_PROTO_UNKNOWN = 0,
+	EBT_PROTO_HTTP1 = 1,
+	EBT_PROTO_OTHER = 2, /* not HTTP: BPF stops copying payload */
+};
+
+/* Key of the BPF connection map: one live fd of one process. */
+struct ebt_conn_key {
+	__u32 tgid;
+	__u32 fd;
+};
+
+/* Value of the BPF connection map. */
+struct ebt_conn_info {
+	__u64 start_ns; /* with tgid+fd, the connection's identity */
+	__u32 role;     /* enum ebt_role */
+	__u32 proto;    /* enum ebt_proto */
+	__u64 bytes_seen;
+};
+_Static_assert(sizeof(struct ebt_conn_info) == 24, "conn_info layout");
+
+/* Common header of every ring-buffer record. */
+struct ebt_event_hdr {
+	__u32 type; /* enum ebt_event_type */
+	__u32 tgid;
+	__u32 tid;
+	__u32 fd;
+	__u64 ts_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 conn_start_ns;
+};
+_Static_assert(sizeof(struct ebt_event_hdr) == 32, "event_hdr layout");
+
+/* IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+struct ebt_ev_conn_open {
+	struct ebt_event_hdr hdr;
+	__u8 saddr[16]; /* local address */
+	__u8 daddr[16]; /* peer address */
+	__u16 sport;    /* local port, host order */
+	__u16 dport;    /* peer port, host order */
+	__u16 family;   /* AF_INET / AF_INET6 of the socket */
+	__u16 role;     /* enum ebt_role */
+	__u64 cgroup_id;
+	char comm[EBT_COMM_LEN];
+};
+_Static_assert(sizeof(struct ebt_ev_conn_open) == 104, "conn_open layout");
+
+struct ebt_ev_data {
+	struct ebt_event_hdr hdr;
+	__u32 direction; /* enum ebt_direction */
+	__u32 role;      /* enum ebt_role */
+	__u32 total_len; /* bytes the syscall really moved */
+	__u32 cap_len;   /* bytes of payload[] that follow (<= total_len) */
+	__u8 payload[EBT_PAYLOAD_MAX];
+};
+_Static_assert(sizeof(struct ebt_ev_data) == 48 + EBT_PAYLOAD_MAX,
+	       "ev_data layout");
+
+struct ebt_ev_close {
+	struct ebt_event_hdr hdr;
+};
+
+struct ebt_ev_proc {
+	struct ebt_event_hdr hdr; /* tgid = process; fd = child tgid for fork */
+	__u32 child_tgid;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct ebt_ev_proc) == 40, "ev_proc layout");
+
+/* Indexes of the per-CPU counter array "ebt_stats". */
+enum ebt_stat {
+	EBT_STAT_EVENTS = 0,     /* records written to the ring buffer */
+	EBT_STAT_RB_DROPS = 1,   /* ring buffer full: record lost */
+	EBT_STAT_CONN_FULL = 2,  /* conn map full: connection not tracked */
+	EBT_STAT_TRUNCATED = 3,  /* data records with cap_len < total_len */
+	EBT_STAT_SKIPPED_OTHER = 4, /* data on non-HTTP conns, not copied */
+	EBT_STAT__COUNT = 8,
+};
+
+/* Read-only settings userspace fills before load (skeleton rodata). */
+struct ebt_bpf_config {
+	__u32 self_tgid;   /* never trace the tracer */
+	__u32 hook_only;   /* benchmark mode: programs return at once */
+	__u32 filter_pid;  /* 1: only tgids in ebt_pid_filter */
+	__u32 filter_comm; /* 1: only comms in ebt_comm_filter */
+	__u32 filter_cgroup; /* 1: only cgroup ids in ebt_cgroup_filter */
+	__u32 _pad;
+};
+
+#endif /* EBPFTRACE_EVENTS_H */

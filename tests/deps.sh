@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing ebpftrace needs (Debian 12).
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
+      protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev
+      libcmocka-dev libclang-rt-14-dev wrk curl python3-pytest)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+# tracefs is needed to attach tracepoints.
+if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
+	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+fi

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Runtime configuration. Filled from one table of options (options.c):
+ * defaults < config file (--config, YAML) < environment < command-line flags.
+ */
+#ifndef EBT_CONFIG_H
+#define EBT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "http.h"
+
+#define EBT_MAX_FILTERS 64
+
+enum ebt_format {
+	EBT_FORMAT_TEXT = 0,
+	EBT_FORMAT_JSON = 1,
+	EBT_FORMAT_NONE = 2, /* no console output */
+};
+
+enum ebt_compression {
+	EBT_COMPRESS_GZIP = 0,
+	EBT_COMPRESS_NONE = 1,
+};
+
+struct ebt_config {
+	/* selection */
+	uint32_t pids[EBT_MAX_FILTERS];
+	unsigned n_pids;
+	char *comms[EBT_MAX_FILTERS];
+	unsigned n_comms;
+	char *cgroups[EBT_MAX_FILTERS]; /* cgroup paths (v2/hybrid unified) */
+	unsigned n_cgroups;
+
+	/* run */
+	uint64_t duration_ms; /* 0 = until Ctrl-C */
+	enum ebt_format format;
+	bool hook_only; /* benchmark: attach programs that return at once */
+	char *log_level; /* error, warn, info, debug */
+	char *stats_file; /* write counters as JSON here on exit, optional */
+
+	/* HTTP */
+	enum http_query_mode query_mode;
+
+	/* OTLP export */
+	char *otlp_endpoint;        /* base, "/v1/traces" appended */
+	char *otlp_traces_endpoint; /* full URL, wins over the base */
+	char *otlp_headers;         /* "k=v,k2=v2" (W3C baggage-like) */
+	uint64_t otlp_timeout_ms;
+	enum ebt_compression otlp_compression;
+	uint64_t otlp_queue_bytes;  /* bound of buffered spans */
+	uint32_t otlp_batch_spans;  /* max spans per request */
+	uint64_t otlp_batch_timeout_ms;
+	char *resource_attributes;  /* OTEL_RESOURCE_ATTRIBUTES for the tracer */
+};
+
+/* Parse result: 0 ok, 1 help printed (exit 0), -1 error (message in err). */
+int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
+		    char **argv, char *err, size_t errlen);
+void ebt_config_free(struct ebt_config *cfg);
+
+/* Print --help for a command from the options table. */
+void ebt_config_usage(FILE *out, const char *command);
+/* Print the options table as Markdown (docs/configuration.md). */
+void ebt_config_markdown(FILE *out);
+
+#endif /* EBT_CONFIG_H */

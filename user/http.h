@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTP/1.0 and 1.1 stream parsing, pure functions over byte buffers.
+ *
+ * One struct http_stream per direction of a connection: the request side
+ * (bytes the client sends) and the response side (bytes the server sends).
+ * Bytes are fed as the syscalls moved them; a chunk may be a prefix of what
+ * the syscall really moved (total > len): the parser accounts for the
+ * missing bytes where it can (inside a body) and resynchronises at the next
+ * message boundary where it cannot (inside a start line or headers).
+ *
+ * Nothing here allocates more than the bounded header buffer, and nothing
+ * reported through the callbacks is ever garbage: start lines and header
+ * values are validated before they are reported.
+ */
+#ifndef EBT_HTTP_H
+#define EBT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_METHOD_MAX 24
+#define HTTP_TARGET_MAX 2048     /* longer targets are truncated (flagged) */
+#define HTTP_HOST_MAX 256
+#define HTTP_UA_MAX 512
+#define HTTP_TRACEPARENT_MAX 64  /* "00-<32>-<16>-<2>" is 55 chars */
+#define HTTP_HEADER_SECTION_MAX (64 * 1024) /* larger: error + resync */
+#define HTTP_PIPELINE_MAX 32     /* requests awaiting a response */
+
+enum http_side {
+	HTTP_SIDE_REQUEST = 0,
+	HTTP_SIDE_RESPONSE = 1,
+};
+
+/* One parsed message head (request or response). */
+struct http_msg {
+	bool is_request;
+	int version_minor; /* HTTP/1.<minor> */
+	/* request */
+	char method[HTTP_METHOD_MAX];
+	char target[HTTP_TARGET_MAX]; /* as sent: path[?query] or absolute */
+	bool target_truncated;
+	char host[HTTP_HOST_MAX];
+	char user_agent[HTTP_UA_MAX];
+	char traceparent[HTTP_TRACEPARENT_MAX]; /* raw value, "" if absent */
+	/* response */
+	int status; /* 100..599 */
+	/* framing */
+	bool has_content_length;
+	uint64_t content_length;
+	bool chunked;
+	bool conn_close; /* Connection: close (or 1.0 without keep-alive) */
+	bool upgrade;    /* Upgrade header present */
+	uint64_t body_bytes; /* filled in for on_complete */
+};
+
+enum http_error {
+	HTTP_ERR_NONE = 0,
+	HTTP_ERR_BAD_START_LINE,
+	HTTP_ERR_BAD_HEADER,
+	HTTP_ERR_HEADER_TOO_LARGE,
+	HTTP_ERR_BAD_CHUNK,
+	HTTP_ERR_GAP, /* bytes missing where framing was needed */
+	HTTP_ERR_BAD_LENGTH,
+};
+
+struct http_callbacks {
+	/* Head of a message parsed (for responses, also 1xx interim ones). */
+	void (*on_head)(void *ctx, const struct http_msg *m);
+	/* Message (head + body) fully seen. */
+	void (*on_complete)(void *ctx, const struct http_msg *m);
+	/* Bytes were discarded; parser is resynchronising. */
+	void (*on_error)(void *ctx, enum http_error err);
+};
+
+struct http_stream; /* opaque: state, bounded header buffer, FIFO */
+
+struct http_stream *http_stream_new(enum http_side side);
+void http_stream_free(struct http_stream *s);
+
+/*
+ * Feed bytes. data holds len captured bytes; total >= len is how many bytes
+ * the syscall moved (total - len bytes following data are unseen).
+ * Returns the number of complete messages seen so far in this call.
+ */
+int http_stream_feed(struct http_stream *s, const uint8_t *data, size_t len,
+		     size_t total, const struct http_callbacks *cb, void *ctx);
+
+/* Peer closed: completes a close-delimited response body, drops partials. */
+void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
+		     void *ctx);
+
+/*
+ * Response side only: tell the parser the method of the next request in
+ * order (pipelining FIFO), so HEAD and CONNECT responses are framed right.
+ */
+void http_stream_expect(struct http_stream *s, const char *method);
+
+/* True while the stream has consumed bytes it could not frame (resync). */
+bool http_stream_in_resync(const struct http_stream *s);
+
+/* Number of bytes of valid HTTP seen so far (for classification). */
+uint64_t http_stream_good_bytes(const struct http_stream *s);
+
+/* Quick check: could these first bytes start an HTTP/1.x message? */
+bool http_looks_like_request(const uint8_t *p, size_t len);
+bool http_looks_like_response(const uint8_t *p, size_t len);
+
+/* ---- route templating (route.c) ---- */
+/*
+ * Low-cardinality route from a request path (query already stripped):
+ * numeric, UUID and hex-id segments become {id}, {uuid}, {hex}... .
+ * Writes a NUL-terminated string into out; returns its length.
+ */
+size_t http_route_template(const char *path, size_t len, char *out,
+			   size_t outsz);
+
+/* Split a request target into path and query (no allocation). */
+void http_split_target(const char *target, const char **path,
+		       size_t *path_len, const char **query, size_t *query_len);
+
+enum http_query_mode {
+	HTTP_QUERY_KEEP = 0,   /* export the query string as sent */
+	HTTP_QUERY_REDACT = 1, /* keep keys, replace every value by REDACTED */
+	HTTP_QUERY_DROP = 2,   /* do not export the query string */
+};
+/* Returns length written to out (NUL-terminated), 0 for DROP or empty. */
+size_t http_query_redact(const char *q, size_t len, enum http_query_mode mode,
+			 char *out, size_t outsz);
+
+/* True for headers whose values must never be exported. */
+bool http_header_is_sensitive(const char *name, size_t len);
+
+/* OTel semconv: known methods as is, others as "_OTHER". */
+const char *http_method_normalize(const char *method);
+
+/* ---- W3C trace context (traceparent.c) ---- */
+/* Returns 0 if s is a valid traceparent; fills ids and flags. */
+int traceparent_parse(const char *s, size_t len, uint8_t trace_id[16],
+		      uint8_t parent_id[8], uint8_t *flags);
+/* Writes "00-<trace>-<span>-<flags>" (55 chars + NUL) into out[56]. */
+void traceparent_format(const uint8_t trace_id[16], const uint8_t span_id[8],
+			uint8_t flags, char out[56]);
+
+#endif /* EBT_HTTP_H */

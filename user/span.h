@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The span model handed from the span assembler to exporters.
+ * A span owns its strings (heap); its resource is shared and refcounted,
+ * because exporters free spans on their own thread.
+ */
+#ifndef EBT_SPAN_H
+#define EBT_SPAN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EBT_SPAN_MAX_ATTRS 20
+#define EBT_RES_MAX_ATTRS 24
+
+/* OTLP Span.SpanKind values */
+enum ebt_span_kind {
+	EBT_KIND_INTERNAL = 1,
+	EBT_KIND_SERVER = 2,
+	EBT_KIND_CLIENT = 3,
+};
+
+/* OTLP Status.StatusCode values */
+enum ebt_status {
+	EBT_STATUS_UNSET = 0,
+	EBT_STATUS_OK = 1,
+	EBT_STATUS_ERROR = 2,
+};
+
+enum ebt_attr_type {
+	EBT_ATTR_STR = 0,
+	EBT_ATTR_INT = 1,
+	EBT_ATTR_BOOL = 2,
+};
+
+/* key is a static string literal; str (if any) is owned by the holder. */
+struct ebt_attr {
+	const char *key;
+	enum ebt_attr_type type;
+	char *str;
+	int64_t num;
+};
+
+/* Resource of one process: created once, shared by all its spans. */
+struct ebt_resource {
+	atomic_int refs;
+	uint32_t pid;
+	struct ebt_attr attrs[EBT_RES_MAX_ATTRS];
+	unsigned n_attrs;
+	char *service_name; /* convenience copy of the service.name value */
+};
+
+struct ebt_span {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8]; /* all zero: root span */
+	char *name;
+	enum ebt_span_kind kind;
+	uint64_t start_ns; /* unix epoch ns */
+	uint64_t end_ns;   /* unix epoch ns */
+	enum ebt_status status;
+	char *status_message; /* may be NULL */
+	struct ebt_attr attrs[EBT_SPAN_MAX_ATTRS];
+	unsigned n_attrs;
+	struct ebt_resource *resource; /* holds one reference */
+};
+
+/* Resource lifetime (span.c) */
+struct ebt_resource *ebt_resource_new(uint32_t pid);
+struct ebt_resource *ebt_resource_ref(struct ebt_resource *r);
+void ebt_resource_unref(struct ebt_resource *r);
+int ebt_resource_add_str(struct ebt_resource *r, const char *key,
+			 const char *val);
+int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v);
+
+/* Span lifetime and attributes (span.c). Keys must be string literals. */
+struct ebt_span *ebt_span_new(void);
+void ebt_span_free(struct ebt_span *s);
+int ebt_span_set_name(struct ebt_span *s, const char *name);
+int ebt_span_add_str(struct ebt_span *s, const char *key, const char *val);
+int ebt_span_add_strn(struct ebt_span *s, const char *key, const char *val,
+		      size_t len);
+int ebt_span_add_int(struct ebt_span *s, const char *key, int64_t v);
+const struct ebt_attr *ebt_span_find(const struct ebt_span *s,
+				     const char *key);
+/* Approximate heap footprint, used to bound exporter queues by bytes. */
+size_t ebt_span_size(const struct ebt_span *s);
+
+/* Lower-case hex of an id into out (2*len+1 bytes). */
+void ebt_hex(const uint8_t *id, size_t len, char *out);
+
+#endif /* EBT_SPAN_H */
