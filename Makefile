@@ -39,10 +39,10 @@ all: $(BUILD)/ebpftrace
 $(BUILD) $(BUILD)/user $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c include/*.h bpf/*.h vmlinux/vmlinux_$(ARCH).h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h) vmlinux/vmlinux_$(ARCH).h | $(BUILD)
 	@echo "  BPF   $@"
 	$(Q)cp vmlinux/vmlinux_$(ARCH).h $(BUILD)/vmlinux.h
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -D__BPF__ \
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -D__BPF__ \
 		-Iinclude -Ibpf -I$(BUILD) -c $< -o $@
 	$(Q)llvm-strip -g $@ 2>/dev/null || true
 
@@ -57,7 +57,7 @@ $(BUILD)/%.pb-c.c $(BUILD)/%.pb-c.h: user/proto/%.proto | $(BUILD)
 $(BUILD)/%.pb-c.o: $(BUILD)/%.pb-c.c
 	$(Q)$(CC) -O2 -g -I$(BUILD) -c $< -o $@
 
-$(BUILD)/user/%.o: user/%.c user/*.h include/*.h $(SKELS) $(PROTO_C) | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) $(PROTO_C) | $(BUILD)/user
 	@echo "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

@@ -13,7 +13,10 @@
 #include <linux/types.h>
 #endif
 
-/* Payload prefix captured per read/write; must be a power of two. */
+/*
+ * Payload prefix captured per read/write: at most EBT_PAYLOAD_MAX - 1 bytes
+ * (a power of two minus one keeps the verifier's bounds simple).
+ */
 #define EBT_PAYLOAD_MAX 8192
 /* Bytes a connection must show before BPF can classify it. */
 #define EBT_CLASSIFY_MIN 4
@@ -58,7 +61,8 @@ struct ebt_conn_info {
 	__u64 start_ns; /* with tgid+fd, the connection's identity */
 	__u32 role;     /* enum ebt_role */
 	__u32 proto;    /* enum ebt_proto */
-	__u64 bytes_seen;
+	__u32 seq;      /* data records attempted; gaps reveal lost records */
+	__u32 _pad;
 };
 _Static_assert(sizeof(struct ebt_conn_info) == 24, "conn_info layout");
 
@@ -85,7 +89,7 @@ struct ebt_ev_conn_open {
 	__u64 cgroup_id;
 	char comm[EBT_COMM_LEN];
 };
-_Static_assert(sizeof(struct ebt_ev_conn_open) == 104, "conn_open layout");
+_Static_assert(sizeof(struct ebt_ev_conn_open) == 96, "conn_open layout");
 
 struct ebt_ev_data {
 	struct ebt_event_hdr hdr;
@@ -93,9 +97,11 @@ struct ebt_ev_data {
 	__u32 role;      /* enum ebt_role */
 	__u32 total_len; /* bytes the syscall really moved */
 	__u32 cap_len;   /* bytes of payload[] that follow (<= total_len) */
+	__u32 seq;       /* per-connection record number, from 0 */
+	__u32 _pad;
 	__u8 payload[EBT_PAYLOAD_MAX];
 };
-_Static_assert(sizeof(struct ebt_ev_data) == 48 + EBT_PAYLOAD_MAX,
+_Static_assert(sizeof(struct ebt_ev_data) == 56 + EBT_PAYLOAD_MAX,
 	       "ev_data layout");
 
 struct ebt_ev_close {

@@ -9,6 +9,11 @@ static void attr_clear(struct ebt_attr *a)
 {
 	free(a->str);
 	a->str = NULL;
+	if (a->owned_key) {
+		free(a->owned_key);
+		a->owned_key = NULL;
+		a->key = NULL;
+	}
 }
 
 struct ebt_resource *ebt_resource_new(uint32_t pid)
@@ -44,7 +49,8 @@ static struct ebt_attr *next_attr(struct ebt_attr *arr, unsigned *n,
 {
 	for (unsigned i = 0; i < *n; i++) {
 		if (strcmp(arr[i].key, key) == 0) {
-			attr_clear(&arr[i]);
+			free(arr[i].str);
+			arr[i].str = NULL;
 			return &arr[i];
 		}
 	}
@@ -89,6 +95,40 @@ int ebt_resource_add_str(struct ebt_resource *r, const char *key,
 		r->service_name = strdup(val);
 	}
 	return 0;
+}
+
+int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
+			 const char *val)
+{
+	struct ebt_attr *a = NULL;
+	char *k = NULL;
+
+	for (unsigned i = 0; i < r->n_attrs && !a; i++)
+		if (strcmp(r->attrs[i].key, key) == 0)
+			a = &r->attrs[i];
+	if (!a) {
+		if (r->n_attrs >= EBT_RES_MAX_ATTRS || !(k = strdup(key)))
+			return -1;
+		a = &r->attrs[r->n_attrs++];
+		a->owned_key = k;
+	}
+	free(a->str);
+	if (set_str(a, a->owned_key ? a->owned_key : a->key, val,
+		    strlen(val)) != 0)
+		return -1;
+	if (strcmp(key, "service.name") == 0) {
+		free(r->service_name);
+		r->service_name = strdup(val);
+	}
+	return 0;
+}
+
+const char *ebt_resource_get(const struct ebt_resource *r, const char *key)
+{
+	for (unsigned i = 0; i < r->n_attrs; i++)
+		if (strcmp(r->attrs[i].key, key) == 0)
+			return r->attrs[i].str ? r->attrs[i].str : "";
+	return NULL;
 }
 
 int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v)

@@ -35,9 +35,13 @@ enum ebt_attr_type {
 	EBT_ATTR_BOOL = 2,
 };
 
-/* key is a static string literal; str (if any) is owned by the holder. */
+/*
+ * key is a static string literal, or owned_key when the key came from input
+ * (OTEL_RESOURCE_ATTRIBUTES); str (if any) is owned by the holder.
+ */
 struct ebt_attr {
 	const char *key;
+	char *owned_key;
 	enum ebt_attr_type type;
 	char *str;
 	int64_t num;
@@ -74,6 +78,10 @@ void ebt_resource_unref(struct ebt_resource *r);
 int ebt_resource_add_str(struct ebt_resource *r, const char *key,
 			 const char *val);
 int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v);
+/* Like add_str, but the key is copied (for keys read from input). */
+int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
+			 const char *val);
+const char *ebt_resource_get(const struct ebt_resource *r, const char *key);
 
 /* Span lifetime and attributes (span.c). Keys must be string literals. */
 struct ebt_span *ebt_span_new(void);

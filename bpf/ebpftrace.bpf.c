@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ebpftrace capture programs: syscall tracepoints only (the target kernel has
+ * no kprobes and no fentry). BPF captures, userspace interprets: these
+ * programs track which fds are TCP connections of selected processes, copy a
+ * capped prefix of the bytes moved on them into one ring buffer, and stop
+ * copying once a connection's first bytes show it is not HTTP.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "ebpftrace_events.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define EINPROGRESS 115
+#define PAYLOAD_MASK (EBT_PAYLOAD_MAX - 1)
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct ebt_bpf_config ebt_cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} ebt_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ebt_conn_key);
+	__type(value, struct ebt_conn_info);
+} ebt_conns SEC(".maps");
+
+/* Syscall arguments saved at sys_enter, read back at sys_exit. */
+struct io_args {
+	__u64 buf;    /* user buffer, or iovec array when iovcnt > 0 */
+	__u32 fd;
+	__u32 iovcnt;
+	__u32 direction;
+	__u32 kind;   /* IO_* below */
+};
+
+enum { IO_DATA = 0, IO_ACCEPT = 1, IO_CONNECT = 2 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct io_args);
+} ebt_args SEC(".maps");
+
+/* Data record plus spill room so masked offsets stay in bounds. */
+struct scratch {
+	struct ebt_ev_data ev;
+	__u8 spill[EBT_PAYLOAD_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} ebt_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EBT_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} ebt_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} ebt_pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[EBT_COMM_LEN]);
+	__type(value, __u8);
+} ebt_comm_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} ebt_cgroup_filter SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ebt_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int rb_output(void *data, __u64 size)
+{
+	if (bpf_ringbuf_output(&ebt_events, data, size, 0) != 0) {
+		stat_inc(EBT_STAT_RB_DROPS);
+		return -1;
+	}
+	stat_inc(EBT_STAT_EVENTS);
+	return 0;
+}
+
+/* Is this process selected for tracing? Checked once per new connection. */
+static __always_inline bool selected(__u32 tgid)
+{
+	if (tgid == ebt_cfg.self_tgid)
+		return false;
+	if (ebt_cfg.filter_pid && !bpf_map_lookup_elem(&ebt_pid_filter, &tgid))
+		return false;
+	if (ebt_cfg.filter_comm) {
+		char comm[EBT_COMM_LEN] = {};
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!bpf_map_lookup_elem(&ebt_comm_filter, comm))
+			return false;
+	}
+	if (ebt_cfg.filter_cgroup) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&ebt_cgroup_filter, &cg))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline void fill_hdr(struct ebt_event_hdr *h, __u32 type,
+				     __u64 pid_tgid, __u32 fd, __u64 start)
+{
+	h->type = type;
+	h->tgid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->fd = fd;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->conn_start_ns = start;
+}
+
+/* fd -> struct sock of the current task, via its file table. */
+static __always_inline struct sock *fd_to_sock(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f = NULL;
+	struct socket *so;
+
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	return so ? BPF_CORE_READ(so, sk) : NULL;
+}
+
+static __always_inline void v4_mapped(__u8 out[16], __u32 addr)
+{
+	__builtin_memset(out, 0, 16);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &addr, 4);
+}
+
+/* Fill addresses and ports; false if not a TCP socket of AF_INET/6. */
+static __always_inline bool read_tuple(struct sock *sk,
+				       struct ebt_ev_conn_open *e)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return false;
+	if (family == AF_INET) {
+		v4_mapped(e->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		v4_mapped(e->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(e->saddr, sk,
+				   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(e->daddr, sk,
+				   __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		return false;
+	}
+	e->family = family;
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return true;
+}
+
+static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
+{
+	struct ebt_ev_conn_open e = {};
+	struct ebt_conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
+	struct ebt_conn_info info = {};
+	struct sock *sk = fd_to_sock(fd);
+
+	if (!sk || !read_tuple(sk, &e))
+		return;
+	info.start_ns = bpf_ktime_get_ns();
+	info.role = role;
+	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY)) {
+		stat_inc(EBT_STAT_CONN_FULL);
+		return;
+	}
+	fill_hdr(&e.hdr, EBT_EV_CONN_OPEN, pid_tgid, fd, info.start_ns);
+	e.role = role;
+	e.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	rb_output(&e, sizeof(e));
+}
+
+/* ---- accept / connect ---------------------------------------------------- */
+
+static __always_inline int save_args(__u32 fd, __u64 buf, __u32 iovcnt,
+				     __u32 dir, __u32 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args a = {
+		.buf = buf, .fd = fd, .iovcnt = iovcnt,
+		.direction = dir, .kind = kind,
+	};
+
+	bpf_map_update_elem(&ebt_args, &id, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int enter_accept(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (ebt_cfg.hook_only || !selected(id >> 32))
+		return 0;
+	return save_args(0, 0, 0, 0, IO_ACCEPT);
+}
+
+static __always_inline int exit_accept(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a;
+
+	if (ebt_cfg.hook_only)
+		return 0;
+	a = bpf_map_lookup_elem(&ebt_args, &id);
+	if (!a)
+		return 0;
+	if (a->kind == IO_ACCEPT && ret >= 0)
+		conn_open(id, (__u32)ret, EBT_ROLE_SERVER);
+	bpf_map_delete_elem(&ebt_args, &id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept0(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_accept();
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_accept();
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept0(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (ebt_cfg.hook_only || !selected(id >> 32))
+		return 0;
+	return save_args((__u32)ctx->args[0], 0, 0, 0, IO_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a;
+
+	if (ebt_cfg.hook_only)
+		return 0;
+	a = bpf_map_lookup_elem(&ebt_args, &id);
+	if (!a)
+		return 0;
+	if (a->kind == IO_CONNECT && (ctx->ret == 0 || ctx->ret == -EINPROGRESS))
+		conn_open(id, a->fd, EBT_ROLE_CLIENT);
+	bpf_map_delete_elem(&ebt_args, &id);
+	return 0;
+}
+
+/* ---- data ------------------------------------------------------------------ */
+
+/* sys_enter of a data syscall: remember args only for tracked HTTP-ish fds. */
+static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
+				      __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
+	struct ebt_conn_info *c;
+
+	if (ebt_cfg.hook_only)
+		return 0;
+	c = bpf_map_lookup_elem(&ebt_conns, &key);
+	if (!c || c->proto == EBT_PROTO_OTHER)
+		return 0;
+	return save_args(fd, buf, iovcnt, dir, IO_DATA);
+}
+
+static __always_inline __u32 copy_iov(struct ebt_ev_data *ev, __u64 iov_ptr,
+				      __u32 iovcnt, __u32 want)
+{
+	__u32 off = 0;
+
+#pragma unroll
+	for (int i = 0; i < EBT_IOV_MAX; i++) {
+		struct iovec iov;
+		__u32 n;
+
+		if (i >= iovcnt || off >= want)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov),
+					(void *)(iov_ptr + i * sizeof(iov))))
+			break;
+		n = want - off;
+		if (iov.iov_len < n)
+			n = iov.iov_len;
+		off &= PAYLOAD_MASK;
+		n &= PAYLOAD_MASK;
+		if (bpf_probe_read_user(ev->payload + off, n, iov.iov_base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
+/* First bytes of a connection: could this be HTTP/1.x? */
+static __always_inline __u32 classify(const __u8 *p)
+{
+	if (p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P')
+		return EBT_PROTO_HTTP1;
+	for (int i = 0; i < EBT_CLASSIFY_MIN; i++)
+		if (p[i] < 'A' || p[i] > 'Z')
+			return p[i] == ' ' && i >= 3 ? EBT_PROTO_HTTP1
+						     : EBT_PROTO_OTHER;
+	return EBT_PROTO_UNKNOWN; /* uppercase word: userspace decides */
+}
+
+static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
+{
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = a->fd};
+	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
+	__u32 zero = 0, want, cap;
+	struct scratch *s;
+
+	if (!c || c->proto == EBT_PROTO_OTHER)
+		return 0;
+	s = bpf_map_lookup_elem(&ebt_scratch, &zero);
+	if (!s)
+		return 0;
+	want = ret > PAYLOAD_MASK ? PAYLOAD_MASK : (__u32)ret;
+	if (a->iovcnt) {
+		cap = copy_iov(&s->ev, a->buf, a->iovcnt, want);
+	} else {
+		cap = want & PAYLOAD_MASK;
+		if (bpf_probe_read_user(s->ev.payload, cap, (void *)a->buf))
+			cap = 0;
+	}
+	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
+		c->proto = classify(s->ev.payload);
+		if (c->proto == EBT_PROTO_OTHER) {
+			stat_inc(EBT_STAT_SKIPPED_OTHER);
+			return 0;
+		}
+	}
+	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, a->fd, c->start_ns);
+	s->ev.direction = a->direction;
+	s->ev.role = c->role;
+	s->ev.total_len = (__u32)ret;
+	s->ev.cap_len = cap;
+	s->ev.seq = __sync_fetch_and_add(&c->seq, 1);
+	if (cap < (__u64)ret)
+		stat_inc(EBT_STAT_TRUNCATED);
+	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +
+				  (cap & PAYLOAD_MASK));
+	return 0;
+}
+
+static __always_inline int exit_data(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a;
+
+	if (ebt_cfg.hook_only)
+		return 0;
+	a = bpf_map_lookup_elem(&ebt_args, &id);
+	if (!a)
+		return 0;
+	if (a->kind == IO_DATA && ret > 0)
+		emit_data(id, a, ret);
+	bpf_map_delete_elem(&ebt_args, &id);
+	return 0;
+}
+
+/* msghdr->msg_iov / msg_iovlen for sendmsg/recvmsg. */
+static __always_inline int enter_msg(__u32 fd, __u64 msg_ptr, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
+	struct ebt_conn_info *c;
+	struct user_msghdr m;
+
+	if (ebt_cfg.hook_only)
+		return 0;
+	c = bpf_map_lookup_elem(&ebt_conns, &key);
+	if (!c || c->proto == EBT_PROTO_OTHER)
+		return 0;
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr))
+		return 0;
+	if (m.msg_iovlen == 0)
+		return 0;
+	return enter_data(fd, (__u64)m.msg_iov, (__u32)m.msg_iovlen, dir);
+}
+
+#define DATA_TP(name, dir, bufarg, cntexpr)                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
+	{                                                                      \
+		return enter_data((__u32)ctx->args[0], ctx->args[bufarg],      \
+				  cntexpr, dir);                               \
+	}                                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
+	{                                                                      \
+		return exit_data(ctx->ret);                                    \
+	}
+
+DATA_TP(read, EBT_DIR_INGRESS, 1, 0)
+DATA_TP(recvfrom, EBT_DIR_INGRESS, 1, 0)
+DATA_TP(write, EBT_DIR_EGRESS, 1, 0)
+DATA_TP(sendto, EBT_DIR_EGRESS, 1, 0)
+DATA_TP(readv, EBT_DIR_INGRESS, 1, (__u32)ctx->args[2])
+DATA_TP(writev, EBT_DIR_EGRESS, 1, (__u32)ctx->args[2])
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_msg((__u32)ctx->args[0], ctx->args[1], EBT_DIR_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_data(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_msg((__u32)ctx->args[0], ctx->args[1], EBT_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_data(ctx->ret);
+}
+
+/* sendfile(out_fd, in_fd, ...): bytes leave on out_fd, none are copied. */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int enter_sendfile64(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data((__u32)ctx->args[0], 0, 0, EBT_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_data(ctx->ret);
+}
+
+/* ---- close / process lifetime ------------------------------------------- */
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = (__u32)ctx->args[0]};
+	struct ebt_conn_info *c;
+	struct ebt_ev_close e = {};
+
+	if (ebt_cfg.hook_only)
+		return 0;
+	c = bpf_map_lookup_elem(&ebt_conns, &key);
+	if (!c)
+		return 0;
+	fill_hdr(&e.hdr, EBT_EV_CONN_CLOSE, id, key.fd, c->start_ns);
+	bpf_map_delete_elem(&ebt_conns, &key);
+	rb_output(&e, sizeof(e));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(proc_exit, struct task_struct *task)
+{
+	struct ebt_ev_proc e = {};
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (ebt_cfg.hook_only || (id >> 32) != (__u32)id)
+		return 0;
+	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
+	rb_output(&e, sizeof(e));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct ebt_ev_proc e = {};
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+
+	if (ebt_cfg.hook_only || ctgid == ptgid)
+		return 0;
+	fill_hdr(&e.hdr, EBT_EV_PROC_FORK, bpf_get_current_pid_tgid(), 0, 0);
+	e.hdr.tgid = ptgid;
+	e.child_tgid = ctgid;
+	rb_output(&e, sizeof(e));
+	return 0;
+}

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Span assembler: a request head opens an exchange with its trace context;
+ * the matching response closes it into a server or client span.
+ *
+ * Trace context, in order: a valid incoming W3C traceparent; the client span
+ * of a traced peer on this host whose 4-tuple is this connection's reversed
+ * (n-th request on both ends); for client requests, the server span active
+ * on the writing thread. Otherwise a new trace.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "resource.h"
+#include "tracer.h"
+
+void ebt_random_id(struct ebt_tracer *t, uint8_t *out, size_t len)
+{
+	bool zero = true;
+
+	while (zero) {
+		for (size_t i = 0; i < len; i += 8) {
+			uint64_t x = t->rng;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			t->rng = x;
+			memcpy(out + i, &x, len - i < 8 ? len - i : 8);
+		}
+		for (size_t i = 0; i < len && zero; i++)
+			zero = out[i] == 0;
+	}
+}
+
+void ebt_exchange_free(struct ebt_exchange *x)
+{
+	if (!x)
+		return;
+	free(x->target);
+	free(x->host);
+	free(x->user_agent);
+	free(x);
+}
+
+static struct ebt_exchange *find_index(struct ebt_conn *c, uint32_t index)
+{
+	for (struct ebt_exchange *x = c->head; x; x = x->next)
+		if (x->index == index)
+			return x;
+	return NULL;
+}
+
+/* Server side: the traced client whose tuple mirrors ours. */
+static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
+			    struct ebt_exchange *x)
+{
+	struct ebt_tuple peer;
+	struct ebt_conn *cl;
+	struct ebt_exchange *cx;
+
+	if (!c->have_tuple)
+		return false;
+	memset(&peer, 0, sizeof(peer));
+	memcpy(peer.laddr, c->tuple.raddr, 16);
+	memcpy(peer.raddr, c->tuple.laddr, 16);
+	peer.lport = c->tuple.rport;
+	peer.rport = c->tuple.lport;
+	cl = htab_get(t->clients, &peer);
+	cx = cl ? find_index(cl, x->index) : NULL;
+	if (!cx)
+		return false;
+	memcpy(x->trace_id, cx->trace_id, 16);
+	memcpy(x->parent_id, cx->span_id, 8);
+	x->has_parent = x->remote_parent = true;
+	return true;
+}
+
+/* Client side: the server span active on the writing thread. */
+static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
+			struct ebt_exchange *x)
+{
+	struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
+	struct ebt_conn *sc;
+	struct ebt_exchange *sx;
+
+	if (!tc || tc->tgid != c->id.tgid)
+		return false;
+	memcpy(x->trace_id, tc->trace_id, 16);
+	memcpy(x->parent_id, tc->span_id, 8);
+	x->has_parent = true;
+	sc = htab_get(t->conns, &tc->conn);
+	sx = sc ? find_index(sc, tc->index) : NULL;
+	if (sx)
+		sx->children++;
+	return true;
+}
+
+static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
+			      const struct ebt_exchange *x)
+{
+	struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
+	int err;
+
+	if (!tc) {
+		tc = calloc(1, sizeof(*tc));
+		if (!tc)
+			return;
+		htab_put(t->threads, &x->tid, tc, &err);
+		if (err) {
+			free(tc);
+			return;
+		}
+	}
+	tc->tgid = c->id.tgid;
+	tc->set_ns = x->start_ns;
+	tc->conn = c->id;
+	tc->index = x->index;
+	memcpy(tc->trace_id, x->trace_id, 16);
+	memcpy(tc->span_id, x->span_id, 8);
+}
+
+static void clear_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
+				const struct ebt_exchange *x)
+{
+	struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
+
+	if (tc && tc->index == x->index &&
+	    memcmp(&tc->conn, &c->id, sizeof(c->id)) == 0)
+		free(htab_del(t->threads, &x->tid));
+}
+
+static void set_context(struct ebt_tracer *t, struct ebt_conn *c,
+			struct ebt_exchange *x, const struct http_msg *m)
+{
+	uint8_t flags;
+
+	ebt_random_id(t, x->span_id, 8);
+	if (m->traceparent[0] &&
+	    traceparent_parse(m->traceparent, strlen(m->traceparent),
+			      x->trace_id, x->parent_id, &flags) == 0) {
+		x->has_parent = x->remote_parent = true;
+		return;
+	}
+	if (c->role == EBT_ROLE_SERVER ? link_local_peer(t, c, x)
+				       : link_thread(t, c, x))
+		return;
+	ebt_random_id(t, x->trace_id, 16);
+}
+
+void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
+		     const struct http_msg *m, uint64_t ts, uint32_t tid)
+{
+	struct ebt_exchange *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return;
+	x->index = c->n_requests++;
+	x->tid = tid;
+	x->start_ns = ts;
+	snprintf(x->method, sizeof(x->method), "%s", m->method);
+	x->target = strdup(m->target);
+	x->host = m->host[0] ? strdup(m->host) : NULL;
+	x->user_agent = m->user_agent[0] ? strdup(m->user_agent) : NULL;
+	x->req_body = m->has_content_length ? m->content_length : 0;
+	if (!x->target) {
+		ebt_exchange_free(x);
+		return;
+	}
+	set_context(t, c, x, m);
+	if (c->role == EBT_ROLE_SERVER)
+		set_thread_active(t, c, x);
+	if (c->tail)
+		c->tail->next = x;
+	else
+		c->head = x;
+	c->tail = x;
+	c->n_pending++;
+}
+
+/* "[v6]" or dotted IPv4 for an IPv4-mapped address. */
+static void addr_str(const uint8_t a[16], char *out, size_t n)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					   0xff, 0xff};
+
+	if (memcmp(a, mapped, 12) == 0)
+		inet_ntop(AF_INET, a + 12, out, (socklen_t)n);
+	else
+		inet_ntop(AF_INET6, a, out, (socklen_t)n);
+}
+
+/* Host header "name[:port]" or "[v6]:port" -> name and port. */
+static void split_host(const char *host, char *name, size_t n, int *port)
+{
+	const char *colon;
+
+	*port = 0;
+	if (host[0] == '[') {
+		const char *end = strchr(host, ']');
+		size_t len = end ? (size_t)(end - host - 1) : strlen(host + 1);
+
+		snprintf(name, n, "%.*s", (int)len, host + 1);
+		colon = end ? strchr(end, ':') : NULL;
+	} else {
+		colon = strrchr(host, ':');
+		snprintf(name, n, "%.*s",
+			 (int)(colon ? (size_t)(colon - host) : strlen(host)),
+			 host);
+	}
+	if (colon)
+		*port = atoi(colon + 1);
+}
+
+static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
+		       const struct http_msg *m, const char *method)
+{
+	ebt_span_add_str(s, "http.request.method", method);
+	if (strcmp(method, x->method) != 0)
+		ebt_span_add_str(s, "http.request.method_original", x->method);
+	ebt_span_add_int(s, "http.response.status_code", m->status);
+	ebt_span_add_str(s, "network.protocol.version",
+			 m->version_minor == 0 ? "1.0" : "1.1");
+	if (x->user_agent)
+		ebt_span_add_str(s, "user_agent.original", x->user_agent);
+	if (x->req_body)
+		ebt_span_add_int(s, "http.request.body.size",
+				 (int64_t)x->req_body);
+	if (m->body_bytes)
+		ebt_span_add_int(s, "http.response.body.size",
+				 (int64_t)m->body_bytes);
+}
+
+static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
+			     const struct ebt_conn *c,
+			     const struct ebt_exchange *x, const char *route)
+{
+	const char *path, *query;
+	size_t plen, qlen;
+	char buf[HTTP_TARGET_MAX], local[64], peer[64];
+	int port = 0;
+
+	http_split_target(x->target, &path, &plen, &query, &qlen);
+	ebt_span_add_strn(s, "url.path", path, plen);
+	if (qlen && http_query_redact(query, qlen, t->cfg->query_mode, buf,
+				      sizeof(buf)))
+		ebt_span_add_str(s, "url.query", buf);
+	ebt_span_add_str(s, "url.scheme", "http");
+	ebt_span_add_str(s, "http.route", route);
+	addr_str(c->tuple.laddr, local, sizeof(local));
+	addr_str(c->tuple.raddr, peer, sizeof(peer));
+	if (x->host)
+		split_host(x->host, buf, sizeof(buf), &port);
+	ebt_span_add_str(s, "server.address", x->host ? buf : local);
+	ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
+	if (c->have_tuple) {
+		ebt_span_add_str(s, "client.address", peer);
+		ebt_span_add_str(s, "network.peer.address", peer);
+		ebt_span_add_int(s, "network.peer.port", c->tuple.rport);
+	}
+}
+
+static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
+			     const struct ebt_conn *c,
+			     const struct ebt_exchange *x)
+{
+	const char *path, *query;
+	size_t plen, qlen;
+	char q[HTTP_TARGET_MAX], name[HTTP_HOST_MAX], peer[64];
+	char url[HTTP_TARGET_MAX + HTTP_HOST_MAX + 32];
+	int port = 0;
+
+	addr_str(c->tuple.raddr, peer, sizeof(peer));
+	if (x->host)
+		split_host(x->host, name, sizeof(name), &port);
+	else
+		snprintf(name, sizeof(name), "%s", peer);
+	if (!port)
+		port = c->tuple.rport;
+	http_split_target(x->target, &path, &plen, &query, &qlen);
+	q[0] = '\0';
+	if (qlen)
+		http_query_redact(query, qlen, t->cfg->query_mode, q,
+				  sizeof(q));
+	snprintf(url, sizeof(url), "http://%s%s%s:%d%.*s%s%s",
+		 strchr(name, ':') ? "[" : "", name,
+		 strchr(name, ':') ? "]" : "", port, (int)plen, path,
+		 q[0] ? "?" : "", q);
+	ebt_span_add_str(s, "url.full", url);
+	ebt_span_add_str(s, "server.address", name);
+	ebt_span_add_int(s, "server.port", port);
+	if (c->have_tuple) {
+		ebt_span_add_str(s, "network.peer.address", peer);
+		ebt_span_add_int(s, "network.peer.port", c->tuple.rport);
+	}
+}
+
+static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
+			    const char *method, const char *route, int status)
+{
+	char name[HTTP_TARGET_MAX + 32];
+	bool server = c->role != EBT_ROLE_CLIENT;
+	const char *m = strcmp(method, "_OTHER") == 0 ? "HTTP" : method;
+
+	if (server)
+		snprintf(name, sizeof(name), "%s %s", m, route);
+	else
+		snprintf(name, sizeof(name), "%s", m);
+	ebt_span_set_name(s, name);
+	s->kind = server ? EBT_KIND_SERVER : EBT_KIND_CLIENT;
+	if (status >= 500 || (!server && status >= 400)) {
+		char code[8];
+
+		s->status = EBT_STATUS_ERROR;
+		snprintf(code, sizeof(code), "%d", status);
+		ebt_span_add_str(s, "error.type", code);
+	}
+}
+
+static struct ebt_span *build_span(struct ebt_tracer *t,
+				   const struct ebt_conn *c,
+				   const struct ebt_exchange *x,
+				   const struct http_msg *m, uint64_t end)
+{
+	struct ebt_span *s = ebt_span_new();
+	const char *method = http_method_normalize(x->method);
+	const char *path, *query;
+	size_t plen, qlen;
+	char route[HTTP_TARGET_MAX];
+
+	if (!s)
+		return NULL;
+	memcpy(s->trace_id, x->trace_id, 16);
+	memcpy(s->span_id, x->span_id, 8);
+	if (x->has_parent)
+		memcpy(s->parent_span_id, x->parent_id, 8);
+	s->start_ns = (uint64_t)((int64_t)x->start_ns + t->mono_to_real_ns);
+	s->end_ns = (uint64_t)((int64_t)end + t->mono_to_real_ns);
+	http_split_target(x->target, &path, &plen, &query, &qlen);
+	http_route_template(path, plen, route, sizeof(route));
+	set_name_status(s, c, method, route, m->status);
+	add_common(s, x, m, method);
+	if (c->role == EBT_ROLE_CLIENT)
+		add_client_attrs(t, s, c, x);
+	else
+		add_server_attrs(t, s, c, x, route);
+	s->resource = ebt_resource_ref(
+		ebt_resources_get(t->resources, c->id.tgid, c->comm));
+	return s;
+}
+
+void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
+		      const struct http_msg *m, uint64_t ts)
+{
+	struct ebt_exchange *x = c->head;
+	struct ebt_span *s;
+
+	if (!x)
+		return; /* response to a request we did not see */
+	c->head = x->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->n_pending--;
+	if (c->role == EBT_ROLE_SERVER) {
+		clear_thread_active(t, c, x);
+		if (!x->has_parent && !x->children)
+			link_local_peer(t, c, x); /* peer's record came late */
+	}
+	s = build_span(t, c, x, m, ts);
+	ebt_exchange_free(x);
+	if (!s)
+		return;
+	t->stats.spans++;
+	t->sink(t->sink_ctx, s);
+}

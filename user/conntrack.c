@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connection table: one entry per traced connection {tgid, fd, start}, the
+ * two HTTP stream parsers of that connection, and the FIFO of requests
+ * awaiting a response. Lost records (sequence gaps) and parser resyncs drop
+ * the pending requests: a span is emitted only from bytes seen whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "loader.h"
+#include "log.h"
+#include "resource.h"
+#include "tracer.h"
+
+#define MAX_PENDING HTTP_PIPELINE_MAX
+
+enum { SIDE_REQ = 0, SIDE_RESP = 1 };
+
+struct feed_ctx {
+	struct ebt_tracer *t;
+	struct ebt_conn *c;
+	uint64_t ts;
+	uint32_t tid;
+	int side;
+};
+
+static struct ebt_conn_id conn_id(const struct ebt_event_hdr *h)
+{
+	struct ebt_conn_id id;
+
+	memset(&id, 0, sizeof(id)); /* padding is part of the hash key */
+	id.tgid = h->tgid;
+	id.fd = h->fd;
+	id.start_ns = h->conn_start_ns;
+	return id;
+}
+
+void ebt_conn_drop_pending(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	while (c->head) {
+		struct ebt_exchange *x = c->head;
+
+		c->head = x->next;
+		ebt_exchange_free(x);
+		t->stats.exchanges_dropped++;
+	}
+	c->tail = NULL;
+	c->n_pending = 0;
+}
+
+void ebt_conn_free(void *p)
+{
+	struct ebt_conn *c = p;
+
+	while (c->head) {
+		struct ebt_exchange *x = c->head;
+
+		c->head = x->next;
+		ebt_exchange_free(x);
+	}
+	http_stream_free(c->req);
+	http_stream_free(c->resp);
+	free(c);
+}
+
+static int reset_parsers(struct ebt_conn *c)
+{
+	http_stream_free(c->req);
+	http_stream_free(c->resp);
+	c->req = http_stream_new(HTTP_SIDE_REQUEST);
+	c->resp = http_stream_new(HTTP_SIDE_RESPONSE);
+	c->in_msg[0] = c->in_msg[1] = false;
+	return c->req && c->resp ? 0 : -1;
+}
+
+static struct ebt_conn *conn_new(struct ebt_tracer *t,
+				 const struct ebt_event_hdr *h, uint32_t role)
+{
+	struct ebt_conn *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return NULL;
+	c->id = conn_id(h);
+	c->role = role;
+	c->last_ns = h->ts_ns;
+	if (reset_parsers(c) != 0) {
+		ebt_conn_free(c);
+		return NULL;
+	}
+	htab_put(t->conns, &c->id, c, &err);
+	if (err) {
+		ebt_conn_free(c);
+		return NULL;
+	}
+	t->stats.conns_opened++;
+	return c;
+}
+
+static void unindex_client(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	if (c->role == EBT_ROLE_CLIENT && c->have_tuple &&
+	    htab_get(t->clients, &c->tuple) == c)
+		htab_del(t->clients, &c->tuple);
+}
+
+static void conn_remove(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	unindex_client(t, c);
+	htab_del(t->conns, &c->id);
+	ebt_conn_free(c);
+}
+
+void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
+{
+	struct ebt_conn_id id = conn_id(&e->hdr);
+	struct ebt_conn *c = htab_get(t->conns, &id);
+	int err;
+
+	if (!c && !(c = conn_new(t, &e->hdr, e->role)))
+		return;
+	memset(&c->tuple, 0, sizeof(c->tuple));
+	memcpy(c->tuple.laddr, e->saddr, 16);
+	memcpy(c->tuple.raddr, e->daddr, 16);
+	c->tuple.lport = e->sport;
+	c->tuple.rport = e->dport;
+	c->have_tuple = true;
+	memcpy(c->comm, e->comm, sizeof(c->comm));
+	c->comm[sizeof(c->comm) - 1] = '\0';
+	c->cgroup_id = e->cgroup_id;
+	if (c->role == EBT_ROLE_CLIENT)
+		htab_put(t->clients, &c->tuple, c, &err);
+}
+
+/* The connection is not HTTP: stop parsing, and stop BPF copying it. */
+static void mark_not_http(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	if (c->not_http)
+		return;
+	c->not_http = true;
+	t->stats.not_http++;
+	ebt_conn_drop_pending(t, c);
+	if (t->bpf)
+		ebt_bpf_conn_set_proto(t->bpf, c->id.tgid, c->id.fd,
+				       c->id.start_ns, EBT_PROTO_OTHER);
+}
+
+static void on_head(void *ctx, const struct http_msg *m)
+{
+	struct feed_ctx *f = ctx;
+
+	f->c->ever_head = true;
+	if (f->side == SIDE_REQ) {
+		if (f->c->n_pending >= MAX_PENDING) {
+			ebt_conn_drop_pending(f->t, f->c);
+			return;
+		}
+		ebt_asm_request(f->t, f->c, m, f->c->msg_start[SIDE_REQ],
+				f->tid);
+		http_stream_expect(f->c->resp, m->method);
+	} else if (m->status == 101) {
+		ebt_asm_response(f->t, f->c, m, f->ts);
+		mark_not_http(f->t, f->c); /* upgraded: opaque from here */
+	}
+}
+
+static void on_complete(void *ctx, const struct http_msg *m)
+{
+	struct feed_ctx *f = ctx;
+
+	f->c->in_msg[f->side] = false;
+	f->c->msg_start[f->side] = f->ts;
+	if (f->side == SIDE_RESP && m->status >= 200)
+		ebt_asm_response(f->t, f->c, m, f->ts);
+}
+
+static void on_error(void *ctx, enum http_error err)
+{
+	struct feed_ctx *f = ctx;
+
+	(void)err;
+	f->t->stats.parse_errors++;
+	ebt_conn_drop_pending(f->t, f->c);
+	if (!f->c->ever_head)
+		mark_not_http(f->t, f->c);
+}
+
+static const struct http_callbacks parser_cb = {
+	.on_head = on_head,
+	.on_complete = on_complete,
+	.on_error = on_error,
+};
+
+static struct ebt_conn *lookup_for_data(struct ebt_tracer *t,
+					const struct ebt_ev_data *e)
+{
+	struct ebt_conn_id id = conn_id(&e->hdr);
+	struct ebt_conn *c = htab_get(t->conns, &id);
+
+	if (!c) /* its open record was lost: track it without a tuple */
+		c = conn_new(t, &e->hdr, e->role);
+	return c;
+}
+
+void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
+{
+	struct ebt_conn *c = lookup_for_data(t, e);
+	struct feed_ctx f = {.t = t, .c = c, .ts = e->hdr.ts_ns,
+			     .tid = e->hdr.tid};
+	struct http_stream *s;
+
+	if (!c || c->not_http)
+		return;
+	c->last_ns = e->hdr.ts_ns;
+	if (e->seq != c->next_seq) {
+		t->stats.seq_gaps++;
+		ebt_conn_drop_pending(t, c);
+		if (reset_parsers(c) != 0)
+			return;
+	}
+	c->next_seq = e->seq + 1;
+	f.side = (e->direction == EBT_DIR_INGRESS) ==
+			 (c->role != EBT_ROLE_CLIENT) ? SIDE_REQ : SIDE_RESP;
+	if (!c->in_msg[f.side]) {
+		c->in_msg[f.side] = true;
+		c->msg_start[f.side] = e->hdr.ts_ns;
+	}
+	s = f.side == SIDE_REQ ? c->req : c->resp;
+	http_stream_feed(s, e->payload, e->cap_len, e->total_len, &parser_cb,
+			 &f);
+}
+
+void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
+{
+	struct ebt_conn_id id = conn_id(h);
+	struct ebt_conn *c = htab_get(t->conns, &id);
+	struct feed_ctx f = {.t = t, .c = c, .ts = h->ts_ns, .tid = h->tid,
+			     .side = SIDE_RESP};
+
+	if (!c)
+		return;
+	if (!c->not_http)
+		http_stream_eof(c->resp, &parser_cb, &f);
+	ebt_conn_drop_pending(t, c);
+	conn_remove(t, c);
+}
+
+struct exit_sweep {
+	struct ebt_tracer *t;
+	uint32_t tgid;
+};
+
+static bool conn_of_tgid(const void *key, void *val, void *ctx)
+{
+	const struct ebt_conn_id *id = key;
+	struct exit_sweep *x = ctx;
+	struct ebt_conn *c = val;
+
+	if (id->tgid != x->tgid)
+		return false;
+	unindex_client(x->t, c);
+	if (x->t->bpf)
+		ebt_bpf_conn_delete(x->t->bpf, id->tgid, id->fd);
+	x->t->stats.exchanges_dropped += c->n_pending;
+	ebt_conn_free(c);
+	return true;
+}
+
+void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid)
+{
+	struct exit_sweep x = {.t = t, .tgid = tgid};
+
+	htab_sweep(t->conns, conn_of_tgid, &x);
+	ebt_resources_forget(t->resources, tgid);
+}

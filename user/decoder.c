@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Event decoder: validates each ring-buffer record against the shared
+ * layouts in include/ebpftrace_events.h and dispatches it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "htab.h"
+#include "log.h"
+#include "resource.h"
+#include "tracer.h"
+
+#define THREAD_CTX_TTL_NS (300ULL * 1000000000ULL)
+
+int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
+		    ebt_span_sink sink, void *sink_ctx)
+{
+	memset(t, 0, sizeof(*t));
+	t->cfg = cfg;
+	t->sink = sink;
+	t->sink_ctx = sink_ctx;
+	t->mono_to_real_ns = (int64_t)(ebt_now_real_ns() - ebt_now_mono_ns());
+	if (getrandom(&t->rng, sizeof(t->rng), 0) != sizeof(t->rng) || !t->rng)
+		t->rng = ebt_now_real_ns() | 1;
+	t->conns = htab_new(sizeof(struct ebt_conn_id));
+	t->clients = htab_new(sizeof(struct ebt_tuple));
+	t->threads = htab_new(sizeof(uint32_t));
+	t->resources = ebt_resources_new(cfg->resource_attributes);
+	if (!t->conns || !t->clients || !t->threads || !t->resources) {
+		ebt_tracer_fini(t);
+		return -1;
+	}
+	return 0;
+}
+
+void ebt_tracer_fini(struct ebt_tracer *t)
+{
+	htab_free(t->clients, NULL);
+	htab_free(t->conns, ebt_conn_free);
+	htab_free(t->threads, free);
+	ebt_resources_free(t->resources);
+	t->clients = t->conns = t->threads = NULL;
+	t->resources = NULL;
+}
+
+/* Minimum record size per type (data records carry a variable payload). */
+static size_t min_size(uint32_t type)
+{
+	switch (type) {
+	case EBT_EV_CONN_OPEN:
+		return sizeof(struct ebt_ev_conn_open);
+	case EBT_EV_DATA:
+		return offsetof(struct ebt_ev_data, payload);
+	case EBT_EV_CONN_CLOSE:
+		return sizeof(struct ebt_ev_close);
+	case EBT_EV_PROC_EXIT:
+	case EBT_EV_PROC_FORK:
+		return sizeof(struct ebt_ev_proc);
+	default:
+		return SIZE_MAX;
+	}
+}
+
+static bool data_ok(const struct ebt_ev_data *e, size_t len)
+{
+	return e->cap_len < EBT_PAYLOAD_MAX && e->cap_len <= e->total_len &&
+	       offsetof(struct ebt_ev_data, payload) + e->cap_len <= len &&
+	       e->direction <= EBT_DIR_EGRESS;
+}
+
+int ebt_tracer_handle(void *ctx, const void *data, size_t len)
+{
+	struct ebt_tracer *t = ctx;
+	const struct ebt_event_hdr *h = data;
+
+	t->stats.records++;
+	if (len < sizeof(*h) || len < min_size(h->type)) {
+		t->stats.bad_records++;
+		return 0;
+	}
+	switch (h->type) {
+	case EBT_EV_CONN_OPEN:
+		ebt_conn_open(t, data);
+		break;
+	case EBT_EV_DATA:
+		if (!data_ok(data, len)) {
+			t->stats.bad_records++;
+			break;
+		}
+		ebt_conn_data(t, data);
+		break;
+	case EBT_EV_CONN_CLOSE:
+		ebt_conn_close(t, h);
+		break;
+	case EBT_EV_PROC_EXIT:
+		ebt_proc_exit(t, h->tgid);
+		break;
+	default: /* EBT_EV_PROC_FORK: see docs/limits.md */
+		break;
+	}
+	return 0;
+}
+
+static bool thread_expired(const void *key, void *val, void *ctx)
+{
+	const struct ebt_thread_ctx *tc = val;
+	uint64_t now = *(const uint64_t *)ctx;
+
+	(void)key;
+	if (now - tc->set_ns < THREAD_CTX_TTL_NS)
+		return false;
+	free(val);
+	return true;
+}
+
+void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns)
+{
+	htab_sweep(t->threads, thread_expired, &now_ns);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Chained hash table with FNV-1a hashing and power-of-two growth. */
+#include "htab.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hnode {
+	struct hnode *next;
+	void *val;
+	uint64_t hash;
+	unsigned char key[]; /* key_size bytes */
+};
+
+struct htab {
+	struct hnode **slots;
+	size_t n_slots; /* power of two */
+	size_t len;
+	size_t key_size;
+};
+
+static uint64_t fnv1a(const void *key, size_t n)
+{
+	const unsigned char *p = key;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct htab *htab_new(size_t key_size)
+{
+	struct htab *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->n_slots = 64;
+	h->key_size = key_size;
+	h->slots = calloc(h->n_slots, sizeof(*h->slots));
+	if (!h->slots) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void htab_free(struct htab *h, void (*free_val)(void *val))
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_slots; i++) {
+		struct hnode *n = h->slots[i];
+
+		while (n) {
+			struct hnode *next = n->next;
+
+			if (free_val)
+				free_val(n->val);
+			free(n);
+			n = next;
+		}
+	}
+	free(h->slots);
+	free(h);
+}
+
+static struct hnode **find(const struct htab *h, const void *key,
+			   uint64_t hash)
+{
+	struct hnode **pp = &h->slots[hash & (h->n_slots - 1)];
+
+	while (*pp && ((*pp)->hash != hash ||
+		       memcmp((*pp)->key, key, h->key_size) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+void *htab_get(const struct htab *h, const void *key)
+{
+	struct hnode **pp = find(h, key, fnv1a(key, h->key_size));
+
+	return *pp ? (*pp)->val : NULL;
+}
+
+static void grow(struct htab *h)
+{
+	size_t n = h->n_slots * 2;
+	struct hnode **slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return; /* keep working with longer chains */
+	for (size_t i = 0; i < h->n_slots; i++) {
+		struct hnode *node = h->slots[i];
+
+		while (node) {
+			struct hnode *next = node->next;
+
+			node->next = slots[node->hash & (n - 1)];
+			slots[node->hash & (n - 1)] = node;
+			node = next;
+		}
+	}
+	free(h->slots);
+	h->slots = slots;
+	h->n_slots = n;
+}
+
+void *htab_put(struct htab *h, const void *key, void *val, int *err)
+{
+	uint64_t hash = fnv1a(key, h->key_size);
+	struct hnode **pp = find(h, key, hash);
+	struct hnode *n;
+	void *old;
+
+	*err = 0;
+	if (*pp) {
+		old = (*pp)->val;
+		(*pp)->val = val;
+		return old;
+	}
+	n = malloc(sizeof(*n) + h->key_size);
+	if (!n) {
+		*err = -1;
+		return NULL;
+	}
+	n->next = NULL;
+	n->val = val;
+	n->hash = hash;
+	memcpy(n->key, key, h->key_size);
+	*pp = n;
+	if (++h->len > h->n_slots)
+		grow(h);
+	return NULL;
+}
+
+void *htab_del(struct htab *h, const void *key)
+{
+	struct hnode **pp = find(h, key, fnv1a(key, h->key_size));
+	struct hnode *n = *pp;
+	void *val;
+
+	if (!n)
+		return NULL;
+	*pp = n->next;
+	val = n->val;
+	free(n);
+	h->len--;
+	return val;
+}
+
+size_t htab_len(const struct htab *h)
+{
+	return h->len;
+}
+
+void htab_sweep(struct htab *h,
+		bool (*fn)(const void *key, void *val, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < h->n_slots; i++) {
+		struct hnode **pp = &h->slots[i];
+
+		while (*pp) {
+			struct hnode *n = *pp;
+
+			if (fn(n->key, n->val, ctx)) {
+				*pp = n->next;
+				free(n);
+				h->len--;
+			} else {
+				pp = &n->next;
+			}
+		}
+	}
+}

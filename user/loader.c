@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Staged loading of the capture programs: open -> rodata -> load -> filters
+ * -> attach. Each stage names what failed and what to do about it.
+ */
+#include "loader.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ebpftrace.skel.h"
+#include "log.h"
+
+#define MAX_LINKS 64
+
+struct ebt_bpf {
+	struct ebpftrace_bpf *skel;
+	struct ring_buffer *rb;
+	int nr_cpus;
+	struct bpf_link *links[MAX_LINKS];
+	unsigned n_links;
+};
+
+static int libbpf_print(enum libbpf_print_level lvl, const char *fmt,
+			va_list ap)
+{
+	if (lvl == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
+{
+	struct ebt_bpf_config *rc = (void *)&skel->rodata->ebt_cfg;
+
+	rc->self_tgid = (uint32_t)getpid();
+	rc->hook_only = c->hook_only;
+	rc->filter_pid = c->n_pids > 0;
+	rc->filter_comm = c->n_comms > 0;
+	rc->filter_cgroup = c->n_cgroups > 0;
+}
+
+/* cgroup id as bpf_get_current_cgroup_id() sees it: the cgroup2 inode. */
+static int cgroup_id_of(const char *path, uint64_t *id)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (path[0] != '/' || strncmp(path, "/sys/fs/cgroup", 14) == 0)
+		snprintf(buf, sizeof(buf), "%s", path);
+	else if (access("/sys/fs/cgroup/unified", F_OK) == 0)
+		snprintf(buf, sizeof(buf), "/sys/fs/cgroup/unified%s", path);
+	else
+		snprintf(buf, sizeof(buf), "/sys/fs/cgroup%s", path);
+	if (stat(buf, &st) != 0)
+		return -1;
+	*id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+static int fill_filters(struct ebpftrace_bpf *skel,
+			const struct ebt_config *c, char *err, size_t errlen)
+{
+	uint8_t one = 1;
+
+	for (unsigned i = 0; i < c->n_pids; i++)
+		bpf_map__update_elem(skel->maps.ebt_pid_filter, &c->pids[i],
+				     sizeof(uint32_t), &one, 1, BPF_ANY);
+	for (unsigned i = 0; i < c->n_comms; i++) {
+		char comm[EBT_COMM_LEN] = {0};
+
+		strncpy(comm, c->comms[i], sizeof(comm) - 1);
+		bpf_map__update_elem(skel->maps.ebt_comm_filter, comm,
+				     sizeof(comm), &one, 1, BPF_ANY);
+	}
+	for (unsigned i = 0; i < c->n_cgroups; i++) {
+		uint64_t id;
+
+		if (cgroup_id_of(c->cgroups[i], &id) != 0) {
+			snprintf(err, errlen,
+				 "cgroup '%s' not found under /sys/fs/cgroup "
+				 "(unified or cgroup2): give a cgroup2 path",
+				 c->cgroups[i]);
+			return -1;
+		}
+		bpf_map__update_elem(skel->maps.ebt_cgroup_filter, &id,
+				     sizeof(id), &one, 1, BPF_ANY);
+	}
+	return 0;
+}
+
+static int stage_error(char *err, size_t errlen, const char *stage, int rc)
+{
+	const char *hint = "run `ebpftrace check` to see which kernel feature "
+			   "or capability is missing";
+
+	if (rc == -EPERM || rc == -EACCES)
+		hint = "run as root or with CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN "
+		       "and CAP_SYS_PTRACE";
+	else if (rc == -ENOENT)
+		hint = "mount tracefs (mount -t tracefs nodev "
+		       "/sys/kernel/tracing) and check BTF at "
+		       "/sys/kernel/btf/vmlinux";
+	snprintf(err, errlen, "BPF %s failed: %s; %s", stage, strerror(-rc),
+		 hint);
+	return -1;
+}
+
+static int attach_all(struct ebt_bpf *b, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_link *l = bpf_program__attach(prog);
+		char stage[160];
+
+		if (!l || b->n_links >= MAX_LINKS) {
+			snprintf(stage, sizeof(stage), "attach of %s (%s)",
+				 bpf_program__name(prog),
+				 bpf_program__section_name(prog));
+			bpf_link__destroy(l);
+			return stage_error(err, errlen, stage,
+					   l ? -E2BIG : -errno);
+		}
+		b->links[b->n_links++] = l;
+	}
+	return 0;
+}
+
+struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
+			      void *ctx, char *err, size_t errlen)
+{
+	struct ebt_bpf *b = calloc(1, sizeof(*b));
+	int rc;
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	libbpf_set_print(libbpf_print);
+	b->nr_cpus = libbpf_num_possible_cpus();
+	b->skel = ebpftrace_bpf__open();
+	if (!b->skel) {
+		stage_error(err, errlen, "open", -errno);
+		goto fail;
+	}
+	set_rodata(b->skel, cfg);
+	rc = ebpftrace_bpf__load(b->skel);
+	if (rc) {
+		stage_error(err, errlen, "load (verifier)", rc);
+		goto fail;
+	}
+	if (fill_filters(b->skel, cfg, err, errlen) ||
+	    attach_all(b, err, errlen))
+		goto fail;
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.ebt_events),
+				 (ring_buffer_sample_fn)fn, ctx, NULL);
+	if (!b->rb) {
+		stage_error(err, errlen, "ring buffer setup", -errno);
+		goto fail;
+	}
+	return b;
+fail:
+	ebt_bpf_stop(b);
+	return NULL;
+}
+
+int ebt_bpf_poll(struct ebt_bpf *b, int timeout_ms)
+{
+	int n = ring_buffer__poll(b->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+void ebt_bpf_stop(struct ebt_bpf *b)
+{
+	if (!b)
+		return;
+	ring_buffer__free(b->rb);
+	for (unsigned i = 0; i < b->n_links; i++)
+		bpf_link__destroy(b->links[i]);
+	ebpftrace_bpf__destroy(b->skel);
+	free(b);
+}
+
+void ebt_bpf_stats(struct ebt_bpf *b, uint64_t *out)
+{
+	uint64_t vals[b->nr_cpus > 0 ? b->nr_cpus : 1];
+
+	for (uint32_t i = 0; i < EBT_STAT__COUNT; i++) {
+		out[i] = 0;
+		if (bpf_map__lookup_elem(b->skel->maps.ebt_stats, &i, sizeof(i),
+					 vals, sizeof(vals), 0))
+			continue;
+		for (int c = 0; c < b->nr_cpus; c++)
+			out[i] += vals[c];
+	}
+}
+
+void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+			    uint64_t start_ns, uint32_t proto)
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+	struct ebt_conn_info v;
+	struct bpf_map *m = b->skel->maps.ebt_conns;
+
+	if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) ||
+	    v.start_ns != start_ns)
+		return;
+	v.proto = proto;
+	bpf_map__update_elem(m, &k, sizeof(k), &v, sizeof(v), BPF_EXIST);
+}
+
+void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+
+	bpf_map__delete_elem(b->skel->maps.ebt_conns, &k, sizeof(k), 0);
+}
+
+void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+		       uint32_t child_tgid)
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+	struct ebt_conn_key ck = {.tgid = child_tgid, .fd = fd};
+	struct ebt_conn_info v;
+	struct bpf_map *m = b->skel->maps.ebt_conns;
+
+	if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0))
+		return;
+	bpf_map__update_elem(m, &ck, sizeof(ck), &v, sizeof(v), BPF_NOEXIST);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* BPF stage: open, configure, load, attach; map access for other stages. */
+#ifndef EBT_LOADER_H
+#define EBT_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ebpftrace_events.h"
+
+struct ebt_bpf;
+
+/* Handler for every ring-buffer record (data points into the ring). */
+typedef int (*ebt_event_fn)(void *ctx, const void *data, size_t len);
+
+/* Open -> set rodata -> load -> fill filters -> attach -> ring buffer. */
+struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
+			      void *ctx, char *err, size_t errlen);
+/* Poll the ring buffer up to timeout_ms; returns records consumed or <0. */
+int ebt_bpf_poll(struct ebt_bpf *b, int timeout_ms);
+void ebt_bpf_stop(struct ebt_bpf *b);
+
+/* Sum of the per-CPU counters (enum ebt_stat) into out[EBT_STAT__COUNT]. */
+void ebt_bpf_stats(struct ebt_bpf *b, uint64_t *out);
+
+/* Connection map access (userspace corrections of BPF state). */
+void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+			    uint64_t start_ns, uint32_t proto);
+void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
+/* A forked child shares its parent's sockets: track them for the child. */
+void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+		       uint32_t child_tgid);
+
+#endif /* EBT_LOADER_H */

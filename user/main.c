@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ebpftrace: zero-instrumentation HTTP tracing from syscalls.
+ * Commands are a registration table; `run` wires the pipeline:
+ * BPF ring buffer -> tracer (decode, connections, HTTP, spans) -> sinks
+ * (console on this thread, OTLP on its own thread).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "console.h"
+#include "loader.h"
+#include "log.h"
+#include "otlp.h"
+#include "tracer.h"
+
+#define EBT_VERSION "0.1.0"
+#define POLL_MS 100
+#define TICK_NS 1000000000ULL
+#define SHUTDOWN_FLUSH_MS 5000
+
+/* Set by SIGINT/SIGTERM; the main loop polls it. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct sinks {
+	enum ebt_format format;
+	struct otlp_exporter *otlp;
+};
+
+static void emit_span(void *ctx, struct ebt_span *span)
+{
+	struct sinks *s = ctx;
+
+	if (s->format != EBT_FORMAT_NONE)
+		ebt_console_span(stdout, s->format, span);
+	if (s->otlp)
+		otlp_exporter_submit(s->otlp, span); /* takes ownership */
+	else
+		ebt_span_free(span);
+}
+
+static int load_config(struct ebt_config *cfg, const char *cmd, int argc,
+		       char **argv)
+{
+	char err[512] = "";
+	int rc = ebt_config_load(cfg, cmd, argc, argv, err, sizeof(err));
+	enum ebt_log_level lvl;
+
+	if (rc < 0) {
+		fprintf(stderr, "ebpftrace %s: %s\n", cmd, err);
+		fprintf(stderr, "Try 'ebpftrace %s --help'.\n", cmd);
+		return 2;
+	}
+	if (rc > 0)
+		return 0; /* help printed */
+	if (cfg->log_level && ebt_log_level_parse(cfg->log_level, &lvl) == 0)
+		ebt_log_set_level(lvl);
+	return -1; /* continue */
+}
+
+static struct otlp_exporter *start_otlp(const struct ebt_config *cfg)
+{
+	char url[2048], err[512] = "";
+	struct otlp_config oc = {0};
+	struct otlp_exporter *e;
+
+	if (cfg->otlp_traces_endpoint && cfg->otlp_traces_endpoint[0])
+		snprintf(url, sizeof(url), "%s", cfg->otlp_traces_endpoint);
+	else if (cfg->otlp_endpoint && cfg->otlp_endpoint[0])
+		snprintf(url, sizeof(url), "%s%sv1/traces", cfg->otlp_endpoint,
+			 cfg->otlp_endpoint[strlen(cfg->otlp_endpoint) - 1] ==
+					 '/' ? "" : "/");
+	else
+		return NULL;
+	oc.url = url;
+	oc.headers = cfg->otlp_headers;
+	oc.timeout_ms = cfg->otlp_timeout_ms;
+	oc.gzip = cfg->otlp_compression == EBT_COMPRESS_GZIP;
+	oc.queue_bytes = cfg->otlp_queue_bytes;
+	oc.batch_spans = cfg->otlp_batch_spans;
+	oc.batch_timeout_ms = cfg->otlp_batch_timeout_ms;
+	e = otlp_exporter_new(&oc, err, sizeof(err));
+	if (!e)
+		log_error("OTLP exporter: %s", err);
+	else
+		log_info("exporting spans to %s", url);
+	return e;
+}
+
+static void write_stats(const char *path, struct ebt_bpf *bpf,
+			const struct ebt_tracer *t, struct otlp_exporter *otlp)
+{
+	uint64_t k[EBT_STAT__COUNT] = {0};
+	struct otlp_stats o = {0};
+	FILE *f;
+
+	if (bpf)
+		ebt_bpf_stats(bpf, k);
+	if (otlp)
+		otlp_exporter_stats(otlp, &o);
+	f = path ? fopen(path, "w") : stderr;
+	if (!f) {
+		log_error("cannot write stats to %s: %s", path,
+			  strerror(errno));
+		return;
+	}
+	fprintf(f,
+		"{\"events\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64
+		",\"conn_map_full\":%" PRIu64 ",\"truncated\":%" PRIu64
+		",\"skipped_not_http\":%" PRIu64 ",\"records\":%" PRIu64
+		",\"bad_records\":%" PRIu64 ",\"seq_gaps\":%" PRIu64
+		",\"parse_errors\":%" PRIu64 ",\"not_http\":%" PRIu64
+		",\"exchanges_dropped\":%" PRIu64 ",\"spans\":%" PRIu64
+		",\"spans_exported\":%" PRIu64 ",\"spans_dropped\":%" PRIu64
+		",\"export_errors\":%" PRIu64 "}\n",
+		k[EBT_STAT_EVENTS], k[EBT_STAT_RB_DROPS], k[EBT_STAT_CONN_FULL],
+		k[EBT_STAT_TRUNCATED], k[EBT_STAT_SKIPPED_OTHER],
+		t->stats.records, t->stats.bad_records, t->stats.seq_gaps,
+		t->stats.parse_errors, t->stats.not_http,
+		t->stats.exchanges_dropped, t->stats.spans, o.spans_exported,
+		o.spans_dropped_queue_full + o.spans_dropped_rejected,
+		o.request_errors);
+	if (path)
+		fclose(f);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void main_loop(struct ebt_bpf *bpf, struct ebt_tracer *t,
+		      uint64_t duration_ms)
+{
+	uint64_t start = ebt_now_mono_ns(), last_tick = start;
+	uint64_t end = duration_ms ? start + duration_ms * 1000000ULL : 0;
+
+	while (!stop_requested) {
+		uint64_t now;
+		int n = ebt_bpf_poll(bpf, POLL_MS);
+
+		if (n < 0) {
+			log_error("ring buffer poll failed: %s", strerror(-n));
+			break;
+		}
+		now = ebt_now_mono_ns();
+		if (end && now >= end)
+			break;
+		if (now - last_tick >= TICK_NS) {
+			ebt_tracer_tick(t, now);
+			last_tick = now;
+		}
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct ebt_config cfg;
+	struct sinks sinks = {0};
+	struct ebt_tracer tracer;
+	struct ebt_bpf *bpf = NULL;
+	char err[512] = "";
+	int rc = load_config(&cfg, "run", argc, argv);
+
+	if (rc >= 0)
+		goto out_cfg;
+	rc = 1;
+	if (ebt_check_required(err, sizeof(err)) != 0) {
+		fprintf(stderr, "ebpftrace run: %s\n", err);
+		goto out_cfg;
+	}
+	sinks.format = cfg.format;
+	sinks.otlp = start_otlp(&cfg);
+	if (ebt_tracer_init(&tracer, &cfg, emit_span, &sinks) != 0) {
+		fprintf(stderr, "ebpftrace run: out of memory\n");
+		goto out_otlp;
+	}
+	install_signals();
+	bpf = ebt_bpf_start(&cfg, ebt_tracer_handle, &tracer, err, sizeof(err));
+	if (!bpf) {
+		fprintf(stderr, "ebpftrace run: %s\n", err);
+		goto out_tracer;
+	}
+	tracer.bpf = bpf;
+	log_info("tracing%s; Ctrl-C to stop",
+		 cfg.hook_only ? " (hook-only benchmark mode)" : "");
+	main_loop(bpf, &tracer, cfg.duration_ms);
+	rc = 0;
+	write_stats(cfg.stats_file, bpf, &tracer, sinks.otlp);
+	ebt_bpf_stop(bpf);
+out_tracer:
+	ebt_tracer_fini(&tracer);
+out_otlp:
+	if (sinks.otlp)
+		otlp_exporter_shutdown(sinks.otlp, SHUTDOWN_FLUSH_MS);
+out_cfg:
+	ebt_config_free(&cfg);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct ebt_config cfg;
+	int rc = load_config(&cfg, "check", argc, argv);
+
+	if (rc < 0)
+		rc = ebt_check_run(stdout);
+	ebt_config_free(&cfg);
+	return rc;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	struct ebt_config cfg;
+	int rc = load_config(&cfg, "attach", argc, argv);
+
+	if (rc < 0) {
+		fprintf(stderr, "ebpftrace attach: not available yet: pod "
+				"resolution needs Kubernetes metadata; use "
+				"`ebpftrace run --cgroup <path>` or --pid\n");
+		rc = 1;
+	}
+	ebt_config_free(&cfg);
+	return rc;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("ebpftrace %s\n", EBT_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+struct command {
+	const char *name;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{"run", "trace HTTP on this host; print and/or export spans", cmd_run},
+	{"check", "report whether this kernel and process can run the tracer",
+	 cmd_check},
+	{"attach", "trace one pod or container (needs Kubernetes metadata)",
+	 cmd_attach},
+	{"version", "print the version", cmd_version},
+	{"help", "show help for a command", cmd_help},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ebpftrace <command> [options]\n\n"
+		     "Zero-instrumentation HTTP tracing from syscalls.\n\n"
+		     "commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out, "\n'ebpftrace <command> --help' lists its options.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 1) {
+		for (size_t i = 0; i < N_COMMANDS; i++)
+			if (strcmp(argv[1], commands[i].name) == 0 &&
+			    commands[i].fn != cmd_help &&
+			    commands[i].fn != cmd_version) {
+				ebt_config_usage(stdout, argv[1]);
+				return 0;
+			}
+	}
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(1, argv);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ebpftrace: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

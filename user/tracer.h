@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The interpretation pipeline between the ring buffer and the exporters:
+ * event decoder (decoder.c) -> connection table (conntrack.c) -> HTTP parser
+ * (http_parser.c) -> span assembler (assembler.c) -> enrichment
+ * (resource.c) -> sink. Single-threaded: runs on the capture thread.
+ */
+#ifndef EBT_TRACER_H
+#define EBT_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ebpftrace_events.h"
+#include "http.h"
+#include "span.h"
+
+struct ebt_bpf;
+struct htab;
+struct ebt_resources;
+
+/* Takes ownership of the span. */
+typedef void (*ebt_span_sink)(void *ctx, struct ebt_span *span);
+
+struct ebt_tracer_stats {
+	uint64_t records;        /* ring records decoded */
+	uint64_t bad_records;    /* malformed records (size/type) */
+	uint64_t conns_opened;
+	uint64_t seq_gaps;       /* lost data records detected */
+	uint64_t parse_errors;   /* parser resyncs */
+	uint64_t not_http;       /* connections classified as not HTTP */
+	uint64_t exchanges_dropped; /* requests without a usable response */
+	uint64_t spans;          /* spans produced */
+};
+
+struct ebt_tuple {
+	uint8_t laddr[16];
+	uint8_t raddr[16];
+	uint16_t lport;
+	uint16_t rport;
+};
+
+struct ebt_tracer {
+	const struct ebt_config *cfg;
+	struct ebt_bpf *bpf;          /* NULL in unit tests */
+	struct htab *conns;           /* conn id -> struct ebt_conn* */
+	struct htab *clients;         /* ebt_tuple -> struct ebt_conn* */
+	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
+	struct ebt_resources *resources;
+	ebt_span_sink sink;
+	void *sink_ctx;
+	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */
+	uint64_t rng;                 /* xorshift state for ids */
+	struct ebt_tracer_stats stats;
+};
+
+int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
+		    ebt_span_sink sink, void *sink_ctx);
+void ebt_tracer_fini(struct ebt_tracer *t);
+/* Ring buffer callback: decode and process one record. Always returns 0. */
+int ebt_tracer_handle(void *ctx, const void *data, size_t len);
+/* Periodic housekeeping: expire idle state. now is CLOCK_MONOTONIC ns. */
+void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns);
+
+/* ---- internals shared by conntrack.c and assembler.c ---- */
+
+/* One request awaiting its response on a connection. */
+struct ebt_exchange {
+	struct ebt_exchange *next;
+	uint32_t index;  /* n-th request on the connection, from 0 */
+	uint32_t tid;    /* thread that read (server) / wrote (client) it */
+	uint64_t start_ns;
+	char method[HTTP_METHOD_MAX];
+	char *target;
+	char *host;
+	char *user_agent;
+	uint64_t req_body;
+	int status;
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_id[8];
+	bool has_parent;
+	bool remote_parent; /* from traceparent or a traced peer */
+	unsigned children;
+};
+
+struct ebt_conn_id {
+	uint32_t tgid;
+	uint32_t fd;
+	uint64_t start_ns;
+};
+
+struct ebt_conn {
+	struct ebt_conn_id id;
+	uint32_t role;
+	bool have_tuple;
+	bool not_http;
+	bool ever_head;  /* some message head was parsed */
+	struct ebt_tuple tuple;
+	char comm[EBT_COMM_LEN];
+	uint64_t cgroup_id;
+	uint32_t next_seq;
+	uint64_t last_ns;
+	struct http_stream *req;
+	struct http_stream *resp;
+	uint64_t msg_start[2]; /* per side: ts of the first byte of msg */
+	bool in_msg[2];
+	uint32_t n_requests;
+	struct ebt_exchange *head, *tail; /* FIFO */
+	unsigned n_pending;
+};
+
+/* The server span active on one thread (thread-per-request servers). */
+struct ebt_thread_ctx {
+	uint32_t tgid;
+	uint64_t set_ns;
+	struct ebt_conn_id conn;
+	uint32_t index;
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+};
+
+/* conntrack.c */
+void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e);
+void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e);
+void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h);
+void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid);
+void ebt_conn_free(void *conn);
+void ebt_conn_drop_pending(struct ebt_tracer *t, struct ebt_conn *c);
+
+/* assembler.c */
+void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
+		     const struct http_msg *m, uint64_t ts, uint32_t tid);
+void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
+		      const struct http_msg *m, uint64_t ts);
+void ebt_exchange_free(struct ebt_exchange *x);
+void ebt_random_id(struct ebt_tracer *t, uint8_t *out, size_t len);
+
+#endif /* EBT_TRACER_H */
