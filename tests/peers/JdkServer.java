@@ -26,6 +26,9 @@ public class JdkServer {
 		int port = Integer.parseInt(args[0]);
 		downstream = args.length > 1 ? stripSlash(args[1]) : null;
 		String bind = System.getenv().getOrDefault("BIND_ADDR", "127.0.0.1");
+		// Headers and body go out in two writes; without TCP_NODELAY, Nagle
+		// plus delayed ACKs stall every keep-alive response by ~40 ms.
+		System.setProperty("sun.net.httpserver.nodelay", "true");
 
 		HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 128);
 		server.createContext("/hello", ex -> reply(ex, 200, "hello\n", "text/plain"));
