@@ -1,0 +1,3 @@
+module ebpftrace/peers/goserver
+
+go 1.21
