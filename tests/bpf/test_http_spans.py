@@ -1,0 +1,221 @@
+"""HTTP spans from real servers and clients, traced by the real BPF programs."""
+import socket
+import subprocess
+import time
+import uuid
+
+from lib.peers import PEERS, curl, run_client
+
+
+def svc():
+    return "svc-" + uuid.uuid4().hex[:8]
+
+
+def server_spans(tracer, service, count=1, name=None, timeout=15):
+    return tracer.wait_for(lambda s: s.kind == 2 and s.service == service
+                           and (name is None or s.name == name), count, timeout)
+
+
+def test_python_server_and_curl_client_are_one_trace(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert curl(srv.url + "/hello", "-A", "probe-agent/1.0") == 200
+    (s,) = server_spans(tracer, name, name="GET /hello")
+    assert s.attrs["http.request.method"] == "GET"
+    assert s.attrs["http.response.status_code"] == 200
+    assert s.attrs["url.path"] == "/hello"
+    assert s.attrs["url.scheme"] == "http"
+    assert s.attrs["http.route"] == "/hello"
+    assert s.attrs["server.port"] == srv.port
+    assert s.attrs["client.address"] == "127.0.0.1"
+    assert s.attrs["user_agent.original"] == "probe-agent/1.0"
+    assert s.status == 0
+    assert s.resource["process.pid"] == srv.proc.pid
+    assert s.resource["telemetry.sdk.name"] == "ebpftrace"
+    assert 0 < s.end - s.start < 5e9
+    # curl is traced too: its client span is the server span's parent.
+    (c,) = tracer.wait_for(lambda x: x.kind == 3 and x.span_id == s.parent)
+    assert c.trace_id == s.trace_id
+    assert c.service == "curl"
+    assert c.name == "GET"
+    assert c.attrs["url.full"] == f"http://127.0.0.1:{srv.port}/hello"
+    assert c.start <= s.start and s.end <= c.end
+
+
+def test_jdk_server_route_template_and_service_name(tracer, server_factory):
+    srv = server_factory("jdk")
+    pid = srv.proc.pid
+    assert curl(srv.url + "/users/4711") == 200
+    (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == pid)
+    assert s.name == "GET /users/{id}"
+    assert s.attrs["url.path"] == "/users/4711"
+    assert s.attrs["http.route"] == "/users/{id}"
+    assert s.service == "JdkServer"  # the main class, not "java"
+
+
+def test_go_server_500_is_error(tracer, server_factory):
+    name = svc()
+    srv = server_factory("go", service=name)
+    assert curl(srv.url + "/fail") == 500
+    (s,) = server_spans(tracer, name)
+    assert s.name == "GET /fail"
+    assert s.attrs["http.response.status_code"] == 500
+    assert s.status == 2
+    assert s.attrs["error.type"] == "500"
+
+
+def test_client_4xx_is_error_server_4xx_is_not(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert curl(srv.url + "/users/notanumber") == 404
+    (s,) = server_spans(tracer, name)
+    assert s.status == 0
+    (c,) = tracer.wait_for(lambda x: x.kind == 3 and x.span_id == s.parent)
+    assert c.status == 2
+
+
+def test_two_tier_one_trace(tracer, server_factory):
+    back, front = svc(), svc()
+    b = server_factory("jdk", service=back)
+    f = server_factory("python", downstream=b.url, service=front)
+    assert curl(f.url + "/chain") == 200
+    (fs,) = server_spans(tracer, front, name="GET /chain")
+    (bs,) = server_spans(tracer, back, name="GET /hello")
+    (fc,) = tracer.wait_for(lambda x: x.kind == 3 and x.service == front)
+    assert fc.trace_id == fs.trace_id == bs.trace_id
+    assert fc.parent == fs.span_id          # outbound call is a child of the request
+    assert bs.parent == fc.span_id          # backend server span under the client span
+    assert fs.start <= fc.start <= bs.start <= bs.end <= fc.end <= fs.end
+
+
+def test_keepalive_requests_on_one_connection(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert run_client(srv.url + "/users/7", "--count", "5", "--keepalive") == [200] * 5
+    spans = server_spans(tracer, name, count=5)
+    assert len(spans) == 5
+    assert len({s.attrs["network.peer.port"] for s in spans}) == 1
+    assert len({s.span_id for s in spans}) == 5
+
+
+def test_pipelined_requests(tracer, server_factory):
+    name = svc()
+    srv = server_factory("go", service=name)
+    assert run_client(srv.url + "/hello", "--count", "6", "--pipeline", "3") == [200] * 6
+    spans = server_spans(tracer, name, count=6)
+    assert all(s.name == "GET /hello" for s in spans)
+
+
+def test_large_request_body_then_next_request(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert run_client(srv.url + "/echo", "--count", "2", "--keepalive",
+                      "--post-bytes", "300000") == [200, 200]
+    spans = server_spans(tracer, name, count=2)
+    assert all(s.name == "POST /echo" for s in spans)
+    assert all(s.attrs["http.request.body.size"] == 300000 for s in spans)
+
+
+def test_incoming_traceparent_is_honoured(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    tid, pid = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    assert curl(srv.url + "/hello", "-H", f"traceparent: 00-{tid}-{pid}-01") == 200
+    (s,) = server_spans(tracer, name)
+    assert s.trace_id == tid
+    assert s.parent == pid
+
+
+def test_malformed_traceparent_starts_new_trace(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert curl(srv.url + "/hello", "-H", "traceparent: 00-" + "0" * 32 + "-" + "1" * 16 + "-01") == 200
+    (s,) = server_spans(tracer, name)
+    assert s.trace_id != "0" * 32 and len(s.trace_id) == 32
+
+
+def test_secrets_never_exported_and_query_redacted(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert curl(srv.url + "/users/5?token=s3cr3tvalue&page=2",
+                "-H", "Authorization: Bearer topsecret-auth",
+                "-H", "Cookie: session=topsecret-cookie") == 200
+    (s,) = server_spans(tracer, name)
+    assert s.attrs["url.query"] == "token=REDACTED&page=REDACTED"
+    blob = "\n".join(tracer.raw_lines)
+    for secret in ("s3cr3tvalue", "topsecret-auth", "topsecret-cookie"):
+        assert secret not in blob
+
+
+def test_java_client_spans(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    out = subprocess.run(["java", f"{PEERS}/JdkClient.java", srv.url + "/hello", "3"],
+                         capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    spans = server_spans(tracer, name, count=3)
+    parents = {s.parent for s in spans}
+    clients = tracer.wait_for(lambda x: x.kind == 3 and x.span_id in parents, count=3)
+    assert {c.service for c in clients} == {"JdkClient"}
+
+
+def test_hostile_bytes_never_crash_nor_make_garbage_spans(tracer, server_factory):
+    name = svc()
+    srv = server_factory("python", service=name)
+    payloads = [
+        bytes(range(256)) * 8,                                   # binary
+        b"GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nshort",  # lying length
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,  # TLS hello
+        b"body bytes of a stream we joined in the middle\r\n\r\n",
+    ]
+    for p in payloads:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            try:
+                s.sendall(p)
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(2)
+                while s.recv(65536):
+                    pass
+            except OSError:
+                pass
+    # one byte per write, then a normal request: both must be right.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for b in b"GET /users/12 HTTP/1.1\r\nHost: split\r\nConnection: close\r\n\r\n":
+            s.sendall(bytes([b]))
+            time.sleep(0.002)
+        while s.recv(65536):
+            pass
+    assert curl(srv.url + "/hello") == 200
+    spans = server_spans(tracer, name, name="GET /hello")
+    assert len(spans) == 1
+    split = server_spans(tracer, name, name="GET /users/{id}")
+    assert split[0].attrs["server.address"] == "split"
+    time.sleep(1)
+    for s in tracer.all_spans():
+        if getattr(s, "service", None) != name:
+            continue
+        assert s.name in ("GET /hello", "GET /users/{id}", "GET /x", "POST /echo"), s
+        assert all(32 <= ord(ch) < 127 for ch in s.name)
+    assert tracer.proc.poll() is None, "tracer died"
+
+
+def test_non_http_traffic_makes_no_spans(tracer):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+    cli = socket.create_connection(("127.0.0.1", port))
+    conn, _ = srv.accept()
+    for _ in range(50):
+        cli.sendall(b"\x00\x01binary-protocol\xff" * 10)
+        conn.recv(65536)
+        conn.sendall(b"*3\r\n$3\r\nSET\r\n")
+        cli.recv(65536)
+    cli.close(); conn.close(); srv.close()
+    time.sleep(1)
+    spans = [s for s in tracer.all_spans()
+             if getattr(s, "attrs", {}).get("network.peer.port") == port
+             or getattr(s, "attrs", {}).get("server.port") == port]
+    assert spans == []

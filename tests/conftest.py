@@ -1,0 +1,5 @@
+"""Shared pytest setup: make tests/lib importable as `lib`."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,80 @@
+"""Starts the real test peers (tests/peers) and waits for READY <port>."""
+import os
+import subprocess
+import time
+
+from .tracer import ROOT
+
+PEERS = os.path.join(ROOT, "tests", "peers")
+CACHE = os.environ.get("EBPFTRACE_CACHE", os.path.expanduser("~/.cache/ebpftrace"))
+
+
+def go_server_binary():
+    out = os.path.join(CACHE, "bin", "goserver")
+    src = os.path.join(PEERS, "GoServer")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(os.path.join(src, "main.go")):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run(["go", "build", "-o", out, "."], cwd=src, check=True,
+                       env=dict(os.environ, CGO_ENABLED="0"))
+    return out
+
+
+def command(kind, port=0, downstream=None):
+    extra = [downstream] if downstream else []
+    if kind == "python":
+        return ["python3", "-u", os.path.join(PEERS, "pyserver.py"), str(port), *extra]
+    if kind == "jdk":
+        return ["java", os.path.join(PEERS, "JdkServer.java"), str(port), *extra]
+    if kind == "go":
+        return [go_server_binary(), str(port), *extra]
+    raise ValueError(kind)
+
+
+class Server:
+    def __init__(self, kind, downstream=None, env=None):
+        self.kind = kind
+        self.cmd = command(kind, 0, downstream)
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=60):
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.time() + timeout
+        lines = []
+        while time.time() < deadline:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            if not line and self.proc.poll() is not None:
+                break
+            lines.append(line)
+            if line.startswith("READY"):
+                self.port = int(line.split()[1])
+                return self
+        raise RuntimeError(f"{self.kind} server did not start: {''.join(lines)}")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_client(*args, timeout=60):
+    """tests/peers/client.py; returns the status codes it printed."""
+    out = subprocess.run(["python3", os.path.join(PEERS, "client.py"), *args],
+                         capture_output=True, timeout=timeout, check=True)
+    return [int(x) for x in out.stdout.decode().split()]
+
+
+def curl(*args, timeout=30):
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *args],
+                         capture_output=True, timeout=timeout)
+    return int(out.stdout.decode() or 0)

@@ -1,0 +1,123 @@
+"""Runs the real ebpftrace binary and collects the spans it prints as JSON."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("EBPFTRACE", os.path.join(ROOT, "build", "ebpftrace"))
+
+
+def attrs(obj):
+    """OTLP/JSON attribute list -> dict of plain values."""
+    out = {}
+    for a in obj.get("attributes", []):
+        v = a["value"]
+        if "intValue" in v:
+            out[a["key"]] = int(v["intValue"])
+        elif "boolValue" in v:
+            out[a["key"]] = v["boolValue"]
+        else:
+            out[a["key"]] = v.get("stringValue")
+    return out
+
+
+class Span:
+    def __init__(self, raw):
+        self.raw = raw
+        self.trace_id = raw["traceId"]
+        self.span_id = raw["spanId"]
+        self.parent = raw["parentSpanId"]
+        self.name = raw["name"]
+        self.kind = raw["kind"]
+        self.start = int(raw["startTimeUnixNano"])
+        self.end = int(raw["endTimeUnixNano"])
+        self.status = raw["status"]["code"]
+        self.attrs = attrs(raw)
+        self.resource = attrs(raw.get("resource", {}))
+        self.service = self.resource.get("service.name")
+
+    def __repr__(self):
+        return (f"<{'SERVER' if self.kind == 2 else 'CLIENT'} {self.name!r} "
+                f"svc={self.service} trace={self.trace_id} span={self.span_id} "
+                f"parent={self.parent} code={self.attrs.get('http.response.status_code')}>")
+
+
+class Tracer:
+    """ebpftrace run --format json, with spans gathered on a thread."""
+
+    def __init__(self, *extra, env=None, stats_file=None):
+        self.args = [BINARY, "run", "--format", "json", *extra]
+        if stats_file:
+            self.args += ["--stats-file", stats_file]
+        self.env = dict(os.environ, **(env or {}))
+        self.spans = []
+        self.raw_lines = []
+        self.stderr = b""
+        self.proc = None
+        self._lock = threading.Lock()
+
+    def start(self, settle=1.5):
+        if not os.path.exists(BINARY):
+            raise RuntimeError(f"{BINARY} is missing: run `make` first")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=self.env)
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ebpftrace exited at start (BPF cannot load?): "
+                                   + self.stderr.decode(errors="replace"))
+            if b"tracing" in self.stderr:
+                time.sleep(settle / 3)
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("ebpftrace did not report 'tracing' within 20s: "
+                           + self.stderr.decode(errors="replace"))
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.decode(errors="replace").strip()
+            if not line:
+                continue
+            with self._lock:
+                self.raw_lines.append(line)
+                try:
+                    self.spans.append(Span(json.loads(line)))
+                except (ValueError, KeyError) as e:
+                    self.spans.append(("BAD", line, str(e)))
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            self.stderr += line
+
+    def all_spans(self):
+        with self._lock:
+            return list(self.spans)
+
+    def wait_for(self, pred, count=1, timeout=15):
+        """Spans matching pred, once at least count exist (else AssertionError)."""
+        deadline = time.time() + timeout
+        while True:
+            got = [s for s in self.all_spans() if isinstance(s, Span) and pred(s)]
+            if len(got) >= count or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        assert len(got) >= count, (
+            f"expected {count} matching spans, got {len(got)}; all spans:\n"
+            + "\n".join(map(repr, self.all_spans()[-40:]))
+            + "\nstderr:\n" + self.stderr.decode(errors="replace")[-2000:])
+        return got
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
