@@ -57,6 +57,10 @@ $(BUILD)/%.pb-c.c $(BUILD)/%.pb-c.h: user/proto/%.proto | $(BUILD)
 $(BUILD)/%.pb-c.o: $(BUILD)/%.pb-c.c
 	$(Q)$(CC) -O2 -g -I$(BUILD) -c $< -o $@
 
+# Generated protobuf-c sources are not intermediates: keep them, so that
+# make does not delete and regenerate them (and rebuild everything) each run.
+.SECONDARY: $(PROTO_C) $(PROTO_C:.c=.h)
+
 $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) $(PROTO_C) | $(BUILD)/user
 	@echo "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -69,6 +73,11 @@ $(BUILD)/ebpftrace: $(USER_OBJS) $(PROTO_OBJ)
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+# OTLP encode+gzip throughput (tests/bench/run.sh calls it).
+$(BUILD)/otlp_bench: tests/bench/otlp_bench.c $(LIB_OBJS) | $(BUILD)
+	@echo "  BENCH $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 test-unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail

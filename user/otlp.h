@@ -12,8 +12,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "span.h"
+
+/* InstrumentationScope of every exported span. */
+#define OTLP_SCOPE_NAME "ebpftrace"
+#ifndef EBT_VERSION
+#define EBT_VERSION "0.1.0"
+#endif
 
 struct otlp_config {
 	const char *url;     /* full traces URL, e.g. http://h:4318/v1/traces */
@@ -35,6 +42,7 @@ struct otlp_stats {
 	uint64_t request_errors; /* non-2xx or transport errors */
 	uint64_t retries;
 	uint64_t queue_bytes;    /* currently queued */
+	uint64_t spans_dropped_shutdown; /* still queued when the deadline hit */
 };
 
 struct otlp_exporter;
@@ -46,6 +54,10 @@ bool otlp_exporter_submit(struct otlp_exporter *e, struct ebt_span *span);
 void otlp_exporter_stats(struct otlp_exporter *e, struct otlp_stats *out);
 /* Flush what it can until deadline_ms from now, stop the thread, free. */
 void otlp_exporter_shutdown(struct otlp_exporter *e, uint64_t deadline_ms);
+/* Same, and copy the final counters (after the flush) to *final if set. */
+void otlp_exporter_shutdown_stats(struct otlp_exporter *e,
+				  uint64_t deadline_ms,
+				  struct otlp_stats *final);
 
 /*
  * Encode spans as an ExportTraceServiceRequest, grouped by resource
@@ -63,5 +75,8 @@ int otlp_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
  */
 int64_t retry_policy(int http_status, int attempt, const char *retry_after,
 		     double jitter);
+/* Same with an explicit "now" (unix seconds) for HTTP-date Retry-After. */
+int64_t retry_policy_at(int http_status, int attempt, const char *retry_after,
+			double jitter, time_t now);
 
 #endif /* EBT_OTLP_H */

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Encode+gzip throughput of the OTLP exporter path, in spans per CPU-second.
+ * Typical HTTP server spans: 12 attributes, one shared k8s resource,
+ * batches of 512 (the default batch size). Usage: otlp_bench [seconds].
+ * Prints one line: "otlp_encode_gzip_spans_per_cpu_second N".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "otlp.h"
+
+#define BATCH 512
+
+static const char *const paths[] = {
+	"/api/v1/orders/12345", "/api/v1/users/me", "/healthz",
+	"/api/v1/cart/items?limit=20", "/static/app.js", "/api/v1/search?q=shoes",
+};
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct ebt_resource *make_resource(void)
+{
+	struct ebt_resource *r = ebt_resource_new(4242);
+
+	if (!r)
+		return NULL;
+	ebt_resource_add_str(r, "service.name", "checkout");
+	ebt_resource_add_str(r, "k8s.namespace.name", "shop");
+	ebt_resource_add_str(r, "k8s.pod.name", "checkout-7d9f8b6c5d-x2k4q");
+	ebt_resource_add_str(r, "k8s.pod.uid",
+			     "3f1c2a9e-6b7d-4e1a-9c2b-1d2e3f4a5b6c");
+	ebt_resource_add_str(r, "k8s.container.name", "checkout");
+	ebt_resource_add_str(r, "k8s.node.name", "node-a");
+	ebt_resource_add_str(r, "k8s.deployment.name", "checkout");
+	ebt_resource_add_str(r, "container.id",
+			     "8c5e1f0a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6");
+	ebt_resource_add_int(r, "process.pid", 4242);
+	ebt_resource_add_str(r, "host.name", "node-a");
+	ebt_resource_add_str(r, "telemetry.sdk.name", "ebpftrace");
+	return r;
+}
+
+static void random_id(uint8_t *id, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		id[i] = (uint8_t)(rand() & 0xff);
+}
+
+static struct ebt_span *make_span(struct ebt_resource *r, unsigned i)
+{
+	struct ebt_span *s = ebt_span_new();
+	const char *path = paths[i % (sizeof(paths) / sizeof(paths[0]))];
+
+	if (!s)
+		return NULL;
+	random_id(s->trace_id, sizeof(s->trace_id));
+	random_id(s->span_id, sizeof(s->span_id));
+	if (i % 3)
+		random_id(s->parent_span_id, sizeof(s->parent_span_id));
+	ebt_span_set_name(s, i % 2 ? "GET /api/v1/orders/{id}" : "GET");
+	s->kind = EBT_KIND_SERVER;
+	s->start_ns = 1700000000000000000ull + (uint64_t)i * 1000003;
+	s->end_ns = s->start_ns + 250000 + (uint64_t)(rand() % 100000);
+	ebt_span_add_str(s, "http.request.method", "GET");
+	ebt_span_add_int(s, "http.response.status_code", i % 17 ? 200 : 503);
+	ebt_span_add_str(s, "url.path", path);
+	ebt_span_add_str(s, "url.scheme", "http");
+	ebt_span_add_str(s, "server.address", "checkout.shop.svc");
+	ebt_span_add_int(s, "server.port", 8080);
+	ebt_span_add_str(s, "client.address", "10.244.1.17");
+	ebt_span_add_str(s, "network.peer.address", "10.244.1.17");
+	ebt_span_add_int(s, "network.peer.port", 40000 + (int64_t)(i % 20000));
+	ebt_span_add_str(s, "http.route", "/api/v1/orders/{id}");
+	ebt_span_add_str(s, "user_agent.original", "Go-http-client/1.1");
+	ebt_span_add_str(s, "network.protocol.version", "1.1");
+	if (i % 17 == 0)
+		s->status = EBT_STATUS_ERROR;
+	s->resource = ebt_resource_ref(r);
+	return s;
+}
+
+static int run_once(struct ebt_span **spans, size_t *bytes)
+{
+	uint8_t *pb, *gz;
+	size_t pb_len, gz_len;
+
+	if (otlp_encode_traces(spans, BATCH, &pb, &pb_len) != 0)
+		return -1;
+	if (otlp_gzip(pb, pb_len, &gz, &gz_len) != 0) {
+		free(pb);
+		return -1;
+	}
+	*bytes = gz_len;
+	free(pb);
+	free(gz);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 2.0;
+	struct ebt_span *spans[BATCH];
+	struct ebt_resource *r = make_resource();
+	uint64_t n = 0;
+	size_t gz_bytes = 0;
+	double t0, t1;
+	int rc = 0;
+
+	if (!r)
+		return 1;
+	srand(1);
+	for (unsigned i = 0; i < BATCH; i++)
+		if (!(spans[i] = make_span(r, i)))
+			return 1;
+	t0 = cpu_seconds();
+	do {
+		if (run_once(spans, &gz_bytes) != 0) {
+			rc = 1;
+			break;
+		}
+		n += BATCH;
+		t1 = cpu_seconds();
+	} while (t1 - t0 < secs);
+	if (rc == 0) {
+		fprintf(stderr, "otlp_bench: %llu spans, %.2f cpu-s, %.1f gzip bytes/span\n",
+			(unsigned long long)n, t1 - t0, (double)gz_bytes / BATCH);
+		printf("otlp_encode_gzip_spans_per_cpu_second %.0f\n",
+		       (double)n / (t1 - t0));
+	}
+	for (unsigned i = 0; i < BATCH; i++)
+		ebt_span_free(spans[i]);
+	ebt_resource_unref(r);
+	return rc;
+}
