@@ -856,7 +856,7 @@ static const struct type_ops types[] = {
 	[T_PIDS] = { "list of pids", set_pids, clear_pids },
 	[T_STRINGS] = { "list of strings", set_strings, clear_strings },
 	[T_CONFIG] = { "path", NULL, clear_nothing },
-	[T_HELP] = { "", NULL, clear_nothing },
+	[T_HELP] = { "—", NULL, clear_nothing },
 };
 
 static bool is_list(const struct opt *o)
