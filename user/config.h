@@ -55,9 +55,20 @@ struct ebt_config {
 	uint32_t otlp_batch_spans;  /* max spans per request */
 	uint64_t otlp_batch_timeout_ms;
 	char *resource_attributes;  /* OTEL_RESOURCE_ATTRIBUTES for the tracer */
+
+	/* attach (added by options.c, additive) */
+	char *pod;           /* attach: pod name, the positional argument */
+	char *k8s_namespace; /* attach: namespace of the pod */
 };
 
-/* Parse result: 0 ok, 1 help printed (exit 0), -1 error (message in err). */
+/*
+ * Parse result: 0 ok, 1 help printed (exit 0), -1 error (message in err).
+ * command is "run", "attach" or "check" (NULL: every option allowed).
+ * argv[0] is skipped, as with getopt: pass the command's own argv, e.g.
+ * ebt_config_load(&cfg, "run", argc - 1, argv + 1, ...).
+ * cfg is overwritten; on 1 and -1 it holds nothing, and ebt_config_free()
+ * is always safe to call (also twice).
+ */
 int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
 		    char **argv, char *err, size_t errlen);
 void ebt_config_free(struct ebt_config *cfg);

@@ -1,0 +1,1568 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Options as data. One table lists every configuration key once: its
+ * config-file name, command-line flag, environment variable, type, default,
+ * the commands that use it and its help text. Loading, --help and
+ * docs/configuration.md are all generated from that table.
+ *
+ * Precedence: built-in defaults < config file (YAML) < environment < flags.
+ * Lists are replaced, not merged, by a higher source; within one source
+ * (repeated flags, a YAML sequence) their values accumulate.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+#include <yaml.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define CMD_RUN (1u << 0)
+#define CMD_ATTACH (1u << 1)
+#define CMD_CHECK (1u << 2)
+#define CMD_TRACE (CMD_RUN | CMD_ATTACH)
+#define CMD_ALL (CMD_RUN | CMD_ATTACH | CMD_CHECK)
+
+#define PID_MAX 4194304u /* PID_MAX_LIMIT on 64-bit kernels */
+#define COMM_MAX 15u     /* TASK_COMM_LEN - 1 */
+#define KEY_MAX 96
+#define SHOW_MAX 64      /* longest value echoed back in an error */
+
+enum opt_type {
+	T_STRING,   /* char * */
+	T_BOOL,     /* bool */
+	T_UINT,     /* uint32_t */
+	T_DURATION, /* uint64_t, milliseconds */
+	T_BYTES,    /* uint64_t */
+	T_ENUM,     /* an enum field, stored as int */
+	T_CHOICE,   /* char *, one of a fixed set of words */
+	T_PIDS,     /* uint32_t[EBT_MAX_FILTERS] + unsigned count */
+	T_STRINGS,  /* char *[EBT_MAX_FILTERS] + unsigned count */
+	T_CONFIG,   /* --config: path of the YAML file, not stored */
+	T_HELP,     /* --help */
+};
+
+enum opt_flags {
+	F_SECRET = 1 << 0,     /* never echo the value in messages */
+	F_ENV_MS = 1 << 1,     /* bare numbers from the environment are ms */
+	F_POSITIONAL = 1 << 2, /* also taken from the positional argument */
+	F_REQUIRED = 1 << 3,   /* must be set for the commands using it */
+	F_NOFILE = 1 << 4,     /* not accepted in the config file */
+};
+
+struct choice {
+	const char *name;
+	int value;
+};
+
+struct opt {
+	const char *key;     /* config-file name; NULL for --config, --help */
+	const char *flag;    /* "--long-name" */
+	char short_flag;     /* 'p' for -p, 0 for none */
+	const char *env[2];  /* generic first; a second, more specific, wins */
+	enum opt_type type;
+	const char *def;     /* default, parsed like any value; NULL: unset */
+	unsigned cmds;       /* CMD_* mask */
+	unsigned flags;      /* F_* mask */
+	const char *metavar; /* value placeholder in --help */
+	const char *help;
+	size_t off;          /* field in struct ebt_config */
+	size_t count_off;    /* lists: the unsigned element count */
+	const struct choice *choices; /* T_ENUM, T_CHOICE: NULL-terminated */
+	uint64_t min, max;   /* numbers: range; string lists: max length */
+	bool (*valid)(const char *v); /* extra check for strings */
+	const char *expect;  /* what valid() wants, for messages */
+};
+
+/* offsetof, refusing to compile if the field does not have type T's size */
+#define FIELD(m, T)                                                      \
+	(offsetof(struct ebt_config, m) +                                \
+	 0 * sizeof(char[sizeof(((struct ebt_config *)0)->m) == sizeof(T) \
+				 ? 1                                      \
+				 : -1]))
+#define LIST(m, n, T) .off = FIELD(m, T[EBT_MAX_FILTERS]), \
+		      .count_off = FIELD(n, unsigned)
+
+static const struct choice format_choices[] = {
+	{ "text", EBT_FORMAT_TEXT },
+	{ "json", EBT_FORMAT_JSON },
+	{ "none", EBT_FORMAT_NONE },
+	{ NULL, 0 },
+};
+
+static const struct choice query_choices[] = {
+	{ "keep", HTTP_QUERY_KEEP },
+	{ "redact", HTTP_QUERY_REDACT },
+	{ "drop", HTTP_QUERY_DROP },
+	{ NULL, 0 },
+};
+
+static const struct choice compression_choices[] = {
+	{ "gzip", EBT_COMPRESS_GZIP },
+	{ "none", EBT_COMPRESS_NONE },
+	{ NULL, 0 },
+};
+
+static const struct choice level_choices[] = {
+	{ "error", 0 }, { "warn", 1 }, { "info", 2 }, { "debug", 3 },
+	{ NULL, 0 },
+};
+
+_Static_assert(sizeof(enum ebt_format) == sizeof(int), "enum storage");
+_Static_assert(sizeof(enum ebt_compression) == sizeof(int), "enum storage");
+_Static_assert(sizeof(enum http_query_mode) == sizeof(int), "enum storage");
+
+static bool valid_url(const char *v);
+static bool valid_kvlist(const char *v);
+
+#define URL_EXPECT "an http:// or https:// URL"
+#define KV_EXPECT "key=value pairs separated by commas"
+
+static const struct opt opts[] = {
+	/* ---- selection ---- */
+	{ .key = "filter.pid", .flag = "--pid", .short_flag = 'p',
+	  .env = { "EBPFTRACE_FILTER_PID" }, .type = T_PIDS,
+	  .cmds = CMD_TRACE, .metavar = "PID[,PID...]",
+	  .help = "trace only these process ids (repeatable; a process's "
+		  "threads and children are included)",
+	  LIST(pids, n_pids, uint32_t), .min = 1, .max = PID_MAX },
+	{ .key = "filter.comm", .flag = "--comm",
+	  .env = { "EBPFTRACE_FILTER_COMM" }, .type = T_STRINGS,
+	  .cmds = CMD_TRACE, .metavar = "NAME[,NAME...]",
+	  .help = "trace only processes with this command name (the kernel's "
+		  "comm, at most 15 bytes; repeatable)",
+	  LIST(comms, n_comms, char *), .max = COMM_MAX },
+	{ .key = "filter.cgroup", .flag = "--cgroup",
+	  .env = { "EBPFTRACE_FILTER_CGROUP" }, .type = T_STRINGS,
+	  .cmds = CMD_TRACE, .metavar = "PATH[,PATH...]",
+	  .help = "trace only processes in these cgroups (cgroup v2 path; "
+		  "repeatable)",
+	  LIST(cgroups, n_cgroups, char *), .max = 4096 },
+
+	/* ---- run ---- */
+	{ .key = "duration", .flag = "--duration", .short_flag = 'd',
+	  .env = { "EBPFTRACE_DURATION" }, .type = T_DURATION, .def = "0",
+	  .cmds = CMD_TRACE, .metavar = "DURATION",
+	  .help = "stop after this long; 0 runs until Ctrl-C or SIGTERM",
+	  .off = FIELD(duration_ms, uint64_t), .max = UINT64_MAX },
+	{ .key = "format", .flag = "--format", .short_flag = 'f',
+	  .env = { "EBPFTRACE_FORMAT" }, .type = T_ENUM, .def = "text",
+	  .cmds = CMD_TRACE,
+	  .help = "console output: one line per span (text), one JSON "
+		  "object per span (json) or nothing (none)",
+	  .off = FIELD(format, int), .choices = format_choices },
+	{ .key = "hook_only", .flag = "--hook-only",
+	  .env = { "EBPFTRACE_HOOK_ONLY" }, .type = T_BOOL, .def = "false",
+	  .cmds = CMD_TRACE,
+	  .help = "benchmark diagnostic: attach every program but return at "
+		  "once (measures the cost of the hooks alone)",
+	  .off = FIELD(hook_only, bool) },
+	{ .key = "log_level", .flag = "--log-level",
+	  .env = { "EBPFTRACE_LOG_LEVEL" }, .type = T_CHOICE, .def = "info",
+	  .cmds = CMD_ALL, .help = "verbosity of the tracer's own log",
+	  .off = FIELD(log_level, char *), .choices = level_choices },
+	{ .key = "stats_file", .flag = "--stats-file",
+	  .env = { "EBPFTRACE_STATS_FILE" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "on exit, write event, span and drop counters to FILE as "
+		  "JSON",
+	  .off = FIELD(stats_file, char *) },
+
+	/* ---- HTTP ---- */
+	{ .key = "http.query", .flag = "--http-query",
+	  .env = { "EBPFTRACE_HTTP_QUERY" }, .type = T_ENUM, .def = "redact",
+	  .cmds = CMD_TRACE,
+	  .help = "query strings in url.query: export as sent (keep), keep "
+		  "the keys but hide every value (redact) or leave out (drop)",
+	  .off = FIELD(query_mode, int), .choices = query_choices },
+
+	/* ---- OTLP export ---- */
+	{ .key = "otlp.endpoint", .flag = "--otlp-endpoint",
+	  .env = { "OTEL_EXPORTER_OTLP_ENDPOINT" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "URL",
+	  .help = "OTLP/HTTP base URL, /v1/traces is appended (e.g. "
+		  "http://localhost:4318); unset: no export",
+	  .off = FIELD(otlp_endpoint, char *), .valid = valid_url,
+	  .expect = URL_EXPECT },
+	{ .key = "otlp.traces_endpoint", .flag = "--otlp-traces-endpoint",
+	  .env = { "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "URL",
+	  .help = "full OTLP/HTTP traces URL, used as is; wins over "
+		  "otlp.endpoint",
+	  .off = FIELD(otlp_traces_endpoint, char *), .valid = valid_url,
+	  .expect = URL_EXPECT },
+	{ .key = "otlp.headers", .flag = "--otlp-headers",
+	  .env = { "OTEL_EXPORTER_OTLP_HEADERS",
+		   "OTEL_EXPORTER_OTLP_TRACES_HEADERS" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .flags = F_SECRET,
+	  .metavar = "K=V[,K=V...]",
+	  .help = "extra HTTP headers on export requests, values "
+		  "percent-encoded (e.g. authorization=Basic%20...)",
+	  .off = FIELD(otlp_headers, char *), .valid = valid_kvlist,
+	  .expect = KV_EXPECT },
+	{ .key = "otlp.timeout", .flag = "--otlp-timeout",
+	  .env = { "OTEL_EXPORTER_OTLP_TIMEOUT",
+		   "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT" },
+	  .type = T_DURATION, .def = "10s", .cmds = CMD_TRACE,
+	  .flags = F_ENV_MS, .metavar = "DURATION",
+	  .help = "time limit of one export request (the OTEL_* variables "
+		  "take plain milliseconds, as the OTel spec says)",
+	  .off = FIELD(otlp_timeout_ms, uint64_t), .min = 1,
+	  .max = 3600000 },
+	{ .key = "otlp.compression", .flag = "--otlp-compression",
+	  .env = { "OTEL_EXPORTER_OTLP_COMPRESSION",
+		   "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION" },
+	  .type = T_ENUM, .def = "gzip", .cmds = CMD_TRACE,
+	  .help = "compression of export request bodies",
+	  .off = FIELD(otlp_compression, int),
+	  .choices = compression_choices },
+	{ .key = "otlp.queue_bytes", .flag = "--otlp-queue-bytes",
+	  .env = { "EBPFTRACE_OTLP_QUEUE_BYTES" }, .type = T_BYTES,
+	  .def = "16MiB", .cmds = CMD_TRACE, .metavar = "SIZE",
+	  .help = "bound of the spans waiting for export; what does not fit "
+		  "is dropped and counted",
+	  .off = FIELD(otlp_queue_bytes, uint64_t), .min = 64 * 1024,
+	  .max = 4ull << 30 },
+	{ .key = "otlp.batch_spans", .flag = "--otlp-batch-spans",
+	  .env = { "EBPFTRACE_OTLP_BATCH_SPANS" }, .type = T_UINT,
+	  .def = "512", .cmds = CMD_TRACE, .metavar = "N",
+	  .help = "most spans sent in one export request",
+	  .off = FIELD(otlp_batch_spans, uint32_t), .min = 1,
+	  .max = 65536 },
+	{ .key = "otlp.batch_timeout", .flag = "--otlp-batch-timeout",
+	  .env = { "EBPFTRACE_OTLP_BATCH_TIMEOUT" }, .type = T_DURATION,
+	  .def = "1s", .cmds = CMD_TRACE, .metavar = "DURATION",
+	  .help = "send a partial batch once its oldest span waited this long",
+	  .off = FIELD(otlp_batch_timeout_ms, uint64_t), .min = 1,
+	  .max = 3600000 },
+	{ .key = "resource.attributes", .flag = "--resource-attributes",
+	  .env = { "OTEL_RESOURCE_ATTRIBUTES" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "K=V[,K=V...]",
+	  .help = "resource attributes added to every exported span, e.g. "
+		  "deployment.environment=prod",
+	  .off = FIELD(resource_attributes, char *), .valid = valid_kvlist,
+	  .expect = KV_EXPECT },
+
+	/* ---- attach ---- */
+	{ .key = "attach.pod", .flag = "--pod", .type = T_STRING,
+	  .cmds = CMD_ATTACH, .flags = F_POSITIONAL | F_REQUIRED | F_NOFILE,
+	  .metavar = "POD",
+	  .help = "the pod to trace (also the positional argument)",
+	  .off = FIELD(pod, char *) },
+	{ .key = "attach.namespace", .flag = "--namespace", .short_flag = 'n',
+	  .env = { "EBPFTRACE_ATTACH_NAMESPACE" }, .type = T_STRING,
+	  .def = "default", .cmds = CMD_ATTACH, .metavar = "NS",
+	  .help = "Kubernetes namespace of the pod",
+	  .off = FIELD(k8s_namespace, char *) },
+
+	/* ---- meta ---- */
+	{ .flag = "--config", .short_flag = 'c', .env = { "EBPFTRACE_CONFIG" },
+	  .type = T_CONFIG, .cmds = CMD_ALL, .metavar = "FILE",
+	  .help = "read options from this YAML file (nested mappings or "
+		  "dotted keys, e.g. otlp: {endpoint: URL})" },
+	{ .flag = "--help", .short_flag = 'h', .type = T_HELP, .cmds = CMD_ALL,
+	  .help = "print this help and exit" },
+};
+
+#define N_OPTS ARRAY_SIZE(opts)
+
+struct command {
+	const char *name;
+	unsigned mask;
+	const char *args; /* after [options] in the synopsis */
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", CMD_RUN, "",
+	  "Trace every process on this host, or the ones the filters select,\n"
+	  "until Ctrl-C or --duration." },
+	{ "attach", CMD_ATTACH, " <pod>",
+	  "Trace one Kubernetes pod on demand." },
+	{ "check", CMD_CHECK, "",
+	  "Report the kernel features and privileges ebpftrace needs." },
+};
+
+/* ---- loading state ---- */
+
+enum src_level {
+	SRC_UNSET = 0,
+	SRC_DEFAULT,
+	SRC_FILE,
+	SRC_ENV,
+	SRC_FLAG,
+};
+
+struct src {
+	enum src_level level;
+	const char *name;   /* file path, variable name, flag as typed */
+	unsigned long line; /* file: 1-based */
+};
+
+struct load {
+	struct ebt_config *cfg;
+	unsigned cmd;
+	unsigned char level[N_OPTS]; /* enum src_level of the last value */
+	const char *config_path;
+	const char *config_src;      /* "flag -c", "environment ..." */
+	unsigned n_positional;
+	char *err;
+	size_t errlen;
+};
+
+struct type_ops {
+	const char *name; /* for the docs */
+	int (*set)(struct load *ld, const struct opt *o, const char *v,
+		   const struct src *s);
+	void (*clear)(struct ebt_config *cfg, const struct opt *o);
+};
+
+static const struct type_ops types[];
+
+#define set_err(ld, ...) snprintf((ld)->err, (ld)->errlen, __VA_ARGS__)
+
+static void *field(struct ebt_config *cfg, const struct opt *o)
+{
+	return (char *)cfg + o->off;
+}
+
+static unsigned *field_count(struct ebt_config *cfg, const struct opt *o)
+{
+	return (unsigned *)((char *)cfg + o->count_off);
+}
+
+static size_t opt_index(const struct opt *o)
+{
+	return (size_t)(o - opts);
+}
+
+static void src_describe(const struct src *s, char *buf, size_t len)
+{
+	switch (s->level) {
+	case SRC_FILE:
+		snprintf(buf, len, "%s:%lu", s->name, s->line);
+		break;
+	case SRC_ENV:
+		snprintf(buf, len, "environment %s", s->name);
+		break;
+	case SRC_FLAG:
+		snprintf(buf, len, "flag %s", s->name);
+		break;
+	default:
+		snprintf(buf, len, "built-in default");
+		break;
+	}
+}
+
+static int bad_value(struct load *ld, const struct opt *o,
+		     const struct src *s, const char *v, const char *expect)
+{
+	char where[256];
+	size_t n = strlen(v);
+
+	src_describe(s, where, sizeof(where));
+	if (o->flags & F_SECRET)
+		set_err(ld, "%s: invalid value for %s (not shown): expected %s",
+			where, o->key, expect);
+	else
+		set_err(ld, "%s: invalid value '%.*s%s' for %s: expected %s",
+			where, SHOW_MAX, v, n > SHOW_MAX ? "..." : "", o->key,
+			expect);
+	return -1;
+}
+
+static int no_memory(struct load *ld)
+{
+	set_err(ld, "out of memory");
+	return -1;
+}
+
+/* ---- value parsers: pure functions over strings ---- */
+
+static bool parse_u64(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+/* Longest names first: "ms" must be tried before "m". */
+static const struct unit duration_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+};
+
+static const struct unit byte_units[] = {
+	{ "KiB", 1ull << 10 }, { "MiB", 1ull << 20 }, { "GiB", 1ull << 30 },
+	{ "KB", 1000 }, { "MB", 1000000 }, { "GB", 1000000000 },
+	{ "B", 1 },
+};
+
+static const struct unit *match_unit(const char **p, const struct unit *u,
+				     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(u[i].name);
+
+		if (strncasecmp(*p, u[i].name, len) == 0 &&
+		    !isalpha((unsigned char)(*p)[len])) {
+			*p += len;
+			return &u[i];
+		}
+	}
+	return NULL;
+}
+
+static bool mul_add(uint64_t *acc, uint64_t v, uint64_t mult)
+{
+	if (mult && v > (UINT64_MAX - *acc) / mult)
+		return false;
+	*acc += v * mult;
+	return true;
+}
+
+/*
+ * "500ms", "30s", "2m", "1h", also "1m30s". A bare number is allowed only
+ * when bare_ms (the OTel variables) or when it is 0.
+ */
+static bool parse_duration(const char *s, bool bare_ms, uint64_t *ms)
+{
+	uint64_t total = 0, v;
+	const char *p = s;
+
+	if (!parse_u64(&p, &v))
+		return false;
+	if (*p == '\0' && (bare_ms || v == 0)) {
+		*ms = v;
+		return true;
+	}
+	for (;;) {
+		const struct unit *u;
+
+		u = match_unit(&p, duration_units, ARRAY_SIZE(duration_units));
+		if (!u || !mul_add(&total, v, u->mult))
+			return false;
+		if (*p == '\0')
+			break;
+		if (!parse_u64(&p, &v))
+			return false;
+	}
+	*ms = total;
+	return true;
+}
+
+/* "65536", "64KiB", "16 MiB", "1GB". */
+static bool parse_bytes(const char *s, uint64_t *bytes)
+{
+	const struct unit *u;
+	const char *p = s;
+	uint64_t v, total = 0;
+
+	if (!parse_u64(&p, &v))
+		return false;
+	if (*p == '\0') {
+		*bytes = v;
+		return true;
+	}
+	if (*p == ' ')
+		p++;
+	u = match_unit(&p, byte_units, ARRAY_SIZE(byte_units));
+	if (!u || *p != '\0' || !mul_add(&total, v, u->mult))
+		return false;
+	*bytes = total;
+	return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct choice *find_choice(const struct choice *c,
+					const char *s)
+{
+	for (; c->name; c++)
+		if (strcmp(c->name, s) == 0)
+			return c;
+	return NULL;
+}
+
+static void choices_text(const struct choice *c, const char *sep, char *buf,
+			 size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; c->name && n < len; c++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+				      n ? sep : "", c->name);
+}
+
+static bool valid_url(const char *v)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL;
+	bool ok = false;
+
+	if (!u)
+		return false;
+	if (curl_url_set(u, CURLUPART_URL, v, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK)
+		ok = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* "k=v,k2=v2": every non-blank member has a non-empty key and a '='. */
+static bool valid_kvlist(const char *v)
+{
+	while (*v) {
+		size_t len = strcspn(v, ",");
+		const char *eq = memchr(v, '=', len);
+		const char *k = v;
+
+		while (k < v + len && isspace((unsigned char)*k))
+			k++;
+		if (k < v + len && (!eq || eq == k))
+			return false;
+		v += len;
+		if (*v == ',')
+			v++;
+	}
+	return true;
+}
+
+/* ---- setters, one per type ---- */
+
+static int set_string(struct load *ld, const struct opt *o, const char *v,
+		      const struct src *s)
+{
+	char **f = field(ld->cfg, o);
+	char *copy = NULL;
+
+	if (*v) {
+		if (o->valid && !o->valid(v))
+			return bad_value(ld, o, s, v, o->expect);
+		copy = strdup(v);
+		if (!copy)
+			return no_memory(ld);
+	}
+	free(*f);
+	*f = copy;
+	return 0;
+}
+
+static void clear_string(struct ebt_config *cfg, const struct opt *o)
+{
+	char **f = field(cfg, o);
+
+	free(*f);
+	*f = NULL;
+}
+
+static int set_choice(struct load *ld, const struct opt *o, const char *v,
+		      const struct src *s)
+{
+	char expect[128] = "one of ";
+
+	if (!find_choice(o->choices, v)) {
+		choices_text(o->choices, ", ", expect + 7, sizeof(expect) - 7);
+		return bad_value(ld, o, s, v, expect);
+	}
+	return set_string(ld, o, v, s);
+}
+
+static int set_enum(struct load *ld, const struct opt *o, const char *v,
+		    const struct src *s)
+{
+	const struct choice *c = find_choice(o->choices, v);
+	char expect[128] = "one of ";
+
+	if (!c) {
+		choices_text(o->choices, ", ", expect + 7, sizeof(expect) - 7);
+		return bad_value(ld, o, s, v, expect);
+	}
+	*(int *)field(ld->cfg, o) = c->value;
+	return 0;
+}
+
+static int set_bool(struct load *ld, const struct opt *o, const char *v,
+		    const struct src *s)
+{
+	if (!parse_bool(v, field(ld->cfg, o)))
+		return bad_value(ld, o, s, v, "true or false");
+	return 0;
+}
+
+static int set_uint(struct load *ld, const struct opt *o, const char *v,
+		    const struct src *s)
+{
+	const char *p = v;
+	uint64_t n;
+	char expect[96];
+
+	if (!parse_u64(&p, &n) || *p || n < o->min || n > o->max) {
+		snprintf(expect, sizeof(expect),
+			 "a whole number from %" PRIu64 " to %" PRIu64, o->min,
+			 o->max);
+		return bad_value(ld, o, s, v, expect);
+	}
+	*(uint32_t *)field(ld->cfg, o) = (uint32_t)n;
+	return 0;
+}
+
+static void format_duration(uint64_t ms, char *buf, size_t len)
+{
+	if (ms == 0)
+		snprintf(buf, len, "0");
+	else if (ms % 3600000 == 0)
+		snprintf(buf, len, "%" PRIu64 "h", ms / 3600000);
+	else if (ms % 60000 == 0)
+		snprintf(buf, len, "%" PRIu64 "m", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%" PRIu64 "s", ms / 1000);
+	else
+		snprintf(buf, len, "%" PRIu64 "ms", ms);
+}
+
+static void format_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b && b % (1ull << 30) == 0)
+		snprintf(buf, len, "%" PRIu64 "GiB", b >> 30);
+	else if (b && b % (1ull << 20) == 0)
+		snprintf(buf, len, "%" PRIu64 "MiB", b >> 20);
+	else if (b && b % (1ull << 10) == 0)
+		snprintf(buf, len, "%" PRIu64 "KiB", b >> 10);
+	else
+		snprintf(buf, len, "%" PRIu64, b);
+}
+
+static int set_duration(struct load *ld, const struct opt *o, const char *v,
+			const struct src *s)
+{
+	bool bare_ms = (o->flags & F_ENV_MS) && s->level == SRC_ENV;
+	char expect[160], lo[32], hi[32];
+	uint64_t ms;
+
+	if (parse_duration(v, bare_ms, &ms) && ms >= o->min && ms <= o->max) {
+		*(uint64_t *)field(ld->cfg, o) = ms;
+		return 0;
+	}
+	format_duration(o->min, lo, sizeof(lo));
+	format_duration(o->max, hi, sizeof(hi));
+	snprintf(expect, sizeof(expect),
+		 "%s such as 500ms, 30s, 2m or 1h%s%s%s%s%s",
+		 bare_ms ? "milliseconds or a duration" : "a duration",
+		 o->max == UINT64_MAX ? "" : " (",
+		 o->max == UINT64_MAX ? "" : lo,
+		 o->max == UINT64_MAX ? "" : " to ",
+		 o->max == UINT64_MAX ? "" : hi,
+		 o->max == UINT64_MAX ? "" : ")");
+	return bad_value(ld, o, s, v, expect);
+}
+
+static int set_bytes(struct load *ld, const struct opt *o, const char *v,
+		     const struct src *s)
+{
+	char expect[160], lo[32], hi[32];
+	uint64_t b;
+
+	if (parse_bytes(v, &b) && b >= o->min && b <= o->max) {
+		*(uint64_t *)field(ld->cfg, o) = b;
+		return 0;
+	}
+	format_bytes(o->min, lo, sizeof(lo));
+	format_bytes(o->max, hi, sizeof(hi));
+	snprintf(expect, sizeof(expect),
+		 "a size such as 64KiB or 16MiB (%s to %s)", lo, hi);
+	return bad_value(ld, o, s, v, expect);
+}
+
+/* A higher source replaces a list; the same source appends to it. */
+static void list_take(struct load *ld, const struct opt *o,
+		      const struct src *s)
+{
+	if (ld->level[opt_index(o)] < s->level)
+		types[o->type].clear(ld->cfg, o);
+	ld->level[opt_index(o)] = (unsigned char)s->level;
+}
+
+static void clear_pids(struct ebt_config *cfg, const struct opt *o)
+{
+	*field_count(cfg, o) = 0;
+}
+
+static void clear_strings(struct ebt_config *cfg, const struct opt *o)
+{
+	char **arr = field(cfg, o);
+	unsigned *n = field_count(cfg, o);
+
+	for (unsigned i = 0; i < *n; i++) {
+		free(arr[i]);
+		arr[i] = NULL;
+	}
+	*n = 0;
+}
+
+/* Calls add(item) for every comma-separated item, blanks trimmed. */
+static int for_each_item(struct load *ld, const struct opt *o,
+			 const char *v, const struct src *s,
+			 int (*add)(struct load *, const struct opt *,
+				    const char *, const struct src *))
+{
+	char item[4097];
+
+	list_take(ld, o, s);
+	for (const char *p = v;;) {
+		size_t len = strcspn(p, ",");
+		const char *b = p, *e = p + len;
+
+		while (b < e && isspace((unsigned char)*b))
+			b++;
+		while (e > b && isspace((unsigned char)e[-1]))
+			e--;
+		if (b == e)
+			return bad_value(ld, o, s, v,
+					 "a comma-separated list without "
+					 "empty items");
+		if ((size_t)(e - b) >= sizeof(item))
+			return bad_value(ld, o, s, v, "shorter items");
+		memcpy(item, b, (size_t)(e - b));
+		item[e - b] = '\0';
+		if (add(ld, o, item, s))
+			return -1;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+static int list_full(struct load *ld, const struct opt *o,
+		     const struct src *s, const char *v)
+{
+	char expect[64];
+
+	snprintf(expect, sizeof(expect), "at most %d values in total",
+		 EBT_MAX_FILTERS);
+	return bad_value(ld, o, s, v, expect);
+}
+
+static int add_pid(struct load *ld, const struct opt *o, const char *v,
+		   const struct src *s)
+{
+	uint32_t *arr = field(ld->cfg, o);
+	unsigned *n = field_count(ld->cfg, o);
+	const char *p = v;
+	char expect[64];
+	uint64_t pid;
+
+	if (!parse_u64(&p, &pid) || *p || pid < o->min || pid > o->max) {
+		snprintf(expect, sizeof(expect),
+			 "process ids from 1 to %" PRIu64, o->max);
+		return bad_value(ld, o, s, v, expect);
+	}
+	for (unsigned i = 0; i < *n; i++)
+		if (arr[i] == pid)
+			return 0;
+	if (*n >= EBT_MAX_FILTERS)
+		return list_full(ld, o, s, v);
+	arr[(*n)++] = (uint32_t)pid;
+	return 0;
+}
+
+static int add_string(struct load *ld, const struct opt *o, const char *v,
+		      const struct src *s)
+{
+	char **arr = field(ld->cfg, o);
+	unsigned *n = field_count(ld->cfg, o);
+	char expect[64];
+
+	if (strlen(v) > o->max) {
+		snprintf(expect, sizeof(expect), "names of at most %" PRIu64
+			 " bytes", o->max);
+		return bad_value(ld, o, s, v, expect);
+	}
+	if (*n >= EBT_MAX_FILTERS)
+		return list_full(ld, o, s, v);
+	arr[*n] = strdup(v);
+	if (!arr[*n])
+		return no_memory(ld);
+	(*n)++;
+	return 0;
+}
+
+static int set_pids(struct load *ld, const struct opt *o, const char *v,
+		    const struct src *s)
+{
+	return for_each_item(ld, o, v, s, add_pid);
+}
+
+static int set_strings(struct load *ld, const struct opt *o, const char *v,
+		       const struct src *s)
+{
+	return for_each_item(ld, o, v, s, add_string);
+}
+
+static void clear_nothing(struct ebt_config *cfg, const struct opt *o)
+{
+	(void)cfg;
+	(void)o;
+}
+
+static const struct type_ops types[] = {
+	[T_STRING] = { "string", set_string, clear_string },
+	[T_BOOL] = { "bool", set_bool, clear_nothing },
+	[T_UINT] = { "integer", set_uint, clear_nothing },
+	[T_DURATION] = { "duration", set_duration, clear_nothing },
+	[T_BYTES] = { "size", set_bytes, clear_nothing },
+	[T_ENUM] = { "enum", set_enum, clear_nothing },
+	[T_CHOICE] = { "enum", set_choice, clear_string },
+	[T_PIDS] = { "list of pids", set_pids, clear_pids },
+	[T_STRINGS] = { "list of strings", set_strings, clear_strings },
+	[T_CONFIG] = { "path", NULL, clear_nothing },
+	[T_HELP] = { "—", NULL, clear_nothing },
+};
+
+static bool is_list(const struct opt *o)
+{
+	return o->type == T_PIDS || o->type == T_STRINGS;
+}
+
+static bool is_setting(const struct opt *o)
+{
+	return o->key != NULL;
+}
+
+static int apply(struct load *ld, const struct opt *o, const char *v,
+		 const struct src *s)
+{
+	if (types[o->type].set(ld, o, v, s))
+		return -1;
+	ld->level[opt_index(o)] = (unsigned char)s->level;
+	return 0;
+}
+
+/* ---- lookup and suggestions ---- */
+
+static const struct opt *find_key(const char *key)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].key && strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static bool is_section(const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].key && strncmp(opts[i].key, prefix, len) == 0 &&
+		    opts[i].key[len] == '.')
+			return true;
+	return false;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[KEY_MAX + 1];
+
+	if (la > KEY_MAX || lb > KEY_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t sub = diag + (a[i - 1] != b[j - 1]);
+			size_t best = up + 1 < row[j - 1] + 1 ? up + 1
+							       : row[j - 1] + 1;
+
+			row[j] = sub < best ? sub : best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Closest key or flag to an unknown one, NULL if nothing is close. */
+static const char *suggest(const char *typed, bool flags)
+{
+	const char *best = NULL;
+	size_t best_d = SIZE_MAX;
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char *cand = flags ? opts[i].flag : opts[i].key;
+		const char *tail;
+		size_t d, d2;
+
+		if (!cand)
+			continue;
+		d = edit_distance(typed, cand);
+		tail = strrchr(cand, '.');
+		d2 = tail ? edit_distance(typed, tail + 1) : SIZE_MAX;
+		if (d2 < d)
+			d = d2;
+		if (d < best_d) {
+			best_d = d;
+			best = cand;
+		}
+	}
+	if (best_d <= 2 || (best_d != SIZE_MAX && best_d * 3 <= strlen(typed)))
+		return best;
+	return NULL;
+}
+
+static int unknown(struct load *ld, const char *where, const char *what,
+		   const char *typed, bool flags)
+{
+	const char *s = suggest(typed, flags);
+
+	if (s)
+		set_err(ld, "%s: unknown %s '%.*s' (did you mean %s?)", where,
+			what, SHOW_MAX, typed, s);
+	else
+		set_err(ld, "%s: unknown %s '%.*s'", where, what, SHOW_MAX,
+			typed);
+	return -1;
+}
+
+/* ---- the config file ---- */
+
+static bool yaml_is_null(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
+	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+static int yaml_mapping(struct load *ld, yaml_document_t *doc,
+			yaml_node_t *map, const char *prefix);
+
+static int yaml_sequence(struct load *ld, yaml_document_t *doc,
+			 const struct opt *o, yaml_node_t *seq,
+			 struct src *s)
+{
+	yaml_node_item_t *it;
+
+	list_take(ld, o, s);
+	for (it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(doc, *it);
+
+		s->line = n->start_mark.line + 1;
+		if (n->type != YAML_SCALAR_NODE) {
+			set_err(ld, "%s:%lu: %s: expected a list of plain "
+				"values", s->name, s->line, o->key);
+			return -1;
+		}
+		if (apply(ld, o, (const char *)n->data.scalar.value, s))
+			return -1;
+	}
+	return 0;
+}
+
+static int yaml_value(struct load *ld, yaml_document_t *doc,
+		      const char *key, yaml_node_t *n)
+{
+	struct src s = { SRC_FILE, ld->config_path, n->start_mark.line + 1 };
+	const struct opt *o = find_key(key);
+	char where[256];
+
+	snprintf(where, sizeof(where), "%s:%lu", s.name, s.line);
+	if (!o && n->type == YAML_MAPPING_NODE && is_section(key))
+		return yaml_mapping(ld, doc, n, key);
+	if (!o && is_section(key)) {
+		set_err(ld, "%s: '%s' is a section: expected a mapping of "
+			"%s.* keys", where, key, key);
+		return -1;
+	}
+	if (!o)
+		return unknown(ld, where, "key", key, false);
+	if (o->flags & F_NOFILE) {
+		set_err(ld, "%s: %s cannot be set in a config file (use %s)",
+			where, key, o->flag);
+		return -1;
+	}
+	if (n->type == YAML_SEQUENCE_NODE && is_list(o))
+		return yaml_sequence(ld, doc, o, n, &s);
+	if (n->type != YAML_SCALAR_NODE) {
+		set_err(ld, "%s: %s: expected a single value, not a %s", where,
+			key, n->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		return -1;
+	}
+	if (yaml_is_null(n))
+		return 0;
+	return apply(ld, o, (const char *)n->data.scalar.value, &s);
+}
+
+static int yaml_mapping(struct load *ld, yaml_document_t *doc,
+			yaml_node_t *map, const char *prefix)
+{
+	yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		char key[KEY_MAX + 1];
+		int n;
+
+		if (k->type != YAML_SCALAR_NODE) {
+			set_err(ld, "%s:%lu: keys must be plain words",
+				ld->config_path, k->start_mark.line + 1);
+			return -1;
+		}
+		n = snprintf(key, sizeof(key), "%s%s%s", prefix,
+			     *prefix ? "." : "", k->data.scalar.value);
+		if (n < 0 || (size_t)n >= sizeof(key)) {
+			set_err(ld, "%s:%lu: unknown key '%.*s...'",
+				ld->config_path, k->start_mark.line + 1,
+				SHOW_MAX, key);
+			return -1;
+		}
+		if (yaml_value(ld, doc, key, v))
+			return -1;
+	}
+	return 0;
+}
+
+static int yaml_document(struct load *ld, yaml_document_t *doc)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+
+	if (!root)
+		return 0; /* empty file */
+	if (root->type == YAML_SCALAR_NODE && yaml_is_null(root))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE) {
+		set_err(ld, "%s:%lu: expected a mapping of keys at the top "
+			"level", ld->config_path, root->start_mark.line + 1);
+		return -1;
+	}
+	return yaml_mapping(ld, doc, root, "");
+}
+
+static int yaml_syntax_error(struct load *ld, const yaml_parser_t *p)
+{
+	set_err(ld, "%s:%lu: YAML syntax error: %s%s%s", ld->config_path,
+		(unsigned long)p->problem_mark.line + 1,
+		p->problem ? p->problem : "unknown problem",
+		p->context ? " " : "", p->context ? p->context : "");
+	return -1;
+}
+
+static int load_file(struct load *ld)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct stat st;
+	FILE *f;
+	int ret;
+
+	f = fopen(ld->config_path, "r");
+	if (!f || fstat(fileno(f), &st) || S_ISDIR(st.st_mode)) {
+		set_err(ld, "%s: cannot read config file '%s': %s",
+			ld->config_src, ld->config_path,
+			f ? "is a directory" : strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		return no_memory(ld);
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		ret = yaml_syntax_error(ld, &parser);
+	} else {
+		ret = yaml_document(ld, &doc);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return ret;
+}
+
+/* ---- environment ---- */
+
+static int load_env(struct load *ld)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (!is_setting(o))
+			continue;
+		for (size_t e = 0; e < ARRAY_SIZE(o->env) && o->env[e]; e++) {
+			const char *v = getenv(o->env[e]);
+			struct src s = { SRC_ENV, o->env[e], 0 };
+
+			/* OTel: an empty variable counts as unset */
+			if (v && *v && apply(ld, o, v, &s))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- command line ---- */
+
+static const struct opt *find_flag(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strlen(opts[i].flag) == len &&
+		    strncmp(opts[i].flag, name, len) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static const struct opt *find_short(char c)
+{
+	for (size_t i = 0; c && i < N_OPTS; i++)
+		if (opts[i].short_flag == c)
+			return &opts[i];
+	return NULL;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static const char *command_name(unsigned mask)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (commands[i].mask == mask)
+			return commands[i].name;
+	return "this command";
+}
+
+static int positional(struct load *ld, const char *arg, bool apply_it)
+{
+	struct src s = { SRC_FLAG, "argument", 0 };
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (!(o->flags & F_POSITIONAL) || !(o->cmds & ld->cmd) ||
+		    ld->n_positional > 0)
+			continue;
+		ld->n_positional++;
+		return apply_it ? apply(ld, o, arg, &s) : 0;
+	}
+	set_err(ld, "unexpected argument '%.*s'", SHOW_MAX, arg);
+	return -1;
+}
+
+/*
+ * One argument that starts with '-': finds the option and its value.
+ * Returns the number of argv slots used (1 or 2), or -1 (error) or 0 (help).
+ */
+static int parse_flag(struct load *ld, int argc, char **argv, int i,
+		      const struct opt **out, const char **val, char *name,
+		      size_t namelen)
+{
+	const char *a = argv[i], *eq = NULL;
+	const struct opt *o;
+	size_t len;
+
+	if (a[1] == '-') {
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a) : strlen(a);
+		o = find_flag(a, len);
+		*val = eq ? eq + 1 : NULL;
+	} else {
+		len = 2;
+		o = find_short(a[1]);
+		*val = a[2] ? a + 2 : NULL;
+	}
+	snprintf(name, namelen, "%.*s", (int)(len < 64 ? len : 64), a);
+	if (!o)
+		return unknown(ld, "command line", "option", name, true);
+	if (!(o->cmds & ld->cmd)) {
+		set_err(ld, "option %s is not used by '%s'", name,
+			command_name(ld->cmd));
+		return -1;
+	}
+	*out = o;
+	if (o->type == T_HELP)
+		return 0;
+	if (*val)
+		return 1;
+	if (o->type == T_BOOL) {
+		*val = "true";
+		return 1;
+	}
+	if (i + 1 >= argc) {
+		set_err(ld, "option %s needs a value (%s)", name,
+			o->metavar ? o->metavar : types[o->type].name);
+		return -1;
+	}
+	*val = argv[i + 1];
+	return 2;
+}
+
+/*
+ * Pass 1 (apply_it false) checks the syntax and finds --config and --help;
+ * pass 2 applies the values, after the file and the environment.
+ * Returns 0, 1 for --help, -1 on error.
+ */
+static int load_args(struct load *ld, int argc, char **argv, bool apply_it)
+{
+	bool only_positional = false;
+
+	ld->n_positional = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		const struct opt *o = NULL;
+		char name[72];
+		int used;
+
+		if (!only_positional && strcmp(a, "--") == 0) {
+			only_positional = true;
+			continue;
+		}
+		if (only_positional || a[0] != '-' || a[1] == '\0') {
+			if (positional(ld, a, apply_it))
+				return -1;
+			continue;
+		}
+		used = parse_flag(ld, argc, argv, i, &o, &val, name,
+				  sizeof(name));
+		if (used < 0)
+			return -1;
+		if (used == 0)
+			return 1;
+		i += used - 1;
+		if (o->type == T_CONFIG && !apply_it) {
+			ld->config_path = val;
+			ld->config_src = "command line";
+		} else if (is_setting(o) && apply_it) {
+			struct src s = { SRC_FLAG, name, 0 };
+
+			if (apply(ld, o, val, &s))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- load ---- */
+
+static int load_defaults(struct load *ld)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		struct src s = { SRC_DEFAULT, NULL, 0 };
+
+		if (is_setting(&opts[i]) && opts[i].def &&
+		    apply(ld, &opts[i], opts[i].def, &s))
+			return -1;
+	}
+	return 0;
+}
+
+static int check_required(struct load *ld)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (!(o->flags & F_REQUIRED) || !(o->cmds & ld->cmd) ||
+		    o->type != T_STRING || *(char **)field(ld->cfg, o))
+			continue;
+		set_err(ld, "missing %s: usage: ebpftrace %s [options] %s%s%s",
+			o->key, command_name(ld->cmd),
+			o->flags & F_POSITIONAL ? "<" : "", o->metavar,
+			o->flags & F_POSITIONAL ? ">" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_all(struct load *ld, int argc, char **argv)
+{
+	int ret = load_args(ld, argc, argv, false);
+
+	if (ret)
+		return ret;
+	if (!ld->config_path && getenv("EBPFTRACE_CONFIG") &&
+	    *getenv("EBPFTRACE_CONFIG")) {
+		ld->config_path = getenv("EBPFTRACE_CONFIG");
+		ld->config_src = "environment EBPFTRACE_CONFIG";
+	}
+	if (load_defaults(ld))
+		return -1;
+	if (ld->config_path && load_file(ld))
+		return -1;
+	if (load_env(ld))
+		return -1;
+	if (load_args(ld, argc, argv, true))
+		return -1;
+	return check_required(ld);
+}
+
+int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
+		    char **argv, char *err, size_t errlen)
+{
+	const struct command *c = find_command(command);
+	struct load ld = { .cfg = cfg, .err = err, .errlen = errlen };
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (errlen)
+		err[0] = '\0';
+	if (command && !c) {
+		set_err(&ld, "unknown command '%.*s'", SHOW_MAX, command);
+		return -1;
+	}
+	ld.cmd = c ? c->mask : CMD_ALL;
+	ret = load_all(&ld, argc, argv);
+	if (ret == 1)
+		ebt_config_usage(stdout, command);
+	if (ret)
+		ebt_config_free(cfg);
+	return ret;
+}
+
+void ebt_config_free(struct ebt_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < N_OPTS; i++)
+		types[opts[i].type].clear(cfg, &opts[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- help and docs ---- */
+
+static void default_text(const struct opt *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", o->def ? o->def : "");
+}
+
+static void metavar_text(const struct opt *o, char *buf, size_t len)
+{
+	if (o->choices)
+		choices_text(o->choices, "|", buf, len);
+	else
+		snprintf(buf, len, "%s", o->metavar ? o->metavar : "");
+}
+
+static void env_text(const struct opt *o, const char *sep, char *buf,
+		     size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t e = 0; e < ARRAY_SIZE(o->env) && o->env[e] && n < len; e++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", e ? sep : "",
+				      o->env[e]);
+}
+
+#define HELP_COL 32
+#define HELP_WIDTH 79
+
+/* Prints words from column col (already reached), wrapping at HELP_WIDTH. */
+static void print_wrapped(FILE *out, const char *text)
+{
+	int pos = HELP_COL;
+
+	for (const char *p = text; *p;) {
+		int w = (int)strcspn(p, " ");
+
+		if (pos > HELP_COL && pos + 1 + w > HELP_WIDTH) {
+			fprintf(out, "\n%*s", HELP_COL, "");
+			pos = HELP_COL;
+		} else if (pos > HELP_COL) {
+			fputc(' ', out);
+			pos++;
+		}
+		fwrite(p, 1, (size_t)w, out);
+		pos += w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', out);
+}
+
+static void usage_option(FILE *out, const struct opt *o)
+{
+	char left[96], meta[64], def[64], env[128], line[256];
+	int n;
+
+	metavar_text(o, meta, sizeof(meta));
+	n = snprintf(left, sizeof(left), "  %c%c%s%s%s%s",
+		     o->short_flag ? '-' : ' ',
+		     o->short_flag ? o->short_flag : ' ',
+		     o->short_flag ? ", " : "  ", o->flag, *meta ? " " : "",
+		     meta);
+	if (n > HELP_COL - 2)
+		fprintf(out, "%s\n%*s", left, HELP_COL, "");
+	else
+		fprintf(out, "%-*s", HELP_COL, left);
+	print_wrapped(out, o->help);
+	default_text(o, def, sizeof(def));
+	env_text(o, ", ", env, sizeof(env));
+	if (*def) {
+		snprintf(line, sizeof(line), "default: %s", def);
+		fprintf(out, "%*s", HELP_COL, "");
+		print_wrapped(out, line);
+	}
+	if (*env) {
+		snprintf(line, sizeof(line), "env: %s", env);
+		fprintf(out, "%*s", HELP_COL, "");
+		print_wrapped(out, line);
+	}
+}
+
+void ebt_config_usage(FILE *out, const char *command)
+{
+	const struct command *c = find_command(command);
+	unsigned mask = c ? c->mask : CMD_ALL;
+
+	if (c)
+		fprintf(out, "Usage: ebpftrace %s [options]%s\n\n%s\n\n",
+			c->name, c->args, c->summary);
+	else
+		fprintf(out, "Usage: ebpftrace <command> [options]\n\n");
+	fprintf(out, "Options:\n");
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].cmds & mask)
+			usage_option(out, &opts[i]);
+	fprintf(out, "\nDurations: 500ms, 30s, 2m, 1h (also 1m30s). Sizes: "
+		     "64KiB, 16MiB, 1GiB.\n"
+		     "Precedence: defaults < --config file < environment < "
+		     "flags.\n"
+		     "All options: docs/configuration.md.\n");
+}
+
+static void md_escaped(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+static void md_code_list(FILE *out, const char *const *items, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i])
+			continue;
+		fprintf(out, "%s`%s`", any ? ", " : "", items[i]);
+		any = true;
+	}
+	if (!any)
+		fputs("—", out);
+}
+
+static void md_row(FILE *out, const struct opt *o)
+{
+	char sh[3] = { '-', o->short_flag, 0 };
+	const char *flags[] = { o->short_flag ? sh : NULL, o->flag };
+	const char *key[] = { o->key };
+	bool first = true;
+
+	fputs("| ", out);
+	md_code_list(out, key, 1);
+	fputs(" | ", out);
+	md_code_list(out, flags, 2);
+	fputs(" | ", out);
+	md_code_list(out, o->env, ARRAY_SIZE(o->env));
+	fprintf(out, " | %s", types[o->type].name);
+	for (const struct choice *c = o->choices; c && c->name; c++) {
+		fprintf(out, "%s`%s`", first ? ": " : ", ", c->name);
+		first = false;
+	}
+	fputs(" | ", out);
+	if (o->def)
+		fprintf(out, "`%s`", o->def);
+	else
+		fputs("—", out);
+	fputs(" | ", out);
+	first = true;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!(o->cmds & commands[i].mask))
+			continue;
+		fprintf(out, "%s%s", first ? "" : ", ", commands[i].name);
+		first = false;
+	}
+	fputs(" | ", out);
+	md_escaped(out, o->help);
+	fputs(" |\n", out);
+}
+
+void ebt_config_markdown(FILE *out)
+{
+	fputs("| Key | Flag | Environment | Type | Default | Commands | "
+	      "Description |\n"
+	      "|---|---|---|---|---|---|---|\n",
+	      out);
+	for (size_t i = 0; i < N_OPTS; i++)
+		md_row(out, &opts[i]);
+	fputs("\nValue syntax:\n\n"
+	      "- **duration**: a number with a unit, `ms`, `s`, `m` or `h`, "
+	      "also combined (`1m30s`); `0` alone is allowed. The "
+	      "`OTEL_EXPORTER_OTLP_*TIMEOUT` variables take a plain number "
+	      "of milliseconds, as the OpenTelemetry specification says.\n"
+	      "- **size**: bytes, or a number with `KiB`, `MiB`, `GiB` "
+	      "(powers of 1024) or `KB`, `MB`, `GB` (powers of 1000).\n"
+	      "- **bool**: `true`/`false` (also `yes`/`no`, `on`/`off`, "
+	      "`1`/`0`); a bool flag alone means true, `--flag=false` turns "
+	      "it off.\n"
+	      "- **list**: repeat the flag or separate values with commas; "
+	      "in YAML a sequence or a comma-separated string. A list from a "
+	      "higher-precedence source replaces the lower one.\n"
+	      "- **string**: an empty value (`--stats-file=`, `\"\"` in "
+	      "YAML) unsets it; empty environment variables are ignored.\n",
+	      out);
+}
