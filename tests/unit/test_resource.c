@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* service.name heuristics and OTEL_RESOURCE_ATTRIBUTES parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "resource.h"
+
+/* cmdline with NUL separators, given as one string with '|' separators */
+static void name_of(const char *args, const char *want)
+{
+	char cmd[512], out[256];
+	size_t n = strlen(args);
+
+	memcpy(cmd, args, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (cmd[i] == '|')
+			cmd[i] = '\0';
+	ebt_service_name_from_cmdline(cmd, n + 1, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_jvm_names(void **state)
+{
+	(void)state;
+	name_of("java|-Xmx512m|-jar|target/spring-petclinic-3.4.0-SNAPSHOT.jar",
+		"spring-petclinic");
+	name_of("/opt/java/bin/java|-javaagent:x.jar|-jar|spring-petclinic.jar",
+		"spring-petclinic");
+	name_of("java|-cp|a.jar:b.jar|com.example.shop.Main|--port|8080",
+		"Main");
+	name_of("java|tests/peers/JdkServer.java|0", "JdkServer");
+	name_of("java|-Dotel.service.name=petclinic-direct|-jar|app.jar",
+		"petclinic-direct");
+	name_of("java|--module-path|mods|-m|com.acme/com.acme.App", "App");
+}
+
+static void test_interpreters(void **state)
+{
+	(void)state;
+	name_of("python3|app.py", "app.py");
+	name_of("/usr/bin/python3.11|-u|/srv/api/app.py|--port|1", "app.py");
+	name_of("python3|-m|uvicorn|main:app", "uvicorn");
+	name_of("node|server.js", "server.js");
+	name_of("python3|-c|print(1)", "python3");
+	name_of("/usr/sbin/nginx|-g|daemon off;", "nginx");
+}
+
+static void kv(void *ctx, const char *k, const char *v)
+{
+	char *buf = ctx;
+
+	strcat(buf, k);
+	strcat(buf, "=");
+	strcat(buf, v);
+	strcat(buf, ";");
+}
+
+static void test_kv_list(void **state)
+{
+	char buf[256] = "";
+
+	(void)state;
+	assert_int_equal(ebt_parse_kv_list("service.name=shop, deployment."
+					   "environment=prod%20eu,,",
+					   kv, buf),
+			 2);
+	assert_string_equal(buf,
+			    "service.name=shop;deployment.environment=prod eu;");
+	assert_int_equal(ebt_parse_kv_list("novalue", kv, buf), -1);
+	assert_int_equal(ebt_parse_kv_list("=v", kv, buf), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jvm_names),
+		cmocka_unit_test(test_interpreters),
+		cmocka_unit_test(test_kv_list),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The interpretation pipeline on synthetic ring-buffer records: connection
+ * tracking, HTTP pairing, trace context and gap handling, without BPF.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tracer.h"
+
+#define MAX_SPANS 16
+
+struct capture {
+	struct ebt_span *spans[MAX_SPANS];
+	unsigned n;
+};
+
+static void sink(void *ctx, struct ebt_span *s)
+{
+	struct capture *c = ctx;
+
+	if (c->n < MAX_SPANS)
+		c->spans[c->n++] = s;
+	else
+		ebt_span_free(s);
+}
+
+struct fixture {
+	struct ebt_config cfg;
+	struct ebt_tracer t;
+	struct capture cap;
+	uint64_t now;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->cfg.query_mode = HTTP_QUERY_REDACT;
+	f->now = 1000000;
+	assert_int_equal(ebt_tracer_init(&f->t, &f->cfg, sink, &f->cap), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	for (unsigned i = 0; i < f->cap.n; i++)
+		ebt_span_free(f->cap.spans[i]);
+	ebt_tracer_fini(&f->t);
+	free(f);
+	return 0;
+}
+
+static void hdr(struct ebt_event_hdr *h, uint32_t type, uint32_t tgid,
+		uint32_t tid, uint32_t fd, uint64_t start, uint64_t ts)
+{
+	h->type = type;
+	h->tgid = tgid;
+	h->tid = tid;
+	h->fd = fd;
+	h->ts_ns = ts;
+	h->conn_start_ns = start;
+}
+
+static void v4(uint8_t out[16], uint8_t last)
+{
+	memset(out, 0, 16);
+	out[10] = out[11] = 0xff;
+	out[12] = 127;
+	out[15] = last;
+}
+
+static void open_conn(struct fixture *f, uint32_t tgid, uint32_t fd,
+		      uint32_t role, uint16_t lport, uint16_t rport)
+{
+	struct ebt_ev_conn_open e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, EBT_EV_CONN_OPEN, tgid, tgid, fd, fd * 100, f->now++);
+	v4(e.saddr, 1);
+	v4(e.daddr, 1);
+	e.sport = lport;
+	e.dport = rport;
+	e.family = 2;
+	e.role = role;
+	strcpy(e.comm, "app");
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+}
+
+static void data(struct fixture *f, uint32_t tgid, uint32_t tid, uint32_t fd,
+		 uint32_t dir, uint32_t seq, const char *bytes)
+{
+	static struct ebt_ev_data e;
+	size_t n = strlen(bytes);
+
+	memset(&e, 0, offsetof(struct ebt_ev_data, payload));
+	hdr(&e.hdr, EBT_EV_DATA, tgid, tid, fd, fd * 100, f->now += 1000);
+	e.direction = dir;
+	e.total_len = (uint32_t)n;
+	e.cap_len = (uint32_t)n;
+	e.seq = seq;
+	memcpy(e.payload, bytes, n);
+	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
+}
+
+static const char *attr(const struct ebt_span *s, const char *k)
+{
+	const struct ebt_attr *a = ebt_span_find(s, k);
+
+	return a && a->str ? a->str : NULL;
+}
+
+static void test_server_span(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0,
+	     "GET /users/42?token=abc HTTP/1.1\r\nHost: shop:8080\r\n"
+	     "Authorization: Bearer zzz\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nno");
+	assert_int_equal(f->cap.n, 1);
+	struct ebt_span *s = f->cap.spans[0];
+
+	assert_string_equal(s->name, "GET /users/{id}");
+	assert_int_equal(s->kind, EBT_KIND_SERVER);
+	assert_int_equal(s->status, EBT_STATUS_ERROR);
+	assert_string_equal(attr(s, "url.path"), "/users/42");
+	assert_string_equal(attr(s, "url.query"), "token=REDACTED");
+	assert_string_equal(attr(s, "server.address"), "shop");
+	assert_int_equal(ebt_span_find(s, "server.port")->num, 8080);
+	assert_int_equal(ebt_span_find(s, "http.response.status_code")->num,
+			 503);
+	assert_true(s->end_ns > s->start_ns);
+	for (unsigned i = 0; i < s->n_attrs; i++)
+		assert_null(s->attrs[i].str ? strstr(s->attrs[i].str, "zzz")
+					    : NULL);
+}
+
+static void test_client_child_of_active_server_span(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0,
+	     "GET /b HTTP/1.1\r\nHost: b:9090\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	struct ebt_span *c = f->cap.spans[0], *s = f->cap.spans[1];
+
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_string_equal(c->name, "GET");
+	assert_int_equal(c->status, EBT_STATUS_ERROR); /* 4xx on a client */
+	assert_string_equal(attr(c, "url.full"), "http://b:9090/b");
+	assert_memory_equal(c->trace_id, s->trace_id, 16);
+	assert_memory_equal(c->parent_span_id, s->span_id, 8);
+	assert_int_equal(s->status, EBT_STATUS_UNSET);
+}
+
+static void test_local_peer_link_by_tuple(void **state)
+{
+	struct fixture *f = *state;
+
+	/* client pid 20 port 50001 -> server pid 30 port 8080 */
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	struct ebt_span *s = f->cap.spans[0], *c = f->cap.spans[1];
+
+	assert_int_equal(s->kind, EBT_KIND_SERVER);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+}
+
+static void test_traceparent_wins(void **state)
+{
+	struct fixture *f = *state;
+	char hex[33];
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0,
+	     "GET / HTTP/1.1\r\ntraceparent: "
+	     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	ebt_hex(f->cap.spans[0]->trace_id, 16, hex);
+	assert_string_equal(hex, "4bf92f3577b34da6a3ce929d0e0e4736");
+	ebt_hex(f->cap.spans[0]->parent_span_id, 8, hex);
+	assert_string_equal(hex, "00f067aa0ba902b7");
+}
+
+static void test_seq_gap_drops_pending_request(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	/* record 1 lost */
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 2,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 0);
+	assert_int_equal(f->t.stats.seq_gaps, 1);
+	/* the connection recovers at the next request */
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 3, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 4,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(f->cap.spans[0]->name, "GET /b");
+}
+
+static void test_garbage_marks_not_http(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "\x01\x02\x03\x04garbage\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 0);
+	assert_int_equal(f->t.stats.not_http, 1);
+}
+
+static void test_malformed_records_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_ev_data e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, EBT_EV_DATA, 1, 1, 1, 1, 1);
+	e.cap_len = 100;
+	e.total_len = 50; /* cap > total: invalid */
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+	ebt_tracer_handle(&f->t, &e, 3); /* shorter than a header */
+	e.hdr.type = 99;
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+	assert_int_equal(f->t.stats.bad_records, 3);
+}
+
+static void test_close_ends_close_delimited_response(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_ev_close c;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /old HTTP/1.0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1, "HTTP/1.0 200 OK\r\n\r\nbody");
+	assert_int_equal(f->cap.n, 0);
+	memset(&c, 0, sizeof(c));
+	hdr(&c.hdr, EBT_EV_CONN_CLOSE, 10, 11, 5, 500, f->now += 10);
+	ebt_tracer_handle(&f->t, &c, sizeof(c));
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(f->cap.spans[0]->name, "GET /old");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_server_span, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_client_child_of_active_server_span, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_traceparent_wins, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_seq_gap_drops_pending_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_marks_not_http,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_records_counted,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_close_ends_close_delimited_response, setup,
+			teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
