@@ -543,6 +543,14 @@ static void test_file_yaml_syntax_error(void **state)
 	assert_err(want);
 	assert_err("YAML syntax error");
 
+	write_yaml("format: text\n---\nformat: json\n");
+	assert_int_equal(load("run", "-c", tmp_path, NULL), -1);
+	snprintf(want, sizeof(want), "%s:3: only one YAML document", tmp_path);
+	assert_err(want);
+	write_yaml("---\nformat: json\n...\n");
+	assert_int_equal(load("run", "-c", tmp_path, NULL), 0);
+	assert_int_equal(cfg.format, EBT_FORMAT_JSON);
+
 	write_yaml("a: b: c\n");
 	assert_int_equal(load("run", "-c", tmp_path, NULL), -1);
 	snprintf(want, sizeof(want), "%s:1: YAML syntax error: mapping "
