@@ -1094,6 +1094,25 @@ static int yaml_syntax_error(struct load *ld, const yaml_parser_t *p)
 	return -1;
 }
 
+/* One file, one document: a second one would be silently ignored. */
+static int yaml_no_second_document(struct load *ld, yaml_parser_t *parser)
+{
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int ret = 0;
+
+	if (!yaml_parser_load(parser, &doc))
+		return yaml_syntax_error(ld, parser);
+	root = yaml_document_get_root_node(&doc);
+	if (root) {
+		set_err(ld, "%s:%lu: only one YAML document per config file",
+			ld->config_path, (unsigned long)root->start_mark.line + 1);
+		ret = -1;
+	}
+	yaml_document_delete(&doc);
+	return ret;
+}
+
 static int load_file(struct load *ld)
 {
 	yaml_parser_t parser;
@@ -1121,6 +1140,8 @@ static int load_file(struct load *ld)
 	} else {
 		ret = yaml_document(ld, &doc);
 		yaml_document_delete(&doc);
+		if (!ret)
+			ret = yaml_no_second_document(ld, &parser);
 	}
 	yaml_parser_delete(&parser);
 	fclose(f);

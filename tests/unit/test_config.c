@@ -543,6 +543,14 @@ static void test_file_yaml_syntax_error(void **state)
 	assert_err(want);
 	assert_err("YAML syntax error");
 
+	write_yaml("format: text\n---\nformat: json\n");
+	assert_int_equal(load("run", "-c", tmp_path, NULL), -1);
+	snprintf(want, sizeof(want), "%s:3: only one YAML document", tmp_path);
+	assert_err(want);
+	write_yaml("---\nformat: json\n...\n");
+	assert_int_equal(load("run", "-c", tmp_path, NULL), 0);
+	assert_int_equal(cfg.format, EBT_FORMAT_JSON);
+
 	write_yaml("a: b: c\n");
 	assert_int_equal(load("run", "-c", tmp_path, NULL), -1);
 	snprintf(want, sizeof(want), "%s:1: YAML syntax error: mapping "
@@ -671,15 +679,63 @@ static void test_flag_errors(void **state)
 	assert_string_equal(err, "unexpected argument '-p'");
 }
 
+/* stdout goes to a temporary file while fn runs; returns what was printed */
+static char *stdout_of(int (*fn)(const char *), const char *arg, int *ret)
+{
+	char path[] = "/tmp/ebt-out-XXXXXX";
+	int fd = mkstemp(path), saved;
+	char *text;
+
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(1);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, 1) == 1);
+	*ret = fn(arg);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(fd);
+	text = read_all(path);
+	unlink(path);
+	return text;
+}
+
+static int help_run(const char *a)
+{
+	return load("run", a, NULL);
+}
+
+static int help_check(const char *a)
+{
+	return load("check", "--log-level", "bogus", a, NULL);
+}
+
+static int help_attach(const char *a)
+{
+	return load("attach", "-f", "json", a, "-d", "x", NULL);
+}
+
 static void test_help(void **state)
 {
+	char *out;
+	int ret;
+
 	(void)state;
-	assert_int_equal(load("run", "--help", NULL), 1);
+	out = stdout_of(help_run, "--help", &ret);
+	assert_int_equal(ret, 1);
 	assert_null(cfg.log_level); /* nothing left to free */
-	assert_int_equal(load("check", "-h", NULL), 1);
-	assert_int_equal(load("attach", "-f", "json", "--help", NULL), 1);
+	assert_true(strncmp(out, "Usage: ebpftrace run [options]\n", 31) == 0);
+	free(out);
 	/* help wins over values that would not parse */
-	assert_int_equal(load("run", "-d", "bogus", "-h", NULL), 1);
+	out = stdout_of(help_check, "-h", &ret);
+	assert_int_equal(ret, 1);
+	assert_true(strncmp(out, "Usage: ebpftrace check", 22) == 0);
+	free(out);
+	out = stdout_of(help_attach, "--help", &ret);
+	assert_int_equal(ret, 1);
+	assert_non_null(strstr(out, "<pod>"));
+	free(out);
 }
 
 static void test_attach(void **state)
