@@ -18,7 +18,7 @@ endif
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)
 LDLIBS   := -lbpf -lelf -lz -lcurl -lprotobuf-c -lyaml -lcjson -lpthread
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
