@@ -266,56 +266,81 @@ static bool head_prefix_ok(int side, const uint8_t *p, size_t len)
 
 /* ---- head: start lines ------------------------------------------------ */
 
-static enum http_error parse_version(const uint8_t *p, size_t n,
-				     struct http_msg *m)
+/* A line ends in CRLF or LF at p: the position after it, or NULL. */
+static inline const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
 {
-	if (n != 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
-	    (p[7] != '0' && p[7] != '1'))
-		return HTTP_ERR_BAD_START_LINE;
-	m->version_minor = p[7] - '0';
-	return HTTP_ERR_NONE;
+	if (p < end && p[0] == '\n')
+		return p + 1;
+	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		return p + 2;
+	return NULL;
 }
 
-/* METHOD SP request-target SP HTTP-version */
-static enum http_error parse_request_line(const uint8_t *l, size_t n,
+/* Length of the run of class cls at p (bounded by end). */
+static inline size_t span(const uint8_t *p, const uint8_t *end, uint8_t cls)
+{
+	const uint8_t *q = p;
+
+	while (q < end && IS(*q, cls))
+		q++;
+	return q - p;
+}
+
+static bool parse_version(const uint8_t *p, const uint8_t *end,
+			  struct http_msg *m)
+{
+	if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1'))
+		return false;
+	m->version_minor = p[7] - '0';
+	return true;
+}
+
+/* METHOD SP request-target SP HTTP-version CRLF; *pos moves past it. */
+static enum http_error parse_request_line(const uint8_t **pos,
+					  const uint8_t *end,
 					  struct http_msg *m)
 {
-	size_t k = 0, t, tn = 0;
+	const uint8_t *l = *pos, *t;
+	size_t k, tn;
 
-	if (n == 0 || !IS(l[0], C_UPPER))
+	if (l == end || !IS(l[0], C_UPPER))
 		return HTTP_ERR_BAD_START_LINE;
-	while (k < n && IS(l[k], C_METH))
-		k++;
-	if (k >= HTTP_METHOD_MAX || k == n || l[k] != ' ')
+	k = span(l, end, C_METH);
+	if (k >= HTTP_METHOD_MAX || l + k == end || l[k] != ' ')
 		return HTTP_ERR_BAD_START_LINE;
-	t = k + 1;
-	while (t + tn < n && IS(l[t + tn], C_TGT))
-		tn++;
-	if (tn == 0 || !target_start_ok(l[t]) || t + tn == n ||
-	    l[t + tn] != ' ' ||
-	    parse_version(l + t + tn + 1, n - t - tn - 1, m))
+	t = l + k + 1;
+	tn = span(t, end, C_TGT);
+	if (tn == 0 || !target_start_ok(t[0]) || t + tn == end ||
+	    t[tn] != ' ' || !parse_version(t + tn + 1, end, m) ||
+	    !(*pos = line_end(t + tn + 9, end)))
 		return HTTP_ERR_BAD_START_LINE;
 	memcpy(m->method, l, k);
 	m->method[k] = '\0';
 	m->target_truncated = tn > HTTP_TARGET_MAX - 1;
 	if (m->target_truncated)
 		tn = HTTP_TARGET_MAX - 1;
-	memcpy(m->target, l + t, tn);
+	memcpy(m->target, t, tn);
 	m->target[tn] = '\0';
 	return HTTP_ERR_NONE;
 }
 
-/* HTTP-version SP 3DIGIT [SP reason-phrase] (a missing SP is tolerated) */
-static enum http_error parse_status_line(const uint8_t *l, size_t n,
+/* HTTP-version SP 3DIGIT [SP reason-phrase] CRLF (a missing SP is fine) */
+static enum http_error parse_status_line(const uint8_t **pos,
+					 const uint8_t *end,
 					 struct http_msg *m)
 {
-	if (n < 12 || parse_version(l, 8, m) || l[8] != ' ' || l[9] < '1' ||
-	    l[9] > '5' || !IS(l[10], C_DIGIT) || !IS(l[11], C_DIGIT) ||
-	    (n > 12 && l[12] != ' '))
+	const uint8_t *l = *pos, *r;
+
+	if (end - l < 12 || !parse_version(l, end, m) || l[8] != ' ' ||
+	    l[9] < '1' || l[9] > '5' || !IS(l[10], C_DIGIT) ||
+	    !IS(l[11], C_DIGIT))
 		return HTTP_ERR_BAD_START_LINE;
-	for (size_t i = 13; i < n; i++)
-		if (!IS(l[i], C_VAL))
-			return HTTP_ERR_BAD_START_LINE;
+	r = l + 12;
+	if (r < end && *r == ' ')
+		r += 1 + span(r + 1, end, C_VAL);
+	if (!(*pos = line_end(r, end)))
+		return HTTP_ERR_BAD_START_LINE;
 	m->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
 	return HTTP_ERR_NONE;
 }
@@ -468,62 +493,40 @@ static const struct hdr_handler {
 	{ "upgrade", 7, hdr_upgrade },
 };
 
-/* field-name ":" OWS field-value OWS; no obs-fold, no space before ':' */
-static enum http_error parse_header(struct head *h, const uint8_t *l,
-				    size_t n)
+/* field-name ":" OWS field-value OWS CRLF; no obs-fold, no SP before ':' */
+static enum http_error parse_header(struct head *h, const uint8_t **pos,
+				    const uint8_t *end)
 {
-	size_t k = 0, a, b;
+	const uint8_t *l = *pos, *a, *b;
+	size_t k = span(l, end, C_TCHAR);
 
-	while (k < n && IS(l[k], C_TCHAR))
-		k++;
-	if (k == 0 || k == n || l[k] != ':')
+	if (k == 0 || l + k == end || l[k] != ':')
 		return HTTP_ERR_BAD_HEADER;
-	for (a = k + 1; a < n; a++)
-		if (!IS(l[a], C_VAL))
-			return HTTP_ERR_BAD_HEADER;
-	a = k + 1;
-	b = n;
-	while (a < b && (l[a] == ' ' || l[a] == '\t'))
+	a = l + k + 1;
+	b = a + span(a, end, C_VAL);
+	if (!(*pos = line_end(b, end)))
+		return HTTP_ERR_BAD_HEADER;
+	while (a < b && (*a == ' ' || *a == '\t'))
 		a++;
-	while (b > a && (l[b - 1] == ' ' || l[b - 1] == '\t'))
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
 		b--;
 	for (size_t i = 0; i < ARRAY_SIZE(hdr_table); i++)
 		if (hdr_table[i].len == k && ieq(hdr_table[i].name, l, k))
-			return hdr_table[i].fn(h, l + a, b - a);
+			return hdr_table[i].fn(h, a, b - a);
 	return HTTP_ERR_NONE;
-}
-
-/* Next line of a head (which always ends in LF), without its CR LF. */
-static const uint8_t *take_line(const uint8_t **pos, const uint8_t *end,
-				size_t *n)
-{
-	const uint8_t *l = *pos;
-	const uint8_t *lf = memchr(l, '\n', end - l);
-
-	if (!lf)
-		lf = end;
-	*pos = lf < end ? lf + 1 : end;
-	*n = lf - l - (lf > l && lf[-1] == '\r');
-	return l;
 }
 
 /* p[0..n) is a whole head: start line, fields, blank line. */
 static enum http_error parse_head(struct head *h, const uint8_t *p, size_t n)
 {
-	const uint8_t *pos = p, *end = p + n, *l;
+	const uint8_t *pos = p, *end = p + n;
 	struct http_msg *m = h->m;
 	enum http_error err;
-	size_t ln;
 
-	l = take_line(&pos, end, &ln);
-	err = m->is_request ? parse_request_line(l, ln, m)
-			    : parse_status_line(l, ln, m);
-	while (!err && pos < end) {
-		l = take_line(&pos, end, &ln);
-		if (ln == 0)
-			break;
-		err = parse_header(h, l, ln);
-	}
+	err = m->is_request ? parse_request_line(&pos, end, m)
+			    : parse_status_line(&pos, end, m);
+	while (!err && !line_end(pos, end))
+		err = parse_header(h, &pos, end);
 	if (err)
 		return err;
 	if (h->te_seen && !m->chunked && m->is_request)
