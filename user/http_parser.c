@@ -149,10 +149,12 @@ static inline uint8_t lower(uint8_t c)
 /* p[0..n) equals the lower-case literal lit, ignoring ASCII case. */
 static bool ieq(const char *lit, const uint8_t *p, size_t n)
 {
+	if (strlen(lit) != n)
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if (lower(p[i]) != (uint8_t)lit[i])
 			return false;
-	return lit[n] == '\0';
+	return true;
 }
 
 static inline unsigned hexval(uint8_t c)
