@@ -622,8 +622,11 @@ static void msg_copy(struct http_msg *d, const struct http_msg *m)
 	d->body_bytes = m->body_bytes;
 }
 
+/* The buffer may hold credentials (Authorization, Cookie): wipe it. */
 static void buf_free(struct http_stream *s)
 {
+	if (s->buf)
+		explicit_bzero(s->buf, s->buf_len);
 	free(s->buf);
 	s->buf = NULL;
 	s->buf_len = 0;

@@ -589,6 +589,34 @@ static void test_pipelined_fifo(void **state)
 	done(p, pr);
 }
 
+static void test_fifo_full(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n";
+
+	(void)state;
+	for (int i = 0; i < HTTP_PIPELINE_MAX; i++)
+		http_stream_expect(s, "HEAD");
+	http_stream_expect(s, "HEAD"); /* FIFO full: dropped */
+	for (int i = 0; i < HTTP_PIPELINE_MAX; i++)
+		assert_int_equal(feed_str(s, r, resp), 1);
+	/* the dropped entry is an ordinary response: its body is awaited */
+	assert_int_equal(feed_str(s, r, resp), 0);
+	assert_int_equal(feed_str(s, r, "z"), 1);
+	assert_int_equal(r->done[HTTP_PIPELINE_MAX].body_bytes, 1);
+	assert_int_equal(r->errors, 0);
+	/* the request side ignores expect() */
+	done(s, r);
+	s = http_stream_new(HTTP_SIDE_REQUEST);
+	r = rec_new();
+	http_stream_expect(s, "HEAD");
+	assert_int_equal(feed_str(s, r, "POST / HTTP/1.1\r\n"
+					"Content-Length: 1\r\n\r\nx"),
+			 1);
+	done(s, r);
+}
+
 /* ---- splitting --------------------------------------------------------- */
 
 static const char *exch_req =
@@ -819,6 +847,8 @@ static void test_garbage_then_request(void **state)
 	assert_int_equal(r->completes, 1);
 	assert_string_equal(r->done[0].target, "/ok");
 	assert_false(http_stream_in_resync(s));
+	assert_int_equal(http_stream_good_bytes(s),
+			 strlen("GET /ok HTTP/1.1\r\n\r\n"));
 	done(s, r);
 }
 
@@ -1295,6 +1325,7 @@ int main(void)
 		cmocka_unit_test(test_close_delimited_eof),
 		cmocka_unit_test(test_transfer_encoding_variants),
 		cmocka_unit_test(test_pipelined_fifo),
+		cmocka_unit_test(test_fifo_full),
 		cmocka_unit_test(test_each_byte_split_requests),
 		cmocka_unit_test(test_each_byte_split_responses),
 		cmocka_unit_test(test_gap_in_body_ok),
