@@ -89,19 +89,31 @@ test-asan:
 		test-unit
 
 # libFuzzer targets (clang), each run for a bounded time on its seed corpus.
+# A target links only the sources listed in FUZZ_DEPS_<name> (and libraries
+# in FUZZ_LIBS_<name>), all compiled with coverage and sanitizers, so it
+# needs none of the program's other libraries. Crashes land in $(FUZZ_BUILD).
 FUZZ_SECONDS ?= 30
-FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-test-fuzz:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(CLANG) \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(LIB_OBJS:$(BUILD)/%=build-fuzz/%)
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Iinclude -Iuser
+FUZZ_DEPS_fuzz_http := user/http_parser.c user/route.c user/traceparent.c \
+	user/span.c
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
+	$(Q)mkdir -p $(FUZZ_BUILD)
+	@echo "  FUZZ  $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_DEPS_fuzz_$*) -o $@ $(FUZZ_LIBS_fuzz_$*)
+
+test-fuzz: $(FUZZ_BINS)
 	$(Q)set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-		$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-		-Iinclude -Iuser -Ibuild-fuzz $$f $(LIB_OBJS:$(BUILD)/%=build-fuzz/%) \
-		-o build-fuzz/$$n $(LDLIBS); \
-		mkdir -p build-fuzz/corpus-$$n; \
+		mkdir -p $(FUZZ_BUILD)/corpus-$$n; \
 		echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
-		build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-			build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
+		$(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+			-timeout=10 -artifact_prefix=$(FUZZ_BUILD)/$$n- \
+			$(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n; done
 
 PYTEST ?= python3 -m pytest
 test-py: all

@@ -68,9 +68,17 @@ enum http_error {
 struct http_callbacks {
 	/* Head of a message parsed (for responses, also 1xx interim ones). */
 	void (*on_head)(void *ctx, const struct http_msg *m);
-	/* Message (head + body) fully seen. */
+	/*
+	 * Message (head + body) fully seen. Not called for 1xx interim
+	 * responses, but for 101 (the stream is opaque after it). body_bytes
+	 * counts payload bytes (for chunked bodies the chunk data only).
+	 */
 	void (*on_complete)(void *ctx, const struct http_msg *m);
-	/* Bytes were discarded; parser is resynchronising. */
+	/*
+	 * Bytes were discarded; parser is resynchronising. A message whose
+	 * head was reported and whose body breaks ends here, not in
+	 * on_complete. Any callback may be NULL.
+	 */
 	void (*on_error)(void *ctx, enum http_error err);
 };
 
@@ -103,7 +111,11 @@ bool http_stream_in_resync(const struct http_stream *s);
 /* Number of bytes of valid HTTP seen so far (for classification). */
 uint64_t http_stream_good_bytes(const struct http_stream *s);
 
-/* Quick check: could these first bytes start an HTTP/1.x message? */
+/*
+ * Quick check: could these first bytes start an HTTP/1.x message? A prefix
+ * shorter than a method or status line passes if it is consistent with one
+ * ("GE", "HTTP/1."); the exact rules are documented in http_parser.c.
+ */
 bool http_looks_like_request(const uint8_t *p, size_t len);
 bool http_looks_like_response(const uint8_t *p, size_t len);
 

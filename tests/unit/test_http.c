@@ -1,0 +1,1356 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the incremental HTTP/1.x parser (user/http_parser.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http.h"
+
+#define REC_MAX 64
+#define LOG_MAX 16384
+
+/* Everything the callbacks saw, plus an ordered text log of events. */
+struct rec {
+	int heads, completes, errors;
+	struct http_msg head[REC_MAX];
+	struct http_msg done[REC_MAX];
+	enum http_error err[REC_MAX];
+	struct http_stream *peer; /* response stream fed expect() per request */
+	char log[LOG_MAX];
+	size_t log_len;
+};
+
+static void rec_log(struct rec *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(r->log + r->log_len, LOG_MAX - r->log_len, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < LOG_MAX - r->log_len);
+	r->log_len += n;
+}
+
+static void check_str(const char *s, size_t cap)
+{
+	const char *nul = memchr(s, '\0', cap);
+
+	assert_non_null(nul);
+	for (; s < nul; s++)
+		assert_true(*s >= 0x20 && *s <= 0x7e);
+}
+
+/* What every reported message must satisfy. */
+static void check_msg(const struct http_msg *m)
+{
+	check_str(m->method, sizeof(m->method));
+	check_str(m->target, sizeof(m->target));
+	check_str(m->host, sizeof(m->host));
+	check_str(m->user_agent, sizeof(m->user_agent));
+	check_str(m->traceparent, sizeof(m->traceparent));
+	assert_in_range(m->version_minor, 0, 1);
+	if (m->is_request) {
+		assert_true(m->method[0] >= 'A' && m->method[0] <= 'Z');
+		assert_non_null(m->target[0]);
+		assert_null(strchr(m->target, ' '));
+	} else {
+		assert_in_range(m->status, 100, 599);
+	}
+}
+
+static void on_head(void *ctx, const struct http_msg *m)
+{
+	struct rec *r = ctx;
+
+	check_msg(m);
+	if (r->heads < REC_MAX)
+		r->head[r->heads] = *m;
+	r->heads++;
+	rec_log(r, "H %s %s %d v%d cl=%d/%llu ch=%d close=%d up=%d %s|%s|%s\n",
+		m->method, m->target, m->status, m->version_minor,
+		m->has_content_length, (unsigned long long)m->content_length,
+		m->chunked, m->conn_close, m->upgrade, m->host, m->user_agent,
+		m->traceparent);
+	if (r->peer && m->is_request)
+		http_stream_expect(r->peer, m->method);
+}
+
+static void on_complete(void *ctx, const struct http_msg *m)
+{
+	struct rec *r = ctx;
+
+	check_msg(m);
+	if (r->completes < REC_MAX)
+		r->done[r->completes] = *m;
+	r->completes++;
+	rec_log(r, "C %s %s %d body=%llu\n", m->method, m->target, m->status,
+		(unsigned long long)m->body_bytes);
+}
+
+static void on_error(void *ctx, enum http_error e)
+{
+	struct rec *r = ctx;
+
+	if (r->errors < REC_MAX)
+		r->err[r->errors] = e;
+	r->errors++;
+	rec_log(r, "E %d\n", (int)e);
+}
+
+static const struct http_callbacks cbs = { on_head, on_complete, on_error };
+
+static struct rec *rec_new(void)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	return r;
+}
+
+/* Feed data in pieces of `step` bytes (each fully captured). */
+static int feed_steps(struct http_stream *s, struct rec *r, const char *d,
+		      size_t len, size_t step)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < len; i += step) {
+		size_t k = len - i < step ? len - i : step;
+
+		n += http_stream_feed(s, (const uint8_t *)d + i, k, k, &cbs, r);
+	}
+	return n;
+}
+
+static int feed_str(struct http_stream *s, struct rec *r, const char *d)
+{
+	size_t len = strlen(d);
+
+	return http_stream_feed(s, (const uint8_t *)d, len, len, &cbs, r);
+}
+
+/* Feed the first `cap` bytes of d while the syscall moved all of d. */
+static int feed_capped(struct http_stream *s, struct rec *r, const char *d,
+		       size_t cap)
+{
+	return http_stream_feed(s, (const uint8_t *)d, cap, strlen(d), &cbs,
+				r);
+}
+
+/* One stream, one side, whole input in one feed; caller frees both. */
+static struct http_stream *one_shot(enum http_side side, const char *d,
+				    struct rec **out)
+{
+	struct http_stream *s = http_stream_new(side);
+	struct rec *r = rec_new();
+
+	assert_non_null(s);
+	feed_str(s, r, d);
+	*out = r;
+	return s;
+}
+
+static void done(struct http_stream *s, struct rec *r)
+{
+	http_stream_free(s);
+	free(r);
+}
+
+#define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void test_simple_get(void **state)
+{
+	const char *req = "GET /api/users/42?x=1 HTTP/1.1\r\n"
+			  "Host: example.com:8080\r\n"
+			  "User-Agent: curl/8.0\r\n"
+			  "traceparent: " TP "\r\n"
+			  "Accept: */*\r\n\r\n";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	const struct http_msg *m = &r->head[0];
+
+	(void)state;
+	assert_int_equal(feed_str(s, r, req), 1);
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->errors, 0);
+	assert_true(m->is_request);
+	assert_string_equal(m->method, "GET");
+	assert_string_equal(m->target, "/api/users/42?x=1");
+	assert_false(m->target_truncated);
+	assert_int_equal(m->version_minor, 1);
+	assert_string_equal(m->host, "example.com:8080");
+	assert_string_equal(m->user_agent, "curl/8.0");
+	assert_string_equal(m->traceparent, TP);
+	assert_false(m->has_content_length);
+	assert_false(m->chunked);
+	assert_false(m->conn_close);
+	assert_false(m->upgrade);
+	assert_int_equal(r->done[0].body_bytes, 0);
+	assert_int_equal(http_stream_good_bytes(s), strlen(req));
+	assert_false(http_stream_in_resync(s));
+	done(s, r);
+}
+
+static void test_sensitive_never_copied(void **state)
+{
+	const char *req = "GET / HTTP/1.1\r\nHost: h\r\n"
+			  "Authorization: Bearer SECRET1\r\n"
+			  "Cookie: sid=SECRET2\r\n"
+			  "Proxy-Authorization: Basic SECRET3\r\n\r\n";
+	const char *resp = "HTTP/1.1 200 OK\r\nSet-Cookie: a=SECRET4\r\n"
+			   "Content-Length: 0\r\n\r\n";
+	const char *secrets[] = { "SECRET1", "SECRET2", "SECRET3", "SECRET4" };
+	struct rec *r1, *r2;
+	struct http_stream *s1 = one_shot(HTTP_SIDE_REQUEST, req, &r1);
+	struct http_stream *s2 = one_shot(HTTP_SIDE_RESPONSE, resp, &r2);
+
+	(void)state;
+	assert_int_equal(r1->completes, 1);
+	assert_int_equal(r2->completes, 1);
+	for (size_t i = 0; i < 4; i++) {
+		assert_null(memmem(r1->head, sizeof(r1->head), secrets[i], 7));
+		assert_null(memmem(r1->done, sizeof(r1->done), secrets[i], 7));
+		assert_null(memmem(r2->head, sizeof(r2->head), secrets[i], 7));
+		assert_null(memmem(r2->done, sizeof(r2->done), secrets[i], 7));
+	}
+	done(s1, r1);
+	done(s2, r2);
+}
+
+static void test_pipelined_three(void **state)
+{
+	const char *req = "GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+			  "POST /two HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+			  "DELETE /three/7 HTTP/1.1\r\nHost: c\r\n\r\n";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+
+	(void)state;
+	assert_int_equal(feed_str(s, r, req), 3);
+	assert_int_equal(r->errors, 0);
+	assert_string_equal(r->done[0].target, "/one");
+	assert_string_equal(r->done[1].method, "POST");
+	assert_true(r->done[1].has_content_length);
+	assert_int_equal(r->done[1].content_length, 5);
+	assert_int_equal(r->done[1].body_bytes, 5);
+	assert_string_equal(r->done[2].method, "DELETE");
+	assert_string_equal(r->done[2].host, "c");
+	done(s, r);
+}
+
+static void test_chunked_request_ext_trailers(void **state)
+{
+	const char *req = "POST /up HTTP/1.1\r\nHost: h\r\n"
+			  "Transfer-Encoding: chunked\r\n\r\n"
+			  "4;name=value;x=\"q s\"\r\nWiki\r\n"
+			  "5 ; ext\r\npedia\r\n"
+			  "E\r\n in\r\n\r\nchunks.\r\n"
+			  "0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n"
+			  "GET /after HTTP/1.1\r\n\r\n";
+	struct rec *r;
+	struct http_stream *s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+
+	(void)state;
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 2);
+	assert_true(r->done[0].chunked);
+	assert_false(r->done[0].has_content_length);
+	assert_int_equal(r->done[0].body_bytes, 4 + 5 + 14);
+	assert_string_equal(r->done[1].target, "/after");
+	done(s, r);
+}
+
+static void test_http10_request(void **state)
+{
+	struct rec *r;
+	struct http_stream *s =
+		one_shot(HTTP_SIDE_REQUEST,
+			 "GET /a HTTP/1.0\r\n\r\n"
+			 "GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+			 "GET /c HTTP/1.1\r\nConnection: Upgrade-Insecure, close\r\n\r\n",
+			 &r);
+
+	(void)state;
+	assert_int_equal(r->completes, 3);
+	assert_int_equal(r->done[0].version_minor, 0);
+	assert_true(r->done[0].conn_close);
+	assert_false(r->done[1].conn_close);
+	assert_true(r->done[2].conn_close);
+	assert_int_equal(r->done[0].body_bytes, 0);
+	done(s, r);
+}
+
+static void test_lf_only_and_blank_lines(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(
+		HTTP_SIDE_REQUEST,
+		"\r\n\r\nPOST /a HTTP/1.1\nContent-Length: 2\n\nok\r\n"
+		"GET /b HTTP/1.1\nHost: x\n\n",
+		&r);
+
+	(void)state;
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->done[0].body_bytes, 2);
+	assert_string_equal(r->done[1].host, "x");
+	done(s, r);
+}
+
+static void test_target_truncated(void **state)
+{
+	size_t n = 3000;
+	char *req = malloc(n + 64);
+	struct rec *r;
+	struct http_stream *s;
+
+	(void)state;
+	assert_non_null(req);
+	strcpy(req, "GET /");
+	memset(req + 5, 'a', n);
+	strcpy(req + 5 + n, " HTTP/1.1\r\n\r\n");
+	s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+	assert_int_equal(r->completes, 1);
+	assert_true(r->done[0].target_truncated);
+	assert_int_equal(strlen(r->done[0].target), HTTP_TARGET_MAX - 1);
+	assert_int_equal(r->done[0].target[0], '/');
+	free(req);
+	done(s, r);
+}
+
+static void test_header_values_cleaned(void **state)
+{
+	char ua[700];
+	char req[1024];
+	struct rec *r;
+	struct http_stream *s;
+
+	(void)state;
+	memset(ua, 'u', sizeof(ua) - 1);
+	ua[sizeof(ua) - 1] = '\0';
+	snprintf(req, sizeof(req),
+		 "GET / HTTP/1.1\r\nHOST:  h\xc3\xa9st \t\r\nuser-agent: %s\r\n"
+		 "Host: second\r\n\r\n",
+		 ua);
+	s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+	assert_int_equal(r->completes, 1);
+	assert_string_equal(r->done[0].host, "h??st");
+	assert_int_equal(strlen(r->done[0].user_agent), HTTP_UA_MAX - 1);
+	done(s, r);
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static void test_response_content_length(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(
+		HTTP_SIDE_RESPONSE,
+		"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"
+		"HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n",
+		&r);
+
+	(void)state;
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 2);
+	assert_false(r->done[0].is_request);
+	assert_int_equal(r->done[0].status, 200);
+	assert_int_equal(r->done[0].body_bytes, 13);
+	assert_int_equal(r->done[1].status, 404);
+	done(s, r);
+}
+
+static void test_head_response_then_next(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_expect(s, "HEAD");
+	http_stream_expect(s, "GET");
+	assert_int_equal(
+		feed_str(s, r,
+			 "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+			 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+		2);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->done[0].content_length, 1000);
+	assert_int_equal(r->done[0].body_bytes, 0);
+	assert_int_equal(r->done[1].body_bytes, 2);
+	done(s, r);
+}
+
+static void test_204_304_no_body(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(
+		HTTP_SIDE_RESPONSE,
+		"HTTP/1.1 204 No Content\r\n\r\n"
+		"HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n"
+		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+		&r);
+
+	(void)state;
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 3);
+	assert_int_equal(r->done[0].status, 204);
+	assert_int_equal(r->done[1].status, 304);
+	assert_int_equal(r->done[1].body_bytes, 0);
+	assert_int_equal(r->done[2].body_bytes, 3);
+	done(s, r);
+}
+
+static void test_100_continue_then_200(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_expect(s, "HEAD");
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 100 Continue\r\n\r\n"), 0);
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->head[0].status, 100);
+	assert_int_equal(
+		feed_str(s, r,
+			 "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+			 "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"),
+		1);
+	/* the HEAD entry was popped by the 200, not by the 1xx */
+	assert_int_equal(r->heads, 3);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->done[0].status, 200);
+	assert_int_equal(r->done[0].body_bytes, 0);
+	done(s, r);
+}
+
+static void test_101_switching_is_opaque(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(
+		HTTP_SIDE_RESPONSE,
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n\r\n\x81\x05hello"
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		&r);
+
+	(void)state;
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->errors, 0);
+	assert_true(r->done[0].upgrade);
+	feed_str(s, r, "HTTP/1.1 200 OK\r\n\r\n");
+	assert_int_equal(r->heads, 1);
+	assert_false(http_stream_in_resync(s));
+	done(s, r);
+}
+
+static void test_connect_tunnel(void **state)
+{
+	struct http_stream *rs = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct http_stream *qs = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *rr = rec_new(), *qr = rec_new();
+	const char tls[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+
+	(void)state;
+	qr->peer = rs;
+	feed_str(qs, qr, "CONNECT example.com:443 HTTP/1.1\r\n"
+			 "Host: example.com:443\r\n\r\n");
+	http_stream_feed(qs, (const uint8_t *)tls, sizeof(tls) - 1,
+			 sizeof(tls) - 1, &cbs, qr);
+	feed_str(qs, qr, "GET / HTTP/1.1\r\n\r\n"); /* inside the tunnel */
+	assert_int_equal(qr->completes, 1);
+	assert_int_equal(qr->errors, 0);
+	assert_string_equal(qr->done[0].target, "example.com:443");
+	feed_str(rs, rr, "HTTP/1.1 200 Connection Established\r\n\r\n");
+	http_stream_feed(rs, (const uint8_t *)tls, sizeof(tls) - 1,
+			 sizeof(tls) - 1, &cbs, rr);
+	assert_int_equal(rr->completes, 1);
+	assert_int_equal(rr->errors, 0);
+	assert_int_equal(rr->done[0].body_bytes, 0);
+	done(qs, qr);
+	done(rs, rr);
+}
+
+static void test_upgrade_request_then_frames(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	const char frame[] = "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
+
+	(void)state;
+	feed_str(s, r, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+		       "Connection: Upgrade\r\n\r\n");
+	http_stream_feed(s, (const uint8_t *)frame, sizeof(frame) - 1,
+			 sizeof(frame) - 1, &cbs, r);
+	assert_int_equal(r->completes, 1);
+	assert_true(r->done[0].upgrade);
+	assert_int_equal(r->errors, 0);
+	/* an Upgrade the server declined: the next request is still parsed */
+	done(s, r);
+	s = http_stream_new(HTTP_SIDE_REQUEST);
+	r = rec_new();
+	feed_str(s, r, "GET /x HTTP/1.1\r\nUpgrade: h2c\r\n\r\n");
+	feed_str(s, r, "GET /y HTTP/1.1\r\n\r\n");
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+static void test_close_delimited_eof(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	assert_int_equal(feed_str(s, r, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\n"
+					"part one,"),
+			 0);
+	assert_int_equal(feed_str(s, r, " part two"), 0);
+	assert_int_equal(r->heads, 1);
+	assert_true(r->head[0].conn_close);
+	assert_int_equal(r->completes, 0);
+	http_stream_eof(s, &cbs, r);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->done[0].body_bytes, 18);
+	assert_int_equal(r->errors, 0);
+	/* HTTP/1.1 without length nor chunked is close-delimited too */
+	feed_str(s, r, "HTTP/1.1 200 OK\r\n\r\nabc");
+	http_stream_eof(s, &cbs, r);
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->done[1].body_bytes, 3);
+	done(s, r);
+}
+
+static void test_transfer_encoding_variants(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(
+		HTTP_SIDE_RESPONSE,
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+		"Content-Length: 999\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nraw",
+		&r);
+
+	(void)state;
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 1);
+	assert_true(r->done[0].chunked);
+	assert_false(r->done[0].has_content_length);
+	assert_int_equal(r->done[0].body_bytes, 2);
+	http_stream_eof(s, &cbs, r);
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->done[1].body_bytes, 3);
+	done(s, r);
+	/* a request body that cannot be framed is an error */
+	s = one_shot(HTTP_SIDE_REQUEST,
+		     "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", &r);
+	assert_int_equal(r->heads, 0);
+	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->err[0], HTTP_ERR_BAD_HEADER);
+	done(s, r);
+}
+
+static void test_pipelined_fifo(void **state)
+{
+	struct http_stream *q = http_stream_new(HTTP_SIDE_REQUEST);
+	struct http_stream *p = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *qr = rec_new(), *pr = rec_new();
+
+	(void)state;
+	qr->peer = p;
+	feed_str(q, qr, "HEAD /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"
+			"HEAD /c HTTP/1.1\r\n\r\n");
+	assert_int_equal(qr->completes, 3);
+	assert_int_equal(
+		feed_str(p, pr,
+			 "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+			 "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
+			 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+		3);
+	assert_int_equal(pr->errors, 0);
+	assert_int_equal(pr->done[1].body_bytes, 4);
+	assert_int_equal(pr->done[2].body_bytes, 0);
+	/* FIFO empty: an ordinary response again */
+	assert_int_equal(feed_str(p, pr, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"),
+			 0);
+	assert_int_equal(feed_str(p, pr, "x"), 1);
+	done(q, qr);
+	done(p, pr);
+}
+
+static void test_fifo_full(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n";
+
+	(void)state;
+	for (int i = 0; i < HTTP_PIPELINE_MAX; i++)
+		http_stream_expect(s, "HEAD");
+	http_stream_expect(s, "HEAD"); /* FIFO full: dropped */
+	for (int i = 0; i < HTTP_PIPELINE_MAX; i++)
+		assert_int_equal(feed_str(s, r, resp), 1);
+	/* the dropped entry is an ordinary response: its body is awaited */
+	assert_int_equal(feed_str(s, r, resp), 0);
+	assert_int_equal(feed_str(s, r, "z"), 1);
+	assert_int_equal(r->done[HTTP_PIPELINE_MAX].body_bytes, 1);
+	assert_int_equal(r->errors, 0);
+	/* the request side ignores expect() */
+	done(s, r);
+	s = http_stream_new(HTTP_SIDE_REQUEST);
+	r = rec_new();
+	http_stream_expect(s, "HEAD");
+	assert_int_equal(feed_str(s, r, "POST / HTTP/1.1\r\n"
+					"Content-Length: 1\r\n\r\nx"),
+			 1);
+	done(s, r);
+}
+
+/* ---- splitting --------------------------------------------------------- */
+
+static const char *exch_req =
+	"GET /a HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\ntraceparent: " TP
+	"\r\n\r\n"
+	"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+	"PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	"5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"
+	"HEAD /d HTTP/1.1\r\n\r\n"
+	"GET /e HTTP/1.0\r\n\r\n";
+
+static const char *exch_resp =
+	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	"HTTP/1.1 100 Continue\r\n\r\n"
+	"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+	"3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\n"
+	"HTTP/1.1 204 No Content\r\n\r\n"
+	"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+	"HTTP/1.0 200 OK\r\n\r\nclose-delimited body";
+
+/* Run one side with the given piece sizes (cycled); returns the log. */
+static struct rec *run_split(enum http_side side, const char *d,
+			     const size_t *steps, size_t nsteps)
+{
+	static const char *methods[] = { "GET", "POST", "PUT", "HEAD", "GET" };
+	struct http_stream *s = http_stream_new(side);
+	struct rec *r = rec_new();
+	size_t len = strlen(d), i = 0, k = 0;
+
+	if (side == HTTP_SIDE_RESPONSE)
+		for (size_t j = 0; j < 5; j++)
+			http_stream_expect(s, methods[j]);
+	while (i < len) {
+		size_t n = steps[k++ % nsteps];
+
+		if (n > len - i)
+			n = len - i;
+		http_stream_feed(s, (const uint8_t *)d + i, n, n, &cbs, r);
+		i += n;
+	}
+	http_stream_eof(s, &cbs, r);
+	http_stream_free(s);
+	return r;
+}
+
+static void check_splits(enum http_side side, const char *d, int completes)
+{
+	size_t len = strlen(d), whole = len, one = 1;
+	struct rec *ref = run_split(side, d, &whole, 1);
+	struct rec *r;
+
+	assert_int_equal(ref->completes, completes);
+	assert_int_equal(ref->errors, 0);
+	r = run_split(side, d, &one, 1);
+	assert_string_equal(r->log, ref->log);
+	free(r);
+	for (size_t cut = 1; cut < len; cut++) {
+		size_t steps[2] = { cut, len };
+
+		r = run_split(side, d, steps, 2);
+		assert_string_equal(r->log, ref->log);
+		free(r);
+	}
+	srand(7);
+	for (int round = 0; round < 200; round++) {
+		size_t steps[8];
+
+		for (size_t j = 0; j < 8; j++)
+			steps[j] = 1 + rand() % 40;
+		r = run_split(side, d, steps, 8);
+		assert_string_equal(r->log, ref->log);
+		free(r);
+	}
+	free(ref);
+}
+
+static void test_each_byte_split_requests(void **state)
+{
+	(void)state;
+	check_splits(HTTP_SIDE_REQUEST, exch_req, 5);
+}
+
+static void test_each_byte_split_responses(void **state)
+{
+	(void)state;
+	check_splits(HTTP_SIDE_RESPONSE, exch_resp, 5);
+}
+
+/* ---- gaps -------------------------------------------------------------- */
+
+static void test_gap_in_body_ok(void **state)
+{
+	const char *req = "POST /big HTTP/1.1\r\nContent-Length: 1000\r\n\r\n";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	uint8_t body[600] = { 0 };
+	size_t hl = strlen(req);
+
+	(void)state;
+	/* head + 100 body bytes captured of a 500-byte write */
+	char first[1024];
+
+	memcpy(first, req, hl);
+	memset(first + hl, 'b', 100);
+	assert_int_equal(http_stream_feed(s, (const uint8_t *)first, hl + 100,
+					  hl + 500, &cbs, r),
+			 0);
+	assert_int_equal(r->heads, 1);
+	/* the remaining 500 bytes: 10 captured */
+	assert_int_equal(http_stream_feed(s, body, 10, 500, &cbs, r), 1);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->done[0].body_bytes, 1000);
+	assert_int_equal(feed_str(s, r, "GET /next HTTP/1.1\r\n\r\n"), 1);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+static void test_gap_in_chunk_data_ok(void **state)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			   "\r\n400\r\nxxxxxxxx";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	/* 8 of 0x400 chunk bytes captured, 0x400 - 8 missing */
+	http_stream_feed(s, (const uint8_t *)resp, strlen(resp),
+			 strlen(resp) + 0x400 - 8, &cbs, r);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(feed_str(s, r, "\r\n0\r\n\r\n"), 1);
+	assert_int_equal(r->done[0].body_bytes, 0x400);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+static void test_gap_across_chunk_boundary(void **state)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			   "\r\n10\r\nxxxx";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)resp, strlen(resp),
+			 strlen(resp) + 100, &cbs, r);
+	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->err[0], HTTP_ERR_GAP);
+	assert_true(http_stream_in_resync(s));
+	/* continuation bytes are dropped, the next response is found */
+	feed_str(s, r, "rest\r\n0\r\n\r\n");
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 200 OK\r\n"
+					"Content-Length: 0\r\n\r\n"),
+			 1);
+	assert_false(http_stream_in_resync(s));
+	assert_int_equal(r->completes, 1);
+	done(s, r);
+}
+
+static void test_gap_in_headers_then_recovery(void **state)
+{
+	const char *req = "GET /lost HTTP/1.1\r\nHost: h\r\nX-Long: aaaaaaa";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+
+	(void)state;
+	assert_int_equal(http_stream_feed(s, (const uint8_t *)req, strlen(req),
+					  strlen(req) + 5000, &cbs, r),
+			 0);
+	assert_int_equal(r->heads, 0);
+	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->err[0], HTTP_ERR_GAP);
+	/* the rest of that request, then the next one in the same write */
+	assert_int_equal(feed_str(s, r, "aaaa\r\nAccept: x\r\n\r\n"
+					"GET /found HTTP/1.1\r\n\r\n"),
+			 1);
+	assert_int_equal(r->heads, 1);
+	assert_string_equal(r->head[0].target, "/found");
+	assert_int_equal(r->errors, 1);
+	done(s, r);
+}
+
+static void test_gap_at_message_boundary(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	const char *req = "GET /a HTTP/1.1\r\n\r\n";
+
+	(void)state;
+	/* a complete request, then bytes of an unseen one */
+	assert_int_equal(feed_capped(s, r, "GET /a HTTP/1.1\r\n\r\nGET /b HTT",
+				     strlen(req)),
+			 1);
+	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->err[0], HTTP_ERR_GAP);
+	assert_int_equal(feed_str(s, r, "GET /c HTTP/1.1\r\n\r\n"), 1);
+	assert_string_equal(r->done[1].target, "/c");
+	done(s, r);
+}
+
+static void test_gap_in_close_delimited(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+	const char *resp = "HTTP/1.1 200 OK\r\n\r\nabcdef";
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)resp, strlen(resp), 8000, &cbs, r);
+	http_stream_eof(s, &cbs, r);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->done[0].body_bytes, 8000 - 19);
+	done(s, r);
+}
+
+/* ---- resync and hostile input ------------------------------------------ */
+
+static void test_garbage_then_request(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(
+		HTTP_SIDE_REQUEST,
+		"\x01\x02garbage line\r\nmore junk\r\nGET /ok HTTP/1.1\r\n\r\n",
+		&r);
+
+	(void)state;
+	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->err[0], HTTP_ERR_BAD_START_LINE);
+	assert_int_equal(r->completes, 1);
+	assert_string_equal(r->done[0].target, "/ok");
+	assert_false(http_stream_in_resync(s));
+	assert_int_equal(http_stream_good_bytes(s),
+			 strlen("GET /ok HTTP/1.1\r\n\r\n"));
+	done(s, r);
+}
+
+static void test_garbage_then_later_feed(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	feed_str(s, r, "\x16\x03\x01 binary stuff HTTP/1.1 200 OK");
+	assert_int_equal(r->errors, 1);
+	assert_true(http_stream_in_resync(s));
+	feed_str(s, r, "still not http\r\n");
+	assert_true(http_stream_in_resync(s));
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 500 Oops\r\n"
+					"Content-Length: 1\r\n\r\n!"),
+			 1);
+	assert_int_equal(r->done[0].status, 500);
+	assert_int_equal(r->errors, 1);
+	done(s, r);
+}
+
+static void test_mid_stream_start(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+
+	(void)state;
+	/* the tracer attached while a body was being sent */
+	feed_str(s, r, "\"name\": \"x\", \"n\": 42}");
+	feed_str(s, r, "\r\n");
+	assert_int_equal(r->heads, 0);
+	assert_int_equal(feed_str(s, r, "POST /api HTTP/1.1\r\n"
+					"Content-Length: 2\r\n\r\n{}"),
+			 1);
+	assert_int_equal(r->errors, 1);
+	done(s, r);
+}
+
+static void test_bad_start_lines(void **state)
+{
+	static const char *bad_req[] = {
+		"get / HTTP/1.1\r\n\r\n",
+		"G@T / HTTP/1.1\r\n\r\n",
+		"GET  / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.2\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n",
+		"GET / HTTP/1.1 x\r\n\r\n",
+		"GET /\x01 HTTP/1.1\r\n\r\n",
+		"GET /a\0b HTTP/1.1\r\n\r\n",
+		"GET\r\n\r\n",
+		"GET /\r\n\r\n",
+		"ABCDEFGHIJKLMNOPQRSTUVWXY / HTTP/1.1\r\n\r\n",
+		"GET \x7f HTTP/1.1\r\n\r\n",
+	};
+	static const char *bad_resp[] = {
+		"HTTP/1.1 099 X\r\n\r\n", "HTTP/1.1 600 X\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+		"HTTP/2 200 OK\r\n\r\n",  "HTTP/1.1 200 O\x01K\r\n\r\n",
+		"http/1.1 200 OK\r\n\r\n",
+	};
+	struct rec *r;
+	struct http_stream *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_req) / sizeof(bad_req[0]); i++) {
+		size_t len = strlen(bad_req[i]);
+
+		if (i == 7)
+			len = 22; /* embedded NUL */
+		s = http_stream_new(HTTP_SIDE_REQUEST);
+		r = rec_new();
+		http_stream_feed(s, (const uint8_t *)bad_req[i], len, len, &cbs,
+				 r);
+		assert_int_equal(r->heads, 0);
+		assert_true(r->errors >= 1);
+		assert_int_equal(r->err[0], HTTP_ERR_BAD_START_LINE);
+		done(s, r);
+	}
+	for (size_t i = 0; i < sizeof(bad_resp) / sizeof(bad_resp[0]); i++) {
+		s = one_shot(HTTP_SIDE_RESPONSE, bad_resp[i], &r);
+		assert_int_equal(r->heads, 0);
+		assert_true(r->errors >= 1);
+		assert_int_equal(r->err[0], HTTP_ERR_BAD_START_LINE);
+		done(s, r);
+	}
+}
+
+static void test_extension_method(void **state)
+{
+	size_t one = 1;
+	struct rec *r = run_split(HTTP_SIDE_REQUEST,
+				  "PROPFIND /dav HTTP/1.1\r\nDepth: 1\r\n\r\n",
+				  &one, 1);
+
+	(void)state;
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 1);
+	assert_string_equal(r->done[0].method, "PROPFIND");
+	free(r);
+}
+
+static void expect_header_error(const char *req, enum http_error e)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+
+	assert_int_equal(r->heads, 0);
+	assert_true(r->errors >= 1);
+	assert_int_equal(r->err[0], e);
+	done(s, r);
+}
+
+static void test_bad_headers(void **state)
+{
+	(void)state;
+	expect_header_error("GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\nName : v\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\n: v\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\n\tA: b\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+}
+
+static void test_nul_in_header(void **state)
+{
+	const char req[] = "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)req, sizeof(req) - 1,
+			 sizeof(req) - 1, &cbs, r);
+	assert_int_equal(r->heads, 0);
+	assert_int_equal(r->err[0], HTTP_ERR_BAD_HEADER);
+	done(s, r);
+}
+
+static void test_content_length_checks(void **state)
+{
+	struct rec *r;
+	struct http_stream *s;
+
+	(void)state;
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+			    HTTP_ERR_BAD_LENGTH);
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+			    HTTP_ERR_BAD_LENGTH);
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n",
+			    HTTP_ERR_BAD_LENGTH);
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n",
+			    HTTP_ERR_BAD_LENGTH);
+	expect_header_error(
+		"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+		HTTP_ERR_BAD_LENGTH);
+	expect_header_error(
+		"POST / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n",
+		HTTP_ERR_BAD_LENGTH);
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+			    "Content-Length: 6\r\n\r\n",
+			    HTTP_ERR_BAD_LENGTH);
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n",
+			    HTTP_ERR_BAD_LENGTH);
+	/* identical duplicates are fine */
+	s = one_shot(HTTP_SIDE_REQUEST,
+		     "POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+		     "content-length: 3, 3\r\n\r\nabc",
+		     &r);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->done[0].body_bytes, 3);
+	done(s, r);
+}
+
+static void test_lying_content_length(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+	static uint8_t chunk[4096];
+	const char *head = "HTTP/1.1 200 OK\r\n"
+			   "Content-Length: 9223372036854775807\r\n\r\n";
+
+	(void)state;
+	feed_str(s, r, head);
+	feed_str(s, r, "abc");
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->head[0].content_length, INT64_MAX);
+	for (int i = 0; i < 256; i++) /* 1 MB captured, 1 GB claimed */
+		assert_int_equal(http_stream_feed(s, chunk, sizeof(chunk),
+						  sizeof(chunk) << 10, &cbs, r),
+				 0);
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(http_stream_good_bytes(s),
+			 strlen(head) + 3 + 256 * 4096);
+	http_stream_eof(s, &cbs, r); /* dropped, not completed */
+	assert_int_equal(r->completes, 0);
+	done(s, r);
+}
+
+static void test_header_limit(void **state)
+{
+	size_t big = HTTP_HEADER_SECTION_MAX;
+	char *req = malloc(big + 64);
+	struct rec *r;
+	struct http_stream *s;
+	size_t n;
+
+	(void)state;
+	assert_non_null(req);
+	/* just under the limit: accepted, in one feed and byte-chunked */
+	n = sprintf(req, "GET / HTTP/1.1\r\nX: ");
+	memset(req + n, 'v', big - n - 4);
+	strcpy(req + big - 4, "\r\n\r\n");
+	s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+	assert_int_equal(r->completes, 1);
+	done(s, r);
+	s = http_stream_new(HTTP_SIDE_REQUEST);
+	r = rec_new();
+	feed_steps(s, r, req, big, 1000);
+	assert_int_equal(r->completes, 1);
+	done(s, r);
+	/* one byte more: rejected both ways */
+	memset(req + n, 'v', big - n - 3);
+	strcpy(req + big - 3, "\r\n\r\n");
+	s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(r->err[0], HTTP_ERR_HEADER_TOO_LARGE);
+	done(s, r);
+	s = http_stream_new(HTTP_SIDE_REQUEST);
+	r = rec_new();
+	feed_steps(s, r, req, big + 1, 1000);
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(r->err[0], HTTP_ERR_HEADER_TOO_LARGE);
+	done(s, r);
+	free(req);
+}
+
+static void test_one_megabyte_header(void **state)
+{
+	size_t big = 1 << 20;
+	char *req = malloc(big + 128);
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	struct mallinfo2 before = mallinfo2();
+	size_t n, peak = 0;
+
+	(void)state;
+	assert_non_null(req);
+	n = sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
+	memset(req + n, 'a', big);
+	n += big;
+	n += sprintf(req + n, "\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+	for (size_t i = 0; i < n; i += 4096) {
+		size_t k = n - i < 4096 ? n - i : 4096;
+		struct mallinfo2 now;
+
+		http_stream_feed(s, (const uint8_t *)req + i, k, k, &cbs, r);
+		now = mallinfo2();
+		if (now.uordblks > before.uordblks &&
+		    now.uordblks - before.uordblks > peak)
+			peak = now.uordblks - before.uordblks;
+	}
+	/* bounded: the head buffer never grows past the limit */
+	assert_true(peak <= HTTP_HEADER_SECTION_MAX + 8192);
+	assert_int_equal(r->err[0], HTTP_ERR_HEADER_TOO_LARGE);
+	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->completes, 1);
+	assert_string_equal(r->done[0].target, "/next");
+	done(s, r);
+	/* in one feed: rejected without buffering */
+	s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+	assert_int_equal(r->err[0], HTTP_ERR_HEADER_TOO_LARGE);
+	assert_int_equal(r->completes, 1);
+	done(s, r);
+	free(req);
+}
+
+static void test_bad_chunks(void **state)
+{
+	static const char *bad[] = {
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"11111111111111111\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3\r\nabcX\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3;a\x01\r\nabc\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"-3\r\nabc\r\n",
+	};
+	struct rec *r;
+	struct http_stream *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = one_shot(HTTP_SIDE_RESPONSE, bad[i], &r);
+		assert_int_equal(r->heads, 1);
+		assert_int_equal(r->completes, 0);
+		assert_int_equal(r->errors, 1);
+		assert_int_equal(r->err[0], HTTP_ERR_BAD_CHUNK);
+		/* recovery at the next response */
+		feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		assert_int_equal(r->completes, 1);
+		done(s, r);
+	}
+	/* a huge (but 16-digit) chunk is only counted */
+	s = one_shot(HTTP_SIDE_RESPONSE,
+		     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		     "7fffffffffffffff\r\nabc",
+		     &r);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->completes, 0);
+	done(s, r);
+}
+
+static uint32_t xorshift(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void test_random_binary(void **state)
+{
+	static uint8_t buf[1 << 16];
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (int side = 0; side < 2; side++) {
+		struct http_stream *s = http_stream_new(side);
+		struct rec *r = rec_new();
+
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = xorshift(&seed);
+		for (size_t i = 0; i < sizeof(buf);) {
+			size_t k = 1 + xorshift(&seed) % 3000;
+			size_t gap = xorshift(&seed) % 4 == 0 ? 100 : 0;
+
+			if (k > sizeof(buf) - i)
+				k = sizeof(buf) - i;
+			http_stream_feed(s, buf + i, k, k + gap, &cbs, r);
+			i += k;
+		}
+		http_stream_eof(s, &cbs, r);
+		assert_int_equal(r->heads, 0);
+		assert_int_equal(r->completes, 0);
+		assert_true(r->errors > 0);
+		done(s, r);
+	}
+}
+
+static void test_eof_drops_partial(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+
+	(void)state;
+	feed_str(s, r, "GET /partial HTTP/1.1\r\nHo");
+	http_stream_eof(s, &cbs, r);
+	feed_str(s, r, "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
+	http_stream_eof(s, &cbs, r);
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(feed_str(s, r, "GET /whole HTTP/1.1\r\n\r\n"), 1);
+	assert_string_equal(r->done[0].target, "/whole");
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+static void test_null_callbacks_and_args(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	const char *req = "GET / HTTP/1.1\r\n\r\nxx\r\n";
+
+	(void)state;
+	assert_int_equal(http_stream_feed(s, (const uint8_t *)req, strlen(req),
+					  strlen(req), NULL, NULL),
+			 1);
+	assert_int_equal(http_stream_feed(NULL, NULL, 0, 0, NULL, NULL), 0);
+	http_stream_eof(NULL, NULL, NULL);
+	http_stream_expect(NULL, "GET");
+	assert_false(http_stream_in_resync(NULL));
+	assert_int_equal(http_stream_good_bytes(NULL), 0);
+	http_stream_free(NULL);
+	http_stream_free(s);
+}
+
+/* ---- cost (printed, not asserted) -------------------------------------- */
+
+static int counter;
+
+static void count_cb(void *ctx, const struct http_msg *m)
+{
+	(void)ctx;
+	counter += m->status;
+}
+
+static void test_timing(void **state)
+{
+	static const char req[] =
+		"GET /api/users/123 HTTP/1.1\r\nHost: localhost:8080\r\n"
+		"User-Agent: wrk/4.2\r\nAccept: */*\r\n\r\n";
+	static const char resp[] =
+		"HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+		"Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n"
+		"Hello, World!";
+	const struct http_callbacks c = { count_cb, count_cb, NULL };
+	struct http_stream *q = http_stream_new(HTTP_SIDE_REQUEST);
+	struct http_stream *p = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct timespec a, b;
+	int n = 200000, got = 0;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++) {
+		got += http_stream_feed(q, (const uint8_t *)req,
+					sizeof(req) - 1, sizeof(req) - 1, &c,
+					NULL);
+		http_stream_expect(p, "GET");
+		got += http_stream_feed(p, (const uint8_t *)resp,
+					sizeof(resp) - 1, sizeof(resp) - 1, &c,
+					NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_int_equal(got, 2 * n);
+	printf("http parser: %.0f ns per request/response pair\n",
+	       ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n);
+	/* head and body in two writes (JDK HttpServer style) */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++) {
+		http_stream_feed(q, (const uint8_t *)req, sizeof(req) - 1,
+				 sizeof(req) - 1, &c, NULL);
+		http_stream_feed(p, (const uint8_t *)resp, sizeof(resp) - 14,
+				 sizeof(resp) - 14, &c, NULL);
+		http_stream_feed(p, (const uint8_t *)resp + sizeof(resp) - 14,
+				 13, 13, &c, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("http parser: %.0f ns per pair, response in two writes\n",
+	       ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n);
+	http_stream_free(q);
+	http_stream_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_simple_get),
+		cmocka_unit_test(test_sensitive_never_copied),
+		cmocka_unit_test(test_pipelined_three),
+		cmocka_unit_test(test_chunked_request_ext_trailers),
+		cmocka_unit_test(test_http10_request),
+		cmocka_unit_test(test_lf_only_and_blank_lines),
+		cmocka_unit_test(test_target_truncated),
+		cmocka_unit_test(test_header_values_cleaned),
+		cmocka_unit_test(test_response_content_length),
+		cmocka_unit_test(test_head_response_then_next),
+		cmocka_unit_test(test_204_304_no_body),
+		cmocka_unit_test(test_100_continue_then_200),
+		cmocka_unit_test(test_101_switching_is_opaque),
+		cmocka_unit_test(test_connect_tunnel),
+		cmocka_unit_test(test_upgrade_request_then_frames),
+		cmocka_unit_test(test_close_delimited_eof),
+		cmocka_unit_test(test_transfer_encoding_variants),
+		cmocka_unit_test(test_pipelined_fifo),
+		cmocka_unit_test(test_fifo_full),
+		cmocka_unit_test(test_each_byte_split_requests),
+		cmocka_unit_test(test_each_byte_split_responses),
+		cmocka_unit_test(test_gap_in_body_ok),
+		cmocka_unit_test(test_gap_in_chunk_data_ok),
+		cmocka_unit_test(test_gap_across_chunk_boundary),
+		cmocka_unit_test(test_gap_in_headers_then_recovery),
+		cmocka_unit_test(test_gap_at_message_boundary),
+		cmocka_unit_test(test_gap_in_close_delimited),
+		cmocka_unit_test(test_garbage_then_request),
+		cmocka_unit_test(test_garbage_then_later_feed),
+		cmocka_unit_test(test_mid_stream_start),
+		cmocka_unit_test(test_bad_start_lines),
+		cmocka_unit_test(test_extension_method),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_nul_in_header),
+		cmocka_unit_test(test_content_length_checks),
+		cmocka_unit_test(test_lying_content_length),
+		cmocka_unit_test(test_header_limit),
+		cmocka_unit_test(test_one_megabyte_header),
+		cmocka_unit_test(test_bad_chunks),
+		cmocka_unit_test(test_random_binary),
+		cmocka_unit_test(test_eof_drops_partial),
+		cmocka_unit_test(test_null_callbacks_and_args),
+		cmocka_unit_test(test_timing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

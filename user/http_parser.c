@@ -1,0 +1,1207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Incremental HTTP/1.x parser (contract in http.h).
+ *
+ * A stream holds a state (head, body by length, chunked body,
+ * close-delimited body, tunnel, resync), the bytes its body still owes, the
+ * FIFO of request methods (response side) and, only while a head spans
+ * feeds, a bounded buffer with that head's bytes. A head wholly inside one
+ * fed chunk is parsed in place. The message being framed lives on the stack
+ * of the feed call and moves to the heap only if its body outlives the call.
+ *
+ * Heads are validated completely before on_head. Anything that does not
+ * validate is reported through on_error, then the stream resynchronises:
+ * bytes are dropped until the start of a later feed, or a position right
+ * after a LF, where http_looks_like_request/response accepts what follows.
+ *
+ * Lines may end in CRLF or a bare LF. on_complete is not called for 1xx
+ * interim responses, except 101, which ends the HTTP exchange (everything
+ * after it is opaque). body_bytes counts payload bytes: for chunked bodies
+ * the chunk data only, without chunk-size lines and trailers.
+ */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define HEAD_BUF_MIN 256
+#define CHUNK_EXT_MAX 4096
+/* A buffered head is re-checked with the prefix test while shorter. */
+#define PREFIX_CHECK_LEN (HTTP_METHOD_MAX + 2)
+
+/* Character classes, one table lookup per byte. */
+enum {
+	C_TCHAR = 0x01, /* RFC 7230 tchar: header names */
+	C_VAL = 0x02,   /* field-content: VCHAR, SP, HTAB, obs-text */
+	C_TGT = 0x04,   /* request-target: VCHAR (printable, no SP) */
+	C_HEX = 0x08,
+	C_DIGIT = 0x10,
+	C_METH = 0x20,  /* method characters: A-Z, '-', '_' */
+	C_UPPER = 0x40, /* A-Z: first method character */
+	C_ALNUM = 0x80,
+};
+
+static const uint8_t ctype[256] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 00 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 10 */
+	0x02, 0x07, 0x06, 0x07, 0x07, 0x07, 0x07, 0x07,
+	0x06, 0x06, 0x07, 0x07, 0x06, 0x27, 0x07, 0x06, /* 20 */
+	0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f,
+	0x9f, 0x9f, 0x06, 0x06, 0x06, 0x06, 0x06, 0x06, /* 30 */
+	0x06, 0xef, 0xef, 0xef, 0xef, 0xef, 0xef, 0xe7,
+	0xe7, 0xe7, 0xe7, 0xe7, 0xe7, 0xe7, 0xe7, 0xe7, /* 40 */
+	0xe7, 0xe7, 0xe7, 0xe7, 0xe7, 0xe7, 0xe7, 0xe7,
+	0xe7, 0xe7, 0xe7, 0x06, 0x06, 0x06, 0x07, 0x27, /* 50 */
+	0x07, 0x8f, 0x8f, 0x8f, 0x8f, 0x8f, 0x8f, 0x87,
+	0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, /* 60 */
+	0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87,
+	0x87, 0x87, 0x87, 0x06, 0x07, 0x06, 0x07, 0x00, /* 70 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* 80 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* 90 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* a0 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* b0 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* c0 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* d0 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* e0 */
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+	0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, /* f0 */
+};
+
+#define IS(c, cls) (ctype[(uint8_t)(c)] & (cls))
+
+enum pstate {
+	ST_HEAD = 0,     /* expecting or collecting a message head */
+	ST_BODY_LEN,     /* Content-Length body, `remaining` bytes left */
+	ST_CHUNK_SIZE,   /* chunk-size line, with extensions */
+	ST_CHUNK_DATA,   /* chunk data, `remaining` bytes left */
+	ST_CHUNK_END,    /* CRLF closing the chunk data */
+	ST_TRAILERS,     /* trailer section after the last chunk */
+	ST_BODY_CLOSE,   /* response body delimited by the connection close */
+	ST_MAYBE_OPAQUE, /* after a CONNECT/Upgrade request: HTTP or tunnel? */
+	ST_OPAQUE,       /* tunnel or switched protocol: ignore everything */
+	ST_RESYNC,       /* dropping bytes until a plausible message start */
+};
+
+/* Sub-states of the chunk-size line. */
+enum { CS_FIRST = 0, CS_DIGITS, CS_WS, CS_EXT, CS_LF };
+
+enum method_kind { MK_OTHER = 0, MK_HEAD, MK_CONNECT };
+
+struct http_stream {
+	uint8_t side;
+	uint8_t state;    /* enum pstate */
+	uint8_t after;    /* state once the current message completes */
+	uint8_t sub;      /* chunk-size line / chunk end sub-state */
+	uint8_t eol;      /* head-end scanner carry for a buffered head */
+	uint8_t fifo_head;
+	uint8_t fifo_len;
+	uint8_t fifo[HTTP_PIPELINE_MAX]; /* enum method_kind */
+	uint32_t line_len; /* chunk-size digits/extension, trailer line */
+	uint32_t buf_len;
+	uint32_t buf_cap;
+	uint8_t *buf;       /* partial head, only while one is incomplete */
+	uint64_t remaining; /* body/chunk bytes left; trailer bytes seen */
+	uint64_t good;
+	struct http_msg *msg; /* message whose body outlived its feed */
+};
+
+/* One call of http_stream_feed or http_stream_eof. */
+struct feed {
+	struct http_stream *s;
+	const struct http_callbacks *cb;
+	void *ctx;
+	struct http_msg *m;     /* message being framed, NULL if none */
+	struct http_msg *local; /* stack storage for a new message */
+	int done;
+};
+
+/* Per-head parse state beyond what struct http_msg holds. */
+struct head {
+	struct http_msg *m;
+	bool cl_seen;
+	bool te_seen;
+	bool close;
+	bool keep_alive;
+};
+
+static const char *const std_methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE",
+	"CONNECT", "OPTIONS", "TRACE", "PATCH",
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* p[0..n) equals the lower-case literal lit, ignoring ASCII case. */
+static bool ieq(const char *lit, const uint8_t *p, size_t n)
+{
+	if (strlen(lit) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower(p[i]) != (uint8_t)lit[i])
+			return false;
+	return true;
+}
+
+static inline unsigned hexval(uint8_t c)
+{
+	return c <= '9' ? c - '0' : lower(c) - 'a' + 10;
+}
+
+/* Copy a header value for export: printable ASCII only, bounded. */
+static void copy_clean(char *dst, size_t dstsz, const uint8_t *v, size_t n)
+{
+	if (n > dstsz - 1)
+		n = dstsz - 1;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = v[i];
+
+		dst[i] = c == '\t' ? ' ' : (c < 0x20 || c > 0x7e) ? '?' : c;
+	}
+	dst[n] = '\0';
+}
+
+static bool target_start_ok(uint8_t c)
+{
+	return c == '/' || c == '*' || IS(c, C_ALNUM);
+}
+
+static bool std_method_prefix(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(std_methods); i++)
+		if (strlen(std_methods[i]) >= n &&
+		    memcmp(std_methods[i], p, n) == 0)
+			return true;
+	return false;
+}
+
+/* ---- start-of-message tests ------------------------------------------- */
+
+/*
+ * Is p[0..len) consistent with the start of a request line? A run of 1 to
+ * HTTP_METHOD_MAX-1 method characters (A-Z first, then A-Z, '-' or '_');
+ * if the input ends inside that run and `strict`, the run must be a prefix
+ * of one of the nine standard methods. Otherwise the run is followed by one
+ * SP and, if present, a target start: '/', '*', or an ASCII letter or digit
+ * (absolute-form "http://..." or authority-form "host:port").
+ */
+static bool request_prefix_ok(const uint8_t *p, size_t len, bool strict)
+{
+	size_t k = 0;
+
+	if (len == 0 || !IS(p[0], C_UPPER))
+		return false;
+	while (k < len && k < HTTP_METHOD_MAX && IS(p[k], C_METH))
+		k++;
+	if (k >= HTTP_METHOD_MAX)
+		return false;
+	if (k == len)
+		return !strict || std_method_prefix(p, k);
+	if (p[k] != ' ')
+		return false;
+	return k + 1 == len || target_start_ok(p[k + 1]);
+}
+
+/*
+ * Request side: true iff request_prefix_ok(p, len, strict) above with
+ * strict set, so "GE", "DELE", "GET /x" and "PROPFIND /" pass, while "XY",
+ * "get /", "GET  /" and "GET\r\n" do not.
+ */
+bool http_looks_like_request(const uint8_t *p, size_t len)
+{
+	return request_prefix_ok(p, len, true);
+}
+
+/*
+ * Response side: true iff len > 0 and p[0..len) is consistent with
+ * "HTTP/1.0 " or "HTTP/1.1 " followed by three digits, the first one 1-5,
+ * then SP, CR or LF. The input may end anywhere in that 13-byte prefix
+ * ("HT" passes); bytes after it are not examined.
+ */
+bool http_looks_like_response(const uint8_t *p, size_t len)
+{
+	static const char pfx[] = "HTTP/1.";
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len && i < 7; i++)
+		if (p[i] != (uint8_t)pfx[i])
+			return false;
+	if ((len > 7 && p[7] != '0' && p[7] != '1') ||
+	    (len > 8 && p[8] != ' ') ||
+	    (len > 9 && (p[9] < '1' || p[9] > '5')))
+		return false;
+	for (i = 10; i < len && i < 12; i++)
+		if (!IS(p[i], C_DIGIT))
+			return false;
+	return len <= 12 || p[12] == ' ' || p[12] == '\r' || p[12] == '\n';
+}
+
+/* Resync candidates must pass the strict test. */
+static bool looks_like(int side, const uint8_t *p, size_t len)
+{
+	return side == HTTP_SIDE_REQUEST ? http_looks_like_request(p, len)
+					 : http_looks_like_response(p, len);
+}
+
+/* An incomplete head must keep passing this (any method may be typed). */
+static bool head_prefix_ok(int side, const uint8_t *p, size_t len)
+{
+	return side == HTTP_SIDE_REQUEST ? request_prefix_ok(p, len, false)
+					 : http_looks_like_response(p, len);
+}
+
+/* ---- head: start lines ------------------------------------------------ */
+
+/* A line ends in CRLF or LF at p: the position after it, or NULL. */
+static inline const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
+{
+	if (p < end && p[0] == '\n')
+		return p + 1;
+	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		return p + 2;
+	return NULL;
+}
+
+/* Length of the run of class cls at p (bounded by end). */
+static inline size_t span(const uint8_t *p, const uint8_t *end, uint8_t cls)
+{
+	const uint8_t *q = p;
+
+	while (q < end && IS(*q, cls))
+		q++;
+	return q - p;
+}
+
+static bool parse_version(const uint8_t *p, const uint8_t *end,
+			  struct http_msg *m)
+{
+	if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1'))
+		return false;
+	m->version_minor = p[7] - '0';
+	return true;
+}
+
+/* METHOD SP request-target SP HTTP-version CRLF; *pos moves past it. */
+static enum http_error parse_request_line(const uint8_t **pos,
+					  const uint8_t *end,
+					  struct http_msg *m)
+{
+	const uint8_t *l = *pos, *t;
+	size_t k, tn;
+
+	if (l == end || !IS(l[0], C_UPPER))
+		return HTTP_ERR_BAD_START_LINE;
+	k = span(l, end, C_METH);
+	if (k >= HTTP_METHOD_MAX || l + k == end || l[k] != ' ')
+		return HTTP_ERR_BAD_START_LINE;
+	t = l + k + 1;
+	tn = span(t, end, C_TGT);
+	if (tn == 0 || !target_start_ok(t[0]) || t + tn == end ||
+	    t[tn] != ' ' || !parse_version(t + tn + 1, end, m) ||
+	    !(*pos = line_end(t + tn + 9, end)))
+		return HTTP_ERR_BAD_START_LINE;
+	memcpy(m->method, l, k);
+	m->method[k] = '\0';
+	m->target_truncated = tn > HTTP_TARGET_MAX - 1;
+	if (m->target_truncated)
+		tn = HTTP_TARGET_MAX - 1;
+	memcpy(m->target, t, tn);
+	m->target[tn] = '\0';
+	return HTTP_ERR_NONE;
+}
+
+/* HTTP-version SP 3DIGIT [SP reason-phrase] CRLF (a missing SP is fine) */
+static enum http_error parse_status_line(const uint8_t **pos,
+					 const uint8_t *end,
+					 struct http_msg *m)
+{
+	const uint8_t *l = *pos, *r;
+
+	if (end - l < 12 || !parse_version(l, end, m) || l[8] != ' ' ||
+	    l[9] < '1' || l[9] > '5' || !IS(l[10], C_DIGIT) ||
+	    !IS(l[11], C_DIGIT))
+		return HTTP_ERR_BAD_START_LINE;
+	r = l + 12;
+	if (r < end && *r == ' ')
+		r += 1 + span(r + 1, end, C_VAL);
+	if (!(*pos = line_end(r, end)))
+		return HTTP_ERR_BAD_START_LINE;
+	m->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+	return HTTP_ERR_NONE;
+}
+
+/* ---- head: header fields ---------------------------------------------- */
+
+/* Next non-empty element of a comma-separated list, OWS trimmed. */
+static bool list_next(const uint8_t *v, size_t n, size_t *i,
+		      const uint8_t **tok, size_t *tn)
+{
+	while (*i < n) {
+		size_t a = *i, b;
+
+		while (*i < n && v[*i] != ',')
+			(*i)++;
+		b = *i;
+		if (*i < n)
+			(*i)++;
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		if (b > a) {
+			*tok = v + a;
+			*tn = b - a;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* 1*DIGIT, at most INT64_MAX (callers may store it signed). */
+static bool parse_dec(const uint8_t *p, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = p[i] - '0';
+
+		if (!IS(p[i], C_DIGIT) || x > ((uint64_t)INT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*out = x;
+	return true;
+}
+
+static enum http_error hdr_host(struct head *h, const uint8_t *v, size_t n)
+{
+	if (!h->m->host[0])
+		copy_clean(h->m->host, sizeof(h->m->host), v, n);
+	return HTTP_ERR_NONE;
+}
+
+static enum http_error hdr_user_agent(struct head *h, const uint8_t *v,
+				      size_t n)
+{
+	if (!h->m->user_agent[0])
+		copy_clean(h->m->user_agent, sizeof(h->m->user_agent), v, n);
+	return HTTP_ERR_NONE;
+}
+
+static enum http_error hdr_traceparent(struct head *h, const uint8_t *v,
+				       size_t n)
+{
+	if (!h->m->traceparent[0])
+		copy_clean(h->m->traceparent, sizeof(h->m->traceparent), v, n);
+	return HTTP_ERR_NONE;
+}
+
+/* "42" or "42, 42"; every value in every Content-Length must agree. */
+static enum http_error hdr_content_length(struct head *h, const uint8_t *v,
+					  size_t n)
+{
+	const uint8_t *tok;
+	size_t i = 0, tn;
+	bool any = false;
+	uint64_t x;
+
+	while (list_next(v, n, &i, &tok, &tn)) {
+		if (!parse_dec(tok, tn, &x) ||
+		    (h->cl_seen && x != h->m->content_length))
+			return HTTP_ERR_BAD_LENGTH;
+		h->m->content_length = x;
+		h->cl_seen = true;
+		any = true;
+	}
+	if (!any)
+		return HTTP_ERR_BAD_LENGTH;
+	h->m->has_content_length = true;
+	return HTTP_ERR_NONE;
+}
+
+/* Only the final coding matters for framing: chunked or not. */
+static enum http_error hdr_transfer_encoding(struct head *h, const uint8_t *v,
+					     size_t n)
+{
+	const uint8_t *tok, *last = NULL;
+	size_t i = 0, tn, last_n = 0;
+
+	while (list_next(v, n, &i, &tok, &tn)) {
+		last = tok;
+		last_n = tn;
+	}
+	h->te_seen = true;
+	h->m->chunked = last && ieq("chunked", last, last_n);
+	return HTTP_ERR_NONE;
+}
+
+static enum http_error hdr_connection(struct head *h, const uint8_t *v,
+				      size_t n)
+{
+	const uint8_t *tok;
+	size_t i = 0, tn;
+
+	while (list_next(v, n, &i, &tok, &tn)) {
+		if (ieq("close", tok, tn))
+			h->close = true;
+		else if (ieq("keep-alive", tok, tn))
+			h->keep_alive = true;
+	}
+	return HTTP_ERR_NONE;
+}
+
+static enum http_error hdr_upgrade(struct head *h, const uint8_t *v, size_t n)
+{
+	(void)v;
+	(void)n;
+	h->m->upgrade = true;
+	return HTTP_ERR_NONE;
+}
+
+/*
+ * Headers the parser reads. Anything else, including Authorization,
+ * Cookie and Set-Cookie, is validated and skipped, never copied.
+ */
+static const struct hdr_handler {
+	const char *name; /* lower case */
+	size_t len;
+	enum http_error (*fn)(struct head *h, const uint8_t *v, size_t n);
+} hdr_table[] = {
+	{ "host", 4, hdr_host },
+	{ "user-agent", 10, hdr_user_agent },
+	{ "traceparent", 11, hdr_traceparent },
+	{ "content-length", 14, hdr_content_length },
+	{ "transfer-encoding", 17, hdr_transfer_encoding },
+	{ "connection", 10, hdr_connection },
+	{ "upgrade", 7, hdr_upgrade },
+};
+
+/* field-name ":" OWS field-value OWS CRLF; no obs-fold, no SP before ':' */
+static enum http_error parse_header(struct head *h, const uint8_t **pos,
+				    const uint8_t *end)
+{
+	const uint8_t *l = *pos, *a, *b;
+	size_t k = span(l, end, C_TCHAR);
+
+	if (k == 0 || l + k == end || l[k] != ':')
+		return HTTP_ERR_BAD_HEADER;
+	a = l + k + 1;
+	b = a + span(a, end, C_VAL);
+	if (!(*pos = line_end(b, end)))
+		return HTTP_ERR_BAD_HEADER;
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	for (size_t i = 0; i < ARRAY_SIZE(hdr_table); i++)
+		if (hdr_table[i].len == k && ieq(hdr_table[i].name, l, k))
+			return hdr_table[i].fn(h, a, b - a);
+	return HTTP_ERR_NONE;
+}
+
+/* p[0..n) is a whole head: start line, fields, blank line. */
+static enum http_error parse_head(struct head *h, const uint8_t *p, size_t n)
+{
+	const uint8_t *pos = p, *end = p + n;
+	struct http_msg *m = h->m;
+	enum http_error err;
+
+	err = m->is_request ? parse_request_line(&pos, end, m)
+			    : parse_status_line(&pos, end, m);
+	while (!err && !line_end(pos, end))
+		err = parse_header(h, &pos, end);
+	if (err)
+		return err;
+	if (h->te_seen && !m->chunked && m->is_request)
+		return HTTP_ERR_BAD_HEADER; /* cannot be framed */
+	if (h->te_seen) {
+		m->has_content_length = false;
+		m->content_length = 0;
+	}
+	m->conn_close = h->close || (m->version_minor == 0 && !h->keep_alive);
+	return HTTP_ERR_NONE;
+}
+
+/*
+ * Offset just past the blank line that ends a head in p[0..n), or 0.
+ * *eol carries the scanner across feeds: 0 inside a line, 1 right after a
+ * LF, 2 after LF CR.
+ */
+static size_t head_end(const uint8_t *p, size_t n, uint8_t *eol)
+{
+	size_t i = 0;
+	uint8_t st = *eol;
+
+	while (i < n) {
+		if (st) {
+			if (p[i] == '\n')
+				return i + 1;
+			if (p[i] == '\r' && st == 1) {
+				st = 2;
+				i++;
+				continue;
+			}
+		}
+		const uint8_t *lf = memchr(p + i, '\n', n - i);
+
+		if (!lf) {
+			*eol = 0;
+			return 0;
+		}
+		i = lf - p + 1;
+		st = 1;
+	}
+	*eol = st;
+	return 0;
+}
+
+/* ---- messages and callbacks ------------------------------------------- */
+
+static void msg_init(struct http_msg *m, bool is_request)
+{
+	m->is_request = is_request;
+	m->version_minor = 1;
+	m->method[0] = '\0';
+	m->target[0] = '\0';
+	m->target_truncated = false;
+	m->host[0] = '\0';
+	m->user_agent[0] = '\0';
+	m->traceparent[0] = '\0';
+	m->status = 0;
+	m->has_content_length = false;
+	m->content_length = 0;
+	m->chunked = false;
+	m->conn_close = false;
+	m->upgrade = false;
+	m->body_bytes = 0;
+}
+
+#define COPY_STR(d, m, f) memcpy((d)->f, (m)->f, strlen((m)->f) + 1)
+
+/* Field by field: the strings are mostly short, the struct is ~3 KB. */
+static void msg_copy(struct http_msg *d, const struct http_msg *m)
+{
+	_Static_assert(sizeof(struct http_msg) ==
+			       48 + HTTP_METHOD_MAX + HTTP_TARGET_MAX +
+				       HTTP_HOST_MAX + HTTP_UA_MAX +
+				       HTTP_TRACEPARENT_MAX,
+		       "struct http_msg changed: update msg_copy");
+	msg_init(d, m->is_request);
+	d->version_minor = m->version_minor;
+	COPY_STR(d, m, method);
+	COPY_STR(d, m, target);
+	d->target_truncated = m->target_truncated;
+	COPY_STR(d, m, host);
+	COPY_STR(d, m, user_agent);
+	COPY_STR(d, m, traceparent);
+	d->status = m->status;
+	d->has_content_length = m->has_content_length;
+	d->content_length = m->content_length;
+	d->chunked = m->chunked;
+	d->conn_close = m->conn_close;
+	d->upgrade = m->upgrade;
+	d->body_bytes = m->body_bytes;
+}
+
+/* The buffer may hold credentials (Authorization, Cookie): wipe it. */
+static void buf_free(struct http_stream *s)
+{
+	if (s->buf)
+		explicit_bzero(s->buf, s->buf_len);
+	free(s->buf);
+	s->buf = NULL;
+	s->buf_len = 0;
+	s->buf_cap = 0;
+}
+
+/* Append to the head buffer; fails past HTTP_HEADER_SECTION_MAX. */
+static int buf_append(struct http_stream *s, const uint8_t *p, size_t n)
+{
+	size_t need = (size_t)s->buf_len + n;
+
+	if (need > HTTP_HEADER_SECTION_MAX)
+		return -1;
+	if (need > s->buf_cap) {
+		size_t cap = s->buf_cap ? s->buf_cap : HEAD_BUF_MIN;
+		uint8_t *nb;
+
+		while (cap < need)
+			cap *= 2;
+		if (cap > HTTP_HEADER_SECTION_MAX)
+			cap = HTTP_HEADER_SECTION_MAX;
+		nb = realloc(s->buf, cap);
+		if (!nb)
+			return -1;
+		s->buf = nb;
+		s->buf_cap = cap;
+	}
+	memcpy(s->buf + s->buf_len, p, n);
+	s->buf_len = need;
+	return 0;
+}
+
+static void drop_msg(struct feed *f)
+{
+	free(f->s->msg);
+	f->s->msg = NULL;
+	f->m = NULL;
+}
+
+/* Report err, drop partial state, resync; returns where to resume. */
+static size_t fail(struct feed *f, enum http_error err, size_t resume)
+{
+	buf_free(f->s);
+	drop_msg(f);
+	f->s->state = ST_RESYNC;
+	if (f->cb && f->cb->on_error)
+		f->cb->on_error(f->ctx, err);
+	return resume;
+}
+
+static void complete(struct feed *f)
+{
+	f->s->state = f->s->after;
+	if (f->m && f->cb && f->cb->on_complete)
+		f->cb->on_complete(f->ctx, f->m);
+	f->done++;
+	drop_msg(f);
+}
+
+static void add_body(struct feed *f, uint64_t n)
+{
+	if (f->m)
+		f->m->body_bytes += n;
+}
+
+static void begin_len(struct http_stream *s, uint64_t n)
+{
+	s->state = ST_BODY_LEN;
+	s->remaining = n;
+}
+
+static void begin_chunked(struct http_stream *s)
+{
+	s->state = ST_CHUNK_SIZE;
+	s->sub = CS_FIRST;
+	s->line_len = 0;
+}
+
+static enum method_kind fifo_pop(struct http_stream *s)
+{
+	enum method_kind k;
+
+	if (!s->fifo_len)
+		return MK_OTHER;
+	k = s->fifo[s->fifo_head];
+	s->fifo_head = (s->fifo_head + 1) % HTTP_PIPELINE_MAX;
+	s->fifo_len--;
+	return k;
+}
+
+static void start_request(struct feed *f)
+{
+	struct http_stream *s = f->s;
+	struct http_msg *m = f->m;
+
+	s->after = (m->upgrade || strcmp(m->method, "CONNECT") == 0) ?
+			   ST_MAYBE_OPAQUE :
+			   ST_HEAD;
+	if (f->cb && f->cb->on_head)
+		f->cb->on_head(f->ctx, m);
+	if (m->chunked)
+		begin_chunked(s);
+	else if (m->content_length)
+		begin_len(s, m->content_length);
+	else
+		complete(f);
+}
+
+static void start_response(struct feed *f)
+{
+	struct http_stream *s = f->s;
+	struct http_msg *m = f->m;
+	enum method_kind kind = MK_OTHER;
+
+	if (m->status >= 200 || m->status == 101)
+		kind = fifo_pop(s);
+	s->after = ST_HEAD;
+	if (f->cb && f->cb->on_head)
+		f->cb->on_head(f->ctx, m);
+	if (m->status < 200 && m->status != 101) {
+		f->m = NULL; /* interim: the final response follows */
+	} else if (m->status == 101 ||
+		   (kind == MK_CONNECT && m->status < 300)) {
+		s->after = ST_OPAQUE;
+		complete(f);
+	} else if (kind == MK_HEAD || m->status == 204 || m->status == 304) {
+		complete(f);
+	} else if (m->chunked) {
+		begin_chunked(s);
+	} else if (m->has_content_length) {
+		if (m->content_length)
+			begin_len(s, m->content_length);
+		else
+			complete(f);
+	} else {
+		s->state = ST_BODY_CLOSE;
+	}
+}
+
+/* p[0..n) is a whole head: validate, report, set up body framing. */
+static enum http_error head_parsed(struct feed *f, const uint8_t *p, size_t n)
+{
+	struct head h = { .m = f->local };
+	enum http_error err;
+
+	msg_init(h.m, f->s->side == HTTP_SIDE_REQUEST);
+	err = parse_head(&h, p, n);
+	if (err)
+		return err;
+	f->s->good += n;
+	f->m = h.m;
+	if (h.m->is_request)
+		start_request(f);
+	else
+		start_response(f);
+	return HTTP_ERR_NONE;
+}
+
+/* ---- per-state steps -------------------------------------------------- */
+
+static size_t head_start(struct feed *f, const uint8_t *d, size_t pos,
+			 size_t len)
+{
+	struct http_stream *s = f->s;
+	uint8_t eol = 0;
+	size_t n = len - pos;
+	size_t e = head_end(d + pos, n, &eol);
+	enum http_error err;
+
+	if (e) {
+		err = e > HTTP_HEADER_SECTION_MAX ?
+			      HTTP_ERR_HEADER_TOO_LARGE :
+			      head_parsed(f, d + pos, e);
+		return err ? fail(f, err, pos + 1) : pos + e;
+	}
+	if (!head_prefix_ok(s->side, d + pos, n))
+		return fail(f, HTTP_ERR_BAD_START_LINE, pos + 1);
+	if (buf_append(s, d + pos, n) != 0)
+		return fail(f, HTTP_ERR_HEADER_TOO_LARGE, pos + 1);
+	s->eol = eol;
+	return len;
+}
+
+static size_t head_more(struct feed *f, const uint8_t *d, size_t pos,
+			size_t len)
+{
+	struct http_stream *s = f->s;
+	size_t e = head_end(d + pos, len - pos, &s->eol);
+	enum http_error err;
+
+	if (buf_append(s, d + pos, e ? e : len - pos) != 0)
+		return fail(f, HTTP_ERR_HEADER_TOO_LARGE, pos);
+	if (!e) {
+		if (s->buf_len < PREFIX_CHECK_LEN &&
+		    !head_prefix_ok(s->side, s->buf, s->buf_len))
+			return fail(f, HTTP_ERR_BAD_START_LINE, pos);
+		return len;
+	}
+	err = head_parsed(f, s->buf, s->buf_len);
+	buf_free(s);
+	return err ? fail(f, err, pos) : pos + e;
+}
+
+static size_t do_head(struct feed *f, const uint8_t *d, size_t pos,
+		      size_t len)
+{
+	if (f->s->buf_len)
+		return head_more(f, d, pos, len);
+	/* empty lines between messages are ignored */
+	while (pos < len && (d[pos] == '\r' || d[pos] == '\n'))
+		pos++;
+	return pos < len ? head_start(f, d, pos, len) : len;
+}
+
+/* Consume up to avail body bytes owed by `remaining`. */
+static size_t body_take(struct feed *f, size_t avail)
+{
+	struct http_stream *s = f->s;
+	size_t n = s->remaining < avail ? (size_t)s->remaining : avail;
+
+	s->remaining -= n;
+	s->good += n;
+	add_body(f, n);
+	return n;
+}
+
+static size_t do_body_len(struct feed *f, size_t pos, size_t len)
+{
+	pos += body_take(f, len - pos);
+	if (!f->s->remaining)
+		complete(f);
+	return pos;
+}
+
+static int chunk_eol(struct http_stream *s, uint8_t c)
+{
+	if (c == '\n')
+		return 1;
+	if (c != '\r')
+		return -1;
+	s->sub = CS_LF;
+	return 0;
+}
+
+/* After the size digits: BWS, extensions, then the line end. */
+static int chunk_after_size(struct http_stream *s, uint8_t c)
+{
+	if (c == ' ' || c == '\t') {
+		s->sub = CS_WS;
+		return 0;
+	}
+	if (c == ';') {
+		s->sub = CS_EXT;
+		s->line_len = 0;
+		return 0;
+	}
+	return chunk_eol(s, c);
+}
+
+/* One byte of a chunk-size line: 0 more, 1 line done, -1 malformed. */
+static inline int chunk_size_byte(struct http_stream *s, uint8_t c)
+{
+	switch (s->sub) {
+	case CS_FIRST:
+		if (!IS(c, C_HEX))
+			return -1;
+		s->remaining = hexval(c);
+		s->line_len = 1;
+		s->sub = CS_DIGITS;
+		return 0;
+	case CS_DIGITS:
+		if (!IS(c, C_HEX))
+			return chunk_after_size(s, c);
+		if (++s->line_len > 16)
+			return -1; /* would overflow 64 bits */
+		s->remaining = s->remaining << 4 | hexval(c);
+		return 0;
+	case CS_WS:
+		return chunk_after_size(s, c);
+	case CS_EXT:
+		if (c == '\r' || c == '\n')
+			return chunk_eol(s, c);
+		if (!IS(c, C_VAL) || ++s->line_len > CHUNK_EXT_MAX)
+			return -1;
+		return 0;
+	default: /* CS_LF */
+		return c == '\n' ? 1 : -1;
+	}
+}
+
+static size_t do_chunk_size(struct feed *f, const uint8_t *d, size_t pos,
+			    size_t len)
+{
+	struct http_stream *s = f->s;
+	size_t start = pos;
+
+	while (pos < len) {
+		int r = chunk_size_byte(s, d[pos++]);
+
+		if (r < 0)
+			return fail(f, HTTP_ERR_BAD_CHUNK, pos - 1);
+		if (r > 0) {
+			s->state = s->remaining ? ST_CHUNK_DATA : ST_TRAILERS;
+			s->line_len = 0;
+			break;
+		}
+	}
+	s->good += pos - start;
+	return pos;
+}
+
+static size_t do_chunk_data(struct feed *f, size_t pos, size_t len)
+{
+	pos += body_take(f, len - pos);
+	if (!f->s->remaining) {
+		f->s->state = ST_CHUNK_END;
+		f->s->sub = 0;
+	}
+	return pos;
+}
+
+static size_t do_chunk_end(struct feed *f, const uint8_t *d, size_t pos)
+{
+	struct http_stream *s = f->s;
+
+	if (d[pos] == '\r' && s->sub == 0) {
+		s->sub = 1;
+	} else if (d[pos] == '\n') {
+		begin_chunked(s);
+	} else {
+		return fail(f, HTTP_ERR_BAD_CHUNK, pos);
+	}
+	s->good++;
+	return pos + 1;
+}
+
+/* Trailer fields are skipped (bounded, printable); a blank line ends. */
+static size_t do_trailers(struct feed *f, const uint8_t *d, size_t pos,
+			  size_t len)
+{
+	struct http_stream *s = f->s;
+	size_t start = pos;
+
+	while (pos < len) {
+		uint8_t c = d[pos++];
+
+		if (c == '\n') {
+			if (s->line_len == 0) {
+				s->good += pos - start;
+				complete(f);
+				return pos;
+			}
+			s->line_len = 0;
+		} else if (c != '\r') {
+			if (!IS(c, C_VAL) ||
+			    ++s->remaining > HTTP_HEADER_SECTION_MAX)
+				return fail(f, HTTP_ERR_BAD_CHUNK, pos - 1);
+			s->line_len++;
+		}
+	}
+	s->good += pos - start;
+	return pos;
+}
+
+/* After CONNECT or Upgrade: more HTTP, or the tunnel's own bytes? */
+static size_t do_maybe_opaque(struct feed *f, const uint8_t *d, size_t pos,
+			      size_t len)
+{
+	while (pos < len && (d[pos] == '\r' || d[pos] == '\n'))
+		pos++;
+	if (pos < len)
+		f->s->state = head_prefix_ok(f->s->side, d + pos, len - pos) ?
+				      ST_HEAD :
+				      ST_OPAQUE;
+	return pos;
+}
+
+/* Candidates: right after a LF (including at pos itself). */
+static size_t do_resync(struct feed *f, const uint8_t *d, size_t pos,
+			size_t len)
+{
+	int side = f->s->side;
+	const uint8_t *lf;
+
+	if (pos > 0 && d[pos - 1] == '\n' &&
+	    looks_like(side, d + pos, len - pos))
+		goto found;
+	while ((lf = memchr(d + pos, '\n', len - pos))) {
+		pos = lf - d + 1;
+		if (pos < len && looks_like(side, d + pos, len - pos))
+			goto found;
+	}
+	return len;
+found:
+	f->s->state = ST_HEAD;
+	return pos;
+}
+
+static size_t step(struct feed *f, const uint8_t *d, size_t pos, size_t len)
+{
+	switch (f->s->state) {
+	case ST_HEAD:
+		return do_head(f, d, pos, len);
+	case ST_BODY_LEN:
+		return do_body_len(f, pos, len);
+	case ST_CHUNK_SIZE:
+		return do_chunk_size(f, d, pos, len);
+	case ST_CHUNK_DATA:
+		return do_chunk_data(f, pos, len);
+	case ST_CHUNK_END:
+		return do_chunk_end(f, d, pos);
+	case ST_TRAILERS:
+		return do_trailers(f, d, pos, len);
+	case ST_BODY_CLOSE:
+		f->s->good += len - pos;
+		add_body(f, len - pos);
+		return len;
+	case ST_MAYBE_OPAQUE:
+		return do_maybe_opaque(f, d, pos, len);
+	case ST_RESYNC:
+		return do_resync(f, d, pos, len);
+	default: /* ST_OPAQUE */
+		return len;
+	}
+}
+
+/* gap bytes followed the captured ones: account or give up framing. */
+static void account_gap(struct feed *f, uint64_t gap)
+{
+	struct http_stream *s = f->s;
+	uint64_t n;
+
+	switch (s->state) {
+	case ST_BODY_LEN:
+		n = gap < s->remaining ? gap : s->remaining;
+		s->remaining -= n;
+		add_body(f, n);
+		if (s->remaining)
+			return;
+		complete(f);
+		if (n == gap || s->state == ST_OPAQUE)
+			return;
+		break;
+	case ST_CHUNK_DATA:
+		if (gap > s->remaining)
+			break;
+		s->remaining -= gap;
+		add_body(f, gap);
+		if (!s->remaining) {
+			s->state = ST_CHUNK_END;
+			s->sub = 0;
+		}
+		return;
+	case ST_BODY_CLOSE:
+		add_body(f, gap);
+		return;
+	case ST_OPAQUE:
+	case ST_RESYNC:
+		return;
+	default:
+		break;
+	}
+	fail(f, HTTP_ERR_GAP, 0);
+}
+
+/* A message still in progress moves off this call's stack. */
+static void persist(struct feed *f)
+{
+	struct http_stream *s = f->s;
+
+	if (!f->m || f->m == s->msg)
+		return;
+	s->msg = malloc(sizeof(*s->msg));
+	if (s->msg)
+		msg_copy(s->msg, f->m);
+	/* out of memory: framing goes on, on_complete is skipped */
+}
+
+static void feed_init(struct feed *f, struct http_stream *s,
+		      const struct http_callbacks *cb, void *ctx)
+{
+	f->s = s;
+	f->cb = cb;
+	f->ctx = ctx;
+	f->m = s->msg;
+	f->local = NULL;
+	f->done = 0;
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+struct http_stream *http_stream_new(enum http_side side)
+{
+	struct http_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->side = side == HTTP_SIDE_RESPONSE ? HTTP_SIDE_RESPONSE
+					     : HTTP_SIDE_REQUEST;
+	s->state = ST_HEAD;
+	s->after = ST_HEAD;
+	return s;
+}
+
+void http_stream_free(struct http_stream *s)
+{
+	if (!s)
+		return;
+	buf_free(s);
+	free(s->msg);
+	free(s);
+}
+
+int http_stream_feed(struct http_stream *s, const uint8_t *data, size_t len,
+		     size_t total, const struct http_callbacks *cb, void *ctx)
+{
+	struct http_msg local;
+	struct feed f;
+	size_t pos = 0;
+
+	if (!s || (!data && len))
+		return 0;
+	feed_init(&f, s, cb, ctx);
+	f.local = &local;
+	if (s->state == ST_RESYNC && looks_like(s->side, data, len))
+		s->state = ST_HEAD; /* the start of a later feed */
+	while (pos < len)
+		pos = step(&f, data, pos, len);
+	if (total > len)
+		account_gap(&f, total - len);
+	persist(&f);
+	return f.done;
+}
+
+void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
+		     void *ctx)
+{
+	struct feed f;
+
+	if (!s)
+		return;
+	feed_init(&f, s, cb, ctx);
+	if (s->state == ST_BODY_CLOSE) {
+		s->after = ST_HEAD;
+		complete(&f);
+	}
+	buf_free(s);
+	drop_msg(&f);
+	s->state = ST_HEAD;
+	s->after = ST_HEAD;
+	s->fifo_len = 0;
+	s->fifo_head = 0;
+}
+
+void http_stream_expect(struct http_stream *s, const char *method)
+{
+	enum method_kind k = MK_OTHER;
+
+	if (!s || s->side != HTTP_SIDE_RESPONSE ||
+	    s->fifo_len >= HTTP_PIPELINE_MAX)
+		return; /* a full FIFO drops the newest entry */
+	if (method && strcmp(method, "HEAD") == 0)
+		k = MK_HEAD;
+	else if (method && strcmp(method, "CONNECT") == 0)
+		k = MK_CONNECT;
+	s->fifo[(s->fifo_head + s->fifo_len) % HTTP_PIPELINE_MAX] = k;
+	s->fifo_len++;
+}
+
+bool http_stream_in_resync(const struct http_stream *s)
+{
+	return s && s->state == ST_RESYNC;
+}
+
+uint64_t http_stream_good_bytes(const struct http_stream *s)
+{
+	return s ? s->good : 0;
+}
