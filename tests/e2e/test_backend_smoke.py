@@ -98,3 +98,40 @@ def test_loki_push_and_query_range(loki):
     hit = loki.query_range('{job="%s"} | trace_id="%s"' % (job, "ab" * 16),
                            start - 10**9, time.time_ns() + 10**9)
     assert sum(len(s["values"]) for s in hit) == 2
+
+
+def test_tempo_pause_and_restart_keep_data(tempo):
+    """The fault-test tools: a paused Tempo does not answer, a stopped one
+    refuses connections, and after restart() earlier traces are still there
+    and new ones are accepted on the same ports."""
+    service = f"restart-{os.urandom(4).hex()}"
+    before = os.urandom(16).hex()
+    tempo.post_otlp_json(otlp_trace(service, before, [os.urandom(8).hex()]))
+    tempo.get_trace(before, timeout=30)
+
+    tempo.pause()
+    assert backends.http_request(tempo.url + "/ready", timeout=1)[0] == 0
+    tempo.resume()
+    tempo.wait_ready(30)
+
+    tempo.stop()
+    status, err = backends.http_request(tempo.otlp_http_url + "/v1/traces",
+                                        "POST", b"{}", timeout=2)
+    assert status == 0 and b"refused" in err
+    tempo.restart()
+
+    trace = tempo.get_trace(before, timeout=30)
+    assert {s["traceId"] for _, s in backends.iter_spans(trace)} == {before}
+    after = os.urandom(16).hex()
+    tempo.post_otlp_json(otlp_trace(service, after, [os.urandom(8).hex()]))
+    found = tempo.search(service_name=service, min_results=2, timeout=60)
+    assert {t["traceID"] for t in found} == {before, after}
+
+
+def test_unknown_backend_fails_loudly():
+    try:
+        backends.ensure_built("no-such-backend")
+    except backends.BackendError as e:
+        assert "usage:" in str(e)
+    else:
+        raise AssertionError("ensure_built accepted an unknown backend")

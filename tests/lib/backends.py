@@ -14,8 +14,10 @@ temporary directory that also holds its storage and its log.
 Only the Python standard library is used.
 """
 
+import atexit
 import base64
 import binascii
+import ctypes
 import json
 import os
 import signal
@@ -34,6 +36,21 @@ BACKENDS_DIR = REPO / "tests" / "backends"
 LOOPBACK = "127.0.0.1"
 
 _built = {}
+_live = set()  # started backends, stopped at interpreter exit
+
+
+@atexit.register
+def _stop_all():
+    for b in list(_live):
+        b.stop()
+
+
+def _die_with_parent():
+    """In the child: get SIGKILL when the test process dies, so a crashed
+    or killed pytest never leaves a backend running."""
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class BackendError(RuntimeError):
@@ -41,21 +58,28 @@ class BackendError(RuntimeError):
 
 
 def ensure_built(name):
-    """Build backend `name` once (cached on disk); return the binary path."""
+    """Build backend `name` once (cached on disk); return the binary path.
+    build.sh's progress is echoed to stderr as it comes."""
     if name in _built:
         return _built[name]
     script = BACKENDS_DIR / "build.sh"
     t0 = time.monotonic()
-    proc = subprocess.run(["bash", str(script), name], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.splitlines()[-40:])
+    proc = subprocess.Popen(["bash", str(script), name], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tail = []
+    for line in proc.stderr:
+        if not line.startswith("go: downloading"):
+            sys.stderr.write(line)
+        tail = (tail + [line.rstrip()])[-40:]
+    out = proc.stdout.read()
+    if proc.wait() != 0:
+        tail = "\n".join(tail)
         raise BackendError(f"build.sh {name} failed "
                            f"(exit {proc.returncode}):\n{tail}")
-    lines = proc.stdout.strip().splitlines()
+    lines = out.strip().splitlines()
     binary = lines[-1] if lines else ""
     if not os.access(binary, os.X_OK):
-        raise BackendError(f"build.sh {name} printed no binary: {proc.stdout!r}")
+        raise BackendError(f"build.sh {name} printed no binary: {out!r}")
     took = time.monotonic() - t0
     if took > 5:
         print(f"backends: built {name} in {took:.0f}s", file=sys.stderr)
@@ -110,6 +134,7 @@ class Backend:
     name = None
     port_names = ()
     ready_path = "/ready"
+    stop_grace = 30  # seconds between SIGTERM and SIGKILL
 
     def __init__(self, binary=None):
         self.binary = binary or ensure_built(self.name)
@@ -135,12 +160,14 @@ class Backend:
         return self
 
     def restart(self, ready_timeout=120):
-        """Stop and start again on the same ports and storage."""
+        """(Stop if running and) start again on the same ports and
+        storage: for "backend down for a while, then up" tests."""
         self.stop()
         self._spawn(ready_timeout)
 
-    def stop(self, timeout=30):
-        """Terminate gracefully (SIGTERM), then SIGKILL after `timeout`."""
+    def stop(self, timeout=None):
+        """Terminate gracefully (SIGTERM), then SIGKILL after `timeout`
+        (default: stop_grace). Ports and storage are kept for restart()."""
         if self.proc is None:
             return
         if self.paused:
@@ -148,12 +175,13 @@ class Backend:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(self.stop_grace if timeout is None else timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
         self._log.close()
+        _live.discard(self)
 
     def pause(self):
         """Freeze the process (SIGSTOP): connections hang, not refused."""
@@ -232,12 +260,16 @@ class Backend:
 
     def _spawn(self, ready_timeout):
         self._log = open(self.log_path, "ab")
+        self._log.write(f"=== {time.ctime()}: starting {self.name} ===\n".encode())
+        self._log.flush()
         argv = [self.binary, f"-config.file={self.config_path}"]
         t0 = time.monotonic()
         self.proc = subprocess.Popen(argv, stdout=self._log,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
-                                     cwd=self.dir, start_new_session=True)
+                                     cwd=self.dir, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        _live.add(self)
         try:
             self.wait_ready(ready_timeout)
         except BaseException:
@@ -352,6 +384,10 @@ class Tempo(Backend):
     """Single-binary Grafana Tempo: OTLP/HTTP and OTLP/gRPC in, HTTP API."""
 
     name = "tempo"
+    # Its ingester flushes within a second of SIGTERM, but the query
+    # frontend can then block shutdown for ~30s (fixed upstream later);
+    # the WAL makes SIGKILL safe anyway.
+    stop_grace = 5
     port_names = ("http_port", "grpc_port", "otlp_http_port",
                   "otlp_grpc_port", "memberlist_port")
 
