@@ -44,7 +44,7 @@ struct io_args {
 	__u32 kind;   /* IO_* below */
 };
 
-enum { IO_DATA = 0, IO_ACCEPT = 1, IO_CONNECT = 2 };
+enum { IO_DATA = 0, IO_ACCEPT = 1, IO_CONNECT = 2, IO_SELF_CONNECT = 3 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -93,6 +93,14 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } ebt_cgroup_filter SEC(".maps");
+
+/* Local ports of the tracer's own TCP connections (its exports). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} ebt_self_ports SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -200,6 +208,11 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 
 	if (!sk || !read_tuple(sk, &e))
 		return;
+	/* A server connection from the tracer itself (e.g. a local Tempo
+	 * receiving our exports) would feed back into the export. */
+	if (role == EBT_ROLE_SERVER &&
+	    bpf_map_lookup_elem(&ebt_self_ports, &e.dport))
+		return;
 	info.start_ns = bpf_ktime_get_ns();
 	info.role = role;
 	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY)) {
@@ -282,9 +295,29 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (ebt_cfg.hook_only || !selected(id >> 32))
+	if (ebt_cfg.hook_only)
+		return 0;
+	if ((id >> 32) == ebt_cfg.self_tgid)
+		return save_args((__u32)ctx->args[0], 0, 0, 0, IO_SELF_CONNECT);
+	if (!selected(id >> 32))
 		return 0;
 	return save_args((__u32)ctx->args[0], 0, 0, 0, IO_CONNECT);
+}
+
+/* Remember the local port of one of the tracer's own connections. */
+static __always_inline void self_port(__u32 fd, bool add)
+{
+	struct sock *sk = fd_to_sock(fd);
+	__u16 port;
+	__u8 one = 1;
+
+	if (!sk)
+		return;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (add)
+		bpf_map_update_elem(&ebt_self_ports, &port, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(&ebt_self_ports, &port);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -298,8 +331,12 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	a = bpf_map_lookup_elem(&ebt_args, &id);
 	if (!a)
 		return 0;
-	if (a->kind == IO_CONNECT && (ctx->ret == 0 || ctx->ret == -EINPROGRESS))
-		conn_open(id, a->fd, EBT_ROLE_CLIENT);
+	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
+		if (a->kind == IO_CONNECT)
+			conn_open(id, a->fd, EBT_ROLE_CLIENT);
+		else if (a->kind == IO_SELF_CONNECT)
+			self_port(a->fd, true);
+	}
 	bpf_map_delete_elem(&ebt_args, &id);
 	return 0;
 }
@@ -506,6 +543,10 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 
 	if (ebt_cfg.hook_only)
 		return 0;
+	if (key.tgid == ebt_cfg.self_tgid) {
+		self_port(key.fd, false);
+		return 0;
+	}
 	c = bpf_map_lookup_elem(&ebt_conns, &key);
 	if (!c)
 		return 0;

@@ -147,10 +147,27 @@ static void mark_not_http(struct ebt_tracer *t, struct ebt_conn *c)
 				       c->id.start_ns, EBT_PROTO_OTHER);
 }
 
+/* A local server answering the tracer's own exports must not be traced. */
+static bool from_tracer(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	if (c->self_checked || !t->bpf || c->role != EBT_ROLE_SERVER ||
+	    !c->have_tuple)
+		return false;
+	c->self_checked = true;
+	if (!ebt_bpf_is_self_port(t->bpf, c->tuple.rport))
+		return false;
+	t->stats.self_conns++;
+	return true;
+}
+
 static void on_head(void *ctx, const struct http_msg *m)
 {
 	struct feed_ctx *f = ctx;
 
+	if (!f->c->ever_head && from_tracer(f->t, f->c)) {
+		mark_not_http(f->t, f->c);
+		return;
+	}
 	f->c->ever_head = true;
 	if (f->side == SIDE_REQ) {
 		if (f->c->n_pending >= MAX_PENDING) {

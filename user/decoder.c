@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "htab.h"
+#include "loader.h"
 #include "log.h"
 #include "resource.h"
 #include "tracer.h"
@@ -96,8 +97,14 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 		break;
 	case EBT_EV_PROC_EXIT:
 		ebt_proc_exit(t, h->tgid);
+		if (t->bpf && t->cfg->n_pids)
+			ebt_bpf_pid_forget(t->bpf, h->tgid);
 		break;
-	default: /* EBT_EV_PROC_FORK: see docs/limits.md */
+	default: /* EBT_EV_PROC_FORK */
+		if (t->bpf && t->cfg->n_pids)
+			ebt_bpf_pid_inherit(t->bpf, h->tgid,
+					    ((const struct ebt_ev_proc *)data)
+						    ->child_tgid);
 		break;
 	}
 	return 0;

@@ -237,3 +237,28 @@ void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		return;
 	bpf_map__update_elem(m, &ck, sizeof(ck), &v, sizeof(v), BPF_NOEXIST);
 }
+
+bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port)
+{
+	uint8_t v;
+
+	return bpf_map__lookup_elem(b->skel->maps.ebt_self_ports, &port,
+				    sizeof(port), &v, sizeof(v), 0) == 0;
+}
+
+void ebt_bpf_pid_inherit(struct ebt_bpf *b, uint32_t parent, uint32_t child)
+{
+	struct bpf_map *m = b->skel->maps.ebt_pid_filter;
+	uint8_t v;
+
+	if (bpf_map__lookup_elem(m, &parent, sizeof(parent), &v, sizeof(v),
+				 0) == 0)
+		bpf_map__update_elem(m, &child, sizeof(child), &v, sizeof(v),
+				     BPF_ANY);
+}
+
+void ebt_bpf_pid_forget(struct ebt_bpf *b, uint32_t tgid)
+{
+	bpf_map__delete_elem(b->skel->maps.ebt_pid_filter, &tgid,
+			     sizeof(tgid), 0);
+}

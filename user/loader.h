@@ -3,6 +3,7 @@
 #ifndef EBT_LOADER_H
 #define EBT_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,11 @@ void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
 /* A forked child shares its parent's sockets: track them for the child. */
 void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		       uint32_t child_tgid);
+
+/* Is this local port one of the tracer's own (export) connections? */
+bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port);
+/* --pid filter: a child of a selected process is selected too. */
+void ebt_bpf_pid_inherit(struct ebt_bpf *b, uint32_t parent, uint32_t child);
+void ebt_bpf_pid_forget(struct ebt_bpf *b, uint32_t tgid);
 
 #endif /* EBT_LOADER_H */

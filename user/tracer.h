@@ -33,6 +33,7 @@ struct ebt_tracer_stats {
 	uint64_t not_http;       /* connections classified as not HTTP */
 	uint64_t exchanges_dropped; /* requests without a usable response */
 	uint64_t spans;          /* spans produced */
+	uint64_t self_conns;     /* server connections from the tracer itself */
 };
 
 struct ebt_tuple {
@@ -98,6 +99,7 @@ struct ebt_conn {
 	bool have_tuple;
 	bool not_http;
 	bool ever_head;  /* some message head was parsed */
+	bool self_checked; /* peer checked against the tracer's own ports */
 	struct ebt_tuple tuple;
 	char comm[EBT_COMM_LEN];
 	uint64_t cgroup_id;

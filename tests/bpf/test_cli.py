@@ -1,0 +1,65 @@
+"""Command line behaviour of the real binary: check, bad input, filters."""
+import subprocess
+import uuid
+
+from lib.peers import Server, curl
+from lib.tracer import BINARY, Tracer
+
+
+def run(*args, **kw):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_check_passes_here_and_names_features():
+    r = run("check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for feature in ("BTF", "ring buffer", "tracefs", "sys_enter_accept4"):
+        assert feature.lower() in r.stdout.lower(), feature
+
+
+def test_unknown_flag_is_one_clear_line_and_exit_2():
+    r = run("run", "--no-such-flag")
+    assert r.returncode == 2
+    assert "--no-such-flag" in r.stderr.splitlines()[0]
+
+
+def test_unknown_command():
+    r = run("frobnicate")
+    assert r.returncode == 2 and "unknown command" in r.stderr
+
+
+def test_bad_config_key_and_value_name_the_key(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("otlp:\n  endpiont: http://x:4318\n")
+    r = run("run", "--config", str(cfg))
+    assert r.returncode == 2 and "otlp.endpiont" in r.stderr and "otlp.endpoint" in r.stderr
+    cfg.write_text("format: yaml\n")
+    r = run("run", "--config", str(cfg))
+    assert r.returncode == 2 and "format" in r.stderr
+
+
+def test_help_for_every_command():
+    for cmd in ("run", "check", "attach"):
+        r = run(cmd, "--help")
+        assert r.returncode == 0 and "Usage" in r.stdout, cmd
+    assert run("--help").returncode == 0
+
+
+def test_duration_stops_the_tracer():
+    r = run("run", "--duration", "2s", "--format", "none")
+    assert r.returncode == 0, r.stderr
+
+
+def test_pid_filter_traces_only_that_process(tmp_path):
+    a = Server("python", env={"OTEL_SERVICE_NAME": "pid-a-" + uuid.uuid4().hex[:6]}).start()
+    b = Server("python", env={"OTEL_SERVICE_NAME": "pid-b-" + uuid.uuid4().hex[:6]}).start()
+    t = Tracer("--pid", str(a.proc.pid)).start()
+    try:
+        assert curl(b.url + "/hello") == 200
+        assert curl(a.url + "/hello") == 200
+        got = t.wait_for(lambda s: s.kind == 2 and s.attrs.get("server.port") == a.port)
+        assert got[0].resource["process.pid"] == a.proc.pid
+        import time; time.sleep(1)
+        assert not [s for s in t.all_spans() if s.resource.get("process.pid") != a.proc.pid]
+    finally:
+        t.stop(); a.stop(); b.stop()
