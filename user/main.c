@@ -201,7 +201,7 @@ static int cmd_run(int argc, char **argv)
 		goto out_tracer;
 	}
 	tracer.bpf = bpf;
-	log_info("tracing%s; Ctrl-C to stop",
+	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
 		 cfg.hook_only ? " (hook-only benchmark mode)" : "");
 	main_loop(bpf, &tracer, cfg.duration_ms);
 	rc = 0;
