@@ -21,7 +21,7 @@
 /* Bytes a connection must show before BPF can classify it. */
 #define EBT_CLASSIFY_MIN 4
 /* Max iovec entries copied from readv/writev/sendmsg/recvmsg. */
-#define EBT_IOV_MAX 4
+#define EBT_IOV_MAX 16
 #define EBT_COMM_LEN 16
 
 enum ebt_event_type {

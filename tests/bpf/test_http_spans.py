@@ -219,3 +219,45 @@ def test_non_http_traffic_makes_no_spans(tracer):
              if getattr(s, "attrs", {}).get("network.peer.port") == port
              or getattr(s, "attrs", {}).get("server.port") == port]
     assert spans == []
+
+
+def test_vectored_io_with_many_iovecs(tracer):
+    """sendmsg/recvmsg with a dozen buffers (as writev-heavy runtimes do)."""
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    port = lsock.getsockname()[1]
+
+    def serve():
+        conn, _ = lsock.accept()
+        buf = bytearray(4096)
+        n = conn.recvmsg_into([memoryview(buf)[i * 8:(i + 1) * 8] for i in range(12)] +
+                              [memoryview(buf)[96:]])
+        assert n[0] > 0
+        parts = [b"HTTP/1.1 200 OK\r\n", b"Content-Type: text/plain\r\n"] + \
+                [b"X-Part-%d: %d\r\n" % (i, i) for i in range(10)] + \
+                [b"Content-Length: 5\r\n", b"\r\n", b"he", b"llo"]
+        conn.sendmsg(parts)
+        conn.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    c = socket.create_connection(("127.0.0.1", port))
+    req = [b"GET /vec/", b"1234", b" HTTP/1.1\r\n", b"Host: vec\r\n"] + \
+          [b"X-H%d: v\r\n" % i for i in range(10)] + [b"\r\n"]
+    c.sendmsg(req)
+    data = b""
+    while True:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    th.join()
+    lsock.close()
+    assert data.endswith(b"hello")
+    (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port)
+    assert s.name == "GET /vec/{id}"
+    assert s.attrs["http.response.status_code"] == 200
+    (cl,) = tracer.wait_for(lambda x: x.kind == 3 and x.span_id == s.parent)
+    assert cl.attrs["url.full"] == f"http://vec:{port}/vec/1234"
