@@ -134,3 +134,11 @@ deps:
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
+
+# docs/configuration.md is generated from the options table.
+$(BUILD)/gen_config_doc: tests/tools/gen_config_doc.c $(LIB_OBJS)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+docs: $(BUILD)/gen_config_doc
+	$(Q)$< > docs/configuration.md
+.PHONY: docs
