@@ -292,3 +292,61 @@ void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid)
 	htab_sweep(t->conns, conn_of_tgid, &x);
 	ebt_resources_forget(t->resources, tgid);
 }
+
+#define FORK_COPY_MAX 256
+
+struct fork_scan {
+	uint32_t parent;
+	struct ebt_conn *found[FORK_COPY_MAX];
+	unsigned n;
+};
+
+static bool collect_parent(const void *key, void *val, void *ctx)
+{
+	const struct ebt_conn_id *id = key;
+	struct fork_scan *fs = ctx;
+
+	if (id->tgid == fs->parent && fs->n < FORK_COPY_MAX)
+		fs->found[fs->n++] = val;
+	return false;
+}
+
+/* The child of a fork shares the parent's sockets (e.g. a server that
+ * accepts, then forks a process to serve the connection). */
+static void copy_to_child(struct ebt_tracer *t, const struct ebt_conn *p,
+			  uint32_t child)
+{
+	struct ebt_event_hdr h = {.tgid = child, .tid = child, .fd = p->id.fd,
+				  .ts_ns = p->last_ns,
+				  .conn_start_ns = p->id.start_ns};
+	struct ebt_conn *c;
+
+	if (p->not_http || htab_get(t->conns, &(struct ebt_conn_id){
+			   .tgid = child, .fd = p->id.fd,
+			   .start_ns = p->id.start_ns}))
+		return;
+	c = conn_new(t, &h, p->role);
+	if (!c)
+		return;
+	c->tuple = p->tuple;
+	c->have_tuple = p->have_tuple;
+	memcpy(c->comm, p->comm, sizeof(c->comm));
+	c->cgroup_id = p->cgroup_id;
+	c->next_seq = p->next_seq;
+	if (t->bpf)
+		ebt_bpf_conn_copy(t->bpf, p->id.tgid, p->id.fd, child);
+}
+
+void ebt_proc_fork(struct ebt_tracer *t, uint32_t parent, uint32_t child)
+{
+	struct fork_scan fs = {.parent = parent};
+
+	if (htab_len(t->conns) == 0)
+		return;
+	htab_sweep(t->conns, collect_parent, &fs);
+	for (unsigned i = 0; i < fs.n; i++)
+		copy_to_child(t, fs.found[i], child);
+	/* The child may exit before its span is built: read /proc now. */
+	if (fs.n)
+		ebt_resources_get(t->resources, child, fs.found[0]->comm);
+}

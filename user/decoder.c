@@ -71,6 +71,13 @@ static bool data_ok(const struct ebt_ev_data *e, size_t len)
 	       e->direction <= EBT_DIR_EGRESS;
 }
 
+static void proc_fork(struct ebt_tracer *t, const struct ebt_ev_proc *e)
+{
+	if (t->bpf && t->cfg->n_pids)
+		ebt_bpf_pid_inherit(t->bpf, e->hdr.tgid, e->child_tgid);
+	ebt_proc_fork(t, e->hdr.tgid, e->child_tgid);
+}
+
 int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 {
 	struct ebt_tracer *t = ctx;
@@ -101,10 +108,7 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);
 		break;
 	default: /* EBT_EV_PROC_FORK */
-		if (t->bpf && t->cfg->n_pids)
-			ebt_bpf_pid_inherit(t->bpf, h->tgid,
-					    ((const struct ebt_ev_proc *)data)
-						    ->child_tgid);
+		proc_fork(t, data);
 		break;
 	}
 	return 0;

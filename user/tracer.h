@@ -129,6 +129,7 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e);
 void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e);
 void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h);
 void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid);
+void ebt_proc_fork(struct ebt_tracer *t, uint32_t parent, uint32_t child);
 void ebt_conn_free(void *conn);
 void ebt_conn_drop_pending(struct ebt_tracer *t, struct ebt_conn *c);
 
