@@ -25,6 +25,7 @@
 #define POLL_MS 100
 #define TICK_NS 1000000000ULL
 #define SHUTDOWN_FLUSH_MS 5000
+#define LOSS_REPORT_TICKS 10
 
 /* Set by SIGINT/SIGTERM; the main loop polls it. */
 static volatile sig_atomic_t stop_requested;
@@ -100,17 +101,12 @@ static struct otlp_exporter *start_otlp(const struct ebt_config *cfg)
 	return e;
 }
 
-static void write_stats(const char *path, struct ebt_bpf *bpf,
-			const struct ebt_tracer *t, struct otlp_exporter *otlp)
+static void write_stats(const char *path, const uint64_t *k,
+			const struct ebt_tracer *t, const struct otlp_stats *op)
 {
-	uint64_t k[EBT_STAT__COUNT] = {0};
-	struct otlp_stats o = {0};
+	struct otlp_stats o = *op;
 	FILE *f;
 
-	if (bpf)
-		ebt_bpf_stats(bpf, k);
-	if (otlp)
-		otlp_exporter_stats(otlp, &o);
 	f = path ? fopen(path, "w") : stderr;
 	if (!f) {
 		log_error("cannot write stats to %s: %s", path,
@@ -131,7 +127,8 @@ static void write_stats(const char *path, struct ebt_bpf *bpf,
 		t->stats.records, t->stats.bad_records, t->stats.seq_gaps,
 		t->stats.parse_errors, t->stats.not_http,
 		t->stats.exchanges_dropped, t->stats.spans, o.spans_exported,
-		o.spans_dropped_queue_full + o.spans_dropped_rejected,
+		o.spans_dropped_queue_full + o.spans_dropped_rejected +
+			o.spans_dropped_shutdown,
 		o.request_errors);
 	if (path)
 		fclose(f);
@@ -148,10 +145,30 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Say in the log when the kernel side lost records since the last call. */
+static void report_losses(struct ebt_bpf *bpf, uint64_t *last_drops,
+			  uint64_t *last_full)
+{
+	uint64_t k[EBT_STAT__COUNT];
+
+	ebt_bpf_stats(bpf, k);
+	if (k[EBT_STAT_RB_DROPS] > *last_drops)
+		log_warn("ring buffer full: %" PRIu64 " records lost (total "
+			 "%" PRIu64 "); spans of those connections are dropped, "
+			 "not guessed", k[EBT_STAT_RB_DROPS] - *last_drops,
+			 k[EBT_STAT_RB_DROPS]);
+	if (k[EBT_STAT_CONN_FULL] > *last_full)
+		log_warn("connection map full: %" PRIu64 " connections not "
+			 "tracked", k[EBT_STAT_CONN_FULL] - *last_full);
+	*last_drops = k[EBT_STAT_RB_DROPS];
+	*last_full = k[EBT_STAT_CONN_FULL];
+}
+
 static void main_loop(struct ebt_bpf *bpf, struct ebt_tracer *t,
 		      uint64_t duration_ms)
 {
 	uint64_t start = ebt_now_mono_ns(), last_tick = start;
+	uint64_t drops = 0, full = 0, ticks = 0;
 	uint64_t end = duration_ms ? start + duration_ms * 1000000ULL : 0;
 
 	while (!stop_requested) {
@@ -168,6 +185,8 @@ static void main_loop(struct ebt_bpf *bpf, struct ebt_tracer *t,
 		if (now - last_tick >= TICK_NS) {
 			ebt_tracer_tick(t, now);
 			last_tick = now;
+			if (++ticks % LOSS_REPORT_TICKS == 0)
+				report_losses(bpf, &drops, &full);
 		}
 	}
 }
@@ -178,6 +197,8 @@ static int cmd_run(int argc, char **argv)
 	struct sinks sinks = {0};
 	struct ebt_tracer tracer;
 	struct ebt_bpf *bpf = NULL;
+	uint64_t kstats[EBT_STAT__COUNT] = {0};
+	struct otlp_stats ostats = {0};
 	char err[512] = "";
 	int rc = load_config(&cfg, "run", argc, argv);
 
@@ -205,8 +226,13 @@ static int cmd_run(int argc, char **argv)
 		 cfg.hook_only ? " (hook-only benchmark mode)" : "");
 	main_loop(bpf, &tracer, cfg.duration_ms);
 	rc = 0;
-	write_stats(cfg.stats_file, bpf, &tracer, sinks.otlp);
+	ebt_bpf_stats(bpf, kstats);
 	ebt_bpf_stop(bpf);
+	if (sinks.otlp)
+		otlp_exporter_shutdown_stats(sinks.otlp, SHUTDOWN_FLUSH_MS,
+					     &ostats);
+	sinks.otlp = NULL;
+	write_stats(cfg.stats_file, kstats, &tracer, &ostats);
 out_tracer:
 	ebt_tracer_fini(&tracer);
 out_otlp:
