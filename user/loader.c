@@ -174,9 +174,15 @@ fail:
 
 int ebt_bpf_poll(struct ebt_bpf *b, int timeout_ms)
 {
-	int n = ring_buffer__poll(b->rb, timeout_ms);
+	int n = ring_buffer__poll(b->rb, timeout_ms), m;
 
-	return n == -EINTR ? 0 : n;
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* BPF mostly writes without waking us: drain what the timeout left */
+	m = ring_buffer__consume(b->rb);
+	if (m < 0)
+		return m;
+	return (n > 0 ? n : 0) + m;
 }
 
 void ebt_bpf_stop(struct ebt_bpf *b)
