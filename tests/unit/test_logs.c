@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "console.h"
 #include "logs.h"
 
 #define SEC 1000000000ull
@@ -797,6 +800,143 @@ static void test_severity(void **state)
 	}
 }
 
+/* ---- console ------------------------------------------------------------- */
+
+static char *console_capture(enum ebt_format fmt,
+			     const struct ebt_log_record *r,
+			     const struct ebt_resource *res)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	ebt_console_log(f, fmt, r, res);
+	fclose(f);
+	return buf;
+}
+
+static const char *json_attr(cJSON *attrs, const char *key, const char *type)
+{
+	cJSON *a;
+
+	cJSON_ArrayForEach(a, attrs) {
+		if (strcmp(cJSON_GetObjectItem(a, "key")->valuestring, key))
+			continue;
+		a = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "value"), type);
+		if (cJSON_IsString(a))
+			return a->valuestring;
+		return cJSON_IsTrue(a) ? "true" : "?";
+	}
+	return NULL;
+}
+
+static void test_console_json(void **state)
+{
+	struct ebt_resource *res = ebt_resource_new(9);
+	const char *line = "2024-05-01 ERROR boom\n\tat a.b(C.java:1)";
+	struct ebt_log_record r = {
+		.ts_ns = 1714564800123456789ull, .tgid = 9, .tid = 11,
+		.stream = EBT_LOG_STDERR, .has_ctx = true,
+		.flags = EBT_LOG_ESCAPED, .lines = 2, .line = line,
+		.len = strlen(line),
+	};
+	cJSON *o, *attrs;
+	char *out;
+
+	(void)state;
+	assert_non_null(res);
+	ebt_resource_add_str(res, "service.name", "shop");
+	memset(r.trace_id, 0xab, 16);
+	memset(r.span_id, 0xcd, 8);
+	out = console_capture(EBT_FORMAT_JSON, &r, res);
+	assert_non_null(strchr(out, '\n'));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1); /* one line */
+	o = cJSON_Parse(out);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "timeUnixNano")->valuestring,
+			    "1714564800123456789");
+	assert_string_equal(cJSON_GetObjectItem(o, "severityText")->valuestring,
+			    "ERROR");
+	assert_int_equal(cJSON_GetObjectItem(o, "severityNumber")->valueint, 17);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "body"),
+						"stringValue")->valuestring,
+			    line);
+	assert_string_equal(cJSON_GetObjectItem(o, "traceId")->valuestring,
+			    "abababababababababababababababab");
+	assert_string_equal(cJSON_GetObjectItem(o, "spanId")->valuestring,
+			    "cdcdcdcdcdcdcdcd");
+	attrs = cJSON_GetObjectItem(o, "attributes");
+	assert_string_equal(json_attr(attrs, "log.iostream", "stringValue"),
+			    "stderr");
+	assert_string_equal(json_attr(attrs, "thread.id", "intValue"), "11");
+	assert_string_equal(json_attr(attrs, "ebpftrace.log.lines", "intValue"),
+			    "2");
+	assert_string_equal(json_attr(attrs, "ebpftrace.log.escaped",
+				      "boolValue"), "true");
+	assert_null(json_attr(attrs, "ebpftrace.log.split", "boolValue"));
+	assert_string_equal(json_attr(cJSON_GetObjectItem(
+					      cJSON_GetObjectItem(o, "resource"),
+					      "attributes"),
+				      "service.name", "stringValue"),
+			    "shop");
+	cJSON_Delete(o);
+	free(out);
+
+	/* no span, no level: empty ids and severity, stdout */
+	r.has_ctx = false;
+	r.stream = EBT_LOG_STDOUT;
+	r.line = "plain";
+	r.len = 5;
+	r.lines = 1;
+	r.flags = 0;
+	out = console_capture(EBT_FORMAT_JSON, &r, NULL);
+	o = cJSON_Parse(out);
+	assert_string_equal(cJSON_GetObjectItem(o, "traceId")->valuestring, "");
+	assert_string_equal(cJSON_GetObjectItem(o, "spanId")->valuestring, "");
+	assert_string_equal(cJSON_GetObjectItem(o, "severityText")->valuestring,
+			    "");
+	assert_int_equal(cJSON_GetObjectItem(o, "severityNumber")->valueint, 0);
+	assert_string_equal(json_attr(cJSON_GetObjectItem(o, "attributes"),
+				      "log.iostream", "stringValue"),
+			    "stdout");
+	cJSON_Delete(o);
+	free(out);
+	ebt_resource_unref(res);
+}
+
+static void test_console_text(void **state)
+{
+	struct ebt_resource *res = ebt_resource_new(9);
+	const char *line = "java.lang.Error: x\n\tat a.b(C.java:1)";
+	struct ebt_log_record r = {
+		.ts_ns = 1714564800123456789ull, .stream = EBT_LOG_STDERR,
+		.has_ctx = true, .lines = 2, .line = line, .len = strlen(line),
+	};
+	char *out;
+
+	(void)state;
+	ebt_resource_add_str(res, "service.name", "shop");
+	memset(r.trace_id, 0x01, 16);
+	memset(r.span_id, 0x02, 8);
+	out = console_capture(EBT_FORMAT_TEXT, &r, res);
+	assert_string_equal(out,
+			    "12:00:00.123 LOG    stderr shop                 "
+			    "trace=01010101010101010101010101010101 "
+			    "span=0202020202020202 | java.lang.Error: x\n"
+			    "    \tat a.b(C.java:1)\n");
+	free(out);
+	r.has_ctx = false;
+	out = console_capture(EBT_FORMAT_TEXT, &r, NULL);
+	assert_non_null(strstr(out, " LOG    stderr -                    "
+				    "trace=- span=- | java.lang.Error"));
+	free(out);
+	out = console_capture(EBT_FORMAT_NONE, &r, NULL);
+	assert_string_equal(out, "");
+	free(out);
+	ebt_resource_unref(res);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -826,6 +966,8 @@ int main(void)
 		T(test_config_clamped),
 		T(test_utf8_escape),
 		T(test_severity),
+		T(test_console_json),
+		T(test_console_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
