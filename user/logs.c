@@ -708,8 +708,11 @@ static void lost_bytes(struct ebt_logs *l, struct lstream *s, uint64_t n)
 static void feed_bytes(struct ebt_logs *l, struct lstream *s,
 		       const uint8_t *p, size_t n)
 {
-	const uint8_t *end = p + n;
+	const uint8_t *end;
 
+	if (n == 0)
+		return;
+	end = p + n;
 	while (p < end) {
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 		const uint8_t *seg_end = nl ? nl : end;
