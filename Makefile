@@ -79,6 +79,11 @@ $(BUILD)/otlp_bench: tests/bench/otlp_bench.c $(LIB_OBJS) | $(BUILD)
 	@echo "  BENCH $@"
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+# Log path driver for tests/e2e/test_loki_push.py: stdin -> assembler -> Loki.
+$(BUILD)/loki_push_driver: tests/tools/loki_push_driver.c $(LIB_OBJS) | $(BUILD)
+	@echo "  TOOL  $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
 test-unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
