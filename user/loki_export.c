@@ -20,12 +20,13 @@
  *   halvings per batch: a batch with many bad entries costs a bounded
  *   number of requests; ranges still failing then are dropped whole.
  * - otherwise retry_policy() decides (429/502/503/504 and transport
- *   errors, exponential backoff with jitter, Retry-After). When it gives up
+ *   errors, exponential backoff with jitter, Retry-After); a 500 counts as
+ *   a 503, as Loki answers 500 while it starts. When it gives up
  *   on a retryable failure, the batch is still kept and retried at the last
  *   delay as long as the queue has not had to drop anything since the batch
  *   was taken: holding it costs nothing while there is room, so an outage
  *   longer than the policy's attempts loses nothing that fits in the queue.
- *   Other statuses (401, 403, 404, 500, ...) drop the batch.
+ *   Other statuses (401, 403, 404, 501, ...) drop the batch.
  * Errors are logged at most once per kind per 10 s.
  */
 #include "loki.h"
@@ -442,11 +443,23 @@ static bool sleep_before_retry(struct loki_exporter *e, int64_t delay_ms)
 	return ok;
 }
 
+/*
+ * Loki answers 500 for transient states (no ingester in its ring while it
+ * starts, an ingester failing), which retry_policy() does not retry: for
+ * the policy, a Loki 500 is a 503.
+ */
+static int policy_status(int status)
+{
+	return status == 500 ? 503 : status;
+}
+
 /* The delay before the next attempt, or -1 to give up (see top). */
-static int64_t retry_delay(struct loki_exporter *e, int status, int attempt)
+static int64_t retry_delay(struct loki_exporter *e, int http_status,
+			   int attempt)
 {
 	const char *ra = e->resp.retry_after[0] ? e->resp.retry_after : NULL;
 	double jitter = next_jitter(e);
+	int status = policy_status(http_status);
 	int64_t d = retry_policy(status, attempt, ra, jitter);
 	int64_t first;
 

@@ -358,7 +358,8 @@ enum fake_mode {
 	FAKE_OK,          /* 204 */
 	FAKE_MARKER_400,  /* 400 for bodies holding MARKER, else 204 */
 	FAKE_429_ONCE,    /* 429 Retry-After: 0, then 204 */
-	FAKE_500,         /* 500 always */
+	FAKE_500_ONCE,    /* 500 (Loki starting), then 204 */
+	FAKE_401,         /* 401 always */
 	FAKE_SILENT,      /* never answers */
 };
 
@@ -539,10 +540,18 @@ static void respond(struct fake *f, int fd, const char *json, int nth)
 			return;
 		}
 		break;
-	case FAKE_500:
-		write_all(fd, "HTTP/1.1 500 Internal Server Error\r\n"
+	case FAKE_500_ONCE:
+		if (nth == 1) {
+			write_all(fd, "HTTP/1.1 500 Internal Server Error\r\n"
+				      "Content-Length: 11\r\nConnection: close"
+				      "\r\n\r\nempty ring\n");
+			return;
+		}
+		break;
+	case FAKE_401:
+		write_all(fd, "HTTP/1.1 401 Unauthorized\r\n"
 			      "Content-Length: 4\r\nConnection: close\r\n\r\n"
-			      "oops");
+			      "nope");
 		return;
 	case FAKE_SILENT:
 		while (wait_readable(f, fd)) {
@@ -852,10 +861,33 @@ static void test_export_429_retry(void **state)
 	ebt_resource_unref(x.res);
 }
 
-/* 500 is not in the retry policy: dropped at once, counted. */
-static void test_export_500_dropped(void **state)
+/* Loki answers 500 while it starts: retried like a 503. */
+static void test_export_500_retried(void **state)
 {
-	struct fake *f = fake_start(FAKE_500);
+	struct fake *f = fake_start(FAKE_500_ONCE);
+	struct exp_fixture x;
+	struct loki_exporter *e;
+	struct loki_stats st;
+
+	(void)state;
+	fixture_init(&x, f->port);
+	e = start(&x);
+	submit_lines(e, &x, 0, 5, false);
+	wait_stats(e, done_at_least, 5, &st);
+	loki_exporter_shutdown(e, 1000, &st);
+	assert_int_equal(st.entries_sent, 5);
+	assert_int_equal(st.requests, 2);
+	assert_int_equal(st.retries, 1);
+	assert_conserved(&st);
+	assert_int_equal(f->n_lines, 5);
+	fake_stop(f);
+	ebt_resource_unref(x.res);
+}
+
+/* Not retryable (401): dropped at once, counted. */
+static void test_export_401_dropped(void **state)
+{
+	struct fake *f = fake_start(FAKE_401);
 	struct exp_fixture x;
 	struct loki_exporter *e;
 	struct loki_stats st;
@@ -867,6 +899,7 @@ static void test_export_500_dropped(void **state)
 	wait_stats(e, done_at_least, 5, &st);
 	loki_exporter_shutdown(e, 1000, &st);
 	assert_int_equal(st.entries_dropped_failed, 5);
+	assert_int_equal(st.entries_sent, 0);
 	assert_int_equal(st.requests, 1);
 	assert_int_equal(st.retries, 0);
 	assert_conserved(&st);
@@ -981,7 +1014,8 @@ int main(void)
 		T(test_export_bearer_and_batches),
 		T(test_export_400_split),
 		T(test_export_429_retry),
-		T(test_export_500_dropped),
+		T(test_export_500_retried),
+		T(test_export_401_dropped),
 		T(test_export_queue_bound),
 		T(test_export_batch_timeout),
 		T(test_export_bad_config),
