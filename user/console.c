@@ -136,7 +136,7 @@ void ebt_console_span(FILE *out, enum ebt_format fmt,
 	fflush(out);
 }
 
-/* ---- log records ---------------------------------------------------------- */
+/* ---- log records --------------------------------------------------------- */
 
 static const char *iostream(const struct ebt_log_record *r)
 {
@@ -165,6 +165,8 @@ static void add_attr_bool(cJSON *arr, const char *key, bool v)
 	cJSON_AddItemToArray(arr, attr_json(&a));
 }
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Record flags as boolean attributes, only those that are set. */
 static const struct {
 	uint32_t flag;
@@ -184,8 +186,7 @@ static cJSON *log_attrs_json(const struct ebt_log_record *r)
 	add_attr_int(arr, "thread.id", r->tid);
 	if (r->lines > 1)
 		add_attr_int(arr, "ebpftrace.log.lines", r->lines);
-	for (size_t i = 0; i < sizeof(log_flag_attrs) / sizeof(log_flag_attrs[0]);
-	     i++)
+	for (size_t i = 0; i < ARRAY_LEN(log_flag_attrs); i++)
 		if (r->flags & log_flag_attrs[i].flag)
 			add_attr_bool(arr, log_flag_attrs[i].key, true);
 	return arr;

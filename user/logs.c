@@ -250,7 +250,7 @@ static bool is_continuation(const char *s, size_t n)
 	return false;
 }
 
-/* ---- buffers --------------------------------------------------------------- */
+/* ---- buffers ------------------------------------------------------------- */
 
 /* Room for len + extra bytes and a NUL; capacity never exceeds max_line+1. */
 static int buf_reserve(struct ebt_logs *l, struct buf *b, size_t extra)
@@ -290,7 +290,7 @@ static void buf_reset(struct ebt_logs *l, struct buf *b)
 	b->len = 0;
 }
 
-/* ---- records --------------------------------------------------------------- */
+/* ---- records ------------------------------------------------------------- */
 
 static void emit(struct ebt_logs *l, struct lstream *s, const struct meta *m,
 		 const struct buf *b)
@@ -548,7 +548,7 @@ static void flush_stream(struct ebt_logs *l, struct lstream *s)
 	emit_held(l, s);
 }
 
-/* ---- streams --------------------------------------------------------------- */
+/* ---- streams ------------------------------------------------------------- */
 
 static void lru_unlink(struct ebt_logs *l, struct lstream *s)
 {
@@ -629,7 +629,7 @@ static void make_room(struct ebt_logs *l, struct lstream *s)
 	}
 }
 
-/* ---- API ------------------------------------------------------------------- */
+/* ---- API ----------------------------------------------------------------- */
 
 void ebt_logs_config_default(struct ebt_logs_config *cfg)
 {
@@ -792,7 +792,7 @@ void ebt_logs_stats(const struct ebt_logs *l, struct ebt_logs_stats *out)
 		memset(out, 0, sizeof(*out));
 }
 
-/* ---- severity ---------------------------------------------------------------- */
+/* ---- severity ------------------------------------------------------------ */
 
 struct level {
 	const char *word;
@@ -864,7 +864,8 @@ static const struct level *level_field(const char *s, size_t n)
 		for (size_t k = 0; k < ARRAY_SIZE(level_keys); k++) {
 			size_t kl = strlen(level_keys[k]), v;
 
-			if (n - i <= kl || strncasecmp(s + i, level_keys[k], kl))
+			if (n - i <= kl ||
+			    strncasecmp(s + i, level_keys[k], kl) != 0)
 				continue;
 			v = value_start(s, n, i + kl);
 			if (v)

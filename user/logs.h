@@ -68,7 +68,7 @@ struct ebt_log_chunk {
 };
 
 struct ebt_log_record {
-	uint64_t ts_ns;  /* write of the record's first byte (nudged, see top) */
+	uint64_t ts_ns;  /* write of its first byte (nudged, see top) */
 	uint32_t tgid;
 	uint32_t tid;    /* thread that wrote the first byte */
 	uint8_t stream;

@@ -167,7 +167,7 @@ int loki_labels_finish(struct loki_labels *ls)
 	return 0;
 }
 
-/* ---- labels from a resource ------------------------------------------------ */
+/* ---- labels from a resource ---------------------------------------------- */
 
 struct label_ctx {
 	const struct ebt_resource *r;
@@ -349,7 +349,7 @@ out:
 	return rc;
 }
 
-/* ---- entries --------------------------------------------------------------- */
+/* ---- entries ------------------------------------------------------------- */
 
 struct loki_entry *loki_entry_new(struct ebt_resource *res,
 				  const struct ebt_log_record *r,
@@ -385,7 +385,7 @@ void loki_entry_free(struct loki_entry *e)
 	free(e);
 }
 
-/* ---- batches --------------------------------------------------------------- */
+/* ---- batches ------------------------------------------------------------- */
 
 /* Batch-local label cache key: one label set per (resource, stream). */
 struct lkey {
@@ -534,7 +534,7 @@ int loki_batch_prepare(struct loki_batch *b)
 	return 0;
 }
 
-/* ---- push JSON --------------------------------------------------------------- */
+/* ---- push JSON ----------------------------------------------------------- */
 
 static bool add_to_array(cJSON *arr, cJSON *item)
 {

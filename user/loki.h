@@ -9,7 +9,8 @@
  * sorts each stream by timestamp, and posts:
  *
  *   {"streams":[{"stream":{labels},
- *                "values":[["<unix ns>","line",{"trace_id":..,"span_id":..}]]}]}
+ *                "values":[["<unix ns>","line",
+ *                           {"trace_id":..,"span_id":..}]]}]}
  *
  * trace_id/span_id are structured metadata, never labels. Retries follow
  * retry_policy() (429/502/503/504, transport errors, Retry-After). A 400 or
@@ -31,7 +32,7 @@
 #define LOKI_LABEL_NAME_MAX 128
 #define LOKI_LABEL_VALUE_MAX 1024 /* bytes, cut at a character boundary */
 
-/* ---- labels ---------------------------------------------------------------- */
+/* ---- labels -------------------------------------------------------------- */
 
 struct loki_label {
 	char *name;  /* matches [a-zA-Z_][a-zA-Z0-9_]* */
@@ -82,7 +83,7 @@ size_t loki_label_name_sanitize(const char *in, char *out, size_t outsz);
  * path is appended. *out is malloc'd. Returns 0, -1 if not an http(s) URL. */
 int loki_push_url(const char *endpoint, char **out);
 
-/* ---- batches (what the worker sends; public for tests) -------------------- */
+/* ---- batches (what the worker sends; public for tests) ------------------- */
 
 /* One queued log line (loki.c and loki_export.c). */
 struct loki_entry {
@@ -127,7 +128,7 @@ int loki_batch_prepare(struct loki_batch *b);
 char *loki_batch_json(const struct loki_batch *b, size_t from, size_t to,
 		      size_t *len);
 
-/* ---- exporter -------------------------------------------------------------- */
+/* ---- exporter ------------------------------------------------------------ */
 
 struct loki_config {
 	const char *url;          /* full push URL (see loki_push_url) */
@@ -148,13 +149,13 @@ struct loki_stats {
 	uint64_t entries_sent;     /* in a request Loki answered 2xx */
 	uint64_t entries_dropped_queue_full;
 	uint64_t entries_rejected; /* isolated by 400/413 splitting */
-	uint64_t entries_dropped_failed; /* not retryable, or retries given up */
+	uint64_t entries_dropped_failed; /* not retryable, or given up */
 	uint64_t entries_dropped_shutdown;
 	uint64_t requests;
 	uint64_t request_errors;   /* non-2xx or transport errors */
 	uint64_t retries;
 	uint64_t splits;           /* batches halved after a 400/413 */
-	uint64_t queue_bytes;      /* now queued, including the batch in flight */
+	uint64_t queue_bytes;      /* now queued, with the batch in flight */
 };
 
 struct loki_exporter;

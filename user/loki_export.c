@@ -93,7 +93,7 @@ struct loki_exporter {
 	struct loki_entry *head, *tail;
 	uint64_t pending_json;  /* estimated JSON bytes of queued entries */
 	size_t pending;         /* queued entries (not in flight) */
-	struct loki_stats st;   /* st.queue_bytes includes the batch in flight */
+	struct loki_stats st;   /* st.queue_bytes: with the batch in flight */
 	atomic_bool stopping;
 	_Atomic uint64_t deadline_ns;
 
@@ -134,7 +134,7 @@ static void wait_until(struct loki_exporter *e, uint64_t deadline)
 	pthread_cond_timedwait(&e->wake, &e->lock, &ts);
 }
 
-/* ---- logging and stats (worker thread) ------------------------------------ */
+/* ---- logging and stats (worker thread) ----------------------------------- */
 
 __attribute__((format(printf, 3, 4)))
 static void log_limited(struct loki_exporter *e, enum log_kind kind,
@@ -197,7 +197,7 @@ static double next_jitter(struct loki_exporter *e)
 	       (double)(1ull << 53);
 }
 
-/* ---- queue ----------------------------------------------------------------- */
+/* ---- queue --------------------------------------------------------------- */
 
 static uint64_t json_cost(const struct loki_entry *en)
 {
@@ -258,6 +258,8 @@ static bool past_deadline(struct loki_exporter *e)
 /* Lock held. True when a batch should be sent now; false: worker exits. */
 static bool wait_for_batch(struct loki_exporter *e)
 {
+	uint64_t due;
+
 	for (;;) {
 		if (atomic_load(&e->stopping))
 			return e->pending > 0 && !past_deadline(e);
@@ -267,9 +269,10 @@ static bool wait_for_batch(struct loki_exporter *e)
 			pthread_cond_wait(&e->wake, &e->lock);
 			continue;
 		}
-		if (ebt_now_mono_ns() >= e->head->queued_ns + e->batch_timeout_ns)
+		due = e->head->queued_ns + e->batch_timeout_ns;
+		if (ebt_now_mono_ns() >= due)
 			return true;
-		wait_until(e, e->head->queued_ns + e->batch_timeout_ns);
+		wait_until(e, due);
 	}
 }
 
@@ -310,7 +313,7 @@ static void release_batch(struct loki_exporter *e)
 	e->batch_queue_bytes = 0;
 }
 
-/* ---- HTTP ------------------------------------------------------------------ */
+/* ---- HTTP ---------------------------------------------------------------- */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -340,7 +343,8 @@ static uint64_t request_timeout_ms(struct loki_exporter *e)
 	uint64_t t = e->timeout_ms;
 
 	if (atomic_load(&e->stopping)) {
-		uint64_t now = ebt_now_mono_ns(), dl = atomic_load(&e->deadline_ns);
+		uint64_t now = ebt_now_mono_ns();
+		uint64_t dl = atomic_load(&e->deadline_ns);
 		uint64_t left = dl > now ? (dl - now) / NS_PER_MS : 0;
 
 		if (left < t)
@@ -401,7 +405,7 @@ static const char *reason(struct loki_exporter *e)
 	return e->resp.len ? p : "(no reason given)";
 }
 
-/* ---- sending --------------------------------------------------------------- */
+/* ---- sending ------------------------------------------------------------- */
 
 static int encode(struct loki_exporter *e, size_t lo, size_t hi,
 		  uint8_t **body, size_t *len)
@@ -484,14 +488,14 @@ static enum retry_verdict after_failure(struct loki_exporter *e, int status,
 				    "HTTP %d for %zu log lines, dropped: %s",
 				    status, n, reason(e));
 		else
-			log_limited(e, LOG_FAILED,
-				    "gave up on %zu log lines after %d attempts",
-				    n, attempt);
+			log_limited(e, LOG_FAILED, "gave up on %zu log lines "
+				    "after %d attempts", n, attempt);
 		return GIVE_UP;
 	}
 	if (status)
-		log_limited(e, LOG_RETRY, "HTTP %d for %zu log lines, will retry: %s",
-			    status, n, reason(e));
+		log_limited(e, LOG_RETRY,
+			    "HTTP %d for %zu log lines, will retry: %s", status,
+			    n, reason(e));
 	log_drops(e);
 	if (!sleep_before_retry(e, delay))
 		return STOPPED;
@@ -605,7 +609,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* ---- setup ----------------------------------------------------------------- */
+/* ---- setup --------------------------------------------------------------- */
 
 static bool has_crlf(const char *s)
 {

@@ -30,7 +30,7 @@
 
 #define TS0 1700000000000000000ull
 
-/* ---- fixtures -------------------------------------------------------------- */
+/* ---- fixtures ------------------------------------------------------------ */
 
 static struct ebt_resource *k8s_resource(void)
 {
@@ -81,7 +81,7 @@ static const char *label(const struct loki_labels *ls, const char *name)
 	return NULL;
 }
 
-/* ---- labels ---------------------------------------------------------------- */
+/* ---- labels -------------------------------------------------------------- */
 
 static void test_labels_k8s(void **state)
 {
@@ -237,7 +237,7 @@ static void test_push_url(void **state)
 	assert_int_equal(loki_push_url(NULL, &url), -1);
 }
 
-/* ---- push JSON --------------------------------------------------------------- */
+/* ---- push JSON ----------------------------------------------------------- */
 
 static cJSON *find_stream(cJSON *streams, const char *svc, const char *st)
 {
@@ -352,7 +352,7 @@ static void test_json_body(void **state)
 	ebt_resource_unref(b);
 }
 
-/* ---- HTTP fake --------------------------------------------------------------- */
+/* ---- HTTP fake ----------------------------------------------------------- */
 
 enum fake_mode {
 	FAKE_OK,          /* 204 */
@@ -649,7 +649,7 @@ static int fake_requests(struct fake *f)
 	return n;
 }
 
-/* ---- exporter ------------------------------------------------------------------ */
+/* ---- exporter ------------------------------------------------------------ */
 
 struct exp_fixture {
 	struct loki_config cfg;
