@@ -79,6 +79,11 @@ $(BUILD)/otlp_bench: tests/bench/otlp_bench.c $(LIB_OBJS) | $(BUILD)
 	@echo "  BENCH $@"
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+# Log path driver for tests/e2e/test_loki_push.py: stdin -> assembler -> Loki.
+$(BUILD)/loki_push_driver: tests/tools/loki_push_driver.c $(LIB_OBJS) | $(BUILD)
+	@echo "  TOOL  $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
 test-unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
@@ -101,6 +106,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
 	-Iinclude -Iuser
 FUZZ_DEPS_fuzz_http := user/http_parser.c user/route.c user/traceparent.c \
 	user/span.c
+FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
 	$(Q)mkdir -p $(FUZZ_BUILD)

@@ -56,6 +56,22 @@ struct ebt_config {
 	uint64_t otlp_batch_timeout_ms;
 	char *resource_attributes;  /* OTEL_RESOURCE_ATTRIBUTES for the tracer */
 
+	/* logs: stdout/stderr capture and the Loki exporter (additive) */
+	bool logs_enabled;
+	uint64_t logs_max_line;         /* bytes per record */
+	uint64_t logs_flush_timeout_ms; /* partial line flushed after */
+	bool logs_multiline;            /* join Java stack traces */
+	char *loki_endpoint;            /* push URL, or base */
+	char *loki_tenant;              /* X-Scope-OrgID */
+	char *loki_username;
+	char *loki_password;            /* file or environment only */
+	char *loki_bearer_token;        /* file or environment only */
+	uint64_t loki_timeout_ms;
+	uint64_t loki_batch_bytes;
+	uint64_t loki_batch_timeout_ms;
+	uint64_t loki_queue_bytes;
+	char *cluster;                  /* static "cluster" log label */
+
 	/* attach (added by options.c, additive) */
 	char *pod;           /* attach: pod name, the positional argument */
 	char *k8s_namespace; /* attach: namespace of the pod */

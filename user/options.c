@@ -55,6 +55,8 @@ enum opt_flags {
 	F_REQUIRED = 1 << 3,   /* must be set for the commands using it */
 	F_NOFILE = 1 << 4,     /* not accepted in the config file */
 };
+/* An option with .flag NULL has no command-line flag (secrets: argv is
+ * visible to every user in ps); it is set from the file or environment. */
 
 struct choice {
 	const char *name;
@@ -120,9 +122,11 @@ _Static_assert(sizeof(enum http_query_mode) == sizeof(int), "enum storage");
 
 static bool valid_url(const char *v);
 static bool valid_kvlist(const char *v);
+static bool valid_header_value(const char *v);
 
 #define URL_EXPECT "an http:// or https:// URL"
 #define KV_EXPECT "key=value pairs separated by commas"
+#define HEADER_EXPECT "a value without control characters"
 
 static const struct opt opts[] = {
 	/* ---- selection ---- */
@@ -249,6 +253,95 @@ static const struct opt opts[] = {
 	  .off = FIELD(resource_attributes, char *), .valid = valid_kvlist,
 	  .expect = KV_EXPECT },
 
+	/* ---- logs (stdout/stderr) and Loki export ---- */
+	{ .key = "logs.enabled", .flag = "--logs",
+	  .env = { "EBPFTRACE_LOGS_ENABLED" }, .type = T_BOOL, .def = "true",
+	  .cmds = CMD_TRACE,
+	  .help = "capture what traced processes write to stdout and stderr "
+		  "as log records (--logs=false turns it off)",
+	  .off = FIELD(logs_enabled, bool) },
+	{ .key = "logs.max_line", .flag = "--logs-max-line",
+	  .env = { "EBPFTRACE_LOGS_MAX_LINE" }, .type = T_BYTES,
+	  .def = "64KiB", .cmds = CMD_TRACE, .metavar = "SIZE",
+	  .help = "longest log record; a longer line is split into records "
+		  "of this size and counted (Loki refuses lines over 256 KB)",
+	  .off = FIELD(logs_max_line, uint64_t), .min = 256,
+	  .max = 192 * 1024 },
+	{ .key = "logs.flush_timeout", .flag = "--logs-flush-timeout",
+	  .env = { "EBPFTRACE_LOGS_FLUSH_TIMEOUT" }, .type = T_DURATION,
+	  .def = "1s", .cmds = CMD_TRACE, .metavar = "DURATION",
+	  .help = "a line without its newline is sent after the process "
+		  "wrote nothing for this long",
+	  .off = FIELD(logs_flush_timeout_ms, uint64_t), .min = 1,
+	  .max = 60000 },
+	{ .key = "logs.multiline", .flag = "--logs-multiline",
+	  .env = { "EBPFTRACE_LOGS_MULTILINE" }, .type = T_BOOL,
+	  .def = "true", .cmds = CMD_TRACE,
+	  .help = "join the lines of a Java stack trace (\\tat ..., Caused "
+		  "by:, ... N more) to the record they follow",
+	  .off = FIELD(logs_multiline, bool) },
+	{ .key = "loki.endpoint", .flag = "--loki-endpoint",
+	  .env = { "EBPFTRACE_LOKI_ENDPOINT" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "URL",
+	  .help = "Loki push URL, or a base URL to which /loki/api/v1/push "
+		  "is appended (e.g. http://loki:3100); unset: logs are not "
+		  "sent to Loki",
+	  .off = FIELD(loki_endpoint, char *), .valid = valid_url,
+	  .expect = URL_EXPECT },
+	{ .key = "loki.tenant", .flag = "--loki-tenant",
+	  .env = { "EBPFTRACE_LOKI_TENANT" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "ID",
+	  .help = "tenant sent as X-Scope-OrgID (multi-tenant Loki)",
+	  .off = FIELD(loki_tenant, char *), .valid = valid_header_value,
+	  .expect = HEADER_EXPECT },
+	{ .key = "loki.username", .flag = "--loki-username",
+	  .env = { "EBPFTRACE_LOKI_USERNAME" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "USER",
+	  .help = "basic-auth user name for Loki (with loki.password)",
+	  .off = FIELD(loki_username, char *), .valid = valid_header_value,
+	  .expect = HEADER_EXPECT },
+	{ .key = "loki.password", .env = { "EBPFTRACE_LOKI_PASSWORD" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .flags = F_SECRET,
+	  .help = "basic-auth password for Loki; config file or environment "
+		  "only, never shown",
+	  .off = FIELD(loki_password, char *), .valid = valid_header_value,
+	  .expect = HEADER_EXPECT },
+	{ .key = "loki.bearer_token", .env = { "EBPFTRACE_LOKI_BEARER_TOKEN" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .flags = F_SECRET,
+	  .help = "bearer token for Loki (instead of basic auth); config "
+		  "file or environment only, never shown",
+	  .off = FIELD(loki_bearer_token, char *),
+	  .valid = valid_header_value, .expect = HEADER_EXPECT },
+	{ .key = "loki.timeout", .flag = "--loki-timeout",
+	  .env = { "EBPFTRACE_LOKI_TIMEOUT" }, .type = T_DURATION,
+	  .def = "10s", .cmds = CMD_TRACE, .metavar = "DURATION",
+	  .help = "time limit of one push request",
+	  .off = FIELD(loki_timeout_ms, uint64_t), .min = 1, .max = 3600000 },
+	{ .key = "loki.batch_bytes", .flag = "--loki-batch-bytes",
+	  .env = { "EBPFTRACE_LOKI_BATCH_BYTES" }, .type = T_BYTES,
+	  .def = "1MiB", .cmds = CMD_TRACE, .metavar = "SIZE",
+	  .help = "push once this much log data (uncompressed JSON) is queued",
+	  .off = FIELD(loki_batch_bytes, uint64_t), .min = 1024,
+	  .max = 64ull << 20 },
+	{ .key = "loki.batch_timeout", .flag = "--loki-batch-timeout",
+	  .env = { "EBPFTRACE_LOKI_BATCH_TIMEOUT" }, .type = T_DURATION,
+	  .def = "1s", .cmds = CMD_TRACE, .metavar = "DURATION",
+	  .help = "push a partial batch once its oldest line waited this long",
+	  .off = FIELD(loki_batch_timeout_ms, uint64_t), .min = 1,
+	  .max = 3600000 },
+	{ .key = "loki.queue_bytes", .flag = "--loki-queue-bytes",
+	  .env = { "EBPFTRACE_LOKI_QUEUE_BYTES" }, .type = T_BYTES,
+	  .def = "32MiB", .cmds = CMD_TRACE, .metavar = "SIZE",
+	  .help = "bound of the log lines waiting for Loki (kept while Loki "
+		  "is down); what does not fit is dropped and counted",
+	  .off = FIELD(loki_queue_bytes, uint64_t), .min = 64 * 1024,
+	  .max = 4ull << 30 },
+	{ .key = "cluster", .flag = "--cluster",
+	  .env = { "EBPFTRACE_CLUSTER" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "NAME",
+	  .help = "static cluster label on every log stream",
+	  .off = FIELD(cluster, char *) },
+
 	/* ---- attach ---- */
 	{ .key = "attach.pod", .flag = "--pod", .type = T_STRING,
 	  .cmds = CMD_ATTACH, .flags = F_POSITIONAL | F_REQUIRED | F_NOFILE,
@@ -363,16 +456,20 @@ static void src_describe(const struct src *s, char *buf, size_t len)
 static int bad_value(struct load *ld, const struct opt *o,
 		     const struct src *s, const char *v, const char *expect)
 {
-	char where[256];
-	size_t n = strlen(v);
+	char where[256], shown[SHOW_MAX + 1];
+	size_t n = strlen(v), k;
 
 	src_describe(s, where, sizeof(where));
+	/* the message stays one line: control characters shown as '?' */
+	for (k = 0; k < n && k < SHOW_MAX; k++)
+		shown[k] = (unsigned char)v[k] < 0x20 ? '?' : v[k];
+	shown[k] = '\0';
 	if (o->flags & F_SECRET)
 		set_err(ld, "%s: invalid value for %s (not shown): expected %s",
 			where, o->key, expect);
 	else
-		set_err(ld, "%s: invalid value '%.*s%s' for %s: expected %s",
-			where, SHOW_MAX, v, n > SHOW_MAX ? "..." : "", o->key,
+		set_err(ld, "%s: invalid value '%s%s' for %s: expected %s",
+			where, shown, n > SHOW_MAX ? "..." : "", o->key,
 			expect);
 	return -1;
 }
@@ -565,6 +662,15 @@ static bool valid_kvlist(const char *v)
 		if (*v == ',')
 			v++;
 	}
+	return true;
+}
+
+/* Goes into an HTTP header or credentials: no CR, LF or other controls. */
+static bool valid_header_value(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return false;
 	return true;
 }
 
@@ -1174,7 +1280,7 @@ static int load_env(struct load *ld)
 static const struct opt *find_flag(const char *name, size_t len)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		if (strlen(opts[i].flag) == len &&
+		if (opts[i].flag && strlen(opts[i].flag) == len &&
 		    strncmp(opts[i].flag, name, len) == 0)
 			return &opts[i];
 	return NULL;
@@ -1458,11 +1564,14 @@ static void usage_option(FILE *out, const struct opt *o)
 	int n;
 
 	metavar_text(o, meta, sizeof(meta));
-	n = snprintf(left, sizeof(left), "  %c%c%s%s%s%s",
-		     o->short_flag ? '-' : ' ',
-		     o->short_flag ? o->short_flag : ' ',
-		     o->short_flag ? ", " : "  ", o->flag, *meta ? " " : "",
-		     meta);
+	if (!o->flag) /* file/environment only: show the key */
+		n = snprintf(left, sizeof(left), "      %s", o->key);
+	else
+		n = snprintf(left, sizeof(left), "  %c%c%s%s%s%s",
+			     o->short_flag ? '-' : ' ',
+			     o->short_flag ? o->short_flag : ' ',
+			     o->short_flag ? ", " : "  ", o->flag,
+			     *meta ? " " : "", meta);
 	if (n > HELP_COL - 2)
 		fprintf(out, "%s\n%*s", left, HELP_COL, "");
 	else

@@ -26,7 +26,13 @@ static const char *const all_env[] = {
 	"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "EBPFTRACE_OTLP_QUEUE_BYTES",
 	"EBPFTRACE_OTLP_BATCH_SPANS", "EBPFTRACE_OTLP_BATCH_TIMEOUT",
 	"OTEL_RESOURCE_ATTRIBUTES", "EBPFTRACE_ATTACH_NAMESPACE",
-	"EBPFTRACE_CONFIG",
+	"EBPFTRACE_CONFIG", "EBPFTRACE_LOGS_ENABLED", "EBPFTRACE_LOGS_MAX_LINE",
+	"EBPFTRACE_LOGS_FLUSH_TIMEOUT", "EBPFTRACE_LOGS_MULTILINE",
+	"EBPFTRACE_LOKI_ENDPOINT", "EBPFTRACE_LOKI_TENANT",
+	"EBPFTRACE_LOKI_USERNAME", "EBPFTRACE_LOKI_PASSWORD",
+	"EBPFTRACE_LOKI_BEARER_TOKEN", "EBPFTRACE_LOKI_TIMEOUT",
+	"EBPFTRACE_LOKI_BATCH_BYTES", "EBPFTRACE_LOKI_BATCH_TIMEOUT",
+	"EBPFTRACE_LOKI_QUEUE_BYTES", "EBPFTRACE_CLUSTER",
 };
 
 static struct ebt_config cfg;
@@ -135,6 +141,20 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.otlp_batch_spans, 512);
 	assert_int_equal(cfg.otlp_batch_timeout_ms, 1000);
 	assert_null(cfg.resource_attributes);
+	assert_true(cfg.logs_enabled);
+	assert_int_equal(cfg.logs_max_line, 64 * 1024);
+	assert_int_equal(cfg.logs_flush_timeout_ms, 1000);
+	assert_true(cfg.logs_multiline);
+	assert_null(cfg.loki_endpoint);
+	assert_null(cfg.loki_tenant);
+	assert_null(cfg.loki_username);
+	assert_null(cfg.loki_password);
+	assert_null(cfg.loki_bearer_token);
+	assert_int_equal(cfg.loki_timeout_ms, 10000);
+	assert_int_equal(cfg.loki_batch_bytes, 1u << 20);
+	assert_int_equal(cfg.loki_batch_timeout_ms, 1000);
+	assert_int_equal(cfg.loki_queue_bytes, 32u << 20);
+	assert_null(cfg.cluster);
 }
 
 static void test_flags_every_type(void **state)
@@ -888,11 +908,89 @@ static void test_example_file(void **state)
 	free(yaml);
 }
 
+/* ---- logs and Loki ---- */
+
+static void test_logs_and_loki(void **state)
+{
+	(void)state;
+	assert_int_equal(load("run", "--logs=false", "--logs-max-line",
+			      "16KiB", "--logs-flush-timeout", "250ms",
+			      "--logs-multiline=no", "--loki-endpoint",
+			      "http://loki:3100", "--loki-tenant", "team-a",
+			      "--loki-username", "alice", "--loki-timeout", "3s",
+			      "--loki-batch-bytes", "256KiB",
+			      "--loki-batch-timeout", "2s",
+			      "--loki-queue-bytes", "8MiB", "--cluster", "eu1",
+			      NULL),
+			 0);
+	assert_false(cfg.logs_enabled);
+	assert_int_equal(cfg.logs_max_line, 16384);
+	assert_int_equal(cfg.logs_flush_timeout_ms, 250);
+	assert_false(cfg.logs_multiline);
+	assert_string_equal(cfg.loki_endpoint, "http://loki:3100");
+	assert_string_equal(cfg.loki_tenant, "team-a");
+	assert_string_equal(cfg.loki_username, "alice");
+	assert_int_equal(cfg.loki_timeout_ms, 3000);
+	assert_int_equal(cfg.loki_batch_bytes, 256 * 1024);
+	assert_int_equal(cfg.loki_batch_timeout_ms, 2000);
+	assert_int_equal(cfg.loki_queue_bytes, 8u << 20);
+	assert_string_equal(cfg.cluster, "eu1");
+
+	/* limits: Loki refuses lines over 256 KB */
+	assert_int_equal(load("run", "--logs-max-line", "300KiB", NULL), -1);
+	assert_err("logs.max_line");
+	assert_int_equal(load("run", "--loki-endpoint", "loki:3100", NULL),
+			 -1);
+	assert_err("expected an http:// or https:// URL");
+
+	/* secrets: no flag (argv is public), from the environment or file */
+	assert_int_equal(load("run", "--loki-password", "pw", NULL), -1);
+	assert_err("unknown option");
+	assert_int_equal(load("run", "--loki-bearer-token", "t", NULL), -1);
+	setenv("EBPFTRACE_LOKI_PASSWORD", "s3cr3t", 1);
+	setenv("EBPFTRACE_LOKI_ENDPOINT", "http://env-loki:3100", 1);
+	assert_int_equal(load("run", NULL), 0);
+	assert_string_equal(cfg.loki_password, "s3cr3t");
+	assert_string_equal(cfg.loki_endpoint, "http://env-loki:3100");
+	setenv("EBPFTRACE_LOKI_PASSWORD", "s3cr3t\r\nX-Evil: 1", 1);
+	assert_int_equal(load("run", NULL), -1);
+	assert_null(strstr(err, "s3cr3t"));
+	assert_err("invalid value for loki.password (not shown)");
+	unsetenv("EBPFTRACE_LOKI_PASSWORD");
+	write_yaml("loki:\n  bearer_token: tok-s3cr3t\n  tenant: t1\n"
+		   "logs:\n  multiline: false\ncluster: c9\n");
+	assert_int_equal(load("run", "-c", tmp_path, NULL), 0);
+	assert_string_equal(cfg.loki_bearer_token, "tok-s3cr3t");
+	assert_string_equal(cfg.loki_tenant, "t1");
+	assert_false(cfg.logs_multiline);
+	assert_string_equal(cfg.cluster, "c9");
+	write_yaml("loki:\n  tenant: \"a\\nb\"\n");
+	assert_int_equal(load("run", "-c", tmp_path, NULL), -1);
+	assert_err("loki.tenant");
+}
+
+static void test_secret_options_in_help(void **state)
+{
+	char *run = capture(ebt_config_usage, "run");
+	char *md = capture(markdown_adapter, NULL);
+
+	(void)state;
+	assert_non_null(strstr(run, "      --loki-endpoint URL"));
+	assert_non_null(strstr(run, "      loki.password"));
+	assert_null(strstr(run, "(null)"));
+	assert_non_null(strstr(md, "| `loki.password` | — | "
+				   "`EBPFTRACE_LOKI_PASSWORD` | string |"));
+	free(run);
+	free(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, clean_env, teardown)
 		T(test_defaults),
+		T(test_logs_and_loki),
+		T(test_secret_options_in_help),
 		T(test_flags_every_type),
 		T(test_bool),
 		T(test_uint),
