@@ -148,3 +148,6 @@ $(BUILD)/gen_config_doc: tests/tools/gen_config_doc.c $(LIB_OBJS)
 docs: $(BUILD)/gen_config_doc
 	$(Q)$< > docs/configuration.md
 .PHONY: docs
+
+# Keep generated skeletons and BPF objects between runs.
+.SECONDARY: $(SKELS) $(BPF_OBJS)

@@ -44,7 +44,10 @@ struct io_args {
 	__u32 kind;   /* IO_* below */
 };
 
-enum { IO_DATA = 0, IO_ACCEPT = 1, IO_CONNECT = 2, IO_SELF_CONNECT = 3 };
+enum {
+	IO_DATA = 0, IO_ACCEPT = 1, IO_CONNECT = 2, IO_SELF_CONNECT = 3,
+	IO_LOG = 4, /* write/writev to stdout or stderr */
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -367,7 +370,13 @@ static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
 	if (ebt_cfg.hook_only)
 		return 0;
 	c = bpf_map_lookup_elem(&ebt_conns, &key);
-	if (!c || c->proto == EBT_PROTO_OTHER)
+	if (!c) {
+		if (ebt_cfg.capture_logs && dir == EBT_DIR_EGRESS &&
+		    (fd == 1 || fd == 2) && selected(key.tgid))
+			return save_args(fd, buf, iovcnt, dir, IO_LOG);
+		return 0;
+	}
+	if (c->proto == EBT_PROTO_OTHER)
 		return 0;
 	return save_args(fd, buf, iovcnt, dir, IO_DATA);
 }
@@ -411,11 +420,44 @@ static __always_inline __u32 classify(const __u8 *p)
 	return EBT_PROTO_UNKNOWN; /* uppercase word: userspace decides */
 }
 
+/* Copy a prefix of what the syscall moved into the scratch record. */
+static __always_inline __u32 copy_payload(struct scratch *s, struct io_args *a,
+					  long ret)
+{
+	__u32 want = ret > PAYLOAD_MASK ? PAYLOAD_MASK : (__u32)ret, cap;
+
+	if (a->iovcnt)
+		return copy_iov(&s->ev, a->buf, a->iovcnt, want);
+	cap = want & PAYLOAD_MASK;
+	if (bpf_probe_read_user(s->ev.payload, cap, (void *)a->buf))
+		cap = 0;
+	return cap;
+}
+
+static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
+{
+	__u32 zero = 0, cap;
+	struct scratch *s = bpf_map_lookup_elem(&ebt_scratch, &zero);
+
+	if (!s)
+		return 0;
+	cap = copy_payload(s, a, ret);
+	fill_hdr(&s->ev.hdr, EBT_EV_LOG, id, a->fd, 0);
+	s->ev.direction = EBT_DIR_EGRESS;
+	s->ev.role = a->fd;
+	s->ev.total_len = (__u32)ret;
+	s->ev.cap_len = cap;
+	s->ev.seq = 0;
+	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +
+				  (cap & PAYLOAD_MASK));
+	return 0;
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
 {
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = a->fd};
 	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
-	__u32 zero = 0, want, cap;
+	__u32 zero = 0, cap;
 	struct scratch *s;
 
 	if (!c || c->proto == EBT_PROTO_OTHER)
@@ -423,14 +465,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
 	s = bpf_map_lookup_elem(&ebt_scratch, &zero);
 	if (!s)
 		return 0;
-	want = ret > PAYLOAD_MASK ? PAYLOAD_MASK : (__u32)ret;
-	if (a->iovcnt) {
-		cap = copy_iov(&s->ev, a->buf, a->iovcnt, want);
-	} else {
-		cap = want & PAYLOAD_MASK;
-		if (bpf_probe_read_user(s->ev.payload, cap, (void *)a->buf))
-			cap = 0;
-	}
+	cap = copy_payload(s, a, ret);
 	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
 		c->proto = classify(s->ev.payload);
 		if (c->proto == EBT_PROTO_OTHER) {
@@ -463,6 +498,8 @@ static __always_inline int exit_data(long ret)
 		return 0;
 	if (a->kind == IO_DATA && ret > 0)
 		emit_data(id, a, ret);
+	else if (a->kind == IO_LOG && ret > 0)
+		emit_log(id, a, ret);
 	bpf_map_delete_elem(&ebt_args, &id);
 	return 0;
 }

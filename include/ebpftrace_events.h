@@ -30,6 +30,7 @@ enum ebt_event_type {
 	EBT_EV_CONN_CLOSE = 3, /* close() of a tracked connection */
 	EBT_EV_PROC_EXIT = 4,  /* last thread of a process exited */
 	EBT_EV_PROC_FORK = 5,  /* a tracked process forked a new process */
+	EBT_EV_LOG = 6,        /* write to fd 1/2: struct ebt_ev_data, role = fd */
 };
 
 enum ebt_role {
@@ -132,7 +133,7 @@ struct ebt_bpf_config {
 	__u32 filter_pid;  /* 1: only tgids in ebt_pid_filter */
 	__u32 filter_comm; /* 1: only comms in ebt_comm_filter */
 	__u32 filter_cgroup; /* 1: only cgroup ids in ebt_cgroup_filter */
-	__u32 _pad;
+	__u32 capture_logs;  /* 1: capture writes to stdout/stderr */
 };
 
 #endif /* EBPFTRACE_EVENTS_H */

@@ -9,6 +9,7 @@
 
 #include "htab.h"
 #include "loader.h"
+#include "logs.h"
 #include "log.h"
 #include "resource.h"
 #include "tracer.h"
@@ -53,6 +54,7 @@ static size_t min_size(uint32_t type)
 	case EBT_EV_CONN_OPEN:
 		return sizeof(struct ebt_ev_conn_open);
 	case EBT_EV_DATA:
+	case EBT_EV_LOG:
 		return offsetof(struct ebt_ev_data, payload);
 	case EBT_EV_CONN_CLOSE:
 		return sizeof(struct ebt_ev_close);
@@ -69,6 +71,32 @@ static bool data_ok(const struct ebt_ev_data *e, size_t len)
 	return e->cap_len < EBT_PAYLOAD_MAX && e->cap_len <= e->total_len &&
 	       offsetof(struct ebt_ev_data, payload) + e->cap_len <= len &&
 	       e->direction <= EBT_DIR_EGRESS;
+}
+
+/* A write to stdout/stderr, with the server span active on that thread. */
+static void log_write(struct ebt_tracer *t, const struct ebt_ev_data *e)
+{
+	struct ebt_thread_ctx *tc = htab_get(t->threads, &e->hdr.tid);
+	struct ebt_log_ctx ctx;
+	struct ebt_log_chunk c = {
+		.tgid = e->hdr.tgid, .tid = e->hdr.tid,
+		.stream = (uint8_t)e->role,
+		.ts_ns = (uint64_t)((int64_t)e->hdr.ts_ns + t->mono_to_real_ns),
+		.data = e->payload, .cap_len = e->cap_len,
+		.total_len = e->total_len,
+	};
+
+	t->stats.log_writes++;
+	if (!t->logs || (e->role != 1 && e->role != 2))
+		return;
+	/* resolve the process now: it may be gone when its lines flush */
+	ebt_resources_get(t->resources, e->hdr.tgid, NULL);
+	if (tc && tc->tgid == e->hdr.tgid) {
+		memcpy(ctx.trace_id, tc->trace_id, 16);
+		memcpy(ctx.span_id, tc->span_id, 8);
+		c.ctx = &ctx;
+	}
+	ebt_logs_feed(t->logs, &c);
 }
 
 static void proc_fork(struct ebt_tracer *t, const struct ebt_ev_proc *e)
@@ -92,6 +120,13 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 	case EBT_EV_CONN_OPEN:
 		ebt_conn_open(t, data);
 		break;
+	case EBT_EV_LOG:
+		if (!data_ok(data, len)) {
+			t->stats.bad_records++;
+			break;
+		}
+		log_write(t, data);
+		break;
 	case EBT_EV_DATA:
 		if (!data_ok(data, len)) {
 			t->stats.bad_records++;
@@ -103,6 +138,8 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 		ebt_conn_close(t, h);
 		break;
 	case EBT_EV_PROC_EXIT:
+		if (t->logs)
+			ebt_logs_forget(t->logs, h->tgid);
 		ebt_proc_exit(t, h->tgid);
 		if (t->bpf && t->cfg->n_pids)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);
@@ -129,4 +166,7 @@ static bool thread_expired(const void *key, void *val, void *ctx)
 void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns)
 {
 	htab_sweep(t->threads, thread_expired, &now_ns);
+	if (t->logs)
+		ebt_logs_tick(t->logs,
+			      (uint64_t)((int64_t)now_ns + t->mono_to_real_ns));
 }

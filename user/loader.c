@@ -45,6 +45,11 @@ static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 	rc->filter_pid = c->n_pids > 0;
 	rc->filter_comm = c->n_comms > 0;
 	rc->filter_cgroup = c->n_cgroups > 0;
+	/* Host mode captures the output of selected processes only: the
+	 * output of everything would include whatever reads our own console
+	 * output (a pager, grep) and loop. */
+	rc->capture_logs = c->logs_enabled &&
+			   (c->n_pids || c->n_comms || c->n_cgroups);
 }
 
 /* cgroup id as bpf_get_current_cgroup_id() sees it: the cgroup2 inode. */

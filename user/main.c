@@ -18,6 +18,7 @@
 #include "console.h"
 #include "loader.h"
 #include "log.h"
+#include "logpipe.h"
 #include "otlp.h"
 #include "tracer.h"
 
@@ -101,10 +102,35 @@ static struct otlp_exporter *start_otlp(const struct ebt_config *cfg)
 	return e;
 }
 
-static void write_stats(const char *path, const uint64_t *k,
-			const struct ebt_tracer *t, const struct otlp_stats *op)
+struct run_stats {
+	uint64_t kernel[EBT_STAT__COUNT];
+	struct otlp_stats otlp;
+	struct ebt_logs_stats logs;
+	struct loki_stats loki;
+};
+
+static void write_log_stats(FILE *f, const struct run_stats *r)
 {
-	struct otlp_stats o = *op;
+	fprintf(f,
+		",\"log_writes_bytes\":%" PRIu64 ",\"log_records\":%" PRIu64
+		",\"log_lines_split\":%" PRIu64 ",\"log_records_truncated\":%"
+		PRIu64 ",\"log_bytes_lost\":%" PRIu64 ",\"log_bytes_dropped\":%"
+		PRIu64 ",\"loki_entries_sent\":%" PRIu64
+		",\"loki_entries_dropped\":%" PRIu64 ",\"loki_errors\":%" PRIu64,
+		r->logs.bytes_in, r->logs.records, r->logs.lines_split,
+		r->logs.records_truncated, r->logs.bytes_lost,
+		r->logs.bytes_dropped, r->loki.entries_sent,
+		r->loki.entries_dropped_queue_full + r->loki.entries_rejected +
+			r->loki.entries_dropped_failed +
+			r->loki.entries_dropped_shutdown,
+		r->loki.request_errors);
+}
+
+static void write_stats(const char *path, const struct run_stats *r,
+			const struct ebt_tracer *t)
+{
+	const uint64_t *k = r->kernel;
+	struct otlp_stats o = r->otlp;
 	FILE *f;
 
 	f = path ? fopen(path, "w") : stderr;
@@ -121,7 +147,7 @@ static void write_stats(const char *path, const uint64_t *k,
 		",\"parse_errors\":%" PRIu64 ",\"not_http\":%" PRIu64
 		",\"exchanges_dropped\":%" PRIu64 ",\"spans\":%" PRIu64
 		",\"spans_exported\":%" PRIu64 ",\"spans_dropped\":%" PRIu64
-		",\"export_errors\":%" PRIu64 "}\n",
+		",\"export_errors\":%" PRIu64,
 		k[EBT_STAT_EVENTS], k[EBT_STAT_RB_DROPS], k[EBT_STAT_CONN_FULL],
 		k[EBT_STAT_TRUNCATED], k[EBT_STAT_SKIPPED_OTHER],
 		t->stats.records, t->stats.bad_records, t->stats.seq_gaps,
@@ -130,6 +156,8 @@ static void write_stats(const char *path, const uint64_t *k,
 		o.spans_dropped_queue_full + o.spans_dropped_rejected +
 			o.spans_dropped_shutdown,
 		o.request_errors);
+	write_log_stats(f, r);
+	fprintf(f, "}\n");
 	if (path)
 		fclose(f);
 }
@@ -197,8 +225,8 @@ static int cmd_run(int argc, char **argv)
 	struct sinks sinks = {0};
 	struct ebt_tracer tracer;
 	struct ebt_bpf *bpf = NULL;
-	uint64_t kstats[EBT_STAT__COUNT] = {0};
-	struct otlp_stats ostats = {0};
+	struct ebt_logpipe logs = {0};
+	struct run_stats st;
 	char err[512] = "";
 	int rc = load_config(&cfg, "run", argc, argv);
 
@@ -215,6 +243,13 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ebpftrace run: out of memory\n");
 		goto out_otlp;
 	}
+	memset(&st, 0, sizeof(st));
+	if (ebt_logpipe_start(&logs, &cfg, tracer.resources, err,
+			      sizeof(err)) != 0) {
+		fprintf(stderr, "ebpftrace run: logs: %s\n", err);
+		goto out_tracer;
+	}
+	tracer.logs = logs.logs;
 	install_signals();
 	bpf = ebt_bpf_start(&cfg, ebt_tracer_handle, &tracer, err, sizeof(err));
 	if (!bpf) {
@@ -226,14 +261,16 @@ static int cmd_run(int argc, char **argv)
 		 cfg.hook_only ? " (hook-only benchmark mode)" : "");
 	main_loop(bpf, &tracer, cfg.duration_ms);
 	rc = 0;
-	ebt_bpf_stats(bpf, kstats);
+	ebt_bpf_stats(bpf, st.kernel);
 	ebt_bpf_stop(bpf);
+	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	if (sinks.otlp)
 		otlp_exporter_shutdown_stats(sinks.otlp, SHUTDOWN_FLUSH_MS,
-					     &ostats);
+					     &st.otlp);
 	sinks.otlp = NULL;
-	write_stats(cfg.stats_file, kstats, &tracer, &ostats);
+	write_stats(cfg.stats_file, &st, &tracer);
 out_tracer:
+	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	ebt_tracer_fini(&tracer);
 out_otlp:
 	if (sinks.otlp)

@@ -20,6 +20,7 @@
 struct ebt_bpf;
 struct htab;
 struct ebt_resources;
+struct ebt_logs;
 
 /* Takes ownership of the span. */
 typedef void (*ebt_span_sink)(void *ctx, struct ebt_span *span);
@@ -34,6 +35,7 @@ struct ebt_tracer_stats {
 	uint64_t exchanges_dropped; /* requests without a usable response */
 	uint64_t spans;          /* spans produced */
 	uint64_t self_conns;     /* server connections from the tracer itself */
+	uint64_t log_writes;     /* stdout/stderr writes captured */
 };
 
 struct ebt_tuple {
@@ -50,6 +52,7 @@ struct ebt_tracer {
 	struct htab *clients;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
 	struct ebt_resources *resources;
+	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
 	ebt_span_sink sink;
 	void *sink_ctx;
 	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */

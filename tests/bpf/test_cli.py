@@ -63,3 +63,22 @@ def test_pid_filter_traces_only_that_process(tmp_path):
         assert not [s for s in t.all_spans() if s.resource.get("process.pid") != a.proc.pid]
     finally:
         t.stop(); a.stop(); b.stop()
+
+
+def test_stdout_lines_carry_the_trace_of_the_request(tmp_path):
+    srv = Server("python", env={"OTEL_SERVICE_NAME": "logs-" + uuid.uuid4().hex[:6]}).start()
+    t = Tracer("--pid", str(srv.proc.pid)).start()
+    try:
+        assert curl(srv.url + "/log") == 200
+        (s,) = t.wait_for(lambda x: x.kind == 2 and x.name == "GET /log")
+        import time
+        deadline = time.time() + 10
+        recs = []
+        while time.time() < deadline and not recs:
+            recs = [r for r in t.logs if r["body"]["stringValue"] == "handled /log"]
+            time.sleep(0.2)
+        assert len(recs) == 1, t.logs
+        assert recs[0]["traceId"] == s.trace_id
+        assert recs[0]["spanId"] == s.span_id
+    finally:
+        t.stop(); srv.stop()

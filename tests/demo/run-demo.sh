@@ -23,7 +23,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 "$BIN" check >/dev/null || { "$BIN" check; exit 1; }
 
-args=(run --format "$FORMAT")
+# Trace the demo's processes only, so their stdout/stderr lines are captured
+# too (host mode captures the output of selected processes).
+args=(run --format "$FORMAT" --comm python3,curl)
 [ "$SECS" != 0 ] && args+=(--duration "${SECS}s")
 "$BIN" "${args[@]}" &
 tracer=$!
@@ -33,7 +35,7 @@ sleep 1.5  # programs attached before the workload starts
 start_server() { # name port [downstream]
 	OTEL_SERVICE_NAME=$1 python3 -u tests/peers/pyserver.py "$2" ${3:-} >"$work/$1.log" 2>&1 &
 	pids+=($!)
-	for _ in $(seq 50); do grep -q READY "$work/$1.log" 2>/dev/null && return; sleep 0.1; done
+	for ((n = 0; n < 50; n++)); do grep -q READY "$work/$1.log" 2>/dev/null && return; sleep 0.1; done
 	echo "demo: $1 did not start" >&2; cat "$work/$1.log" >&2; exit 1
 }
 start_server demo-backend 18081
@@ -44,6 +46,7 @@ echo "demo: frontend on :18080 calls backend on :18081; requests every 0.5s" >&2
 	while true; do
 		i=$((i + 1))
 		curl -s -o /dev/null "http://127.0.0.1:18080/chain"
+		curl -s -o /dev/null "http://127.0.0.1:18080/log"
 		curl -s -o /dev/null "http://127.0.0.1:18080/users/$i?token=secret"
 		[ $((i % 5)) = 0 ] && curl -s -o /dev/null "http://127.0.0.1:18080/fail"
 		sleep 0.5

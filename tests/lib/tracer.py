@@ -54,6 +54,7 @@ class Tracer:
             self.args += ["--stats-file", stats_file]
         self.env = dict(os.environ, **(env or {}))
         self.spans = []
+        self.logs = []
         self.raw_lines = []
         self.stderr = b""
         self.proc = None
@@ -86,7 +87,13 @@ class Tracer:
             with self._lock:
                 self.raw_lines.append(line)
                 try:
-                    self.spans.append(Span(json.loads(line)))
+                    obj = json.loads(line)
+                    if "spanId" in obj and "name" in obj:
+                        self.spans.append(Span(obj))
+                    elif "body" in obj and "timeUnixNano" in obj:
+                        self.logs.append(obj)
+                    else:
+                        raise KeyError("neither a span nor a log record")
                 except (ValueError, KeyError) as e:
                     self.spans.append(("BAD", line, str(e)))
 
