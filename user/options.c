@@ -258,7 +258,8 @@ static const struct opt opts[] = {
 	  .env = { "EBPFTRACE_LOGS_ENABLED" }, .type = T_BOOL, .def = "true",
 	  .cmds = CMD_TRACE,
 	  .help = "capture what traced processes write to stdout and stderr "
-		  "as log records (--logs=false turns it off)",
+		  "as log records; on a host only for processes selected by "
+		  "--pid, --comm or --cgroup (--logs=false turns it off)",
 	  .off = FIELD(logs_enabled, bool) },
 	{ .key = "logs.max_line", .flag = "--logs-max-line",
 	  .env = { "EBPFTRACE_LOGS_MAX_LINE" }, .type = T_BYTES,
