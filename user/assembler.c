@@ -99,6 +99,16 @@ static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
 	return true;
 }
 
+void ebt_asm_log_lines(struct ebt_tracer *t, const struct ebt_thread_ctx *tc,
+		       uint32_t lines)
+{
+	struct ebt_conn *c = htab_get(t->conns, &tc->conn);
+	struct ebt_exchange *x = c ? find_index(c, tc->index) : NULL;
+
+	if (x)
+		x->log_lines += lines;
+}
+
 static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 			      const struct ebt_exchange *x)
 {
@@ -232,6 +242,8 @@ static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
 	if (m->body_bytes)
 		ebt_span_add_int(s, "http.response.body.size",
 				 (int64_t)m->body_bytes);
+	if (x->log_lines)
+		ebt_span_add_int(s, "ebpftrace.log_lines", x->log_lines);
 }
 
 static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,

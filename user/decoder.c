@@ -92,6 +92,12 @@ static void log_write(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	/* resolve the process now: it may be gone when its lines flush */
 	ebt_resources_get(t->resources, e->hdr.tgid, NULL);
 	if (tc && tc->tgid == e->hdr.tgid) {
+		uint32_t lines = 0;
+
+		for (uint32_t i = 0; i < e->cap_len; i++)
+			lines += e->payload[i] == '\n';
+		if (lines)
+			ebt_asm_log_lines(t, tc, lines);
 		memcpy(ctx.trace_id, tc->trace_id, 16);
 		memcpy(ctx.span_id, tc->span_id, 8);
 		c.ctx = &ctx;

@@ -88,6 +88,7 @@ struct ebt_exchange {
 	bool has_parent;
 	bool remote_parent; /* from traceparent or a traced peer */
 	unsigned children;
+	uint32_t log_lines; /* stdout/stderr lines written while active */
 };
 
 struct ebt_conn_id {
@@ -143,5 +144,8 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		      const struct http_msg *m, uint64_t ts);
 void ebt_exchange_free(struct ebt_exchange *x);
 void ebt_random_id(struct ebt_tracer *t, uint8_t *out, size_t len);
+/* Count log lines written on a thread against its active server span. */
+void ebt_asm_log_lines(struct ebt_tracer *t, const struct ebt_thread_ctx *tc,
+		       uint32_t lines);
 
 #endif /* EBT_TRACER_H */

@@ -80,5 +80,6 @@ def test_stdout_lines_carry_the_trace_of_the_request(tmp_path):
         assert len(recs) == 1, t.logs
         assert recs[0]["traceId"] == s.trace_id
         assert recs[0]["spanId"] == s.span_id
+        assert s.attrs["ebpftrace.log_lines"] == 1
     finally:
         t.stop(); srv.stop()
