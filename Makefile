@@ -19,7 +19,7 @@ endif
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lcurl -lprotobuf-c -lyaml -lcjson -lpthread
+LDLIBS   := -lbpf -lelf -lz -lcurl -lprotobuf-c -lyaml -lcjson -lmicrohttpd -lpthread
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))

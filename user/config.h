@@ -41,6 +41,7 @@ struct ebt_config {
 	bool hook_only; /* benchmark: attach programs that return at once */
 	char *log_level; /* error, warn, info, debug */
 	char *stats_file; /* write counters as JSON here on exit, optional */
+	char *metrics_listen; /* host:port of /healthz, /readyz, /metrics */
 
 	/* HTTP */
 	enum http_query_mode query_mode;

@@ -3,7 +3,8 @@
  * ebpftrace: zero-instrumentation HTTP tracing from syscalls.
  * Commands are a registration table; `run` wires the pipeline:
  * BPF ring buffer -> tracer (decode, connections, HTTP, spans) -> sinks
- * (console on this thread, OTLP on its own thread).
+ * (console on this thread, OTLP on its own thread); with metrics.listen,
+ * a health and metrics endpoint reads counters this loop publishes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +20,7 @@
 #include "loader.h"
 #include "log.h"
 #include "logpipe.h"
+#include "metrics.h"
 #include "otlp.h"
 #include "tracer.h"
 
@@ -192,31 +194,84 @@ static void report_losses(struct ebt_bpf *bpf, uint64_t *last_drops,
 	*last_full = k[EBT_STAT_CONN_FULL];
 }
 
-static void main_loop(struct ebt_bpf *bpf, struct ebt_tracer *t,
-		      uint64_t duration_ms)
+/* What `run` owns; the loop and the metrics endpoint read from it. */
+struct run_parts {
+	struct ebt_bpf *bpf;
+	struct ebt_tracer *tracer;
+	struct sinks *sinks;
+	struct ebt_logpipe *logs;
+	struct ebt_metrics_server metrics; /* not running: endpoint off */
+};
+
+static void gather_stats(const struct run_parts *p, struct run_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	ebt_bpf_stats(p->bpf, st->kernel);
+	if (p->sinks->otlp)
+		otlp_exporter_stats(p->sinks->otlp, &st->otlp);
+	if (p->logs->logs)
+		ebt_logs_stats(p->logs->logs, &st->logs);
+	if (p->logs->loki)
+		loki_exporter_stats(p->logs->loki, &st->loki);
+}
+
+/* Copy the counters to the endpoint (about once per second). */
+static void publish_metrics(struct run_parts *p)
+{
+	struct ebt_metrics_snapshot snap;
+	struct run_stats st;
+
+	if (!ebt_metrics_server_running(&p->metrics))
+		return;
+	gather_stats(p, &st);
+	ebt_metrics_fill(&snap, st.kernel, &p->tracer->stats, &st.otlp,
+			 &st.logs, &st.loki);
+	ebt_metrics_server_publish(&p->metrics, &snap);
+}
+
+static void main_loop(struct run_parts *p, uint64_t duration_ms)
 {
 	uint64_t start = ebt_now_mono_ns(), last_tick = start;
 	uint64_t drops = 0, full = 0, ticks = 0;
 	uint64_t end = duration_ms ? start + duration_ms * 1000000ULL : 0;
 
+	publish_metrics(p);
 	while (!stop_requested) {
 		uint64_t now;
-		int n = ebt_bpf_poll(bpf, POLL_MS);
+		int n = ebt_bpf_poll(p->bpf, POLL_MS);
 
 		if (n < 0) {
 			log_error("ring buffer poll failed: %s", strerror(-n));
 			break;
 		}
 		now = ebt_now_mono_ns();
+		ebt_metrics_server_alive(&p->metrics, now);
 		if (end && now >= end)
 			break;
 		if (now - last_tick >= TICK_NS) {
-			ebt_tracer_tick(t, now);
+			ebt_tracer_tick(p->tracer, now);
 			last_tick = now;
+			publish_metrics(p);
 			if (++ticks % LOSS_REPORT_TICKS == 0)
-				report_losses(bpf, &drops, &full);
+				report_losses(p->bpf, &drops, &full);
 		}
 	}
+}
+
+static int start_metrics(struct run_parts *p, const struct ebt_config *cfg)
+{
+	char err[512] = "";
+
+	if (!cfg->metrics_listen)
+		return 0;
+	if (ebt_metrics_server_start(&p->metrics, cfg->metrics_listen, err,
+				     sizeof(err)) != 0) {
+		fprintf(stderr, "ebpftrace run: metrics.listen: %s\n", err);
+		return -1;
+	}
+	log_info("health and metrics on http://%s/metrics",
+		 cfg->metrics_listen);
+	return 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -227,6 +282,8 @@ static int cmd_run(int argc, char **argv)
 	struct ebt_bpf *bpf = NULL;
 	struct ebt_logpipe logs = {0};
 	struct run_stats st;
+	struct run_parts parts = { .tracer = &tracer, .sinks = &sinks,
+				   .logs = &logs };
 	char err[512] = "";
 	int rc = load_config(&cfg, "run", argc, argv);
 
@@ -237,6 +294,8 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ebpftrace run: %s\n", err);
 		goto out_cfg;
 	}
+	if (start_metrics(&parts, &cfg) != 0)
+		goto out_cfg;
 	sinks.format = cfg.format;
 	sinks.otlp = start_otlp(&cfg);
 	if (ebt_tracer_init(&tracer, &cfg, emit_span, &sinks) != 0) {
@@ -257,9 +316,12 @@ static int cmd_run(int argc, char **argv)
 		goto out_tracer;
 	}
 	tracer.bpf = bpf;
+	parts.bpf = bpf;
+	ebt_metrics_server_set_ready(&parts.metrics, true);
 	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
 		 cfg.hook_only ? " (hook-only benchmark mode)" : "");
-	main_loop(bpf, &tracer, cfg.duration_ms);
+	main_loop(&parts, cfg.duration_ms);
+	ebt_metrics_server_set_ready(&parts.metrics, false);
 	rc = 0;
 	ebt_bpf_stats(bpf, st.kernel);
 	ebt_bpf_stop(bpf);
@@ -276,6 +338,7 @@ out_otlp:
 	if (sinks.otlp)
 		otlp_exporter_shutdown(sinks.otlp, SHUTDOWN_FLUSH_MS);
 out_cfg:
+	ebt_metrics_server_stop(&parts.metrics);
 	ebt_config_free(&cfg);
 	return rc;
 }

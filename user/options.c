@@ -10,6 +10,7 @@
  * (repeated flags, a YAML sequence) their values accumulate.
  */
 #include "config.h"
+#include "metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -123,10 +124,12 @@ _Static_assert(sizeof(enum http_query_mode) == sizeof(int), "enum storage");
 static bool valid_url(const char *v);
 static bool valid_kvlist(const char *v);
 static bool valid_header_value(const char *v);
+static bool valid_listen(const char *v);
 
 #define URL_EXPECT "an http:// or https:// URL"
 #define KV_EXPECT "key=value pairs separated by commas"
 #define HEADER_EXPECT "a value without control characters"
+#define LISTEN_EXPECT "host:port or :port, e.g. 127.0.0.1:9464"
 
 static const struct opt opts[] = {
 	/* ---- selection ---- */
@@ -177,6 +180,14 @@ static const struct opt opts[] = {
 	  .help = "on exit, write event, span and drop counters to FILE as "
 		  "JSON",
 	  .off = FIELD(stats_file, char *) },
+	{ .key = "metrics.listen", .flag = "--metrics-listen",
+	  .env = { "EBPFTRACE_METRICS_LISTEN" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "HOST:PORT",
+	  .help = "serve /healthz, /readyz and Prometheus /metrics on this "
+		  "address (e.g. 127.0.0.1:9464, or :9464 for every "
+		  "interface); unset: no endpoint",
+	  .off = FIELD(metrics_listen, char *), .valid = valid_listen,
+	  .expect = LISTEN_EXPECT },
 
 	/* ---- HTTP ---- */
 	{ .key = "http.query", .flag = "--http-query",
@@ -673,6 +684,11 @@ static bool valid_header_value(const char *v)
 		if ((unsigned char)*v < 0x20 || *v == 0x7f)
 			return false;
 	return true;
+}
+
+static bool valid_listen(const char *v)
+{
+	return ebt_listen_parse(v, NULL, 0, NULL, 0) == 0;
 }
 
 /* ---- setters, one per type ---- */

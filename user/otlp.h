@@ -43,6 +43,7 @@ struct otlp_stats {
 	uint64_t retries;
 	uint64_t queue_bytes;    /* currently queued */
 	uint64_t spans_dropped_shutdown; /* still queued when the deadline hit */
+	uint64_t queue_spans;    /* currently queued, without the batch in flight */
 };
 
 struct otlp_exporter;

@@ -765,6 +765,7 @@ void otlp_exporter_stats(struct otlp_exporter *e, struct otlp_stats *out)
 {
 	pthread_mutex_lock(&e->lock);
 	*out = e->st;
+	out->queue_spans = e->count;
 	pthread_mutex_unlock(&e->lock);
 }
 
