@@ -107,6 +107,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
 FUZZ_DEPS_fuzz_http := user/http_parser.c user/route.c user/traceparent.c \
 	user/span.c
 FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c
+FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
 	$(Q)mkdir -p $(FUZZ_BUILD)

@@ -34,6 +34,8 @@ struct ebt_config {
 	unsigned n_comms;
 	char *cgroups[EBT_MAX_FILTERS]; /* cgroup paths (v2/hybrid unified) */
 	unsigned n_cgroups;
+	char *containers[EBT_MAX_FILTERS]; /* container id prefixes */
+	unsigned n_containers;
 
 	/* run */
 	uint64_t duration_ms; /* 0 = until Ctrl-C */

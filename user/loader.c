@@ -15,10 +15,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroup.h"
 #include "ebpftrace.skel.h"
 #include "log.h"
 
 #define MAX_LINKS 64
+#define EBT_MAX_CGROUP_IDS 1024 /* ebt_cgroup_filter's max_entries */
 
 struct ebt_bpf {
 	struct ebpftrace_bpf *skel;
@@ -44,35 +46,37 @@ static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 	rc->hook_only = c->hook_only;
 	rc->filter_pid = c->n_pids > 0;
 	rc->filter_comm = c->n_comms > 0;
-	rc->filter_cgroup = c->n_cgroups > 0;
+	rc->filter_cgroup = c->n_cgroups > 0 || c->n_containers > 0;
 	/* Host mode captures the output of selected processes only: the
 	 * output of everything would include whatever reads our own console
 	 * output (a pager, grep) and loop. */
 	rc->capture_logs = c->logs_enabled &&
-			   (c->n_pids || c->n_comms || c->n_cgroups);
+			   (c->n_pids || c->n_comms || c->n_cgroups ||
+			    c->n_containers);
 }
 
-/* cgroup id as bpf_get_current_cgroup_id() sees it: the cgroup2 inode. */
-static int cgroup_id_of(const char *path, uint64_t *id)
+/* --cgroup and --container-id as cgroup2 ids (cgroup_select.c). */
+static int cgroup_ids(const struct ebt_config *c, uint64_t *ids,
+		      unsigned *n, unsigned max, char *err, size_t errlen)
 {
-	char buf[4096];
-	struct stat st;
-
-	if (path[0] != '/' || strncmp(path, "/sys/fs/cgroup", 14) == 0)
-		snprintf(buf, sizeof(buf), "%s", path);
-	else if (access("/sys/fs/cgroup/unified", F_OK) == 0)
-		snprintf(buf, sizeof(buf), "/sys/fs/cgroup/unified%s", path);
-	else
-		snprintf(buf, sizeof(buf), "/sys/fs/cgroup%s", path);
-	if (stat(buf, &st) != 0)
-		return -1;
-	*id = (uint64_t)st.st_ino;
+	for (unsigned i = 0; i < c->n_cgroups; i++) {
+		if (*n >= max ||
+		    ebt_cgroup_id_of(c->cgroups[i], &ids[*n], err, errlen))
+			return -1;
+		(*n)++;
+	}
+	for (unsigned i = 0; i < c->n_containers; i++)
+		if (ebt_container_cgroup_ids(c->containers[i], ids, n, max,
+					     err, errlen) < 0)
+			return -1;
 	return 0;
 }
 
 static int fill_filters(struct ebpftrace_bpf *skel,
 			const struct ebt_config *c, char *err, size_t errlen)
 {
+	uint64_t ids[EBT_MAX_CGROUP_IDS];
+	unsigned n_ids = 0;
 	uint8_t one = 1;
 
 	for (unsigned i = 0; i < c->n_pids; i++)
@@ -85,19 +89,11 @@ static int fill_filters(struct ebpftrace_bpf *skel,
 		bpf_map__update_elem(skel->maps.ebt_comm_filter, comm,
 				     sizeof(comm), &one, 1, BPF_ANY);
 	}
-	for (unsigned i = 0; i < c->n_cgroups; i++) {
-		uint64_t id;
-
-		if (cgroup_id_of(c->cgroups[i], &id) != 0) {
-			snprintf(err, errlen,
-				 "cgroup '%s' not found under /sys/fs/cgroup "
-				 "(unified or cgroup2): give a cgroup2 path",
-				 c->cgroups[i]);
-			return -1;
-		}
-		bpf_map__update_elem(skel->maps.ebt_cgroup_filter, &id,
-				     sizeof(id), &one, 1, BPF_ANY);
-	}
+	if (cgroup_ids(c, ids, &n_ids, EBT_MAX_CGROUP_IDS, err, errlen))
+		return -1;
+	for (unsigned i = 0; i < n_ids; i++)
+		bpf_map__update_elem(skel->maps.ebt_cgroup_filter, &ids[i],
+				     sizeof(ids[i]), &one, 1, BPF_ANY);
 	return 0;
 }
 

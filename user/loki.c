@@ -16,7 +16,6 @@
 #include "htab.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define CONTAINER_ID_LEN 12
 
 /* ---- label names and values --------------------------------------------- */
 
@@ -223,17 +222,6 @@ static const char *label_stream(const struct label_ctx *c, char *buf,
 	return c->stream == EBT_LOG_STDERR ? "stderr" : "stdout";
 }
 
-static const char *label_container_id(const struct label_ctx *c, char *buf,
-				      size_t len)
-{
-	const char *id = attr(c, "container.id");
-
-	if (!id)
-		return NULL;
-	snprintf(buf, len, "%.*s", CONTAINER_ID_LEN, id);
-	return buf;
-}
-
 /* In priority order: past LOKI_MAX_LABELS the last ones are dropped. */
 static const struct label_rule k8s_rules[] = {
 	{ "namespace", "k8s.namespace.name", NULL },
@@ -252,7 +240,6 @@ static const struct label_rule host_rules[] = {
 	{ "host", "host.name", NULL },
 	{ "service_name", "service.name", NULL },
 	{ "process", "process.executable.name", NULL },
-	{ "container_id", NULL, label_container_id },
 	{ "cluster", NULL, label_cluster },
 	{ "stream", NULL, label_stream },
 };
@@ -569,19 +556,33 @@ static cJSON *stream_json(const struct loki_labels *ls, cJSON **values)
 	return NULL;
 }
 
-/* Structured metadata: trace_id and span_id in lower-case hex. */
+const char *loki_entry_container_id(const struct loki_entry *e)
+{
+	const char *id = e->res ? ebt_resource_get(e->res, "container.id")
+				: NULL;
+
+	return id && *id ? id : NULL;
+}
+
+/* Structured metadata: trace_id and span_id in lower-case hex (with a
+ * trace context), container_id (when the process is in a container). */
 static cJSON *metadata_json(const struct loki_entry *e)
 {
 	cJSON *m = cJSON_CreateObject();
+	const char *ctr = loki_entry_container_id(e);
 	char hex[33];
 
 	if (!m)
 		return NULL;
 	ebt_hex(e->trace_id, sizeof(e->trace_id), hex);
-	if (!add_to_object(m, "trace_id", cJSON_CreateString(hex)))
+	if (e->has_ctx &&
+	    !add_to_object(m, "trace_id", cJSON_CreateString(hex)))
 		goto fail;
 	ebt_hex(e->span_id, sizeof(e->span_id), hex);
-	if (!add_to_object(m, "span_id", cJSON_CreateString(hex)))
+	if (e->has_ctx &&
+	    !add_to_object(m, "span_id", cJSON_CreateString(hex)))
+		goto fail;
+	if (ctr && !add_to_object(m, "container_id", cJSON_CreateString(ctr)))
 		goto fail;
 	return m;
 fail:
@@ -600,7 +601,8 @@ static cJSON *value_json(const struct loki_entry *e)
 	snprintf(ts, sizeof(ts), "%" PRIu64, e->ts_ns);
 	if (!add_to_array(v, cJSON_CreateString(ts)) ||
 	    !add_to_array(v, cJSON_CreateStringReference(e->line)) ||
-	    (e->has_ctx && !add_to_array(v, metadata_json(e)))) {
+	    ((e->has_ctx || loki_entry_container_id(e)) &&
+	     !add_to_array(v, metadata_json(e)))) {
 		cJSON_Delete(v);
 		return NULL;
 	}

@@ -67,7 +67,8 @@ int loki_labels_finish(struct loki_labels *ls);
  *   job (<namespace>/<container>), node_name, pod_ip (k8s.pod.ip),
  *   cluster, stream, service_name.
  * Host: host (host.name), service_name, process (process.executable.name),
- *   container_id (first 12 hex of container.id, if any), cluster, stream.
+ *   cluster, stream. container.id is structured metadata (container_id),
+ *   never a label: container ids change with every restart.
  * cluster is the static value from the configuration (NULL: none); r may be
  * NULL (then only stream and cluster). Returns 0, or -1 on out of memory.
  */
@@ -106,6 +107,8 @@ struct loki_entry *loki_entry_new(struct ebt_resource *res,
 				  const struct ebt_log_record *r,
 				  size_t *size);
 void loki_entry_free(struct loki_entry *e);
+/* container.id of the entry's resource (structured metadata), or NULL. */
+const char *loki_entry_container_id(const struct loki_entry *e);
 
 struct loki_batch;
 

@@ -50,6 +50,7 @@
 #define LOKI_DEFAULT_BATCH_TIMEOUT_MS 1000
 #define LOKI_ENTRY_JSON_OVERHEAD 40  /* ["<ts>","",] */
 #define LOKI_META_JSON_OVERHEAD 80   /* {"trace_id":"..","span_id":".."} */
+#define LOKI_CTR_JSON_OVERHEAD 84    /* ,"container_id":"<64 hex>" */
 #define LOKI_SPLIT_BUDGET 64
 #define LOKI_REASON_MAX 4096
 #define LOKI_REASON_LOGGED 300
@@ -202,7 +203,8 @@ static double next_jitter(struct loki_exporter *e)
 static uint64_t json_cost(const struct loki_entry *en)
 {
 	return en->len + LOKI_ENTRY_JSON_OVERHEAD +
-	       (en->has_ctx ? LOKI_META_JSON_OVERHEAD : 0);
+	       (en->has_ctx ? LOKI_META_JSON_OVERHEAD : 0) +
+	       (loki_entry_container_id(en) ? LOKI_CTR_JSON_OVERHEAD : 0);
 }
 
 /* Lock held. */

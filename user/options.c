@@ -10,6 +10,7 @@
  * (repeated flags, a YAML sequence) their values accumulate.
  */
 #include "config.h"
+#include "cgroup.h"
 #include "metrics.h"
 
 #include <ctype.h>
@@ -124,11 +125,13 @@ _Static_assert(sizeof(enum http_query_mode) == sizeof(int), "enum storage");
 static bool valid_url(const char *v);
 static bool valid_kvlist(const char *v);
 static bool valid_header_value(const char *v);
+static bool valid_container_id(const char *v);
 static bool valid_listen(const char *v);
 
 #define URL_EXPECT "an http:// or https:// URL"
 #define KV_EXPECT "key=value pairs separated by commas"
 #define HEADER_EXPECT "a value without control characters"
+#define CONTAINER_ID_EXPECT "1 to 64 lower-case hex digits"
 #define LISTEN_EXPECT "host:port or :port, e.g. 127.0.0.1:9464"
 
 static const struct opt opts[] = {
@@ -148,9 +151,19 @@ static const struct opt opts[] = {
 	{ .key = "filter.cgroup", .flag = "--cgroup",
 	  .env = { "EBPFTRACE_FILTER_CGROUP" }, .type = T_STRINGS,
 	  .cmds = CMD_TRACE, .metavar = "PATH[,PATH...]",
-	  .help = "trace only processes in these cgroups (cgroup v2 path; "
+	  .help = "trace only processes in these cgroups: a cgroup2 path, a "
+		  "path relative to the cgroup2 root, or a v1 path "
+		  "/sys/fs/cgroup/<controller>/... (same path under cgroup2; "
 		  "repeatable)",
 	  LIST(cgroups, n_cgroups, char *), .max = 4096 },
+	{ .key = "filter.container_id", .flag = "--container-id",
+	  .env = { "EBPFTRACE_FILTER_CONTAINER_ID" }, .type = T_STRINGS,
+	  .cmds = CMD_TRACE, .metavar = "ID[,ID...]",
+	  .help = "trace only containers whose id starts with this (lower-case "
+		  "hex; repeatable); resolved to their cgroups once, at start: "
+		  "containers started later are not selected",
+	  LIST(containers, n_containers, char *), .max = 64,
+	  .valid = valid_container_id, .expect = CONTAINER_ID_EXPECT },
 
 	/* ---- run ---- */
 	{ .key = "duration", .flag = "--duration", .short_flag = 'd',
@@ -686,6 +699,11 @@ static bool valid_header_value(const char *v)
 	return true;
 }
 
+static bool valid_container_id(const char *v)
+{
+	return ebt_container_id_prefix_valid(v);
+}
+
 static bool valid_listen(const char *v)
 {
 	return ebt_listen_parse(v, NULL, 0, NULL, 0) == 0;
@@ -941,6 +959,8 @@ static int add_string(struct load *ld, const struct opt *o, const char *v,
 			 " bytes", o->max);
 		return bad_value(ld, o, s, v, expect);
 	}
+	if (o->valid && !o->valid(v))
+		return bad_value(ld, o, s, v, o->expect);
 	if (*n >= EBT_MAX_FILTERS)
 		return list_full(ld, o, s, v);
 	arr[*n] = strdup(v);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "htab.h"
 
 #define EBT_VERSION "0.1.0"
@@ -347,6 +348,28 @@ static void add_process(struct ebt_resources *rs, struct env_scan *sc,
 	ebt_resource_add_str(sc->r, "host.name", rs->host);
 }
 
+/* container.id, container.runtime.name, k8s.pod.uid from the cgroup path;
+ * they win over the same keys in the process's OTEL_RESOURCE_ATTRIBUTES. */
+static void add_container(struct ebt_resource *r, uint32_t pid)
+{
+	struct ebt_cgroup_info ci;
+	char *buf = NULL;
+	ssize_t n = read_proc(pid, "cgroup", &buf);
+	const char *rt;
+
+	if (n > 0 && ebt_cgroup_parse(buf, (size_t)n, &ci)) {
+		if (ci.container_id[0])
+			ebt_resource_add_dyn(r, "container.id",
+					     ci.container_id);
+		rt = ebt_runtime_name(ci.runtime);
+		if (rt)
+			ebt_resource_add_dyn(r, "container.runtime.name", rt);
+		if (ci.pod_uid[0])
+			ebt_resource_add_dyn(r, "k8s.pod.uid", ci.pod_uid);
+	}
+	free(buf);
+}
+
 static struct ebt_resource *build(struct ebt_resources *rs, uint32_t pid,
 				  const char *comm)
 {
@@ -363,6 +386,7 @@ static struct ebt_resource *build(struct ebt_resources *rs, uint32_t pid,
 		scan_environ(&sc, env, (size_t)n);
 	free(env);
 	add_process(rs, &sc, pid, comm);
+	add_container(sc.r, pid);
 	ebt_resource_add_str(sc.r, "telemetry.sdk.name", "ebpftrace");
 	ebt_resource_add_str(sc.r, "telemetry.sdk.language", "c");
 	ebt_resource_add_str(sc.r, "telemetry.sdk.version", EBT_VERSION);

@@ -127,11 +127,12 @@ static void test_labels_host(void **state)
 			     "0123456789abcdef0123456789abcdef");
 	assert_int_equal(loki_labels_from_resource(&ls, r, EBT_LOG_STDOUT,
 						   NULL), 0);
-	assert_int_equal(ls.n, 5);
+	assert_int_equal(ls.n, 4);
 	assert_string_equal(label(&ls, "host"), "box");
 	assert_string_equal(label(&ls, "service_name"), "billing");
 	assert_string_equal(label(&ls, "process"), "java");
-	assert_string_equal(label(&ls, "container_id"), "0123456789ab");
+	/* an id per container start: metadata, never a label */
+	assert_null(label(&ls, "container_id"));
 	assert_string_equal(label(&ls, "stream"), "stdout");
 	assert_null(label(&ls, "cluster"));
 	assert_null(label(&ls, "namespace"));
@@ -350,6 +351,49 @@ static void test_json_body(void **state)
 	ebt_resource_unref(a);
 	ebt_resource_unref(a2);
 	ebt_resource_unref(b);
+}
+
+/* container.id: structured metadata on every line, with or without a trace
+ * context; the stream's labels stay those of the service. */
+static void test_json_container_metadata(void **state)
+{
+	static const char id[] = "3f1e0c2a9b8d7e6f5a4b3c2d1e0f9a8b"
+				 "7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+	struct ebt_resource *c = host_resource("alpha");
+	struct loki_batch *bt = loki_batch_new(NULL);
+	struct ebt_log_record r;
+	cJSON *root, *s, *v, *meta;
+	char *json;
+
+	(void)state;
+	ebt_resource_add_dyn(c, "container.id", id);
+	r = record("plain", TS0 + 1, EBT_LOG_STDOUT, false, 0);
+	assert_int_equal(loki_batch_add(bt, c, &r), 0);
+	r = record("traced", TS0 + 2, EBT_LOG_STDOUT, true, 0x11);
+	assert_int_equal(loki_batch_add(bt, c, &r), 0);
+	assert_int_equal(loki_batch_prepare(bt), 0);
+	json = loki_batch_json(bt, 0, 2, NULL);
+	root = cJSON_Parse(json);
+	assert_non_null(root);
+	s = find_stream(cJSON_GetObjectItem(root, "streams"), "alpha",
+			"stdout");
+	assert_non_null(s);
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "stream"),
+					"container_id"));
+	v = cJSON_GetObjectItem(s, "values");
+	meta = cJSON_GetArrayItem(cJSON_GetArrayItem(v, 0), 2);
+	assert_int_equal(cJSON_GetArraySize(meta), 1);
+	assert_string_equal(
+		cJSON_GetObjectItem(meta, "container_id")->valuestring, id);
+	meta = cJSON_GetArrayItem(cJSON_GetArrayItem(v, 1), 2);
+	assert_int_equal(cJSON_GetArraySize(meta), 3);
+	assert_string_equal(
+		cJSON_GetObjectItem(meta, "container_id")->valuestring, id);
+	assert_non_null(cJSON_GetObjectItem(meta, "trace_id"));
+	cJSON_Delete(root);
+	free(json);
+	loki_batch_free(bt);
+	ebt_resource_unref(c);
 }
 
 /* ---- HTTP fake ----------------------------------------------------------- */
@@ -1010,6 +1054,7 @@ int main(void)
 		T(test_labels_sanitised_and_capped),
 		T(test_push_url),
 		T(test_json_body),
+		T(test_json_container_metadata),
 		T(test_export_ok_headers_and_order),
 		T(test_export_bearer_and_batches),
 		T(test_export_400_split),
