@@ -254,6 +254,46 @@ static void test_values_from_every_stage(void **state)
 	free(text);
 }
 
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		fail_msg("cannot read %s (run from the repository root)", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* docs/architecture.md lists every family /metrics shows. */
+static void test_docs_list_every_metric(void **state)
+{
+	struct ebt_metrics_snapshot s = { 0 };
+	char *text = render(&s), *doc = read_all("docs/architecture.md");
+	char name[128], want[140];
+	unsigned families = 0;
+
+	(void)state;
+	for (const char *p = strstr(text, "# HELP "); p;
+	     p = strstr(p + 1, "# HELP ")) {
+		assert_int_equal(sscanf(p, "# HELP %127s", name), 1);
+		snprintf(want, sizeof(want), "| `%s` |", name);
+		if (!strstr(doc, want))
+			fail_msg("docs/architecture.md lacks %s", name);
+		families++;
+	}
+	assert_true(families >= 30);
+	free(text);
+	free(doc);
+}
+
 static void test_render_truncates_like_snprintf(void **state)
 {
 	struct ebt_metrics_snapshot s;
@@ -516,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_format_line_by_line),
 		cmocka_unit_test(test_values_from_every_stage),
 		cmocka_unit_test(test_render_truncates_like_snprintf),
+		cmocka_unit_test(test_docs_list_every_metric),
 		cmocka_unit_test(test_fill_without_optional_stages),
 		cmocka_unit_test(test_healthy),
 		cmocka_unit_test(test_listen_parse),
