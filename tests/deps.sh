@@ -17,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+# PyYAML: the deployment checks (tests/deploy) read charts and manifests.
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 # tracefs is needed to attach tracepoints.
 if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,43 +175,66 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("metrics endpoint: %s", msg);
 }
 
-/* Bind and listen on the first address of host:port that works. */
-static int listen_socket(const char *listen_on, char *err, size_t errlen)
+/*
+ * A listening socket on the first address of node:port that works; else
+ * -1 with *e (errno) or *gai (getaddrinfo error) set.
+ */
+static int bind_first(const char *node, const char *port, int *e, int *gai)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	char host[256], port[8];
 	struct addrinfo *res, *ai;
-	int fd = -1, e = 0, rc, one = 1;
+	int fd = -1, rc, one = 1, zero = 0;
 
-	if (ebt_listen_parse(listen_on, host, sizeof(host), port,
-			     sizeof(port)) != 0) {
-		snprintf(err, errlen, "'%s' is not host:port", listen_on);
-		return -1;
-	}
-	rc = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+	rc = getaddrinfo(node, port, &hints, &res);
 	if (rc) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", host,
-			 gai_strerror(rc));
+		*gai = rc == EAI_SYSTEM ? 0 : rc;
+		*e = rc == EAI_SYSTEM ? errno : 0;
 		return -1;
 	}
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 			    ai->ai_protocol);
 		if (fd < 0) {
-			e = errno;
+			*e = errno;
 			continue;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6) /* [::] takes IPv4 too */
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+				   sizeof(zero));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, LISTEN_BACKLOG) == 0)
 			break;
-		e = errno;
+		*e = errno;
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	return fd;
+}
+
+/*
+ * Parse and bind listen_on. ":port" is every address: one dual-stack
+ * socket on [::], or 0.0.0.0 where the host has no IPv6.
+ */
+static int listen_socket(const char *listen_on, char *err, size_t errlen)
+{
+	char host[256], port[8];
+	int fd, e = 0, gai = 0;
+
+	if (ebt_listen_parse(listen_on, host, sizeof(host), port,
+			     sizeof(port)) != 0) {
+		snprintf(err, errlen, "'%s' is not host:port", listen_on);
+		return -1;
+	}
+	fd = bind_first(*host ? host : "::", port, &e, &gai);
+	if (fd < 0 && !*host && e != EADDRINUSE)
+		fd = bind_first("0.0.0.0", port, &e, &gai);
+	if (fd < 0 && gai)
+		snprintf(err, errlen, "cannot resolve '%s': %s", host,
+			 gai_strerror(gai));
+	else if (fd < 0)
 		snprintf(err, errlen, "cannot listen on %s: %s", listen_on,
 			 strerror(e));
 	return fd;
