@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from lib.peers import Server, curl
-from lib.tracer import BINARY, Span, Tracer
+from lib.tracer import BINARY, Span, Tracer, attrs
 
 CG = "/sys/fs/cgroup"
 
@@ -103,6 +103,16 @@ def spans_of(t):
     return [s for s in t.all_spans() if isinstance(s, Span)]
 
 
+def wait_logs(t, body, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        recs = [r for r in list(t.logs) if r["body"]["stringValue"] == body]
+        if recs:
+            return recs
+        time.sleep(0.2)
+    raise AssertionError(f"no log record {body!r}; got {t.logs[-10:]}")
+
+
 def hex_id():
     return secrets.token_hex(32)
 
@@ -158,12 +168,15 @@ def test_container_id_on_spans_and_container_id_selection(cgroups, servers):
     t = run_tracer("--container-id", cid[:12])
     try:
         assert curl(b.url + "/hello") == 200
-        assert curl(a.url + "/hello") == 200
+        assert curl(a.url + "/log") == 200
         (s,) = t.wait_for(lambda x: x.service == inside)
+        logs = wait_logs(t, "handled /log")
         time.sleep(1.0)
         spans = spans_of(t)
     finally:
         stop(t)
+    # the stdout line of the container's process carries it too
+    assert attrs(logs[0]["resource"])["container.id"] == cid
     assert s.resource["container.id"] == cid
     assert s.resource["container.runtime.name"] == "docker"
     assert s.resource["process.pid"] == a.proc.pid
