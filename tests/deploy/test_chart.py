@@ -124,7 +124,9 @@ def test_rendered_manifests_validate(k8svalidate, rendered, tmp_path):
      "--set", "metrics.scrapeAnnotations=false",
      "--set", "priorityClassName=system-node-critical",
      "--set", "resourceAttributes=deployment.environment=test",
-     "--set", "hostPaths.criSocket=/run/k3s/containerd/containerd.sock"],
+     "--set", "hostPaths.criSocket=/run/k3s/containerd/containerd.sock",
+     "--set", "podAnnotations.container\\.apparmor\\.security\\.beta\\."
+              "kubernetes\\.io/ebpftrace=unconfined"],
 ], ids=["privileged", "no-rbac", "options"])
 def test_rendered_variants_validate(k8svalidate, helm_bin, values, tmp_path):
     proc = validate(k8svalidate, tools.render(*values), tmp_path)
