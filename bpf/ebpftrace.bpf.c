@@ -35,6 +35,14 @@ struct {
 	__type(value, struct ebt_conn_info);
 } ebt_conns SEC(".maps");
 
+/* Processes that have opened a tracked connection (tgid -> 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} ebt_conn_procs SEC(".maps");
+
 /* Syscall arguments saved at sys_enter, read back at sys_exit. */
 struct io_args {
 	__u64 buf;    /* user buffer, or iovec array when iovcnt > 0 */
@@ -42,6 +50,7 @@ struct io_args {
 	__u32 iovcnt;
 	__u32 direction;
 	__u32 kind;   /* IO_* below */
+	__u32 stream; /* IO_LOG: 1 stdout, 2 stderr */
 };
 
 enum {
@@ -170,18 +179,53 @@ static __always_inline void fill_hdr(struct ebt_event_hdr *h, __u32 type,
 	h->conn_start_ns = start;
 }
 
-/* fd -> struct sock of the current task, via its file table. */
-static __always_inline struct sock *fd_to_sock(__u32 fd)
+/* fd -> struct file of the current task, via its file table. */
+static __always_inline struct file *fd_to_file(__u32 fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 	struct file *f = NULL;
+
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+/* fd -> struct sock of the current task. */
+static __always_inline struct sock *fd_to_sock(__u32 fd)
+{
+	struct file *f = fd_to_file(fd);
 	struct socket *so;
 
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	if (!f)
 		return NULL;
 	so = BPF_CORE_READ(f, private_data);
 	return so ? BPF_CORE_READ(so, sk) : NULL;
+}
+
+/*
+ * Which standard stream does a write to fd reach? 1 or 2 for the fds
+ * themselves; for another fd, the stream whose open file shares its inode
+ * (a dup, or /dev/stdout opened by path: a new file on the same pipe, pty
+ * or log file); 0 for anything else.
+ */
+static __always_inline __u32 std_stream(__u32 fd)
+{
+	struct inode *ino;
+	struct file *f;
+
+	if (fd == 1 || fd == 2)
+		return fd;
+	if (fd < 3 || !(f = fd_to_file(fd)))
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	if (!ino)
+		return 0;
+	if ((f = fd_to_file(1)) && BPF_CORE_READ(f, f_inode) == ino)
+		return 1;
+	if ((f = fd_to_file(2)) && BPF_CORE_READ(f, f_inode) == ino)
+		return 2;
+	return 0;
 }
 
 static __always_inline void v4_mapped(__u8 out[16], __u32 addr)
@@ -221,6 +265,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 	struct ebt_conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
 	struct ebt_conn_info info = {};
 	struct sock *sk = fd_to_sock(fd);
+	__u8 one = 1;
 
 	if (!sk || !read_tuple(sk, &e))
 		return;
@@ -235,6 +280,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 		stat_inc(EBT_STAT_CONN_FULL);
 		return;
 	}
+	bpf_map_update_elem(&ebt_conn_procs, &key.tgid, &one, BPF_ANY);
 	fill_hdr(&e.hdr, EBT_EV_CONN_OPEN, pid_tgid, fd, info.start_ns);
 	e.role = role;
 	e.cgroup_id = bpf_get_current_cgroup_id();
@@ -306,18 +352,23 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 	return exit_accept(ctx->ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int enter_connect_fd(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (ebt_cfg.hook_only)
 		return 0;
 	if ((id >> 32) == ebt_cfg.self_tgid)
-		return save_args((__u32)ctx->args[0], 0, 0, 0, IO_SELF_CONNECT);
+		return save_args(fd, 0, 0, 0, IO_SELF_CONNECT);
 	if (!selected(id >> 32))
 		return 0;
-	return save_args((__u32)ctx->args[0], 0, 0, 0, IO_CONNECT);
+	return save_args(fd, 0, 0, 0, IO_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_connect_fd((__u32)ctx->args[0]);
 }
 
 /* Remember the local port of one of the tracer's own connections. */
@@ -336,8 +387,7 @@ static __always_inline void self_port(__u32 fd, bool add)
 		bpf_map_delete_elem(&ebt_self_ports, &port);
 }
 
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int exit_connect_ret(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct io_args *a;
@@ -347,7 +397,7 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	a = bpf_map_lookup_elem(&ebt_args, &id);
 	if (!a)
 		return 0;
-	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
+	if (ret == 0 || ret == -EINPROGRESS) {
 		if (a->kind == IO_CONNECT)
 			conn_open(id, a->fd, EBT_ROLE_CLIENT);
 		else if (a->kind == IO_SELF_CONNECT)
@@ -357,7 +407,30 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_connect_ret(ctx->ret);
+}
+
 /* ---- data ------------------------------------------------------------------ */
+
+/* A write that is not on a connection: is it stdout/stderr to capture? */
+static __always_inline int enter_log(__u32 fd, __u64 buf, __u32 iovcnt)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args a = {
+		.buf = buf, .fd = fd, .iovcnt = iovcnt,
+		.direction = EBT_DIR_EGRESS, .kind = IO_LOG,
+	};
+
+	if (!selected(id >> 32))
+		return 0;
+	a.stream = std_stream(fd);
+	if (a.stream)
+		bpf_map_update_elem(&ebt_args, &id, &a, BPF_ANY);
+	return 0;
+}
 
 /* sys_enter of a data syscall: remember args only for tracked HTTP-ish fds. */
 static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
@@ -371,9 +444,8 @@ static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
 		return 0;
 	c = bpf_map_lookup_elem(&ebt_conns, &key);
 	if (!c) {
-		if (ebt_cfg.capture_logs && dir == EBT_DIR_EGRESS &&
-		    (fd == 1 || fd == 2) && selected(key.tgid))
-			return save_args(fd, buf, iovcnt, dir, IO_LOG);
+		if (ebt_cfg.capture_logs && dir == EBT_DIR_EGRESS)
+			return enter_log(fd, buf, iovcnt);
 		return 0;
 	}
 	if (c->proto == EBT_PROTO_OTHER)
@@ -444,7 +516,7 @@ static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
 	cap = copy_payload(s, a, ret);
 	fill_hdr(&s->ev.hdr, EBT_EV_LOG, id, a->fd, 0);
 	s->ev.direction = EBT_DIR_EGRESS;
-	s->ev.role = a->fd;
+	s->ev.role = a->stream;
 	s->ev.total_len = (__u32)ret;
 	s->ev.cap_len = cap;
 	s->ev.seq = 0;
@@ -583,11 +655,10 @@ int exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- close / process lifetime ------------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int enter_close_fd(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ebt_conn_key key = {.tgid = id >> 32, .fd = (__u32)ctx->args[0]};
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
 	struct ebt_conn_info *c;
 	struct ebt_ev_close e = {};
 
@@ -606,6 +677,12 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_close_fd((__u32)ctx->args[0]);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
@@ -615,8 +692,41 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	if (ebt_cfg.hook_only || (id >> 32) != (__u32)id)
 		return 0;
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
+	bpf_map_delete_elem(&ebt_conn_procs, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));
 	return 0;
+}
+
+struct fork_copy {
+	__u32 parent;
+	__u32 child;
+};
+
+static long copy_conn(struct bpf_map *map, struct ebt_conn_key *k,
+		      struct ebt_conn_info *v, struct fork_copy *fc)
+{
+	struct ebt_conn_key ck = {.tgid = fc->child, .fd = k->fd};
+
+	if (k->tgid == fc->parent)
+		bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST);
+	return 0;
+}
+
+/*
+ * A forked child shares its parent's sockets. Copy the parent's
+ * connections to the child here, before the child runs: a forking server
+ * closes its copy of the socket at once, and the child reads at once, so
+ * a copy made later (by userspace, on the fork record) would race both.
+ */
+static __always_inline void fork_conns(__u32 parent, __u32 child)
+{
+	struct fork_copy fc = {.parent = parent, .child = child};
+	__u8 one = 1;
+
+	if (!bpf_map_lookup_elem(&ebt_conn_procs, &parent))
+		return;
+	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
+	bpf_map_update_elem(&ebt_conn_procs, &child, &one, BPF_ANY);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -628,9 +738,101 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (ebt_cfg.hook_only || ctgid == ptgid)
 		return 0;
+	fork_conns(ptgid, ctgid);
 	fill_hdr(&e.hdr, EBT_EV_PROC_FORK, bpf_get_current_pid_tgid(), 0, 0);
 	e.hdr.tgid = ptgid;
 	e.child_tgid = ctgid;
 	rb_output(&e, sizeof(e));
+	return 0;
+}
+
+/*
+ * ---- one program per direction for every syscall (--hooks raw) -----------
+ * The alternative to the per-syscall tracepoints above: tp_btf programs on
+ * the raw sys_enter/sys_exit tracepoints run for every syscall of every
+ * process and switch on the syscall number. The loader attaches one set or
+ * the other; docs/benchmarks.md compares their cost.
+ */
+#if defined(__TARGET_ARCH_x86)
+enum {
+	NR_read = 0, NR_write = 1, NR_close = 3, NR_readv = 19, NR_writev = 20,
+	NR_sendfile = 40, NR_connect = 42, NR_accept = 43, NR_sendto = 44,
+	NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47, NR_accept4 = 288,
+};
+#define SC_NR(regs) ((long)(regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+enum {
+	NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65,
+	NR_writev = 66, NR_sendfile = 71, NR_accept = 202, NR_connect = 203,
+	NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212,
+	NR_accept4 = 242,
+};
+#define SC_NR(regs) ((long)(regs)->syscallno)
+#else
+#error "syscall numbers for this architecture are missing"
+#endif
+
+static __always_inline int raw_enter(struct pt_regs *regs, long nr)
+{
+	__u32 fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u64 a1;
+
+	switch (nr) {
+	case NR_accept:
+	case NR_accept4:
+		return enter_accept();
+	case NR_connect:
+		return enter_connect_fd(fd);
+	case NR_close:
+		return enter_close_fd(fd);
+	case NR_sendfile:
+		return enter_data(fd, 0, 0, EBT_DIR_EGRESS);
+	}
+	a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	switch (nr) {
+	case NR_read:
+	case NR_recvfrom:
+		return enter_data(fd, a1, 0, EBT_DIR_INGRESS);
+	case NR_write:
+	case NR_sendto:
+		return enter_data(fd, a1, 0, EBT_DIR_EGRESS);
+	case NR_readv:
+		return enter_data(fd, a1, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs),
+				  EBT_DIR_INGRESS);
+	case NR_writev:
+		return enter_data(fd, a1, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs),
+				  EBT_DIR_EGRESS);
+	case NR_recvmsg:
+		return enter_msg(fd, a1, EBT_DIR_INGRESS);
+	case NR_sendmsg:
+		return enter_msg(fd, a1, EBT_DIR_EGRESS);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long nr)
+{
+	if (ebt_cfg.hook_only)
+		return 0;
+	return raw_enter(regs, nr);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (ebt_cfg.hook_only)
+		return 0;
+	switch (SC_NR(regs)) {
+	case NR_accept:
+	case NR_accept4:
+		return exit_accept(ret);
+	case NR_connect:
+		return exit_connect_ret(ret);
+	case NR_read: case NR_recvfrom: case NR_write: case NR_sendto:
+	case NR_readv: case NR_writev: case NR_recvmsg: case NR_sendmsg:
+	case NR_sendfile:
+		return exit_data(ret);
+	}
 	return 0;
 }

@@ -21,6 +21,12 @@ enum ebt_format {
 	EBT_FORMAT_NONE = 2, /* no console output */
 };
 
+/* How the syscall programs are attached (see docs/benchmarks.md). */
+enum ebt_hooks {
+	EBT_HOOKS_TRACEPOINTS = 0, /* one program per syscalls/sys_* event */
+	EBT_HOOKS_RAW = 1,         /* tp_btf sys_enter/sys_exit + id switch */
+};
+
 enum ebt_compression {
 	EBT_COMPRESS_GZIP = 0,
 	EBT_COMPRESS_NONE = 1,
@@ -41,6 +47,7 @@ struct ebt_config {
 	uint64_t duration_ms; /* 0 = until Ctrl-C */
 	enum ebt_format format;
 	bool hook_only; /* benchmark: attach programs that return at once */
+	enum ebt_hooks hooks;
 	char *log_level; /* error, warn, info, debug */
 	char *stats_file; /* write counters as JSON here on exit, optional */
 	char *metrics_listen; /* host:port of /healthz, /readyz, /metrics */

@@ -348,5 +348,6 @@ void ebt_proc_fork(struct ebt_tracer *t, uint32_t parent, uint32_t child)
 		copy_to_child(t, fs.found[i], child);
 	/* The child may exit before its span is built: read /proc now. */
 	if (fs.n)
-		ebt_resources_get(t->resources, child, fs.found[0]->comm);
+		ebt_resources_get_forked(t->resources, child, parent,
+					 fs.found[0]->comm);
 }

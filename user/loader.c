@@ -114,13 +114,35 @@ static int stage_error(char *err, size_t errlen, const char *stage, int rc)
 	return -1;
 }
 
+/* Load either the per-syscall tracepoints or the two raw tp_btf ones. */
+static void select_hooks(struct ebpftrace_bpf *skel, enum ebt_hooks hooks)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		bool raw = strncmp(sec, "tp_btf/sys_", 11) == 0;
+		bool per_sc = strncmp(sec, "tracepoint/syscalls/", 20) == 0;
+
+		if (raw)
+			bpf_program__set_autoload(prog, hooks == EBT_HOOKS_RAW);
+		else if (per_sc)
+			bpf_program__set_autoload(
+				prog, hooks == EBT_HOOKS_TRACEPOINTS);
+	}
+}
+
 static int attach_all(struct ebt_bpf *b, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, b->skel->obj) {
-		struct bpf_link *l = bpf_program__attach(prog);
+		struct bpf_link *l;
 		char stage[160];
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		l = bpf_program__attach(prog);
 
 		if (!l || b->n_links >= MAX_LINKS) {
 			snprintf(stage, sizeof(stage), "attach of %s (%s)",
@@ -153,6 +175,7 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 		goto fail;
 	}
 	set_rodata(b->skel, cfg);
+	select_hooks(b->skel, cfg->hooks);
 	rc = ebpftrace_bpf__load(b->skel);
 	if (rc) {
 		stage_error(err, errlen, "load (verifier)", rc);

@@ -100,6 +100,12 @@ static const struct choice format_choices[] = {
 	{ NULL, 0 },
 };
 
+static const struct choice hooks_choices[] = {
+	{ "tracepoints", EBT_HOOKS_TRACEPOINTS },
+	{ "raw", EBT_HOOKS_RAW },
+	{ NULL, 0 },
+};
+
 static const struct choice query_choices[] = {
 	{ "keep", HTTP_QUERY_KEEP },
 	{ "redact", HTTP_QUERY_REDACT },
@@ -120,6 +126,7 @@ static const struct choice level_choices[] = {
 
 _Static_assert(sizeof(enum ebt_format) == sizeof(int), "enum storage");
 _Static_assert(sizeof(enum ebt_compression) == sizeof(int), "enum storage");
+_Static_assert(sizeof(enum ebt_hooks) == sizeof(int), "enum storage");
 _Static_assert(sizeof(enum http_query_mode) == sizeof(int), "enum storage");
 
 static bool valid_url(const char *v);
@@ -183,6 +190,14 @@ static const struct opt opts[] = {
 	  .help = "benchmark diagnostic: attach every program but return at "
 		  "once (measures the cost of the hooks alone)",
 	  .off = FIELD(hook_only, bool) },
+	{ .key = "hooks", .flag = "--hooks",
+	  .env = { "EBPFTRACE_HOOKS" }, .type = T_ENUM, .def = "tracepoints",
+	  .cmds = CMD_TRACE,
+	  .help = "how syscalls are hooked: one tracepoint program per "
+		  "syscall (tracepoints) or one tp_btf program on every "
+		  "sys_enter/sys_exit that switches on the syscall number "
+		  "(raw); docs/benchmarks.md compares their cost",
+	  .off = FIELD(hooks, int), .choices = hooks_choices },
 	{ .key = "log_level", .flag = "--log-level",
 	  .env = { "EBPFTRACE_LOG_LEVEL" }, .type = T_CHOICE, .def = "info",
 	  .cmds = CMD_ALL, .help = "verbosity of the tracer's own log",

@@ -317,19 +317,21 @@ static void scan_environ(struct env_scan *sc, const char *env, size_t len)
 	}
 }
 
+/* /proc is read from src: the process itself, or its parent for a forked
+ * child that exited before we looked. */
 static void add_process(struct ebt_resources *rs, struct env_scan *sc,
-			uint32_t pid, const char *comm)
+			uint32_t pid, uint32_t src, const char *comm)
 {
 	char *buf = NULL, link[64], exe[4096], name[256];
 	ssize_t n;
 
-	n = read_proc(pid, "cmdline", &buf);
+	n = read_proc(src, "cmdline", &buf);
 	ebt_service_name_from_cmdline(buf ? buf : "", n > 0 ? (size_t)n : 0,
 				      name, sizeof(name));
 	free(buf);
 	if (name[0] == '\0')
 		snprintf(name, sizeof(name), "%s", comm);
-	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	snprintf(link, sizeof(link), "/proc/%u/exe", src);
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
@@ -371,7 +373,7 @@ static void add_container(struct ebt_resource *r, uint32_t pid)
 }
 
 static struct ebt_resource *build(struct ebt_resources *rs, uint32_t pid,
-				  const char *comm)
+				  uint32_t src, const char *comm)
 {
 	struct env_scan sc = {.r = ebt_resource_new(pid)};
 	char *env = NULL;
@@ -381,27 +383,27 @@ static struct ebt_resource *build(struct ebt_resources *rs, uint32_t pid,
 		return NULL;
 	if (rs->extra)
 		ebt_parse_kv_list(rs->extra, add_kv, sc.r);
-	n = read_proc(pid, "environ", &env);
+	n = read_proc(src, "environ", &env);
 	if (n > 0)
 		scan_environ(&sc, env, (size_t)n);
 	free(env);
-	add_process(rs, &sc, pid, comm);
-	add_container(sc.r, pid);
+	add_process(rs, &sc, pid, src, comm);
+	add_container(sc.r, src);
 	ebt_resource_add_str(sc.r, "telemetry.sdk.name", "ebpftrace");
 	ebt_resource_add_str(sc.r, "telemetry.sdk.language", "c");
 	ebt_resource_add_str(sc.r, "telemetry.sdk.version", EBT_VERSION);
 	return sc.r;
 }
 
-struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
-				       uint32_t tgid, const char *comm)
+static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
+				      uint32_t src, const char *comm)
 {
 	struct ebt_resource *r = htab_get(rs->by_tgid, &tgid);
 	int err;
 
 	if (r)
 		return r;
-	r = build(rs, tgid, comm ? comm : "unknown");
+	r = build(rs, tgid, src, comm ? comm : "unknown");
 	if (!r)
 		return NULL;
 	htab_put(rs->by_tgid, &tgid, r, &err);
@@ -410,6 +412,24 @@ struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 		return NULL;
 	}
 	return r;
+}
+
+struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
+				       uint32_t tgid, const char *comm)
+{
+	return get_from(rs, tgid, tgid, comm);
+}
+
+struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
+					      uint32_t child, uint32_t parent,
+					      const char *comm)
+{
+	char *cmd = NULL;
+	/* Gone, or a zombie (whose cmdline reads empty): use the parent. */
+	bool alive = read_proc(child, "cmdline", &cmd) > 0;
+
+	free(cmd);
+	return get_from(rs, child, alive ? child : parent, comm);
 }
 
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)

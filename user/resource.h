@@ -19,6 +19,11 @@ void ebt_resources_free(struct ebt_resources *rs);
 /* Borrowed reference, valid until ebt_resources_forget(tgid). */
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 				       uint32_t tgid, const char *comm);
+/* As ebt_resources_get for a child forked from parent; if the child is
+ * already gone, its program is the parent's (a fork without exec). */
+struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
+					      uint32_t child, uint32_t parent,
+					      const char *comm);
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid);
 
 /*

@@ -3,7 +3,7 @@ import subprocess
 import uuid
 
 from lib.peers import Server, curl
-from lib.tracer import BINARY, Tracer
+from lib.tracer import BINARY, Tracer, attrs
 
 
 def run(*args, **kw):
@@ -81,5 +81,62 @@ def test_stdout_lines_carry_the_trace_of_the_request(tmp_path):
         assert recs[0]["traceId"] == s.trace_id
         assert recs[0]["spanId"] == s.span_id
         assert s.attrs["ebpftrace.log_lines"] == 1
+    finally:
+        t.stop(); srv.stop()
+
+
+WRITER = r"""
+import os, sys
+sys.stdin.readline()
+os.write(1, b"plain stdout\n")
+d = os.dup(1)
+os.write(d, b"through a dup\n")
+with open("/dev/stdout", "wb", buffering=0) as f:
+    f.write(b"through /dev/stdout\n")
+with open("/dev/stderr", "wb", buffering=0) as f:
+    f.write(b"through /dev/stderr\n")
+with open(sys.argv[1], "wb", buffering=0) as f:
+    f.write(b"to a plain file\n")
+os.writev(d, [b"vectored ", b"through a dup\n"])
+sys.stdin.readline()
+"""
+
+
+def test_stdout_reached_through_dup_and_dev_stdout_is_captured(tmp_path):
+    """nginx-style logging: /dev/stdout opened by path, or a dup of fd 1."""
+    w = subprocess.Popen(["python3", "-c", WRITER, str(tmp_path / "f.log")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        w.stdin.write(b"go\n"); w.stdin.flush()
+        import time
+        want = {"plain stdout": 1, "through a dup": 1, "through /dev/stdout": 1,
+                "through /dev/stderr": 2, "vectored through a dup": 1}
+        deadline = time.time() + 10
+        got = {}
+        while time.time() < deadline and len(got) < len(want):
+            got = {r["body"]["stringValue"]: r for r in list(t.logs)}
+            time.sleep(0.2)
+        w.stdin.write(b"done\n"); w.stdin.flush()
+        assert set(want) <= set(got), got.keys()
+        assert "to a plain file" not in got
+        for line, fd in want.items():
+            stream = "stdout" if fd == 1 else "stderr"
+            assert attrs(got[line])["log.iostream"] == stream, (line, got[line])
+    finally:
+        t.stop(); w.kill()
+
+
+def test_raw_hooks_mode_makes_the_same_spans():
+    """--hooks raw (tp_btf sys_enter/sys_exit) is a full alternative."""
+    srv = Server("python", env={"OTEL_SERVICE_NAME": "raw-" + uuid.uuid4().hex[:6]}).start()
+    t = Tracer("--hooks", "raw", "--pid", str(srv.proc.pid)).start()
+    try:
+        assert curl(srv.url + "/users/42") == 200
+        (s,) = t.wait_for(lambda x: x.kind == 2 and x.service == srv.env["OTEL_SERVICE_NAME"])
+        assert s.name == "GET /users/{id}"
+        assert s.attrs["http.response.status_code"] == 200
+        assert s.end > s.start
     finally:
         t.stop(); srv.stop()

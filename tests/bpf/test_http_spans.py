@@ -291,12 +291,12 @@ def test_accept_then_fork_server(tracer, tmp_path):
         port = int(p.stdout.readline().split()[1])
         for _ in range(4):
             assert curl(f"http://127.0.0.1:{port}/forked/1") == 200
-        # A child can read before the tracer copies the parent's connection
-        # to it (docs/architecture.md, limits): most requests, not all.
+        # BPF copies the parent's connections to the child at fork time,
+        # before the child runs: every request is traced.
         spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
-                                count=3)
+                                count=4)
         assert all(s.name == "GET /forked/{id}" for s in spans)
-        assert all(s.service == "forking_app.py" for s in spans)
+        assert all(s.service == "forking_app.py" for s in spans), spans
         assert all(s.resource["process.pid"] != p.pid for s in spans)  # served by children
     finally:
         p.terminate()
