@@ -4,6 +4,7 @@
 Alternating rounds of wrk on loopback against real servers, one condition at
 a time, the order rotated every round:
   untraced | ebpftrace --hook-only | ebpftrace fully on (console off)
+  | the same two with --hooks raw (tp_btf sys_enter/sys_exit)
   | ebpftrace fully on + OTLP export to a local sink
   | OpenTelemetry Java agent (exporters off) | agent + OTLP to the sink
 Writes docs/benchmarks.md, docs/benchmarks.png and raw JSON results.
@@ -11,6 +12,7 @@ Writes docs/benchmarks.md, docs/benchmarks.png and raw JSON results.
 Environment (all optional):
   BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNS=16 BENCH_WRK_THREADS=2
   BENCH_WORKLOADS=jdk,go  BENCH_OTLP=1  BENCH_AGENT=1  BENCH_WARMUP=10
+  BENCH_RAW=1 (also run hook-only and fully-on with --hooks raw)
   BENCH_SWEEP=1,4,16,64  BENCH_SWEEP_SECONDS=5  (BENCH_SWEEP= to skip)
   EBPFTRACE=build/ebpftrace  EBPFTRACE_ARGS="extra tracer args"
   OTEL_AGENT_JAR=path  BENCH_OUT=build/bench  BENCH_DOCS=docs
@@ -58,6 +60,7 @@ class Config:
         self.workloads = env_list("BENCH_WORKLOADS", "jdk,go")
         self.otlp = os.environ.get("BENCH_OTLP", "1") == "1"
         self.agent = os.environ.get("BENCH_AGENT", "1") == "1"
+        self.raw = os.environ.get("BENCH_RAW", "1") == "1"
         self.sweep = [int(x) for x in env_list("BENCH_SWEEP", "1,4,16,64")]
         self.sweep_seconds = env_int("BENCH_SWEEP_SECONDS", 5)
         self.ebpftrace = os.path.abspath(os.environ.get(
@@ -311,8 +314,10 @@ class Tracer:
 def tracer_cmd(cfg, mode, target_pid, stats_path):
     cmd = [cfg.ebpftrace, "run", "--pid", str(target_pid), "--format", "none",
            "--stats-file", stats_path]
-    if mode == "hook":
+    if mode.startswith("hook"):
         cmd.insert(2, "--hook-only")
+    if mode.endswith("-raw"):
+        cmd[2:2] = ["--hooks", "raw"]
     return cmd + cfg.tracer_args
 
 
@@ -350,6 +355,11 @@ def plan(cfg):
         conds += [Condition(w + ":untraced", "untraced", w, srv),
                   Condition(w + ":hook", "ebpftrace hook-only", w, srv, "hook"),
                   Condition(w + ":full", "ebpftrace on, console off", w, srv, "full")]
+        if cfg.raw:
+            conds += [Condition(w + ":hook-raw", "ebpftrace hook-only, --hooks raw", w, srv,
+                                "hook-raw"),
+                      Condition(w + ":full-raw", "ebpftrace on, --hooks raw", w, srv,
+                                "full-raw")]
         if cfg.otlp and w == "jdk":
             conds.append(Condition(w + ":full-otlp", "ebpftrace on, OTLP to sink", w, srv, "full", True))
         if cfg.agent and w == "jdk" and cfg.agent_jar:
