@@ -44,6 +44,7 @@ struct otlp_stats {
 	uint64_t queue_bytes;    /* currently queued */
 	uint64_t spans_dropped_shutdown; /* still queued when the deadline hit */
 	uint64_t queue_spans;    /* currently queued, without the batch in flight */
+	uint64_t worker_cpu_ns;  /* CPU time used by the worker thread so far */
 };
 
 struct otlp_exporter;

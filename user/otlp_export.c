@@ -81,6 +81,11 @@ struct otlp_exporter {
 	struct otlp_stats st; /* st.queue_bytes includes the in-flight batch */
 	atomic_bool stopping;
 	_Atomic uint64_t deadline_ns;
+	bool worker_exited; /* st.worker_cpu_ns is final */
+
+	/* set in new() after the worker started */
+	clockid_t worker_clock;
+	bool has_worker_clock;
 
 	/* worker thread only */
 	pthread_t thread;
@@ -114,6 +119,16 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of the thread behind clk (a thread CPU-time clock), in ns. */
+static uint64_t cpu_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clk, &ts) != 0)
+		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -515,6 +530,11 @@ static void *worker_main(void *arg)
 		release_batch(e);
 		log_drops(e);
 	}
+	/* the thread's CPU clock dies with it: leave the final figure */
+	pthread_mutex_lock(&e->lock);
+	e->st.worker_cpu_ns = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	e->worker_exited = true;
+	pthread_mutex_unlock(&e->lock);
 	return NULL;
 }
 
@@ -758,6 +778,8 @@ struct otlp_exporter *otlp_exporter_new(const struct otlp_config *cfg,
 		exporter_free(e, true);
 		return NULL;
 	}
+	e->has_worker_clock =
+		pthread_getcpuclockid(e->thread, &e->worker_clock) == 0;
 	return e;
 }
 
@@ -766,6 +788,9 @@ void otlp_exporter_stats(struct otlp_exporter *e, struct otlp_stats *out)
 	pthread_mutex_lock(&e->lock);
 	*out = e->st;
 	out->queue_spans = e->count;
+	/* under the lock the worker has not exited, so its clock is valid */
+	if (!e->worker_exited && e->has_worker_clock)
+		out->worker_cpu_ns = cpu_ns(e->worker_clock);
 	pthread_mutex_unlock(&e->lock);
 }
 

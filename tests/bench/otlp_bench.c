@@ -3,13 +3,20 @@
  * Throughput of the OTLP exporter path, in spans per CPU-second.
  * Typical HTTP server spans: 12 attributes, one shared k8s resource,
  * batches of 512 (the default batch size).
- *   otlp_bench [seconds]            encode + gzip only; prints
+ *   otlp_bench [seconds]            encode + gzip only, on this thread;
+ *                                   prints
  *                                   "otlp_encode_gzip_spans_per_cpu_second N"
+ *                                   "otlp_gzip_bytes_per_span N"
  *   otlp_bench post URL [spans]     the real exporter (queue, thread,
- *                                   protobuf-c, gzip, libcurl POST) to URL;
- *                                   prints "otlp_post_spans_per_cpu_second N"
- * The post figure divides by the whole process's CPU, span creation
- * included, so it is a lower bound for the exporter thread alone.
+ *                                   protobuf-c, gzip, libcurl POST, freeing
+ *                                   the spans) to URL, e.g. the sink of
+ *                                   tests/bench/otlp_sink.py; prints
+ *                                   "otlp_post_thread_spans_per_cpu_second N"
+ *                                   "otlp_post_spans_per_cpu_second N"
+ * The thread figure divides by the CPU time of the exporter's worker thread
+ * alone (otlp_stats.worker_cpu_ns): spans encoded, compressed and posted per
+ * CPU-second of that thread. The second divides by the whole process's CPU,
+ * creating the spans on the main thread included, so it is a lower bound.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,12 +161,15 @@ static int run_post(const char *url, unsigned n)
 	t1 = cpu_seconds();
 	ebt_resource_unref(r);
 	fprintf(stderr, "otlp_bench: %llu of %u spans exported in %llu requests "
-		"(%llu errors), %.2f cpu-s\n",
+		"(%llu errors), %.2f cpu-s (exporter thread %.2f)\n",
 		(unsigned long long)st.spans_exported, n,
 		(unsigned long long)st.requests,
-		(unsigned long long)st.request_errors, t1 - t0);
-	if (st.spans_exported != n)
+		(unsigned long long)st.request_errors, t1 - t0,
+		(double)st.worker_cpu_ns / 1e9);
+	if (st.spans_exported != n || st.worker_cpu_ns == 0)
 		return 1;
+	printf("otlp_post_thread_spans_per_cpu_second %.0f\n",
+	       (double)n * 1e9 / (double)st.worker_cpu_ns);
 	printf("otlp_post_spans_per_cpu_second %.0f\n", (double)n / (t1 - t0));
 	return 0;
 }
@@ -199,6 +209,8 @@ int main(int argc, char **argv)
 			(unsigned long long)n, t1 - t0, (double)gz_bytes / BATCH);
 		printf("otlp_encode_gzip_spans_per_cpu_second %.0f\n",
 		       (double)n / (t1 - t0));
+		printf("otlp_gzip_bytes_per_span %.1f\n",
+		       (double)gz_bytes / BATCH);
 	}
 	for (unsigned i = 0; i < BATCH; i++)
 		ebt_span_free(spans[i]);

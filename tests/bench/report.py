@@ -230,6 +230,29 @@ def method(data):
     return out
 
 
+def otlp_section(ob):
+    """Markdown lines of the "OTLP encoding" section from bench.run_otlp_bench."""
+    out = ["## OTLP encoding", ""]
+    if not ob or not ob.get("spans_per_cpu_second"):
+        return out + ["Not measured (`build/otlp_bench` %s)." % (
+            "failed" if ob else "not built"), ""]
+    gz = ob.get("gzip_bytes_per_span")
+    out.append("- `build/otlp_bench`: %s spans encoded + gzipped per CPU second%s." % (
+        fmt(ob["spans_per_cpu_second"]),
+        " (%s gzip bytes per span)" % fmt(gz, 1) if gz else ""))
+    if ob.get("post_thread_spans_per_cpu_second"):
+        out.append("- `build/otlp_bench post <sink>/v1/traces %s` (the real exporter, "
+                   "libcurl to `tests/bench/otlp_sink.py`): %s spans encoded, compressed and "
+                   "posted per CPU second of the exporter thread; %s per CPU second of the "
+                   "whole process, creating the spans included." % (
+                       ob.get("post_spans", "N"), fmt(ob["post_thread_spans_per_cpu_second"]),
+                       fmt(ob.get("post_spans_per_cpu_second"))))
+    else:
+        out.append("- Post mode not measured%s." % (
+            ": " + ob["error"] if ob.get("error") else ""))
+    return out + [""]
+
+
 def write(data, docs_dir):
     os.makedirs(docs_dir, exist_ok=True)
     out = header(data) + ["## Results", ""]
@@ -247,15 +270,7 @@ def write(data, docs_dir):
     if plot(data, os.path.join(docs_dir, "benchmarks.png"), all_summ):
         out += ["![throughput and p99 per condition](benchmarks.png)", ""]
     out += ["## Load sweep (highest zero-loss rate)", ""] + sweep_section(data) + [""]
-    ob = data.get("otlp_bench")
-    out += ["## OTLP encoding", ""]
-    if ob and ob.get("spans_per_cpu_second"):
-        out.append("`build/otlp_bench`: %s spans encoded + gzipped per CPU second." %
-                   fmt(ob["spans_per_cpu_second"]))
-    else:
-        out.append("Not measured (`build/otlp_bench` %s)." % (
-            "failed" if ob else "not built"))
-    out.append("")
+    out += otlp_section(data.get("otlp_bench"))
     out += method(data)
     if data.get("failed"):
         out += ["## Failures", ""]

@@ -88,6 +88,37 @@ def test_paired_ratio_uses_same_round():
     assert report.paired_ratios(rows, base) == [0.9, 0.5]
 
 
+OTLP_ENCODE_OUT = """otlp_encode_gzip_spans_per_cpu_second 312345
+otlp_gzip_bytes_per_span 57.4
+"""
+OTLP_POST_OUT = """otlp_post_thread_spans_per_cpu_second 251000
+otlp_post_spans_per_cpu_second 150000
+otlp_bench: 200000 of 200000 spans exported in 391 requests (0 errors), 1.33 cpu-s
+"""
+
+
+def test_parse_otlp_bench_both_modes():
+    assert bench.parse_otlp_bench(OTLP_ENCODE_OUT) == {
+        "spans_per_cpu_second": 312345.0, "gzip_bytes_per_span": 57.4}
+    assert bench.parse_otlp_bench(OTLP_POST_OUT) == {
+        "post_thread_spans_per_cpu_second": 251000.0,
+        "post_spans_per_cpu_second": 150000.0}
+    assert bench.parse_otlp_bench("otlp_bench: out of memory\n") == {}
+
+
+def test_report_otlp_section():
+    ob = dict(bench.parse_otlp_bench(OTLP_ENCODE_OUT + OTLP_POST_OUT), post_spans=200000)
+    md = "\n".join(report.otlp_section(ob))
+    assert "312,345 spans encoded + gzipped per CPU second (57.4 gzip bytes per span)" in md
+    assert "post <sink>/v1/traces 200000" in md
+    assert "251,000 spans encoded, compressed and posted per CPU second of the exporter" in md
+    assert "150,000 per CPU second of the whole process" in md
+    ob = {"spans_per_cpu_second": 1000.0, "error": "otlp-bench-sink did not get ready"}
+    assert "Post mode not measured: otlp-bench-sink did not get ready" in \
+        "\n".join(report.otlp_section(ob))
+    assert "not built" in "\n".join(report.otlp_section(None))
+
+
 def test_report_marks_unmeasured_conditions(tmp_path):
     row = {"round": 0, "rps": 1000.0, "requests": 10000, "p50_us": 100.0,
            "p99_us": 900.0, "server_cpu_us_per_req": 20.0}

@@ -697,6 +697,7 @@ static void test_export_retry_after(void **state)
 	struct exp_fixture x;
 	struct otlp_exporter *e;
 	struct otlp_stats st;
+	uint64_t cpu;
 
 	(void)state;
 	fixture_init(&x, f->port);
@@ -719,8 +720,11 @@ static void test_export_retry_after(void **state)
 	assert_non_null(strstr(f->headers, "\r\nX-Scope-OrgID: tenant 1\r\n"));
 	assert_non_null(strstr(f->headers, "\r\nAuthorization: Basic YWJj=\r\n"));
 	assert_int_equal(body_span_count(f), 4);
+	cpu = st.worker_cpu_ns; /* the worker's own clock, while it runs */
+	assert_true(cpu > 0);
 	otlp_exporter_shutdown_stats(e, 1000, &st);
 	assert_int_equal(st.spans_exported, 4);
+	assert_true(st.worker_cpu_ns >= cpu); /* left by the worker at exit */
 	assert_conserved(&st);
 	fake_stop(f);
 	ebt_resource_unref(x.res);
