@@ -103,11 +103,20 @@ FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-Iinclude -Iuser
+	-Iinclude -Iuser -I$(FUZZ_BUILD)/pb
 FUZZ_DEPS_fuzz_http := user/http_parser.c user/route.c user/traceparent.c \
 	user/span.c
 FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c
 FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
+FUZZ_DEPS_fuzz_grpc := user/grpc.c user/cri_map.c user/htab.c \
+	$(FUZZ_BUILD)/pb/cri_api.pb-c.c
+FUZZ_LIBS_fuzz_grpc := -lprotobuf-c
+
+# Generated protobuf-c sources a fuzz target links (FUZZ_DEPS above).
+$(FUZZ_BUILD)/pb/%.pb-c.c: user/proto/%.proto
+	$(Q)mkdir -p $(FUZZ_BUILD)/pb
+	$(Q)$(PROTOC_C) --proto_path=user/proto --c_out=$(FUZZ_BUILD)/pb $<
+$(FUZZ_BUILD)/fuzz_grpc: $(FUZZ_BUILD)/pb/cri_api.pb-c.c
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
 	$(Q)mkdir -p $(FUZZ_BUILD)

@@ -82,6 +82,9 @@ struct ebt_config {
 	uint64_t loki_queue_bytes;
 	char *cluster;                  /* static "cluster" log label */
 
+	/* Kubernetes metadata */
+	char *cri_socket; /* CRI (containerd) unix socket; "": off */
+
 	/* attach (added by options.c, additive) */
 	char *pod;           /* attach: pod name, the positional argument */
 	char *k8s_namespace; /* attach: namespace of the pod */

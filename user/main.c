@@ -17,11 +17,13 @@
 #include "check.h"
 #include "config.h"
 #include "console.h"
+#include "cri.h"
 #include "loader.h"
 #include "log.h"
 #include "logpipe.h"
 #include "metrics.h"
 #include "otlp.h"
+#include "resource.h"
 #include "tracer.h"
 
 #define EBT_VERSION "0.1.0"
@@ -29,6 +31,9 @@
 #define TICK_NS 1000000000ULL
 #define SHUTDOWN_FLUSH_MS 5000
 #define LOSS_REPORT_TICKS 10
+#define CRI_REFRESH_MS 5000
+#define CRI_MIN_GAP_MS 1000
+#define CRI_TIMEOUT_MS 5000
 
 /* Set by SIGINT/SIGTERM; the main loop polls it. */
 static volatile sig_atomic_t stop_requested;
@@ -258,6 +263,25 @@ static void main_loop(struct run_parts *p, uint64_t duration_ms)
 	}
 }
 
+/* Pod metadata from the CRI socket; NULL when cri.socket is unset. */
+static struct ebt_cri *start_cri(const struct ebt_config *cfg,
+				 struct ebt_resources *resources)
+{
+	struct ebt_cri_config cc = {
+		.socket = cfg->cri_socket, .refresh_ms = CRI_REFRESH_MS,
+		.min_gap_ms = CRI_MIN_GAP_MS, .timeout_ms = CRI_TIMEOUT_MS,
+	};
+	struct ebt_cri *cri;
+
+	if (!cfg->cri_socket || !cfg->cri_socket[0])
+		return NULL;
+	cri = ebt_cri_start(&cc);
+	if (!cri)
+		log_warn("CRI client: out of memory; no pod metadata");
+	ebt_resources_set_cri(resources, cri, NULL);
+	return cri;
+}
+
 static int start_metrics(struct run_parts *p, const struct ebt_config *cfg)
 {
 	char err[512] = "";
@@ -281,6 +305,7 @@ static int cmd_run(int argc, char **argv)
 	struct ebt_tracer tracer;
 	struct ebt_bpf *bpf = NULL;
 	struct ebt_logpipe logs = {0};
+	struct ebt_cri *cri = NULL;
 	struct run_stats st;
 	struct run_parts parts = { .tracer = &tracer, .sinks = &sinks,
 				   .logs = &logs };
@@ -303,6 +328,7 @@ static int cmd_run(int argc, char **argv)
 		goto out_otlp;
 	}
 	memset(&st, 0, sizeof(st));
+	cri = start_cri(&cfg, tracer.resources);
 	if (ebt_logpipe_start(&logs, &cfg, tracer.resources, err,
 			      sizeof(err)) != 0) {
 		fprintf(stderr, "ebpftrace run: logs: %s\n", err);
@@ -334,6 +360,7 @@ static int cmd_run(int argc, char **argv)
 out_tracer:
 	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	ebt_tracer_fini(&tracer);
+	ebt_cri_stop(cri);
 out_otlp:
 	if (sinks.otlp)
 		otlp_exporter_shutdown(sinks.otlp, SHUTDOWN_FLUSH_MS);

@@ -382,6 +382,19 @@ static const struct opt opts[] = {
 	  .help = "static cluster label on every log stream",
 	  .off = FIELD(cluster, char *) },
 
+	/* ---- Kubernetes metadata ---- */
+	{ .key = "cri.socket", .flag = "--cri-socket",
+	  .env = { "EBPFTRACE_CRI_SOCKET" }, .type = T_STRING,
+	  .def = "/run/containerd/containerd.sock", .cmds = CMD_TRACE,
+	  .metavar = "PATH",
+	  .help = "unix socket of the node's container runtime (CRI, e.g. "
+		  "containerd): pod name, namespace, uid, labels, annotations, "
+		  "IP and container name of traced containers, polled every "
+		  "few seconds; empty (--cri-socket=) turns it off. Tracing "
+		  "goes on without pod metadata while the socket does not "
+		  "answer",
+	  .off = FIELD(cri_socket, char *) },
+
 	/* ---- attach ---- */
 	{ .key = "attach.pod", .flag = "--pod", .type = T_STRING,
 	  .cmds = CMD_ATTACH, .flags = F_POSITIONAL | F_REQUIRED | F_NOFILE,

@@ -10,21 +10,21 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "cri.h"
 #include "htab.h"
 
 #define EBT_VERSION "0.1.0"
 #define PROC_READ_MAX (64 * 1024)
 
 struct ebt_resources {
-	struct htab *by_tgid; /* uint32_t -> struct ebt_resource* */
+	struct htab *by_tgid; /* uint32_t -> struct res_entry* */
 	char *extra;
 	char host[256];
+	struct ebt_cri *cri;  /* pod metadata; NULL: none (not owned) */
+	char node[256];       /* k8s.node.name */
 };
 
-static void unref_val(void *v)
-{
-	ebt_resource_unref(v);
-}
+static void free_entry(void *v);
 
 struct ebt_resources *ebt_resources_new(const char *extra)
 {
@@ -43,11 +43,22 @@ struct ebt_resources *ebt_resources_new(const char *extra)
 	return rs;
 }
 
+void ebt_resources_set_cri(struct ebt_resources *rs, struct ebt_cri *cri,
+			   const char *node)
+{
+	const char *env = getenv("NODE_NAME");
+
+	rs->cri = cri;
+	if (!node || !node[0])
+		node = env && env[0] ? env : rs->host;
+	snprintf(rs->node, sizeof(rs->node), "%s", node);
+}
+
 void ebt_resources_free(struct ebt_resources *rs)
 {
 	if (!rs)
 		return;
-	htab_free(rs->by_tgid, unref_val);
+	htab_free(rs->by_tgid, free_entry);
 	free(rs->extra);
 	free(rs);
 }
@@ -293,10 +304,55 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 	free(copy);
 }
 
-struct env_scan {
+/* ---- service.name precedence ------------------------------------------ */
+
+enum ebt_svc_source ebt_service_name_pick(const struct ebt_svc_candidates *c,
+					  const char **out)
+{
+	for (int i = 0; i < EBT_SVC__COUNT; i++) {
+		if (c->by[i] && c->by[i][0]) {
+			*out = c->by[i];
+			return (enum ebt_svc_source)i;
+		}
+	}
+	*out = NULL;
+	return EBT_SVC_NONE;
+}
+
+const char *ebt_svc_source_name(enum ebt_svc_source s)
+{
+	static const char *const names[EBT_SVC__COUNT + 1] = {
+		"env", "env-attributes", "jvm-property", "annotation",
+		"label-instance", "label-name", "owner", "pod", "container",
+		"process", "none",
+	};
+
+	return (unsigned)s <= EBT_SVC__COUNT ? names[s] : "none";
+}
+
+/* ---- building one resource --------------------------------------------- */
+
+#define SVC_MAX 256
+
+/* What a resource was built from, kept to build it again with pod data. */
+struct res_entry {
 	struct ebt_resource *r;
-	char service[256];
+	char env[SVC_MAX];   /* OTEL_SERVICE_NAME */
+	char attrs[SVC_MAX]; /* service.name from OTEL_RESOURCE_ATTRIBUTES */
+	char jvm[SVC_MAX];   /* -Dotel.service.name= */
+	char proc[SVC_MAX];  /* name from the command line, else comm */
+	char container_id[EBT_CONTAINER_ID_LEN + 1];
+	uint64_t cri_version; /* map version of the last lookup */
+	bool pending;         /* in a container the CRI map did not know */
 };
+
+static void free_entry(void *v)
+{
+	struct res_entry *e = v;
+
+	ebt_resource_unref(e->r);
+	free(e);
+}
 
 static void add_kv(void *ctx, const char *k, const char *v)
 {
@@ -304,55 +360,70 @@ static void add_kv(void *ctx, const char *k, const char *v)
 }
 
 /* OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES from the environment. */
-static void scan_environ(struct env_scan *sc, const char *env, size_t len)
+static void scan_environ(struct res_entry *e, const char *env, size_t len)
 {
 	for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
-		const char *e = env + i;
+		const char *v = env + i;
 
-		if (strncmp(e, "OTEL_SERVICE_NAME=", 18) == 0 && e[18])
-			snprintf(sc->service, sizeof(sc->service), "%s",
-				 e + 18);
-		else if (strncmp(e, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0)
-			ebt_parse_kv_list(e + 25, add_kv, sc->r);
+		if (strncmp(v, "OTEL_SERVICE_NAME=", 18) == 0 && v[18])
+			snprintf(e->env, sizeof(e->env), "%s", v + 18);
+		else if (strncmp(v, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0)
+			ebt_parse_kv_list(v + 25, add_kv, e->r);
+	}
+}
+
+/* java ... -Dotel.service.name=x ...: x into out. */
+static void jvm_property(const char *cmd, size_t len, char *out,
+			 size_t outsz)
+{
+	static const char prop[] = "-Dotel.service.name=";
+	size_t pl = sizeof(prop) - 1;
+
+	out[0] = '\0';
+	if (len == 0 || strncmp(base_name(cmd), "java", 4) != 0)
+		return;
+	for (size_t i = 0; i < len; i += strnlen(cmd + i, len - i) + 1) {
+		if (len - i > pl && strncmp(cmd + i, prop, pl) == 0 &&
+		    cmd[i + pl])
+			snprintf(out, outsz, "%.*s",
+				 (int)strnlen(cmd + i + pl, len - i - pl),
+				 cmd + i + pl);
 	}
 }
 
 /* /proc is read from src: the process itself, or its parent for a forked
  * child that exited before we looked. */
-static void add_process(struct ebt_resources *rs, struct env_scan *sc,
+static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			uint32_t pid, uint32_t src, const char *comm)
 {
-	char *buf = NULL, link[64], exe[4096], name[256];
+	char *buf = NULL, link[64], exe[4096];
 	ssize_t n;
 
 	n = read_proc(src, "cmdline", &buf);
 	ebt_service_name_from_cmdline(buf ? buf : "", n > 0 ? (size_t)n : 0,
-				      name, sizeof(name));
+				      e->proc, sizeof(e->proc));
+	jvm_property(buf ? buf : "", n > 0 ? (size_t)n : 0, e->jvm,
+		     sizeof(e->jvm));
 	free(buf);
-	if (name[0] == '\0')
-		snprintf(name, sizeof(name), "%s", comm);
+	if (e->proc[0] == '\0')
+		snprintf(e->proc, sizeof(e->proc), "%s", comm);
 	snprintf(link, sizeof(link), "/proc/%u/exe", src);
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		ebt_resource_add_str(sc->r, "process.executable.name",
+		ebt_resource_add_str(e->r, "process.executable.name",
 				     base_name(exe));
-		ebt_resource_add_str(sc->r, "process.executable.path", exe);
+		ebt_resource_add_str(e->r, "process.executable.path", exe);
 	} else {
-		ebt_resource_add_str(sc->r, "process.executable.name", comm);
+		ebt_resource_add_str(e->r, "process.executable.name", comm);
 	}
-	if (!ebt_resource_get(sc->r, "service.name"))
-		ebt_resource_add_str(sc->r, "service.name",
-				     sc->service[0] ? sc->service : name);
-	else if (sc->service[0])
-		ebt_resource_add_str(sc->r, "service.name", sc->service);
-	ebt_resource_add_int(sc->r, "process.pid", pid);
-	ebt_resource_add_str(sc->r, "host.name", rs->host);
+	ebt_resource_add_int(e->r, "process.pid", pid);
+	ebt_resource_add_str(e->r, "host.name", rs->host);
 }
 
 /* container.id, container.runtime.name, k8s.pod.uid from the cgroup path;
  * they win over the same keys in the process's OTEL_RESOURCE_ATTRIBUTES. */
-static void add_container(struct ebt_resource *r, uint32_t pid)
+static void add_container(struct res_entry *e, uint32_t pid)
 {
 	struct ebt_cgroup_info ci;
 	char *buf = NULL;
@@ -360,58 +431,175 @@ static void add_container(struct ebt_resource *r, uint32_t pid)
 	const char *rt;
 
 	if (n > 0 && ebt_cgroup_parse(buf, (size_t)n, &ci)) {
-		if (ci.container_id[0])
-			ebt_resource_add_dyn(r, "container.id",
+		if (ci.container_id[0]) {
+			ebt_resource_add_dyn(e->r, "container.id",
 					     ci.container_id);
+			memcpy(e->container_id, ci.container_id,
+			       sizeof(e->container_id));
+		}
 		rt = ebt_runtime_name(ci.runtime);
 		if (rt)
-			ebt_resource_add_dyn(r, "container.runtime.name", rt);
+			ebt_resource_add_dyn(e->r, "container.runtime.name", rt);
 		if (ci.pod_uid[0])
-			ebt_resource_add_dyn(r, "k8s.pod.uid", ci.pod_uid);
+			ebt_resource_add_dyn(e->r, "k8s.pod.uid", ci.pod_uid);
 	}
 	free(buf);
 }
 
-static struct ebt_resource *build(struct ebt_resources *rs, uint32_t pid,
-				  uint32_t src, const char *comm)
+/* service.name of r from the entry's process sources and the pod's. */
+static void set_service(struct res_entry *e, struct ebt_resource *r,
+			const struct ebt_pod *pod, const char *ctr)
 {
-	struct env_scan sc = {.r = ebt_resource_new(pid)};
+	struct ebt_svc_candidates c = {{0}};
+	const char *name;
+
+	c.by[EBT_SVC_ENV] = e->env;
+	c.by[EBT_SVC_ENV_ATTRS] = e->attrs;
+	c.by[EBT_SVC_JVM_PROP] = e->jvm;
+	if (pod) {
+		c.by[EBT_SVC_ANNOTATION] = ebt_pod_annotation(
+			pod, "resource.opentelemetry.io/service.name");
+		c.by[EBT_SVC_LABEL_INSTANCE] =
+			ebt_pod_label(pod, "app.kubernetes.io/instance");
+		c.by[EBT_SVC_LABEL_NAME] =
+			ebt_pod_label(pod, "app.kubernetes.io/name");
+		c.by[EBT_SVC_OWNER] = NULL; /* needs the Kubernetes API */
+		c.by[EBT_SVC_POD] = pod->name;
+		c.by[EBT_SVC_CONTAINER] = ctr;
+	}
+	c.by[EBT_SVC_PROCESS] = e->proc;
+	if (ebt_service_name_pick(&c, &name) != EBT_SVC_NONE)
+		ebt_resource_add_str(r, "service.name", name);
+}
+
+static void add_if(struct ebt_resource *r, const char *key, const char *v)
+{
+	if (v && v[0])
+		ebt_resource_add_str(r, key, v);
+}
+
+/* The pod's attributes (they win over OTEL_RESOURCE_ATTRIBUTES, except
+ * service.namespace, which the process may set itself). */
+static void add_pod(struct ebt_resources *rs, struct res_entry *e,
+		    struct ebt_resource *r, const struct ebt_pod *pod,
+		    const char *ctr)
+{
+	add_if(r, "k8s.namespace.name", pod->ns);
+	add_if(r, "k8s.pod.name", pod->name);
+	add_if(r, "k8s.pod.uid", pod->uid);
+	add_if(r, "k8s.container.name", ctr);
+	add_if(r, "k8s.node.name", rs->node);
+	add_if(r, "k8s.pod.ip", pod->ip);
+	add_if(r, "k8s.pod.label.app.kubernetes.io/name",
+	       ebt_pod_label(pod, "app.kubernetes.io/name"));
+	if (!ebt_resource_get(r, "service.namespace"))
+		add_if(r, "service.namespace", pod->ns);
+	set_service(e, r, pod, ctr);
+}
+
+/* A copy of r's attributes in a new resource. */
+static struct ebt_resource *clone_resource(const struct ebt_resource *r)
+{
+	struct ebt_resource *n = ebt_resource_new(r->pid);
+
+	for (unsigned i = 0; n && i < r->n_attrs; i++) {
+		const struct ebt_attr *a = &r->attrs[i];
+
+		if (a->type == EBT_ATTR_STR && a->owned_key)
+			ebt_resource_add_dyn(n, a->key, a->str);
+		else if (a->type == EBT_ATTR_STR)
+			ebt_resource_add_str(n, a->key, a->str);
+		else if (a->type == EBT_ATTR_INT && !a->owned_key)
+			ebt_resource_add_int(n, a->key, a->num);
+	}
+	return n;
+}
+
+/*
+ * Pod metadata for the entry's container. build: r is the entry's new
+ * resource, enriched in place. Otherwise (pending, the map changed) a copy
+ * with the pod's attributes replaces it.
+ */
+static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
+			bool build)
+{
+	uint64_t v = ebt_cri_version(rs->cri);
+	struct ebt_resource *r;
+	struct ebt_pod *pod;
+	char ctr[CRI_NAME_MAX + 1] = "";
+
+	e->pending = false;
+	if (!rs->cri || !e->container_id[0])
+		return;
+	pod = ebt_cri_lookup(rs->cri, e->container_id, ctr, sizeof(ctr));
+	if (!pod) {
+		e->pending = true;
+		e->cri_version = v;
+		return;
+	}
+	r = build ? e->r : clone_resource(e->r);
+	if (r) {
+		add_pod(rs, e, r, pod, ctr);
+		if (!build) {
+			ebt_resource_unref(e->r);
+			e->r = r;
+		}
+	} else {
+		e->pending = true; /* out of memory: try again later */
+	}
+	ebt_pod_unref(pod);
+}
+
+static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
+			       uint32_t src, const char *comm)
+{
+	struct res_entry *e = calloc(1, sizeof(*e));
+	const char *attr_svc;
 	char *env = NULL;
 	ssize_t n;
 
-	if (!sc.r)
+	if (!e || !(e->r = ebt_resource_new(pid))) {
+		free(e);
 		return NULL;
+	}
 	if (rs->extra)
-		ebt_parse_kv_list(rs->extra, add_kv, sc.r);
+		ebt_parse_kv_list(rs->extra, add_kv, e->r);
 	n = read_proc(src, "environ", &env);
 	if (n > 0)
-		scan_environ(&sc, env, (size_t)n);
+		scan_environ(e, env, (size_t)n);
 	free(env);
-	add_process(rs, &sc, pid, src, comm);
-	add_container(sc.r, src);
-	ebt_resource_add_str(sc.r, "telemetry.sdk.name", "ebpftrace");
-	ebt_resource_add_str(sc.r, "telemetry.sdk.language", "c");
-	ebt_resource_add_str(sc.r, "telemetry.sdk.version", EBT_VERSION);
-	return sc.r;
+	attr_svc = ebt_resource_get(e->r, "service.name");
+	snprintf(e->attrs, sizeof(e->attrs), "%s", attr_svc ? attr_svc : "");
+	add_process(rs, e, pid, src, comm);
+	add_container(e, src);
+	set_service(e, e->r, NULL, NULL);
+	ebt_resource_add_str(e->r, "telemetry.sdk.name", "ebpftrace");
+	ebt_resource_add_str(e->r, "telemetry.sdk.language", "c");
+	ebt_resource_add_str(e->r, "telemetry.sdk.version", EBT_VERSION);
+	resolve_pod(rs, e, true);
+	return e;
 }
 
 static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 				      uint32_t src, const char *comm)
 {
-	struct ebt_resource *r = htab_get(rs->by_tgid, &tgid);
+	struct res_entry *e = htab_get(rs->by_tgid, &tgid);
 	int err;
 
-	if (r)
-		return r;
-	r = build(rs, tgid, src, comm ? comm : "unknown");
-	if (!r)
+	if (e) {
+		if (e->pending && ebt_cri_version(rs->cri) != e->cri_version)
+			resolve_pod(rs, e, false);
+		return e->r;
+	}
+	e = build(rs, tgid, src, comm ? comm : "unknown");
+	if (!e)
 		return NULL;
-	htab_put(rs->by_tgid, &tgid, r, &err);
+	htab_put(rs->by_tgid, &tgid, e, &err);
 	if (err) {
-		ebt_resource_unref(r);
+		free_entry(e);
 		return NULL;
 	}
-	return r;
+	return e->r;
 }
 
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
@@ -434,5 +622,8 @@ struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
 
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)
 {
-	ebt_resource_unref(htab_del(rs->by_tgid, &tgid));
+	struct res_entry *e = htab_del(rs->by_tgid, &tgid);
+
+	if (e)
+		free_entry(e);
 }

@@ -12,11 +12,24 @@
 #include "span.h"
 
 struct ebt_resources;
+struct ebt_cri;
 
 /* extra: "k=v,..." added to every resource (the tracer's own config). */
 struct ebt_resources *ebt_resources_new(const char *extra);
 void ebt_resources_free(struct ebt_resources *rs);
-/* Borrowed reference, valid until ebt_resources_forget(tgid). */
+/*
+ * Pod metadata from a CRI client (not owned; NULL: none). node is
+ * k8s.node.name; NULL: the NODE_NAME environment variable, else the host
+ * name. A process in a container the client does not know yet is marked
+ * pending; its resource is built again, with the pod's attributes, by
+ * the first ebt_resources_get after the client's map version changed.
+ */
+void ebt_resources_set_cri(struct ebt_resources *rs, struct ebt_cri *cri,
+			   const char *node);
+/*
+ * Borrowed reference, valid until the next ebt_resources_* call on rs
+ * (take a reference to keep it: a pending resource may be replaced).
+ */
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 				       uint32_t tgid, const char *comm);
 /* As ebt_resources_get for a child forked from parent; if the child is
@@ -40,5 +53,36 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
  */
 int ebt_parse_kv_list(const char *s, void (*fn)(void *ctx, const char *k,
 						const char *v), void *ctx);
+
+/*
+ * service.name sources, in precedence order (DESIGN.md): the process's
+ * own configuration first, then the pod's, then names.
+ */
+enum ebt_svc_source {
+	EBT_SVC_ENV = 0,        /* OTEL_SERVICE_NAME in the process env */
+	EBT_SVC_ENV_ATTRS,      /* service.name in OTEL_RESOURCE_ATTRIBUTES */
+	EBT_SVC_JVM_PROP,       /* java -Dotel.service.name= */
+	EBT_SVC_ANNOTATION,     /* resource.opentelemetry.io/service.name */
+	EBT_SVC_LABEL_INSTANCE, /* app.kubernetes.io/instance */
+	EBT_SVC_LABEL_NAME,     /* app.kubernetes.io/name */
+	EBT_SVC_OWNER,          /* workload (Deployment, ...): K8s API hook */
+	EBT_SVC_POD,            /* pod name */
+	EBT_SVC_CONTAINER,      /* container name */
+	EBT_SVC_PROCESS,        /* from the command line, else comm */
+	EBT_SVC__COUNT,
+	EBT_SVC_NONE = EBT_SVC__COUNT,
+};
+
+/* One candidate per source; NULL or "" when that source has none. */
+struct ebt_svc_candidates {
+	const char *by[EBT_SVC__COUNT];
+};
+
+/* The first non-empty candidate in precedence order, into *out (NULL
+ * and EBT_SVC_NONE when there is none). Pure. */
+enum ebt_svc_source ebt_service_name_pick(const struct ebt_svc_candidates *c,
+					  const char **out);
+/* "env", "annotation", ...: for logs and tests. */
+const char *ebt_svc_source_name(enum ebt_svc_source s);
 
 #endif /* EBT_RESOURCE_H */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define EBT_SPAN_MAX_ATTRS 20
-#define EBT_RES_MAX_ATTRS 24
+#define EBT_RES_MAX_ATTRS 32
 
 /* OTLP Span.SpanKind values */
 enum ebt_span_kind {
