@@ -44,5 +44,21 @@ def loki(tmp_path_factory):
         pytest.fail(f"cannot build Loki: {e}", pytrace=False)
     b = backends.Loki(binary)
     b.start(tmp_path_factory.mktemp("loki"))
+    _started.append(b)
     yield b
     b.stop()
+    _started.remove(b)
+
+
+_started = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the tail of Loki's log."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and str(HERE) in str(item.fspath):
+        for b in _started:
+            rep.sections.append((f"{b.name} log tail ({b.log_path})",
+                                 b.log_tail(60)))
