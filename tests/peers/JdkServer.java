@@ -9,9 +9,11 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.URL;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 
@@ -37,6 +39,7 @@ public class JdkServer {
 		server.createContext("/echo", JdkServer::echo);
 		server.createContext("/chain", JdkServer::chain);
 		server.createContext("/log", JdkServer::log);
+		server.createContext("/stack", JdkServer::stack);
 		server.createContext("/headers", JdkServer::headers);
 		server.createContext("/", ex -> reply(ex, 404, "not found\n", "text/plain"));
 		server.setExecutor(Executors.newFixedThreadPool(8));
@@ -112,10 +115,42 @@ public class JdkServer {
 		reply(ex, 200, "downstream status " + status + "\n", "text/plain");
 	}
 
+	// /log[?msg=TEXT][&stream=stderr]: one line printed in the handler.
 	private static void log(HttpExchange ex) throws IOException {
-		System.out.println("handled /log");
-		System.out.flush();
+		String msg = queryParam(ex, "msg", "handled /log");
+		PrintStream out = "stderr".equals(queryParam(ex, "stream", ""))
+				? System.err : System.out;
+		out.println(msg);
+		out.flush();
 		reply(ex, 200, "logged\n", "text/plain");
+	}
+
+	// /stack[?msg=TEXT]: a caught exception's e.printStackTrace() (stderr).
+	private static void stack(HttpExchange ex) throws IOException {
+		try {
+			failDeep(queryParam(ex, "msg", "boom"));
+		} catch (IllegalStateException e) {
+			e.printStackTrace();
+		}
+		reply(ex, 500, "stack\n", "text/plain");
+	}
+
+	private static void failDeep(String msg) {
+		throw new IllegalStateException(msg);
+	}
+
+	private static String queryParam(HttpExchange ex, String key, String dflt) {
+		String q = ex.getRequestURI().getRawQuery();
+		if (q == null)
+			return dflt;
+		for (String kv : q.split("&")) {
+			int eq = kv.indexOf('=');
+			String k = eq < 0 ? kv : kv.substring(0, eq);
+			if (k.equals(key))
+				return eq < 0 ? "" : URLDecoder.decode(kv.substring(eq + 1),
+						StandardCharsets.UTF_8);
+		}
+		return dflt;
 	}
 
 	private static void headers(HttpExchange ex) throws IOException {

@@ -4,7 +4,10 @@
 Run: python3 tests/peers/pyserver.py <port> [downstream_base_url]
 Port 0 picks a free port. Prints "READY <port>" once listening.
 BIND_ADDR (env) sets the listen address, default 127.0.0.1.
-/chain makes its outbound request on the thread serving the request.
+/chain[?to=PATH] makes its outbound request (GET PATH, default /hello) on
+the thread serving the request.
+/log?msg=TEXT&stream=stderr and /stack?msg=TEXT write to stdout/stderr in
+the handler (log capture tests).
 """
 import http.client
 import json
@@ -29,11 +32,11 @@ def read_chunked(rfile):
         rfile.readline()
 
 
-def call_downstream(base):
+def call_downstream(base, path="/hello"):
     url = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=5)
     try:
-        conn.request("GET", url.path.rstrip("/") + "/hello")
+        conn.request("GET", url.path.rstrip("/") + path)
         resp = conn.getresponse()
         resp.read()
         return resp.status
@@ -100,17 +103,51 @@ class Handler(BaseHTTPRequestHandler):
         if not DOWNSTREAM:
             self.reply(502, "no downstream configured\n")
             return
+        to = self.query().get("to", ["/hello"])[0]
+        if not to.startswith("/"):
+            self.reply(400, "to must be a path\n")
+            return
         try:
-            status = call_downstream(DOWNSTREAM)
+            status = call_downstream(DOWNSTREAM, to)
         except OSError as e:
             self.reply(502, "downstream error: %s\n" % e)
             return
         self.reply(200, "downstream status %d\n" % status)
 
+    def query(self):
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+
     def log(self):
-        sys.stdout.write("handled /log\n")
-        sys.stdout.flush()
+        """/log[?msg=TEXT][&stream=stderr][&count=N][&after=TEXT2]: one
+        line written in the handler, or N lines "TEXT 00000".. in one write
+        each; TEXT2 is written after the response."""
+        q = self.query()
+        out = sys.stderr if q.get("stream") == ["stderr"] else sys.stdout
+        msg = q.get("msg", ["handled /log"])[0]
+        if "count" in q:
+            for i in range(int(q["count"][0])):
+                out.write("%s %05d\n" % (msg, i))
+                out.flush()
+        else:
+            out.write(msg + "\n")
+            out.flush()
         self.reply(200, "logged\n")
+        if "after" in q:  # once the response is out: no request active
+            out.write(q["after"][0] + "\n")
+            out.flush()
+
+    def stack(self):
+        """/stack[?msg=TEXT]: a Java-style stack trace on stderr, one write
+        per line, as a JVM's printStackTrace does."""
+        msg = self.query().get("msg", ["boom"])[0]
+        for line in ("java.lang.IllegalStateException: " + msg,
+                     "\tat com.example.Shop.checkout(Shop.java:42)",
+                     "\tat com.example.Shop.handle(Shop.java:17)",
+                     "Caused by: java.io.IOException: disk full",
+                     "\t... 2 more"):
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        self.reply(500, "stack\n")
 
     def show_headers(self):
         body = {"header_count": len(self.headers),
@@ -123,6 +160,7 @@ GET_ROUTES = {
     "/fail": Handler.fail,
     "/chain": Handler.chain,
     "/log": Handler.log,
+    "/stack": Handler.stack,
     "/headers": Handler.show_headers,
 }
 
