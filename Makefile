@@ -133,7 +133,8 @@ test-fuzz: $(FUZZ_BINS)
 
 PYTEST ?= python3 -m pytest
 test-py: all
-	$(Q)$(PYTEST) -v tests/bpf tests/e2e tests/deploy tests/bench/test_bench_parsing.py
+	$(Q)$(PYTEST) -v tests/bpf tests/e2e tests/deploy tests/containers \
+		tests/bench/test_bench_parsing.py
 
 # The whole suite, as CI runs it.
 test: deps all test-unit test-asan test-fuzz test-py

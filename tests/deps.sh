@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
       protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev
       libcmocka-dev libclang-rt-14-dev wrk curl python3-pytest
-      libmicrohttpd-dev)
+      libmicrohttpd-dev containerd runc)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -19,6 +19,10 @@ fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 # PyYAML: the deployment checks (tests/deploy) read charts and manifests.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
+# grpcio: the container tests create pods through containerd's CRI API,
+# with the project's own .proto compiled by grpcio-tools at test time.
+python3 -c 'import grpc, grpc_tools' 2>/dev/null || \
+	python3 -m pip install -q grpcio grpcio-tools
 # tracefs is needed to attach tracepoints.
 if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

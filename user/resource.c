@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "cri.h"
 #include "htab.h"
+#include "log.h"
 
 #define EBT_VERSION "0.1.0"
 #define PROC_READ_MAX (64 * 1024)
@@ -533,10 +534,17 @@ static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 		return;
 	pod = ebt_cri_lookup(rs->cri, e->container_id, ctr, sizeof(ctr));
 	if (!pod) {
+		if (build)
+			log_debug("pid %u: container %.12s not known to CRI "
+				  "(yet): pod metadata pending", e->r->pid,
+				  e->container_id);
 		e->pending = true;
 		e->cri_version = v;
 		return;
 	}
+	if (!build)
+		log_debug("pid %u: pod metadata arrived (%s/%s)", e->r->pid,
+			  pod->ns, pod->name);
 	r = build ? e->r : clone_resource(e->r);
 	if (r) {
 		add_pod(rs, e, r, pod, ctr);
