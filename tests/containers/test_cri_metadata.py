@@ -220,3 +220,70 @@ def test_read_only_bind_mounted_socket(containerd, tmp_path):
     finally:
         subprocess.run(["umount", str(ro)], check=True)
     assert_pod_resource(s.resource, pod, "ro-inst")
+
+
+class LokiSink:
+    """A stand-in for Loki's push API that keeps what it was sent."""
+
+    def __init__(self):
+        import gzip
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        sink = self
+        self.streams = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                sink.streams += json.loads(body)["streams"]
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_loki_streams_labelled_from_pod_metadata(containerd):
+    """The push request's stream labels come from the same CRI metadata:
+    namespace, pod, container, app, job, node_name, cluster, stream,
+    service_name; container_id stays structured metadata."""
+    pod = containerd.run_pod(uniq("lokipod"), uniq("obs"),
+                             {"app.kubernetes.io/name": "shipper",
+                              "app.kubernetes.io/instance": "shipper-eu"})
+    sink = LokiSink()
+    t = run_tracer(containerd.sock, "--container-id", pod.cid,
+                   "--loki-endpoint", sink.url, "--loki-batch-timeout", "100ms",
+                   "--cluster", "ci")
+    try:
+        assert curl(pod.url + "/log") == 200
+        wait_logs(t, "handled /log")
+        deadline = time.time() + 15
+        while time.time() < deadline and not any(
+                "handled /log" in v[1] for s in sink.streams for v in s["values"]):
+            time.sleep(0.1)
+    finally:
+        stop(t)
+        sink.close()
+    streams = [s for s in sink.streams
+               if any("handled /log" in v[1] for v in s["values"])]
+    assert streams, sink.streams
+    labels = streams[0]["stream"]
+    node = os.environ.get("NODE_NAME") or os.uname().nodename
+    assert labels == {"namespace": pod.namespace, "pod": pod.name,
+                      "container": pod.container, "app": "shipper",
+                      "job": f"{pod.namespace}/{pod.container}",
+                      "node_name": node, "cluster": "ci", "stream": "stdout",
+                      "service_name": "shipper-eu"}, labels
+    value = [v for v in streams[0]["values"] if "handled /log" in v[1]][0]
+    assert value[2]["container_id"] == pod.cid
