@@ -177,5 +177,12 @@ void loki_exporter_stats(struct loki_exporter *e, struct loki_stats *out);
  * copy the final counters to *final if set. */
 void loki_exporter_shutdown(struct loki_exporter *e, uint64_t deadline_ms,
 			    struct loki_stats *final);
+/*
+ * The exit report of what Loki never got, by reason, written to buf (the
+ * rate-limited warnings during the run may not have said the last drops).
+ * Returns the length written, 0 (buf "") when no line was lost.
+ */
+size_t loki_stats_loss_summary(const struct loki_stats *s, char *buf,
+			       size_t len);
 
 #endif /* EBT_LOKI_H */

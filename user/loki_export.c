@@ -839,6 +839,39 @@ static void drop_leftovers(struct loki_exporter *e)
 	e->pending_json = 0;
 }
 
+size_t loki_stats_loss_summary(const struct loki_stats *s, char *buf,
+			       size_t len)
+{
+	uint64_t lost = s->entries_dropped_queue_full + s->entries_rejected +
+			s->entries_dropped_failed + s->entries_dropped_shutdown;
+	int n;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (lost == 0 || len == 0)
+		return 0;
+	n = snprintf(buf, len,
+		     "%llu log lines not delivered (queue full %llu, rejected "
+		     "%llu, failed %llu, at shutdown %llu), %llu delivered",
+		     (unsigned long long)lost,
+		     (unsigned long long)s->entries_dropped_queue_full,
+		     (unsigned long long)s->entries_rejected,
+		     (unsigned long long)s->entries_dropped_failed,
+		     (unsigned long long)s->entries_dropped_shutdown,
+		     (unsigned long long)s->entries_sent);
+	if (n < 0)
+		return 0;
+	return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+static void log_losses(const struct loki_stats *s)
+{
+	char msg[256];
+
+	if (loki_stats_loss_summary(s, msg, sizeof(msg)) > 0)
+		log_warn("loki: %s", msg);
+}
+
 void loki_exporter_shutdown(struct loki_exporter *e, uint64_t deadline_ms,
 			    struct loki_stats *final)
 {
@@ -857,5 +890,6 @@ void loki_exporter_shutdown(struct loki_exporter *e, uint64_t deadline_ms,
 	if (final)
 		*final = e->st;
 	pthread_mutex_unlock(&e->lock);
+	log_losses(&e->st);
 	exporter_free(e, true);
 }

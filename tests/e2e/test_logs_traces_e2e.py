@@ -277,6 +277,8 @@ def assert_one_entry(entries, line, req):
     assert e["meta"].get("trace_id") == req.span.trace_id, (req, e)
     assert e["meta"].get("span_id") == req.span.span_id, (req, e)
     assert "trace_id" not in e["labels"] and "span_id" not in e["labels"]
+    # written inside the handler: its time lies within the server span
+    assert req.span.start <= e["ts"] <= req.span.end, (req.span, e)
     return e
 
 
@@ -411,7 +413,7 @@ def keepalive_requests_and_lines_after_the_response(t, loki, py, t0):
         (e,) = [x for x in entries if x["line"] == after]
         assert "trace_id" not in e["meta"] and "span_id" not in e["meta"], e
         assert e["labels"] == host_labels(py, "stdout"), e
-        assert e["ts"] > [x for x in entries if x["line"] == r.msg][0]["ts"]
+        assert e["ts"] > r.span.end, (r.span, e)
 
 
 def test_downstream_line_carries_the_callers_trace(tempo, loki, servers,
@@ -666,5 +668,47 @@ def test_loki_down_then_up(tempo, loki, servers, tmp_path, outage):
     assert stats["loki_entries_sent"] == 1 + len(during) + len(got) + 1, \
         (stats, len(got))
     assert stats["loki_errors"] >= 1, stats
-    dropped_said = "queue full" in t.stderr.decode(errors="replace")
-    assert dropped_said, "dropped lines must be said in the tracer's log"
+    err = t.stderr.decode(errors="replace")
+    assert "queue full" in err, "dropped lines must be said in the log"
+    said = (f"{stats['loki_entries_dropped']} log lines not delivered "
+            f"(queue full {stats['loki_entries_dropped']}, rejected 0, "
+            f"failed 0, at shutdown 0), {stats['loki_entries_sent']} "
+            "delivered")
+    assert said in err, f"no exit report {said!r} in: {err[-2000:]}"
+
+
+def test_exit_with_loki_down_counts_and_says_the_loss(tempo, servers,
+                                                      tmp_path):
+    """The tracer stops (SIGINT) while Loki refuses connections: it exits
+    in time with status 0, its spans are in Tempo, and the lines Loki never
+    got are counted and said in its log."""
+    py = servers("python")
+    stats_file = tmp_path / "stats.json"
+    down = f"http://127.0.0.1:{backends.free_ports(1)[0]}"
+    require_root()
+    t = Tracer("--otlp-endpoint", tempo.otlp_http_url,
+               "--otlp-batch-timeout", "200ms", "--loki-endpoint", down,
+               "--http-query", "keep", "--pid", str(py.pid),
+               stats_file=str(stats_file)).start()
+    try:
+        reqs = [Req(py, "/log", f"py-{uid()}-unsent-{i}") for i in range(3)]
+        for r in reqs:
+            r.send()
+        for r in reqs:
+            find_server_span(t, r)
+        assert len(wait_tracer_logs(t, lambda b: "-unsent-" in b, 3)) == 3
+        for r in reqs:
+            assert_span_in_tempo(tempo, r.span)
+        time.sleep(1)  # a push or two fails
+    finally:
+        t0 = time.monotonic()
+        stats = stop_tracer(t, stats_file)
+        took = time.monotonic() - t0
+    assert took < 12, f"exit took {took:.1f}s with Loki down"
+    assert stats["loki_entries_sent"] == 0, stats
+    assert stats["loki_entries_dropped"] == 3, stats
+    assert stats["loki_errors"] >= 1, stats
+    err = t.stderr.decode(errors="replace")
+    said = ("3 log lines not delivered (queue full 0, rejected 0, failed 0, "
+            "at shutdown 3), 0 delivered")
+    assert said in err, f"no exit report {said!r} in: {err[-2000:]}"
