@@ -147,8 +147,14 @@ static int check_status(CURL *c, const struct resp *r, const char *method,
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
 	if (http != 200) {
-		snprintf(err, errlen, "%s: HTTP status %ld (not a gRPC server?)",
-			 method, http);
+		snprintf(err, errlen,
+			 "%s: HTTP status %ld (not a gRPC server?)", method,
+			 http);
+		return -1;
+	}
+	if (!r->st.content_type_ok) {
+		snprintf(err, errlen, "%s: not a gRPC response (content-type)",
+			 method);
 		return -1;
 	}
 	if (!r->st.have_status) {
@@ -225,7 +231,7 @@ int ebt_cri_call(struct ebt_cri_conn *k, const char *method,
 	return rc;
 }
 
-/* ---- the client ----------------------------------------------------------- */
+/* ---- the client --------------------------------------------------------- */
 
 struct ebt_cri {
 	pthread_mutex_t lock;
@@ -322,7 +328,7 @@ bool ebt_cri_connected(struct ebt_cri *c)
 	return c && atomic_load(&c->connected);
 }
 
-/* ---- refresher thread ------------------------------------------------------ */
+/* ---- refresher thread --------------------------------------------------- */
 
 /* Why the socket cannot be used, before trying it; 0 when it looks fine. */
 static int precheck_socket(const char *path, bool *missing, char *err,
@@ -368,6 +374,9 @@ static void fetch_ips(struct ebt_cri *c, struct ebt_cri_map *m)
 		char err[256];
 
 		rq.pod_sandbox_id = ids[i];
+		if (runtime__v1__pod_sandbox_status_request__get_packed_size(
+			    &rq) > sizeof(body))
+			continue;
 		len = runtime__v1__pod_sandbox_status_request__pack(&rq, body);
 		if (ebt_cri_call(c->conn, "PodSandboxStatus", body, len, &out,
 				 &out_len, err, sizeof(err)) == 0)

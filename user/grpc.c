@@ -137,8 +137,8 @@ void grpc_status_line(struct grpc_status *st, const char *line, size_t len)
 	} else if (name_is(line, nlen, "grpc-message")) {
 		decode_message(st->message, sizeof(st->message), v, vlen);
 	} else if (name_is(line, nlen, "content-type")) {
-		st->content_type_ok = vlen >= 16 &&
-				      strncasecmp(v, "application/grpc", 16) == 0;
+		st->content_type_ok =
+			vlen >= 16 && strncasecmp(v, "application/grpc", 16) == 0;
 	}
 }
 

@@ -261,7 +261,8 @@ static size_t pack_status(uint8_t *buf, const char *id, const char *ip)
 {
 	Runtime__V1__PodSandboxStatusResponse r =
 		RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT;
-	Runtime__V1__PodSandboxStatus st = RUNTIME__V1__POD_SANDBOX_STATUS__INIT;
+	Runtime__V1__PodSandboxStatus st =
+		RUNTIME__V1__POD_SANDBOX_STATUS__INIT;
 	Runtime__V1__PodSandboxNetworkStatus net =
 		RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT;
 
