@@ -84,6 +84,11 @@ $(BUILD)/loki_push_driver: tests/tools/loki_push_driver.c $(LIB_OBJS) | $(BUILD)
 	@echo "  TOOL  $@"
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+# Kubernetes API client driver for tests/k8s: prints the pods it sees.
+$(BUILD)/k8s_driver: tests/tools/k8s_driver.c $(LIB_OBJS) | $(BUILD)
+	@echo "  TOOL  $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
 test-unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
@@ -111,6 +116,8 @@ FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 FUZZ_DEPS_fuzz_grpc := user/grpc.c user/cri_map.c user/htab.c \
 	$(FUZZ_BUILD)/pb/cri_api.pb-c.c
 FUZZ_LIBS_fuzz_grpc := -lprotobuf-c
+FUZZ_DEPS_fuzz_k8s := user/k8s_parse.c user/k8s_config.c
+FUZZ_LIBS_fuzz_k8s := -lcjson -lyaml
 
 # Generated protobuf-c sources a fuzz target links (FUZZ_DEPS above).
 $(FUZZ_BUILD)/pb/%.pb-c.c: user/proto/%.proto

@@ -84,6 +84,9 @@ struct ebt_config {
 
 	/* Kubernetes metadata */
 	char *cri_socket; /* CRI (containerd) unix socket; "": off */
+	char *k8s_enabled;    /* Kubernetes API: "auto", "true", "false" */
+	char *k8s_kubeconfig; /* kubeconfig file; NULL: in-cluster */
+	char *k8s_node_name;  /* this node's name (spec.nodeName of pods) */
 
 	/* attach (added by options.c, additive) */
 	char *pod;           /* attach: pod name, the positional argument */

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "console.h"
 #include "cri.h"
+#include "k8s.h"
 #include "loader.h"
 #include "log.h"
 #include "logpipe.h"
@@ -34,6 +35,11 @@
 #define CRI_REFRESH_MS 5000
 #define CRI_MIN_GAP_MS 1000
 #define CRI_TIMEOUT_MS 5000
+#define K8S_TIMEOUT_MS 5000
+#define K8S_WATCH_S 300
+#define K8S_BACKOFF_MIN_MS 1000
+#define K8S_BACKOFF_MAX_MS 60000
+#define K8S_TOKEN_REREAD_MS 60000
 
 /* Set by SIGINT/SIGTERM; the main loop polls it. */
 static volatile sig_atomic_t stop_requested;
@@ -282,6 +288,70 @@ static struct ebt_cri *start_cri(const struct ebt_config *cfg,
 	return cri;
 }
 
+/* Where the API server is: the kubeconfig, else in-cluster. 1: not
+ * configured (auto stays off), 0: cc filled, -1: error printed. */
+static int k8s_settings(const struct ebt_config *cfg,
+			struct ebt_k8s_conn_cfg *cc)
+{
+	bool on = strcmp(cfg->k8s_enabled, "true") == 0;
+	const char *kc = cfg->k8s_kubeconfig;
+	char err[512] = "";
+
+	if (kc && kc[0]) {
+		if (ebt_kubeconfig_load(kc, cc, err, sizeof(err)) != 0) {
+			fprintf(stderr, "ebpftrace run: k8s.kubeconfig: %s\n",
+				err);
+			return -1;
+		}
+		if (err[0])
+			log_warn("kubeconfig %s: %s", kc, err);
+		return 0;
+	}
+	if (ebt_k8s_incluster(NULL, cc, err, sizeof(err)) == 0)
+		return 0;
+	if (on) {
+		fprintf(stderr, "ebpftrace run: k8s.enabled is true but %s; "
+			"set k8s.kubeconfig (--kubeconfig, KUBECONFIG)\n", err);
+		return -1;
+	}
+	log_debug("Kubernetes API off: %s", err);
+	return 1;
+}
+
+/* Pod metadata from the Kubernetes API. 0 (maybe *out NULL: off) or -1. */
+static int start_k8s(const struct ebt_config *cfg,
+		     struct ebt_resources *resources, struct ebt_k8s **out)
+{
+	struct ebt_k8s_config kc = {
+		.node = cfg->k8s_node_name, .timeout_ms = K8S_TIMEOUT_MS,
+		.watch_s = K8S_WATCH_S, .backoff_min_ms = K8S_BACKOFF_MIN_MS,
+		.backoff_max_ms = K8S_BACKOFF_MAX_MS,
+		.token_reread_ms = K8S_TOKEN_REREAD_MS,
+	};
+	struct ebt_k8s_conn_cfg cc;
+	char host[256] = "";
+	int rc;
+
+	*out = NULL;
+	if (strcmp(cfg->k8s_enabled, "false") == 0)
+		return 0;
+	rc = k8s_settings(cfg, &cc);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (!kc.node || !kc.node[0]) {
+		gethostname(host, sizeof(host) - 1);
+		kc.node = host;
+	}
+	*out = ebt_k8s_start(&kc, &cc);
+	if (!*out)
+		log_warn("Kubernetes API client: out of memory; no owner "
+			 "metadata");
+	else
+		log_info("Kubernetes API: pods of node %s", kc.node);
+	ebt_resources_set_k8s(resources, *out, kc.node);
+	return 0;
+}
+
 static int start_metrics(struct run_parts *p, const struct ebt_config *cfg)
 {
 	char err[512] = "";
@@ -306,6 +376,7 @@ static int cmd_run(int argc, char **argv)
 	struct ebt_bpf *bpf = NULL;
 	struct ebt_logpipe logs = {0};
 	struct ebt_cri *cri = NULL;
+	struct ebt_k8s *k8s = NULL;
 	struct run_stats st;
 	struct run_parts parts = { .tracer = &tracer, .sinks = &sinks,
 				   .logs = &logs };
@@ -329,6 +400,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	memset(&st, 0, sizeof(st));
 	cri = start_cri(&cfg, tracer.resources);
+	if (start_k8s(&cfg, tracer.resources, &k8s) != 0)
+		goto out_tracer;
 	if (ebt_logpipe_start(&logs, &cfg, tracer.resources, err,
 			      sizeof(err)) != 0) {
 		fprintf(stderr, "ebpftrace run: logs: %s\n", err);
@@ -361,6 +434,7 @@ out_tracer:
 	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	ebt_tracer_fini(&tracer);
 	ebt_cri_stop(cri);
+	ebt_k8s_stop(k8s);
 out_otlp:
 	if (sinks.otlp)
 		otlp_exporter_shutdown(sinks.otlp, SHUTDOWN_FLUSH_MS);

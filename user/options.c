@@ -119,6 +119,11 @@ static const struct choice compression_choices[] = {
 	{ NULL, 0 },
 };
 
+static const struct choice k8s_choices[] = {
+	{ "auto", 0 }, { "true", 1 }, { "false", 2 },
+	{ NULL, 0 },
+};
+
 static const struct choice level_choices[] = {
 	{ "error", 0 }, { "warn", 1 }, { "info", 2 }, { "debug", 3 },
 	{ NULL, 0 },
@@ -394,6 +399,33 @@ static const struct opt opts[] = {
 		  "goes on without pod metadata while the socket does not "
 		  "answer",
 	  .off = FIELD(cri_socket, char *) },
+	{ .key = "k8s.enabled", .flag = "--k8s",
+	  .env = { "EBPFTRACE_K8S_ENABLED" }, .type = T_CHOICE, .def = "auto",
+	  .cmds = CMD_TRACE,
+	  .help = "pod metadata from the Kubernetes API server: the owner "
+		  "workload (k8s.deployment.name via the ReplicaSet, "
+		  "statefulset, daemonset, job, cronjob) and, without CRI, the "
+		  "pod's name, namespace, labels and annotations. auto: on "
+		  "when a kubeconfig is given or in a cluster "
+		  "(KUBERNETES_SERVICE_HOST); true: on, an error if neither; "
+		  "false: off. Lists and watches only this node's pods; "
+		  "tracing goes on with the metadata it has while the server "
+		  "does not answer",
+	  .off = FIELD(k8s_enabled, char *), .choices = k8s_choices },
+	{ .key = "k8s.kubeconfig", .flag = "--kubeconfig",
+	  .env = { "KUBECONFIG", "EBPFTRACE_K8S_KUBECONFIG" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "kubeconfig file (its current-context: server, "
+		  "certificate-authority(-data), client certificate and key "
+		  "(-data), token); unset: the in-cluster service account",
+	  .off = FIELD(k8s_kubeconfig, char *) },
+	{ .key = "k8s.node_name", .flag = "--node-name",
+	  .env = { "NODE_NAME", "EBPFTRACE_K8S_NODE_NAME" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "NODE",
+	  .help = "this node's Kubernetes name: the API server is asked for "
+		  "the pods with spec.nodeName=NODE, and it is k8s.node.name; "
+		  "unset: the host name",
+	  .off = FIELD(k8s_node_name, char *), .max = 253 },
 
 	/* ---- attach ---- */
 	{ .key = "attach.pod", .flag = "--pod", .type = T_STRING,

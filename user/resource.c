@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "cri.h"
 #include "htab.h"
+#include "k8s.h"
 #include "log.h"
 
 #define EBT_VERSION "0.1.0"
@@ -23,6 +24,7 @@ struct ebt_resources {
 	char host[256];
 	struct ebt_cri *cri;  /* pod metadata; NULL: none (not owned) */
 	char node[256];       /* k8s.node.name */
+	struct ebt_k8s *k8s;  /* pods from the API server; NULL: none */
 };
 
 static void free_entry(void *v);
@@ -53,6 +55,16 @@ void ebt_resources_set_cri(struct ebt_resources *rs, struct ebt_cri *cri,
 	if (!node || !node[0])
 		node = env && env[0] ? env : rs->host;
 	snprintf(rs->node, sizeof(rs->node), "%s", node);
+}
+
+void ebt_resources_set_k8s(struct ebt_resources *rs, struct ebt_k8s *k8s,
+			   const char *node)
+{
+	rs->k8s = k8s;
+	if (node && node[0])
+		snprintf(rs->node, sizeof(rs->node), "%s", node);
+	else if (!rs->node[0])
+		ebt_resources_set_cri(rs, rs->cri, NULL);
 }
 
 void ebt_resources_free(struct ebt_resources *rs)
@@ -344,6 +356,8 @@ struct res_entry {
 	char proc[SVC_MAX];  /* name from the command line, else comm */
 	char container_id[EBT_CONTAINER_ID_LEN + 1];
 	uint64_t cri_version; /* map version of the last lookup */
+	char pod_uid[K8S_UID_MAX + 1]; /* from the cgroup path */
+	uint64_t k8s_version; /* API client's version at the last lookup */
 	bool pending;         /* in a container the CRI map did not know */
 };
 
@@ -443,13 +457,36 @@ static void add_container(struct res_entry *e, uint32_t pid)
 			ebt_resource_add_dyn(e->r, "container.runtime.name", rt);
 		if (ci.pod_uid[0])
 			ebt_resource_add_dyn(e->r, "k8s.pod.uid", ci.pod_uid);
+		snprintf(e->pod_uid, sizeof(e->pod_uid), "%s", ci.pod_uid);
 	}
 	free(buf);
 }
 
-/* service.name of r from the entry's process sources and the pod's. */
+/* A pod label: CRI's, else the API server's. */
+static const char *pod_label(const struct ebt_pod *pod,
+			     const struct ebt_k8s_pod *kp, const char *key)
+{
+	return pod ? ebt_pod_label(pod, key) : ebt_k8s_pod_label(kp, key);
+}
+
+/* Pod sources when only the API server knows the pod. */
+static void k8s_candidates(struct ebt_svc_candidates *c,
+			   const struct ebt_k8s_pod *kp)
+{
+	c->by[EBT_SVC_ANNOTATION] = ebt_k8s_pod_annotation(
+		kp, "resource.opentelemetry.io/service.name");
+	c->by[EBT_SVC_LABEL_INSTANCE] =
+		ebt_k8s_pod_label(kp, "app.kubernetes.io/instance");
+	c->by[EBT_SVC_LABEL_NAME] =
+		ebt_k8s_pod_label(kp, "app.kubernetes.io/name");
+	c->by[EBT_SVC_POD] = kp->name;
+}
+
+/* service.name of r from the entry's process sources and the pod's
+ * (CRI's pod, the API server's kp: either may be NULL). */
 static void set_service(struct res_entry *e, struct ebt_resource *r,
-			const struct ebt_pod *pod, const char *ctr)
+			const struct ebt_pod *pod, const char *ctr,
+			const struct ebt_k8s_pod *kp)
 {
 	struct ebt_svc_candidates c = {{0}};
 	const char *name;
@@ -457,6 +494,9 @@ static void set_service(struct res_entry *e, struct ebt_resource *r,
 	c.by[EBT_SVC_ENV] = e->env;
 	c.by[EBT_SVC_ENV_ATTRS] = e->attrs;
 	c.by[EBT_SVC_JVM_PROP] = e->jvm;
+	if (kp)
+		k8s_candidates(&c, kp);
+	c.by[EBT_SVC_OWNER] = ebt_k8s_pod_workload(kp);
 	if (pod) {
 		c.by[EBT_SVC_ANNOTATION] = ebt_pod_annotation(
 			pod, "resource.opentelemetry.io/service.name");
@@ -464,7 +504,6 @@ static void set_service(struct res_entry *e, struct ebt_resource *r,
 			ebt_pod_label(pod, "app.kubernetes.io/instance");
 		c.by[EBT_SVC_LABEL_NAME] =
 			ebt_pod_label(pod, "app.kubernetes.io/name");
-		c.by[EBT_SVC_OWNER] = NULL; /* needs the Kubernetes API */
 		c.by[EBT_SVC_POD] = pod->name;
 		c.by[EBT_SVC_CONTAINER] = ctr;
 	}
@@ -483,19 +522,24 @@ static void add_if(struct ebt_resource *r, const char *key, const char *v)
  * service.namespace, which the process may set itself). */
 static void add_pod(struct ebt_resources *rs, struct res_entry *e,
 		    struct ebt_resource *r, const struct ebt_pod *pod,
-		    const char *ctr)
+		    const char *ctr, const struct ebt_k8s_pod *kp)
 {
-	add_if(r, "k8s.namespace.name", pod->ns);
-	add_if(r, "k8s.pod.name", pod->name);
-	add_if(r, "k8s.pod.uid", pod->uid);
+	const char *ns = pod ? pod->ns : kp->ns;
+
+	add_if(r, "k8s.namespace.name", ns);
+	add_if(r, "k8s.pod.name", pod ? pod->name : kp->name);
+	add_if(r, "k8s.pod.uid", pod ? pod->uid : kp->uid);
 	add_if(r, "k8s.container.name", ctr);
 	add_if(r, "k8s.node.name", rs->node);
-	add_if(r, "k8s.pod.ip", pod->ip);
+	add_if(r, "k8s.pod.ip", pod && pod->ip[0] ? pod->ip :
+				 kp ? kp->ip : NULL);
 	add_if(r, "k8s.pod.label.app.kubernetes.io/name",
-	       ebt_pod_label(pod, "app.kubernetes.io/name"));
+	       pod_label(pod, kp, "app.kubernetes.io/name"));
+	for (int k = 0; kp && k < K8S_KIND__COUNT; k++)
+		add_if(r, ebt_k8s_kind_attr(k), kp->workload[k]);
 	if (!ebt_resource_get(r, "service.namespace"))
-		add_if(r, "service.namespace", pod->ns);
-	set_service(e, r, pod, ctr);
+		add_if(r, "service.namespace", ns);
+	set_service(e, r, pod, ctr, kp);
 }
 
 /* A copy of r's attributes in a new resource. */
@@ -517,37 +561,43 @@ static struct ebt_resource *clone_resource(const struct ebt_resource *r)
 }
 
 /*
- * Pod metadata for the entry's container. build: r is the entry's new
- * resource, enriched in place. Otherwise (pending, the map changed) a copy
- * with the pod's attributes replaces it.
+ * Pod metadata for the entry's container: from CRI by container id, from
+ * the API server by pod uid (the cgroup's, else CRI's). build: r is the
+ * entry's new resource, enriched in place. Otherwise (pending, a source
+ * changed) a copy with the pod's attributes replaces it. Pending while a
+ * configured source does not know the pod yet.
  */
 static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 			bool build)
 {
-	uint64_t v = ebt_cri_version(rs->cri);
 	struct ebt_resource *r;
-	struct ebt_pod *pod;
+	struct ebt_pod *pod = NULL;
+	struct ebt_k8s_pod *kp = NULL;
 	char ctr[CRI_NAME_MAX + 1] = "";
 
 	e->pending = false;
-	if (!rs->cri || !e->container_id[0])
+	e->cri_version = ebt_cri_version(rs->cri);
+	e->k8s_version = ebt_k8s_version(rs->k8s);
+	if (rs->cri && e->container_id[0])
+		pod = ebt_cri_lookup(rs->cri, e->container_id, ctr,
+				     sizeof(ctr));
+	if (rs->k8s && (e->pod_uid[0] || pod))
+		kp = ebt_k8s_lookup(rs->k8s, e->pod_uid[0] ? e->pod_uid :
+					     pod->uid);
+	e->pending = (rs->cri && e->container_id[0] && !pod) ||
+		     (rs->k8s && e->pod_uid[0] && !kp);
+	if (e->pending && build)
+		log_debug("pid %u: container %.12s / pod %s not known (yet): "
+			  "pod metadata pending", e->r->pid, e->container_id,
+			  e->pod_uid);
+	if (!pod && !kp)
 		return;
-	pod = ebt_cri_lookup(rs->cri, e->container_id, ctr, sizeof(ctr));
-	if (!pod) {
-		if (build)
-			log_debug("pid %u: container %.12s not known to CRI "
-				  "(yet): pod metadata pending", e->r->pid,
-				  e->container_id);
-		e->pending = true;
-		e->cri_version = v;
-		return;
-	}
 	if (!build)
 		log_debug("pid %u: pod metadata arrived (%s/%s)", e->r->pid,
-			  pod->ns, pod->name);
+			  pod ? pod->ns : kp->ns, pod ? pod->name : kp->name);
 	r = build ? e->r : clone_resource(e->r);
 	if (r) {
-		add_pod(rs, e, r, pod, ctr);
+		add_pod(rs, e, r, pod, ctr, kp);
 		if (!build) {
 			ebt_resource_unref(e->r);
 			e->r = r;
@@ -556,6 +606,7 @@ static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 		e->pending = true; /* out of memory: try again later */
 	}
 	ebt_pod_unref(pod);
+	ebt_k8s_pod_unref(kp);
 }
 
 static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
@@ -580,7 +631,7 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	snprintf(e->attrs, sizeof(e->attrs), "%s", attr_svc ? attr_svc : "");
 	add_process(rs, e, pid, src, comm);
 	add_container(e, src);
-	set_service(e, e->r, NULL, NULL);
+	set_service(e, e->r, NULL, NULL, NULL);
 	ebt_resource_add_str(e->r, "telemetry.sdk.name", "ebpftrace");
 	ebt_resource_add_str(e->r, "telemetry.sdk.language", "c");
 	ebt_resource_add_str(e->r, "telemetry.sdk.version", EBT_VERSION);
@@ -595,7 +646,9 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 	int err;
 
 	if (e) {
-		if (e->pending && ebt_cri_version(rs->cri) != e->cri_version)
+		if (e->pending &&
+		    (ebt_cri_version(rs->cri) != e->cri_version ||
+		     ebt_k8s_version(rs->k8s) != e->k8s_version))
 			resolve_pod(rs, e, false);
 		return e->r;
 	}

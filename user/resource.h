@@ -13,6 +13,7 @@
 
 struct ebt_resources;
 struct ebt_cri;
+struct ebt_k8s;
 
 /* extra: "k=v,..." added to every resource (the tracer's own config). */
 struct ebt_resources *ebt_resources_new(const char *extra);
@@ -25,6 +26,15 @@ void ebt_resources_free(struct ebt_resources *rs);
  * the first ebt_resources_get after the client's map version changed.
  */
 void ebt_resources_set_cri(struct ebt_resources *rs, struct ebt_cri *cri,
+			   const char *node);
+/*
+ * Pod metadata from the Kubernetes API server (not owned; NULL: none),
+ * looked up by the pod uid of the process's cgroup: the owner workload
+ * (k8s.deployment.name, ...), and the pod's name, namespace, labels and
+ * annotations where CRI does not know the pod. node: k8s.node.name (NULL:
+ * keep the one set_cri chose). Pending resources are rebuilt as with CRI.
+ */
+void ebt_resources_set_k8s(struct ebt_resources *rs, struct ebt_k8s *k8s,
 			   const char *node);
 /*
  * Borrowed reference, valid until the next ebt_resources_* call on rs
