@@ -287,3 +287,53 @@ def test_loki_streams_labelled_from_pod_metadata(containerd):
                       "service_name": "shipper-eu"}, labels
     value = [v for v in streams[0]["values"] if "handled /log" in v[1]][0]
     assert value[2]["container_id"] == pod.cid
+
+
+def test_socket_that_appears_later_is_picked_up(containerd, tmp_path):
+    """Retry: the tracer starts before the runtime's socket exists (e.g.
+    containerd restarting); once it answers, spans get the pod, and the
+    process's cached resource is built again (it was pending)."""
+    pod = containerd.run_pod(uniq("retry"), "retry",
+                             {"app.kubernetes.io/name": "retry-app"})
+    later = tmp_path / "later.sock"
+    t = run_tracer(str(later), "--container-id", pod.cid)
+    try:
+        assert curl(pod.url + "/hello") == 200
+        (before,) = t.wait_for(of_pod(pod))
+        later.symlink_to(containerd.sock)
+        deadline = time.time() + 15
+        while time.time() < deadline and not [
+                s for s in t.all_spans() if not isinstance(s, tuple)
+                and of_pod(pod)(s) and "k8s.pod.name" in s.resource]:
+            assert curl(pod.url + "/hello") == 200
+            time.sleep(0.5)
+        after = t.wait_for(lambda x: of_pod(pod)(x) and "k8s.pod.name" in x.resource)
+    finally:
+        stop(t)
+    assert "k8s.pod.name" not in before.resource
+    assert before.resource["service.name"] == "goserver"
+    assert_pod_resource(after[0].resource, pod, "retry-app")
+    err = t.stderr.decode(errors="replace")
+    assert f"CRI: pod metadata from {later}" in err, err
+
+
+def test_stale_socket_without_a_server(containerd, tmp_path):
+    """A socket file nobody listens on (the runtime died): a clear line,
+    spans without pod metadata."""
+    import socket as so
+    stale = str(tmp_path / "stale.sock")
+    s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    s.bind(stale)
+    s.close()  # the file stays, nobody accepts
+    pod = containerd.run_pod(uniq("stale"), "default")
+    t = run_tracer(stale, "--container-id", pod.cid)
+    try:
+        assert curl(pod.url + "/hello") == 200
+        (sp,) = t.wait_for(of_pod(pod))
+    finally:
+        stop(t)
+    err = t.stderr.decode(errors="replace")
+    lines = [x for x in err.splitlines() if "CRI socket" in x]
+    assert len(lines) == 1 and stale in lines[0], err
+    assert "ListPodSandbox" in lines[0] and "connect" in lines[0].lower(), err
+    assert "k8s.pod.name" not in sp.resource
