@@ -1,5 +1,6 @@
 """Renders benchmark results (bench.py's results.json) into
 docs/benchmarks.md and docs/benchmarks.png."""
+import json
 import os
 import statistics
 
@@ -230,6 +231,136 @@ def method(data):
     return out
 
 
+def load_logs():
+    """tests/bench/logbench.py's results, if a run left them."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(os.environ.get("BENCH_OUT", os.path.join(root, "build", "bench")),
+                        "logs.json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+LOG_LABELS = {"ebpftrace": "ebpftrace (BPF capture of stdout, pipe) → Loki",
+              "shipper": "%s tailing a file → Loki"}
+
+
+def logs_section(lg):
+    """Markdown lines of the "Log capture" section from logs.json."""
+    st, sh, summ = lg["settings"], lg.get("shipper") or {}, lg.get("summary") or {}
+    shipper = "%s %s" % (sh.get("name", "shipper"), sh.get("version") or "")
+    out = ["## Log capture", "",
+           "Measured %s. A writer (`tests/bench/logwriter.c`) writes %s realistic log lines "
+           "of ~165 bytes, one `write(2)` per line, as fast as it can (capped at %d s); they "
+           "go into one real Loki (`%s`, ingestion limits raised so that Loki throttles "
+           "neither side). Rounds alternate the conditions (%d rounds); a round ends when "
+           "Loki holds every line or nothing arrived for %d s. *Delivered* is counted in "
+           "Loki (`sum(count_over_time({...}[1h]))`); CPU is the shipper's utime+stime "
+           "from `/proc` over the whole window (first line written to last line "
+           "delivered), so lines per CPU-second = delivered / CPU seconds; RSS is VmHWM "
+           "(peak). Medians (min–max)." % (
+               lg["machine"]["date"], "{:,}".format(st["lines"]), st["max_seconds"],
+               st.get("loki", "loki"), st["rounds"], st["settle"]), "",
+           "| condition | written lines/s | delivered lines/s | CPU cores | "
+           "lines per CPU-second | RSS peak MiB | writer µs/line | Loki µs/line | losses |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+
+    def rng(s, k, d=0, scale=1.0):
+        r = s.get(k + "_range")
+        if not r or r[0] == r[1]:
+            return fmt(s.get(k), d, scale)
+        return "%s (%s–%s)" % (fmt(s.get(k), d, scale), fmt(r[0], d, scale),
+                               fmt(r[1], d, scale))
+    b = summ.get("baseline")
+    if b:
+        out.append("| writer alone, stdout a pipe to cat (no capture) | %s | | | | | %s | | |" % (
+            rng(b, "written_per_s"), rng(b, "writer_us_per_line", 2)))
+    for key in ("ebpftrace", "shipper"):
+        s = summ.get(key)
+        if not s:
+            continue
+        label = LOG_LABELS[key] % shipper if "%s" in LOG_LABELS[key] else LOG_LABELS[key]
+        loss = "%s lines not in Loki" % fmt(s.get("lost"))
+        if key == "ebpftrace":
+            loss += ", %s ring-buffer drops, %s dropped" % (
+                fmt(s.get("ringbuf_drops")), fmt(s.get("dropped")))
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            label, rng(s, "written_per_s"), rng(s, "delivered_per_s"),
+            rng(s, "cpu_cores", 2), rng(s, "lines_per_cpu_s"),
+            fmt(s.get("hwm_kb"), 1, 1 / 1024), rng(s, "writer_us_per_line", 2),
+            rng(s, "loki_us_per_line", 1), loss))
+    out.append("")
+    t = lg.get("targets") or {}
+    e = summ.get("ebpftrace") or {}
+    if e.get("lines_per_cpu_s"):
+        out.append("- ebpftrace: %s lines per CPU-second (target ≥ %s: %s)." % (
+            fmt(e["lines_per_cpu_s"]), fmt(t.get("lines_per_cpu_s")),
+            "met" if e["lines_per_cpu_s"] >= t.get("lines_per_cpu_s", 0) else "missed"))
+    if lg.get("ratio_vs_shipper"):
+        out.append("- ebpftrace vs %s: %.1f× the lines per CPU-second (target ≥ %.0f×: %s)." % (
+            shipper.strip(), lg["ratio_vs_shipper"], t.get("ratio_vs_shipper", 2),
+            "met" if lg["ratio_vs_shipper"] >= t.get("ratio_vs_shipper", 2) else "missed"))
+    out.append("- The CPU that the BPF programs spend in the writer's own `write(2)` calls "
+               "is charged to the writer, not to ebpftrace: *writer µs/line* (the writer's "
+               "utime+stime per line) against *writer alone* shows it. The file-tailing "
+               "shipper's reads are in its own CPU. *Loki µs/line* is the CPU Loki spent "
+               "per delivered line in the same window: what the push format (JSON+gzip for "
+               "ebpftrace, protobuf+snappy for Promtail and Alloy) costs the receiver.")
+    out += ["", "### Loss sweep (ebpftrace, fixed rates, %d s each)" % st["rate_seconds"], "",
+            "| target lines/s | written | written lines/s | captured | ring-buffer drops | "
+            "delivered | dropped (Loki queue) | CPU cores | loss-free |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in lg.get("sweep") or []:
+        if r.get("error"):
+            out.append("| %s | failed: %s | | | | | | | |" % (fmt(r["rate"]), r["error"][:80]))
+            continue
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            fmt(r["rate"]), fmt(r.get("written")), fmt(r.get("written_per_s")),
+            fmt(r.get("captured")), fmt(r.get("ringbuf_drops")), fmt(r.get("delivered")),
+            fmt(r.get("dropped")), fmt(r.get("cpu_cores"), 2),
+            "yes" if r.get("loss_free") else "**no**"))
+    out.append("")
+    hi = lg.get("highest_loss_free_rate")
+    out.append("Highest loss-free rate: %s lines/s; zero loss at %s lines/s: %s." % (
+        fmt(hi) if hi else "none of the rates",
+        fmt(t.get("loss_free_rate", 100000)),
+        {True: "yes", False: "**no**", None: "not measured"}[lg.get("zero_loss_at_100k")]))
+    cap = lg.get("loki_capacity") or {}
+    if cap.get("lines_per_s"):
+        out += ["", "Loki alone, in the same run (pre-built JSON+gzip bodies of 5,000 of the "
+                "writer's lines posted one after the other, no shipper): %s lines/s, %s lines "
+                "per Loki CPU-second. *Captured* lines are the tracer's log records "
+                "(`--stats-file`); lines *dropped* were captured but did not fit the bounded "
+                "queue (`loki.queue_bytes`, 32 MiB) while Loki accepted fewer lines per second "
+                "than were written, and are counted. A file-tailing shipper does not drop "
+                "there: it falls behind, with the file as its buffer." % (
+                    fmt(cap["lines_per_s"]), fmt(cap.get("loki_lines_per_cpu_s")))]
+    out += ["", "Shipper: %s, module `%s`, built by `tests/bench/build_shipper.sh`: %s" % (
+        shipper.strip(), sh.get("module", "?"), sh.get("build", "not built")), ""]
+    if sh.get("alloy_error"):
+        out += ["Grafana Alloy %s could not be built here; the build's error:" % (
+            sh.get("alloy_version") or ""), "", "```", sh["alloy_error"].strip(), "```", ""]
+    if sh.get("note"):
+        out += [sh["note"], ""]
+    if sh.get("error"):
+        out += ["The shipper could not be built:", "", "```", sh["error"].strip(), "```", ""]
+    out += ["Commands (`<port>`s are picked at start):", "", "```"]
+    out += ["%s: %s" % (k, v) for k, v in sorted((lg.get("commands") or {}).items())
+            if "\n" not in v]
+    out += ["```", ""]
+    for k, v in sorted((lg.get("commands") or {}).items()):
+        if k.endswith(" config"):
+            out += ["%s configuration:" % k[:-7].capitalize(), "", "```", v.strip(), "```", ""]
+    if lg.get("failed"):
+        out += ["Failed runs:", ""]
+        for k, v in lg["failed"].items():
+            out += ["- `%s`: %s" % (k, v.strip().splitlines()[-1] if v.strip() else "")]
+        out.append("")
+    return out
+
+
 def otlp_section(ob):
     """Markdown lines of the "OTLP encoding" section from bench.run_otlp_bench."""
     out = ["## OTLP encoding", ""]
@@ -271,6 +402,9 @@ def write(data, docs_dir):
         out += ["![throughput and p99 per condition](benchmarks.png)", ""]
     out += ["## Load sweep (highest zero-loss rate)", ""] + sweep_section(data) + [""]
     out += otlp_section(data.get("otlp_bench"))
+    logs = data.get("logs") or load_logs()
+    if logs:
+        out += logs_section(logs)
     out += method(data)
     if data.get("failed"):
         out += ["## Failures", ""]

@@ -10,6 +10,12 @@ export CACHE
 mkdir -p "$CACHE/bin" "$CACHE/peers"
 cd "$ROOT"
 
+# Log capture benchmark (tests/bench/logbench.py) after bench.py:
+# BENCH_LOGS=0 skips it, BENCH_ONLY_LOGS=1 runs it alone.
+if [ "${BENCH_ONLY_LOGS:-0}" = 1 ]; then
+	exec python3 tests/bench/logbench.py
+fi
+
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is required" >&2; exit 1; }; }
 need wrk; need java; need javac; need go; need python3
 
@@ -41,4 +47,8 @@ if [ "${BENCH_AGENT:-1}" = 1 ] && [ -z "${OTEL_AGENT_JAR:-}" ]; then
 	fi
 fi
 
-exec python3 tests/bench/bench.py "$@"
+python3 tests/bench/bench.py "$@"
+if [ "${BENCH_LOGS:-1}" = 1 ]; then
+	python3 tests/bench/logbench.py ||
+		echo "bench: log capture benchmark failed (exit $?)" >&2
+fi

@@ -143,3 +143,77 @@ def test_report_marks_unmeasured_conditions(tmp_path):
     assert "| untraced | 1,000 | 1,000–1,000 | 1.00 |" in md
     assert "other CPU %" in md
     assert "not measured (no tracer binary at build/ebpftrace)" in md
+
+
+# ---------------------------------------------------------------- logbench
+
+import logbench  # noqa: E402
+
+PROM = """# HELP ebpftrace_loki_lines_sent_total Log records Loki accepted.
+# TYPE ebpftrace_loki_lines_sent_total counter
+ebpftrace_loki_lines_sent_total 12345
+ebpftrace_loki_lines_dropped_total{reason="queue_full"} 7
+ebpftrace_loki_lines_dropped_total{reason="rejected"} 3
+loki_source_file_files_active_total{component_id="loki.source.file.bench"} 1
+weird_metric NaN
+"""
+
+
+def test_parse_summary():
+    s = logbench.parse_summary("lines=1283328 bytes=212788039 seconds=5.008239\n")
+    assert s == {"lines": 1283328, "bytes": 212788039, "seconds": 5.008239}
+    assert logbench.parse_summary("") == {}
+
+
+def test_parse_prom_and_sum():
+    v = logbench.parse_prom(PROM)
+    assert v["ebpftrace_loki_lines_sent_total"] == 12345
+    assert logbench.prom_sum(v, "ebpftrace_loki_lines_dropped_total") == 10
+    assert logbench.prom_sum(v, "loki_source_file_files_active_total") == 1
+    assert logbench.prom_sum(v, "ebpftrace_loki_lines") is None  # no prefix match
+    assert logbench.prom_sum(v, "absent_total") is None
+
+
+def test_loki_count():
+    doc = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {}, "value": [1764370000.123, "1000000"]}]}}
+    assert logbench.loki_count(doc) == 1000000
+    assert logbench.loki_count({"data": {"result": []}}) == 0
+    assert logbench.loki_count(None) == 0
+
+
+def test_highest_loss_free_and_report_section():
+    sweep = [{"rate": 25000, "loss_free": True},
+             {"rate": 50000, "loss_free": True, "written": 250000, "captured": 250000,
+              "delivered": 250000, "ringbuf_drops": 0, "dropped": 0},
+             {"rate": 100000, "loss_free": False, "written": 5, "delivered": 4},
+             {"rate": 150000, "error": "boom"}]
+    assert logbench.highest_loss_free(sweep) == 50000
+    assert logbench.highest_loss_free([{"rate": 1, "loss_free": False}]) is None
+    row = {"written_per_s": 2e5, "delivered_per_s": 1.5e5, "cpu_cores": 0.5,
+           "lines_per_cpu_s": 3e5, "hwm_kb": 20480, "lost": 0}
+    summ = {"ebpftrace": dict(row, ringbuf_drops=0, dropped=0, written_per_s_range=[1e5, 3e5]),
+            "shipper": dict(row, lines_per_cpu_s=5e4),
+            "baseline": {"written_per_s": 4e5, "writer_us_per_line": 2.5}}
+    lg = {"machine": {"date": "today"},
+          "settings": {"lines": 1000, "max_seconds": 20, "rounds": 1, "settle": 8,
+                       "rate_seconds": 5, "loki": "loki-v3"},
+          "shipper": {"name": "Promtail", "version": "v3", "module": "m", "build": "b",
+                      "alloy_error": "403 Forbidden", "alloy_version": "v1.10.0"},
+          "summary": summ, "sweep": sweep, "ratio_vs_shipper": 6.0,
+          "highest_loss_free_rate": 50000, "zero_loss_at_100k": False,
+          "loki_capacity": {"lines_per_s": 40000, "loki_lines_per_cpu_s": 90000},
+          "targets": logbench.TARGETS,
+          "commands": {"ebpftrace": "ebpftrace run", "promtail config": "a\nb"}}
+    text = "\n".join(report.logs_section(lg))
+    assert "## Log capture" in text
+    assert "| 300,000 |" in text and "200,000 (100,000–300,000)" in text
+    assert "6.0× the lines per CPU-second (target ≥ 2×: met)" in text
+    assert "Highest loss-free rate: 50,000 lines/s; zero loss at 100,000 lines/s: **no**" in text
+    assert "failed: boom" in text
+    assert "| 50,000 | 250,000 | n/a | 250,000 | 0 | 250,000 | 0 | n/a | yes |" in text
+    assert "| writer alone, stdout a pipe to cat (no capture) | 400,000 |" in text
+    assert "40,000 lines/s, 90,000 lines per Loki CPU-second" in text
+    assert "ebpftrace: ebpftrace run" in text and "promtail config: a" not in text
+    assert "Promtail configuration:" in text and "| Promtail v3 tailing a file" in text
+    assert "Grafana Alloy v1.10.0 could not be built here" in text and "403 Forbidden" in text

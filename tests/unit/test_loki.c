@@ -396,6 +396,54 @@ static void test_json_container_metadata(void **state)
 	ebt_resource_unref(c);
 }
 
+/* Lines are JSON-escaped by the push encoder: quotes, backslashes and
+ * control characters round-trip; UTF-8 is kept as it is; an empty range is
+ * an empty streams array. */
+static void test_json_escaping(void **state)
+{
+	static const char line[] = "say \"hi\" C:\\tmp\ttab\nnl \x01\x1f "
+				   "caf\xc3\xa9 </x>";
+	struct ebt_resource *a = host_resource("alpha");
+	struct loki_batch *bt = loki_batch_new(NULL);
+	struct ebt_log_record r;
+	cJSON *root, *s, *v, *meta;
+	size_t len;
+	char *json;
+
+	(void)state;
+	r = record(line, TS0 + 1, EBT_LOG_STDERR, true, 0xab);
+	assert_int_equal(loki_batch_add(bt, a, &r), 0);
+	assert_int_equal(loki_batch_prepare(bt), 0);
+	json = loki_batch_json(bt, 0, 1, &len);
+	assert_non_null(json);
+	assert_int_equal(strlen(json), len);
+	assert_non_null(strstr(json, "\\u0001\\u001f"));
+	root = cJSON_Parse(json);
+	assert_non_null(root);
+	s = find_stream(cJSON_GetObjectItem(root, "streams"), "alpha",
+			"stderr");
+	assert_non_null(s);
+	v = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "values"), 0);
+	assert_int_equal(cJSON_GetArraySize(v), 3);
+	assert_string_equal(cJSON_GetArrayItem(v, 0)->valuestring,
+			    "1700000000000000001");
+	assert_string_equal(cJSON_GetArrayItem(v, 1)->valuestring, line);
+	meta = cJSON_GetArrayItem(v, 2);
+	assert_string_equal(cJSON_GetObjectItem(meta, "trace_id")->valuestring,
+			    "abababababababababababababababab");
+	assert_string_equal(cJSON_GetObjectItem(meta, "span_id")->valuestring,
+			    "acacacacacacacac");
+	cJSON_Delete(root);
+	free(json);
+
+	json = loki_batch_json(bt, 1, 1, &len);
+	assert_non_null(json);
+	assert_string_equal(json, "{\"streams\":[]}");
+	free(json);
+	loki_batch_free(bt);
+	ebt_resource_unref(a);
+}
+
 /* ---- HTTP fake ----------------------------------------------------------- */
 
 enum fake_mode {
@@ -1055,6 +1103,7 @@ int main(void)
 		T(test_push_url),
 		T(test_json_body),
 		T(test_json_container_metadata),
+		T(test_json_escaping),
 		T(test_export_ok_headers_and_order),
 		T(test_export_bearer_and_batches),
 		T(test_export_400_split),
