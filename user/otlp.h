@@ -62,12 +62,30 @@ void otlp_exporter_shutdown_stats(struct otlp_exporter *e,
 				  struct otlp_stats *final);
 
 /*
- * Encode spans as an ExportTraceServiceRequest, grouped by resource
- * (pointer identity). *out is malloc'd. Returns 0 on success.
+ * Encoder state reused from batch to batch by one thread: the message
+ * arrays, the protobuf and gzip output buffers and the deflate stream grow
+ * to the largest batch seen and are kept, so a steady exporter allocates
+ * nothing per batch. Not thread-safe.
  */
+struct otlp_encoder;
+
+struct otlp_encoder *otlp_encoder_new(void);
+void otlp_encoder_free(struct otlp_encoder *enc);
+/*
+ * Encode spans as an ExportTraceServiceRequest, grouped by resource
+ * (pointer identity). *out points into enc and stays valid until the next
+ * encode on enc. Returns 0 on success.
+ */
+int otlp_encoder_encode(struct otlp_encoder *enc,
+			struct ebt_span *const *spans, size_t n,
+			const uint8_t **out, size_t *out_len);
+/* gzip (RFC 1952) via zlib; *out points into enc until the next gzip. */
+int otlp_encoder_gzip(struct otlp_encoder *enc, const uint8_t *in,
+		      size_t len, const uint8_t **out, size_t *out_len);
+
+/* One-shot forms of the two above: *out is malloc'd. 0 on success. */
 int otlp_encode_traces(struct ebt_span *const *spans, size_t n, uint8_t **out,
 		       size_t *out_len);
-/* gzip (RFC 1952) via zlib. *out is malloc'd. Returns 0 on success. */
 int otlp_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
 
 /*

@@ -92,6 +92,7 @@ struct otlp_exporter {
 	CURL *curl;
 	struct curl_slist *headers;
 	char curl_err[CURL_ERROR_SIZE];
+	struct otlp_encoder *enc; /* buffers reused from batch to batch */
 	struct ebt_span **batch;
 	size_t batch_n;
 	size_t batch_bytes;
@@ -410,26 +411,22 @@ static void on_accepted(struct otlp_exporter *e)
 
 /* ---- batch send with retries ------------------------------------------- */
 
-static int encode_batch(struct otlp_exporter *e, uint8_t **body, size_t *len)
+/* *body points into e->enc: valid until the next batch is encoded. */
+static int encode_batch(struct otlp_exporter *e, const uint8_t **body,
+			size_t *len)
 {
-	uint8_t *pb, *gz;
-	size_t pb_len, gz_len;
+	const uint8_t *pb;
+	size_t pb_len;
 
-	if (otlp_encode_traces(e->batch, e->batch_n, &pb, &pb_len) != 0)
+	if (otlp_encoder_encode(e->enc, e->batch, e->batch_n, &pb,
+				&pb_len) != 0)
 		return -1;
 	if (!e->gzip) {
 		*body = pb;
 		*len = pb_len;
 		return 0;
 	}
-	if (otlp_gzip(pb, pb_len, &gz, &gz_len) != 0) {
-		free(pb);
-		return -1;
-	}
-	free(pb);
-	*body = gz;
-	*len = gz_len;
-	return 0;
+	return otlp_encoder_gzip(e->enc, pb, pb_len, body, len);
 }
 
 /* Sleep delay_ms unless shutdown's deadline comes first (then false). */
@@ -482,7 +479,7 @@ static bool handle_failure(struct otlp_exporter *e, int status, int attempt)
 
 static void send_batch(struct otlp_exporter *e)
 {
-	uint8_t *body;
+	const uint8_t *body;
 	size_t len;
 
 	if (encode_batch(e, &body, &len) != 0) {
@@ -511,7 +508,6 @@ static void send_batch(struct otlp_exporter *e)
 		if (!handle_failure(e, status, attempt))
 			break;
 	}
-	free(body);
 }
 
 static void *worker_main(void *arg)
@@ -736,6 +732,7 @@ static void exporter_free(struct otlp_exporter *e, bool sync)
 	curl_slist_free_all(e->headers);
 	free(e->ring);
 	free(e->batch);
+	otlp_encoder_free(e->enc);
 	free(e);
 }
 
@@ -757,7 +754,8 @@ struct otlp_exporter *otlp_exporter_new(const struct otlp_config *cfg,
 	apply_config(e, cfg);
 	e->ring = calloc(e->cap, sizeof(*e->ring));
 	e->batch = calloc(e->batch_spans, sizeof(*e->batch));
-	if (!e->ring || !e->batch) {
+	e->enc = otlp_encoder_new();
+	if (!e->ring || !e->batch || !e->enc) {
 		snprintf(err, errlen, "otlp: out of memory");
 		exporter_free(e, false);
 		return NULL;
@@ -778,6 +776,7 @@ struct otlp_exporter *otlp_exporter_new(const struct otlp_config *cfg,
 		exporter_free(e, true);
 		return NULL;
 	}
+	pthread_setname_np(e->thread, "ebt-otlp"); /* for top -H, perf */
 	e->has_worker_clock =
 		pthread_getcpuclockid(e->thread, &e->worker_clock) == 0;
 	return e;

@@ -102,20 +102,16 @@ static struct ebt_span *make_span(struct ebt_resource *r, unsigned i)
 	return s;
 }
 
-static int run_once(struct ebt_span **spans, size_t *bytes)
+/* One batch, as the exporter's worker does it (encoder state reused). */
+static int run_once(struct otlp_encoder *enc, struct ebt_span **spans,
+		    size_t *bytes)
 {
-	uint8_t *pb, *gz;
-	size_t pb_len, gz_len;
+	const uint8_t *pb, *gz;
+	size_t pb_len;
 
-	if (otlp_encode_traces(spans, BATCH, &pb, &pb_len) != 0)
+	if (otlp_encoder_encode(enc, spans, BATCH, &pb, &pb_len) != 0 ||
+	    otlp_encoder_gzip(enc, pb, pb_len, &gz, bytes) != 0)
 		return -1;
-	if (otlp_gzip(pb, pb_len, &gz, &gz_len) != 0) {
-		free(pb);
-		return -1;
-	}
-	*bytes = gz_len;
-	free(pb);
-	free(gz);
 	return 0;
 }
 
@@ -179,17 +175,19 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
 	struct ebt_span *spans[BATCH];
 	struct ebt_resource *r = make_resource();
+	struct otlp_encoder *enc = otlp_encoder_new();
 	uint64_t n = 0;
 	size_t gz_bytes = 0;
 	double t0, t1;
 	int rc = 0;
 
 	if (argc > 2 && strcmp(argv[1], "post") == 0) {
+		otlp_encoder_free(enc);
 		ebt_resource_unref(r);
 		return run_post(argv[2], argc > 3 ? (unsigned)atoi(argv[3])
 						  : 500000);
 	}
-	if (!r)
+	if (!r || !enc)
 		return 1;
 	srand(1);
 	for (unsigned i = 0; i < BATCH; i++)
@@ -197,7 +195,7 @@ int main(int argc, char **argv)
 			return 1;
 	t0 = cpu_seconds();
 	do {
-		if (run_once(spans, &gz_bytes) != 0) {
+		if (run_once(enc, spans, &gz_bytes) != 0) {
 			rc = 1;
 			break;
 		}
@@ -214,6 +212,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < BATCH; i++)
 		ebt_span_free(spans[i]);
+	otlp_encoder_free(enc);
 	ebt_resource_unref(r);
 	return rc;
 }

@@ -251,6 +251,58 @@ static void test_encode_empty(void **state)
 	free(buf);
 }
 
+/* Encode with a fresh encoder: the reference for a reused one. */
+static void expect_same_as_fresh(struct otlp_encoder *enc,
+				 struct ebt_span *const *spans, size_t n)
+{
+	const uint8_t *got;
+	uint8_t *want;
+	size_t got_len, want_len;
+
+	assert_int_equal(otlp_encode_traces(spans, n, &want, &want_len), 0);
+	assert_int_equal(otlp_encoder_encode(enc, spans, n, &got, &got_len), 0);
+	assert_int_equal(got_len, want_len);
+	assert_memory_equal(got, want, want_len);
+	free(want);
+}
+
+/* Batches of other shapes in between leave nothing behind. */
+static void test_encoder_reuse(void **state)
+{
+	struct ebt_resource *a = make_resource("alpha", 10);
+	struct ebt_resource *b = make_resource("beta", 20);
+	struct otlp_encoder *enc = otlp_encoder_new();
+	struct ebt_span *spans[40];
+	const uint8_t *out;
+	size_t len;
+	pb_request *req;
+
+	(void)state;
+	assert_non_null(enc);
+	for (unsigned i = 0; i < 40; i++)
+		spans[i] = make_span(i < 5 ? (i % 2 ? b : a) : NULL, i);
+	spans[1]->status = EBT_STATUS_ERROR;
+	expect_same_as_fresh(enc, spans, 5);
+	expect_same_as_fresh(enc, spans + 5, 3); /* no resource, no status */
+	expect_same_as_fresh(enc, spans, 40);    /* grows every array */
+	expect_same_as_fresh(enc, spans, 0);
+	assert_int_equal(otlp_encoder_encode(enc, spans, 5, &out, &len), 0);
+	req = unpack_request(len, out);
+	assert_non_null(req);
+	assert_int_equal(req->n_resource_spans, 2);
+	assert_string_equal(resource_service(req->resource_spans[1]), "beta");
+	assert_non_null(req->resource_spans[0]->scope_spans[0]->spans[0]);
+	assert_null(req->resource_spans[0]->scope_spans[0]->spans[0]->status);
+	assert_non_null(req->resource_spans[1]->scope_spans[0]->spans[0]->status);
+	check_span(req->resource_spans[1]->scope_spans[0]->spans[1], 3);
+	free_request(req);
+	for (unsigned i = 0; i < 40; i++)
+		ebt_span_free(spans[i]);
+	otlp_encoder_free(enc);
+	ebt_resource_unref(a);
+	ebt_resource_unref(b);
+}
+
 /* ---- gzip ---------------------------------------------------------------- */
 
 static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *olen)
@@ -307,6 +359,32 @@ static void test_gzip_roundtrip(void **state)
 	free(back);
 	free(gz);
 	free(in);
+}
+
+/* One deflate stream, reset per member: each output stands alone. */
+static void test_encoder_gzip_reuse(void **state)
+{
+	static const char *const inputs[] = {
+		"GET /api GET /api GET /api", "", "x", "POST /orders POST /orders",
+	};
+	struct otlp_encoder *enc = otlp_encoder_new();
+	const uint8_t *gz;
+	uint8_t *back;
+	size_t glen, rlen;
+
+	(void)state;
+	assert_non_null(enc);
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		size_t n = strlen(inputs[i]);
+
+		assert_int_equal(otlp_encoder_gzip(enc, (const uint8_t *)inputs[i],
+						   n, &gz, &glen), 0);
+		assert_int_equal(gunzip(gz, glen, &back, &rlen), 0);
+		assert_int_equal(rlen, n);
+		assert_memory_equal(back, inputs[i], n);
+		free(back);
+	}
+	otlp_encoder_free(enc);
 }
 
 /* ---- in-test HTTP fake --------------------------------------------------- */
@@ -937,7 +1015,9 @@ int main(void)
 		cmocka_unit_test(test_encode_grouping),
 		cmocka_unit_test(test_encode_status),
 		cmocka_unit_test(test_encode_empty),
+		cmocka_unit_test(test_encoder_reuse),
 		cmocka_unit_test(test_gzip_roundtrip),
+		cmocka_unit_test(test_encoder_gzip_reuse),
 		cmocka_unit_test(test_export_retry_after),
 		cmocka_unit_test(test_export_bad_request),
 		cmocka_unit_test(test_export_timeout),
