@@ -468,7 +468,7 @@ static int append(struct ebt_k8s_lines *l, const char *p, size_t n)
 	size_t cap;
 	char *b;
 
-	if (l->overflow)
+	if (l->overflow || n == 0)
 		return 0;
 	if (l->len + n > l->max) {
 		l->overflow = true; /* skip to the end of this line */
