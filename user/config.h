@@ -91,6 +91,7 @@ struct ebt_config {
 	/* attach (added by options.c, additive) */
 	char *pod;           /* attach: pod name, the positional argument */
 	char *k8s_namespace; /* attach: namespace of the pod */
+	char *attach_container; /* attach: only this container of the pod */
 };
 
 /*

@@ -540,3 +540,28 @@ void ebt_cri_stop(struct ebt_cri *c)
 		curl_global_cleanup();
 	free(c);
 }
+
+struct ebt_cri_map *ebt_cri_fetch(const char *socket, uint64_t timeout_ms,
+				  char *err, size_t errlen)
+{
+	struct ebt_cri_conn *k = ebt_cri_conn_new(socket, timeout_ms);
+	uint8_t *pods = NULL, *ctrs = NULL;
+	size_t plen = 0, clen = 0;
+	struct ebt_cri_map *m = NULL;
+	bool truncated = false;
+
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ebt_cri_call(k, "ListPodSandbox", NULL, 0, &pods, &plen, err,
+			 errlen) == 0 &&
+	    ebt_cri_call(k, "ListContainers", NULL, 0, &ctrs, &clen, err,
+			 errlen) == 0)
+		m = ebt_cri_map_build(pods, plen, ctrs, clen, NULL, &truncated,
+				      err, errlen);
+	free(pods);
+	free(ctrs);
+	ebt_cri_conn_free(k);
+	return m;
+}

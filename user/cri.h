@@ -88,6 +88,14 @@ struct ebt_pod *ebt_cri_map_lookup(const struct ebt_cri_map *m,
 				   const char *container_id, char *ctr,
 				   size_t ctrsz);
 
+/*
+ * Container ids (up to max) of pod ns/pod, only those named ctr unless ctr
+ * is NULL, whatever their state. Returns how many were written.
+ */
+size_t ebt_cri_map_find(const struct ebt_cri_map *m, const char *ns,
+			const char *pod, const char *ctr,
+			char (*ids)[CRI_ID_MAX + 1], size_t max);
+
 /* ---- the client (cri.c) -------------------------------------------------- */
 
 struct ebt_cri_config {
@@ -118,6 +126,10 @@ struct ebt_pod *ebt_cri_lookup(struct ebt_cri *c, const char *container_id,
 uint64_t ebt_cri_version(struct ebt_cri *c);
 /* true once one refresh succeeded (the socket answered). */
 bool ebt_cri_connected(struct ebt_cri *c);
+
+/* One ListPodSandbox + ListContainers, now, without a thread (attach). */
+struct ebt_cri_map *ebt_cri_fetch(const char *socket, uint64_t timeout_ms,
+				  char *err, size_t errlen);
 
 /*
  * One unary call over an open connection handle: body is the serialized

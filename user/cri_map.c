@@ -416,3 +416,37 @@ struct ebt_pod *ebt_cri_map_lookup(const struct ebt_cri_map *m,
 		snprintf(ctr, ctrsz, "%s", c->name);
 	return ebt_pod_ref(c->pod);
 }
+
+struct find_ctx {
+	const char *ns, *pod, *ctr;
+	char (*ids)[CRI_ID_MAX + 1];
+	size_t max, n;
+};
+
+static bool find_one(const void *key, void *val, void *ctx)
+{
+	const struct ebt_cri_ctr *c = val;
+	struct find_ctx *f = ctx;
+
+	if (!c->pod->name || !c->pod->ns || strcmp(c->pod->name, f->pod) ||
+	    strcmp(c->pod->ns, f->ns) || (f->ctr && strcmp(c->name, f->ctr)))
+		return false;
+	if (f->n < f->max) {
+		memcpy(f->ids[f->n], key, CRI_ID_MAX);
+		f->ids[f->n][CRI_ID_MAX] = '\0';
+		f->n++;
+	}
+	return false;
+}
+
+size_t ebt_cri_map_find(const struct ebt_cri_map *m, const char *ns,
+			const char *pod, const char *ctr,
+			char (*ids)[CRI_ID_MAX + 1], size_t max)
+{
+	struct find_ctx f = {.ns = ns, .pod = pod, .ctr = ctr, .ids = ids,
+			     .max = max};
+
+	if (m && ns && pod)
+		htab_sweep(m->ctrs, find_one, &f);
+	return f.n;
+}

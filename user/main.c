@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "check.h"
 #include "config.h"
 #include "console.h"
@@ -368,9 +369,9 @@ static int start_metrics(struct run_parts *p, const struct ebt_config *cfg)
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* The tracer itself, for `run` and `attach`. */
+static int trace(const struct ebt_config *cfg, const char *cmd)
 {
-	struct ebt_config cfg;
 	struct sinks sinks = {0};
 	struct ebt_tracer tracer;
 	struct ebt_bpf *bpf = NULL;
@@ -381,45 +382,42 @@ static int cmd_run(int argc, char **argv)
 	struct run_parts parts = { .tracer = &tracer, .sinks = &sinks,
 				   .logs = &logs };
 	char err[512] = "";
-	int rc = load_config(&cfg, "run", argc, argv);
+	int rc = 1;
 
-	if (rc >= 0)
-		goto out_cfg;
-	rc = 1;
 	if (ebt_check_required(err, sizeof(err)) != 0) {
-		fprintf(stderr, "ebpftrace run: %s\n", err);
+		fprintf(stderr, "ebpftrace %s: %s\n", cmd, err);
 		goto out_cfg;
 	}
-	if (start_metrics(&parts, &cfg) != 0)
+	if (start_metrics(&parts, cfg) != 0)
 		goto out_cfg;
-	sinks.format = cfg.format;
-	sinks.otlp = start_otlp(&cfg);
-	if (ebt_tracer_init(&tracer, &cfg, emit_span, &sinks) != 0) {
-		fprintf(stderr, "ebpftrace run: out of memory\n");
+	sinks.format = cfg->format;
+	sinks.otlp = start_otlp(cfg);
+	if (ebt_tracer_init(&tracer, cfg, emit_span, &sinks) != 0) {
+		fprintf(stderr, "ebpftrace %s: out of memory\n", cmd);
 		goto out_otlp;
 	}
 	memset(&st, 0, sizeof(st));
-	cri = start_cri(&cfg, tracer.resources);
-	if (start_k8s(&cfg, tracer.resources, &k8s) != 0)
+	cri = start_cri(cfg, tracer.resources);
+	if (start_k8s(cfg, tracer.resources, &k8s) != 0)
 		goto out_tracer;
-	if (ebt_logpipe_start(&logs, &cfg, tracer.resources, err,
+	if (ebt_logpipe_start(&logs, cfg, tracer.resources, err,
 			      sizeof(err)) != 0) {
-		fprintf(stderr, "ebpftrace run: logs: %s\n", err);
+		fprintf(stderr, "ebpftrace %s: logs: %s\n", cmd, err);
 		goto out_tracer;
 	}
 	tracer.logs = logs.logs;
 	install_signals();
-	bpf = ebt_bpf_start(&cfg, ebt_tracer_handle, &tracer, err, sizeof(err));
+	bpf = ebt_bpf_start(cfg, ebt_tracer_handle, &tracer, err, sizeof(err));
 	if (!bpf) {
-		fprintf(stderr, "ebpftrace run: %s\n", err);
+		fprintf(stderr, "ebpftrace %s: %s\n", cmd, err);
 		goto out_tracer;
 	}
 	tracer.bpf = bpf;
 	parts.bpf = bpf;
 	ebt_metrics_server_set_ready(&parts.metrics, true);
 	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
-		 cfg.hook_only ? " (hook-only benchmark mode)" : "");
-	main_loop(&parts, cfg.duration_ms);
+		 cfg->hook_only ? " (hook-only benchmark mode)" : "");
+	main_loop(&parts, cfg->duration_ms);
 	ebt_metrics_server_set_ready(&parts.metrics, false);
 	rc = 0;
 	ebt_bpf_stats(bpf, st.kernel);
@@ -429,7 +427,7 @@ static int cmd_run(int argc, char **argv)
 		otlp_exporter_shutdown_stats(sinks.otlp, SHUTDOWN_FLUSH_MS,
 					     &st.otlp);
 	sinks.otlp = NULL;
-	write_stats(cfg.stats_file, &st, &tracer);
+	write_stats(cfg->stats_file, &st, &tracer);
 out_tracer:
 	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	ebt_tracer_fini(&tracer);
@@ -440,6 +438,16 @@ out_otlp:
 		otlp_exporter_shutdown(sinks.otlp, SHUTDOWN_FLUSH_MS);
 out_cfg:
 	ebt_metrics_server_stop(&parts.metrics);
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct ebt_config cfg;
+	int rc = load_config(&cfg, "run", argc, argv);
+
+	if (rc < 0)
+		rc = trace(&cfg, "run");
 	ebt_config_free(&cfg);
 	return rc;
 }
@@ -458,13 +466,15 @@ static int cmd_check(int argc, char **argv)
 static int cmd_attach(int argc, char **argv)
 {
 	struct ebt_config cfg;
+	char err[512] = "";
 	int rc = load_config(&cfg, "attach", argc, argv);
 
 	if (rc < 0) {
-		fprintf(stderr, "ebpftrace attach: not available yet: pod "
-				"resolution needs Kubernetes metadata; use "
-				"`ebpftrace run --cgroup <path>` or --pid\n");
 		rc = 1;
+		if (ebt_attach_resolve(&cfg, err, sizeof(err)) != 0)
+			fprintf(stderr, "ebpftrace attach: %s\n", err);
+		else
+			rc = trace(&cfg, "attach");
 	}
 	ebt_config_free(&cfg);
 	return rc;

@@ -429,15 +429,23 @@ static const struct opt opts[] = {
 
 	/* ---- attach ---- */
 	{ .key = "attach.pod", .flag = "--pod", .type = T_STRING,
-	  .cmds = CMD_ATTACH, .flags = F_POSITIONAL | F_REQUIRED | F_NOFILE,
+	  .cmds = CMD_ATTACH, .flags = F_POSITIONAL | F_NOFILE,
 	  .metavar = "POD",
-	  .help = "the pod to trace (also the positional argument)",
+	  .help = "the pod to trace (also the positional argument), "
+		  "found through this node's CRI socket; without a pod, "
+		  "--container-id selects the containers",
 	  .off = FIELD(pod, char *) },
 	{ .key = "attach.namespace", .flag = "--namespace", .short_flag = 'n',
 	  .env = { "EBPFTRACE_ATTACH_NAMESPACE" }, .type = T_STRING,
 	  .def = "default", .cmds = CMD_ATTACH, .metavar = "NS",
 	  .help = "Kubernetes namespace of the pod",
 	  .off = FIELD(k8s_namespace, char *) },
+	{ .key = "attach.container", .flag = "--container",
+	  .env = { "EBPFTRACE_ATTACH_CONTAINER" }, .type = T_STRING,
+	  .cmds = CMD_ATTACH, .metavar = "NAME",
+	  .help = "trace only this container of the pod (default: all of "
+		  "its running containers)",
+	  .off = FIELD(attach_container, char *) },
 
 	/* ---- meta ---- */
 	{ .flag = "--config", .short_flag = 'c', .env = { "EBPFTRACE_CONFIG" },

@@ -72,11 +72,11 @@ class Tracer:
             if self.proc.poll() is not None:
                 raise RuntimeError("ebpftrace exited at start (BPF cannot load?): "
                                    + self.stderr.decode(errors="replace"))
-            if b"tracing" in self.stderr:
+            if b"programs attached" in self.stderr:
                 time.sleep(settle / 3)
                 return self
             time.sleep(0.05)
-        raise RuntimeError("ebpftrace did not report 'tracing' within 20s: "
+        raise RuntimeError("ebpftrace did not report 'programs attached' within 20s: "
                            + self.stderr.decode(errors="replace"))
 
     def _read(self):

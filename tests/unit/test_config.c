@@ -770,9 +770,11 @@ static void test_attach(void **state)
 	assert_int_equal(load("attach", "--pod", "api-1", NULL), 0);
 	assert_string_equal(cfg.pod, "api-1");
 	assert_string_equal(cfg.k8s_namespace, "default");
-	assert_int_equal(load("attach", NULL), -1);
-	assert_string_equal(err, "missing attach.pod: usage: ebpftrace attach "
-				 "[options] <POD>");
+	/* the pod is optional: --container-id can select instead (attach.c) */
+	assert_int_equal(load("attach", "--container-id", "ab12", NULL), 0);
+	assert_null(cfg.pod);
+	assert_int_equal(load("attach", "web", "--container", "api", NULL), 0);
+	assert_string_equal(cfg.attach_container, "api");
 	assert_int_equal(load("attach", "a", "b", NULL), -1);
 	assert_string_equal(err, "unexpected argument 'b'");
 	assert_int_equal(load("run", "--namespace", "x", NULL), -1);
