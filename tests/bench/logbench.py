@@ -22,6 +22,8 @@ Environment (all optional):
   BENCH_LOG_ROUNDS=3  BENCH_LOG_LINES=1000000  BENCH_LOG_MAX_SECONDS=20
   BENCH_LOG_RATES=25000,50000,100000,150000,200000  BENCH_LOG_RATE_SECONDS=5
   BENCH_LOG_SHIPPER=alloy (none: only ebpftrace)  BENCH_LOG_SETTLE=8
+  BENCH_LOG_BIGQUEUE_RATE=100000 BENCH_LOG_BIGQUEUE=512MiB (0: no extra sweep row
+    with a queue big enough for the run)
   EBPFTRACE=build/ebpftrace  EBPFTRACE_ARGS="extra tracer args"
   BENCH_OUT=build/bench  BENCH_DOCS=docs
 """
@@ -81,6 +83,8 @@ class Config:
             "BENCH_LOG_RATES", "25000,50000,100000,150000,200000").split(",") if x.strip()]
         self.rate_seconds = env_int("BENCH_LOG_RATE_SECONDS", 5)
         self.settle = env_int("BENCH_LOG_SETTLE", 8)
+        self.big_queue_rate = env_int("BENCH_LOG_BIGQUEUE_RATE", 100000)
+        self.big_queue = os.environ.get("BENCH_LOG_BIGQUEUE", "512MiB")
         self.shipper = os.environ.get("BENCH_LOG_SHIPPER", "alloy")
         self.ebpftrace = os.path.abspath(os.environ.get(
             "EBPFTRACE", os.path.join(ROOT, build, "ebpftrace")))
@@ -128,7 +132,7 @@ def loki_count(doc):
 
 def highest_loss_free(rows):
     """Highest target rate of the sweep with no line lost, None if none."""
-    ok = [r["rate"] for r in rows if r.get("loss_free")]
+    ok = [r["rate"] for r in rows if r.get("loss_free") and not r.get("queue_bytes")]
     return max(ok) if ok else None
 
 
@@ -203,6 +207,29 @@ def reap(child, timeout=600):
             child.p.kill()
             raise RuntimeError("writer did not finish")
         time.sleep(0.05)
+
+
+def sigusr1_blocked(pid):
+    """Whether the writer blocks SIGUSR1 yet (then waits for it in sigwait);
+    before that the signal would kill it."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGUSR1 - 1)))
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def start_writer(child):
+    """Send the start signal once the writer waits for it."""
+    deadline = time.time() + 10
+    while not sigusr1_blocked(child.pid):
+        if not child.alive() or time.time() > deadline:
+            raise RuntimeError("writer did not get ready:\n" + child.tail())
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGUSR1)
 
 
 def free_port():
@@ -359,18 +386,20 @@ class LogBench:
                                   start_new_session=True)
         w.p.stdout.close()
         time.sleep(0.5)
-        os.kill(w.pid, signal.SIGUSR1)
+        start_writer(w)
         wcpu = reap(w)
         reader.wait(timeout=10)
         written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}
         n, sec = written.get("lines", 0), written.get("seconds")
+        if not n:
+            raise RuntimeError("the writer wrote nothing:\n" + w.tail())
         return {"kind": "baseline", "written": n, "write_seconds": sec,
                 "written_per_s": n / sec if sec else None, "writer_cpu_s": wcpu,
                 "writer_us_per_line": wcpu / n * 1e6 if n and wcpu is not None else None}
 
     # -- A: ebpftrace ------------------------------------------------------
 
-    def run_ebpftrace(self, tag, rate=0, lines=None, seconds=None):
+    def run_ebpftrace(self, tag, rate=0, lines=None, seconds=None, extra=()):
         name = self._name("e")
         summary = os.path.join(self.tmp, name + ".sum")
         wcmd = self.writer_cmd(name, summary, rate, lines, seconds)
@@ -385,7 +414,7 @@ class LogBench:
         mport = free_port()
         tcmd = [self.cfg.ebpftrace, "run", "--pid", str(w.pid), "--format", "none",
                 "--loki-endpoint", self.loki.url, "--stats-file", stats_path,
-                "--metrics-listen", "127.0.0.1:%d" % mport] + self.cfg.tracer_args
+                "--metrics-listen", "127.0.0.1:%d" % mport] + list(extra) + self.cfg.tracer_args
         self.commands.setdefault("ebpftrace", show(
             [c if c != str(w.pid) else "<writer pid>" for c in tcmd]).replace(stats_path, "<file>"))
         self.commands.setdefault("writer (A)", show(["build/bench/logwriter"] + wcmd[1:]).replace(
@@ -400,7 +429,7 @@ class LogBench:
                 time.sleep(0.2)
             time.sleep(1.0)
             c0, t0, l0 = cpu_ticks(t.pid), time.time(), cpu_ticks(self.loki.proc.pid)
-            os.kill(w.pid, signal.SIGUSR1)
+            start_writer(w)
             wcpu = reap(w)
             t_written = time.time()
             written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}
@@ -487,7 +516,7 @@ class LogBench:
             time.sleep(1.0)
             w = Child(wcmd, os.path.join(d, "writer.err"), executable=self.writer)
             c0, t0, l0 = cpu_ticks(a.pid), time.time(), cpu_ticks(self.loki.proc.pid)
-            os.kill(w.pid, signal.SIGUSR1)
+            start_writer(w)
             wcpu = reap(w)
             t_written = time.time()
             written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}
@@ -525,6 +554,8 @@ class LogBench:
     def result(self, kind, written, delivered, c0, c1, t0, t_written, t_done, rss, hwm,
                stats=None, prom=None, rate=0):
         lines = written.get("lines", 0)
+        if not lines:
+            raise RuntimeError("the writer wrote nothing")
         wsec = written.get("seconds") or (t_written - t0)
         window = max(t_done, t_written) - t0
         cpu = (c1 - c0) / CLK_TCK if c0 is not None and c1 is not None else None
@@ -547,6 +578,8 @@ class LogBench:
             r["captured"] = stats.get("log_records")
             r["ringbuf_drops"] = stats.get("ringbuf_drops")
             r["dropped"] = (stats.get("loki_entries_dropped") or 0)
+            if cpu and r["captured"]:
+                r["captured_per_cpu_s"] = r["captured"] / cpu
         if prom:
             r["loki_pushes"] = prom_sum(prom, "ebpftrace_loki_pushes_total")
             r["loki_push_retries"] = prom_sum(prom, "ebpftrace_loki_push_retries_total")
@@ -612,7 +645,8 @@ def summarize(rows):
         return [min(xs), max(xs)] if xs else None
     s = {"n": len(rows)}
     for k in ("written_per_s", "delivered_per_s", "cpu_cores", "lines_per_cpu_s",
-              "rss_kb", "hwm_kb", "cpu_s", "writer_us_per_line", "loki_us_per_line"):
+              "rss_kb", "hwm_kb", "cpu_s", "writer_us_per_line", "loki_us_per_line",
+              "captured_per_cpu_s"):
         s[k], s[k + "_range"] = med(k), rng(k)
     s["lost"] = sum(r.get("lost") or 0 for r in rows)
     s["ringbuf_drops"] = sum(r.get("ringbuf_drops") or 0 for r in rows)
@@ -702,6 +736,23 @@ def main():
                 res["written"], res["written_per_s"] or 0, res["delivered"],
                 res.get("ringbuf_drops"), res.get("dropped"),
                 " loss-free" if res["loss_free"] else ""), flush=True)
+        if cfg.big_queue_rate:
+            # Same rate with a queue big enough for the whole run: is what is
+            # lost at the default bound only what Loki could not take in time?
+            rate = cfg.big_queue_rate
+            print("logbench: sweep ebpftrace %d lines/s for %ds, --loki-queue-bytes %s" % (
+                rate, cfg.rate_seconds, cfg.big_queue), end=" ", flush=True)
+            try:
+                res = bench.run_ebpftrace("sweep-%d-bigq" % rate, rate=rate,
+                                          seconds=cfg.rate_seconds,
+                                          extra=["--loki-queue-bytes", cfg.big_queue])
+                res["queue_bytes"] = cfg.big_queue
+                sweep.append(res)
+                print("wrote %d, delivered %s, dropped %s" % (
+                    res["written"], res["delivered"], res.get("dropped")), flush=True)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                print("FAILED", flush=True)
+                sweep.append({"rate": rate, "queue_bytes": cfg.big_queue, "error": str(e)[-300:]})
     finally:
         loki.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -710,7 +761,8 @@ def main():
     if summ.get("ebpftrace", {}).get("lines_per_cpu_s") and summ.get("shipper", {}).get(
             "lines_per_cpu_s"):
         ratio = summ["ebpftrace"]["lines_per_cpu_s"] / summ["shipper"]["lines_per_cpu_s"]
-    at100 = next((r for r in sweep if r.get("rate") == TARGETS["loss_free_rate"]), None)
+    at100 = next((r for r in sweep if r.get("rate") == TARGETS["loss_free_rate"]
+                  and not r.get("queue_bytes")), None)
     data = {
         "machine": machine_info(type("C", (), {"ebpftrace": cfg.ebpftrace, "agent_jar": ""})()),
         "settings": {"rounds": cfg.rounds, "lines": cfg.lines, "max_seconds": cfg.max_seconds,

@@ -295,9 +295,12 @@ def logs_section(lg):
     t = lg.get("targets") or {}
     e = summ.get("ebpftrace") or {}
     if e.get("lines_per_cpu_s"):
-        out.append("- ebpftrace: %s lines per CPU-second (target ≥ %s: %s)." % (
+        out.append("- ebpftrace: %s delivered lines per CPU-second (target ≥ %s: %s)%s." % (
             fmt(e["lines_per_cpu_s"]), fmt(t.get("lines_per_cpu_s")),
-            "met" if e["lines_per_cpu_s"] >= t.get("lines_per_cpu_s", 0) else "missed"))
+            "met" if e["lines_per_cpu_s"] >= t.get("lines_per_cpu_s", 0) else "missed",
+            "; %s captured lines per CPU-second (lines dropped at the full queue were "
+            "captured, assembled and queued too)" % fmt(e["captured_per_cpu_s"])
+            if e.get("captured_per_cpu_s") and e.get("dropped") else ""))
     if lg.get("ratio_vs_shipper"):
         out.append("- ebpftrace vs %s: %.1f× the lines per CPU-second (target ≥ %.0f×: %s)." % (
             shipper.strip(), lg["ratio_vs_shipper"], t.get("ratio_vs_shipper", 2),
@@ -316,14 +319,17 @@ def logs_section(lg):
         if r.get("error"):
             out.append("| %s | failed: %s | | | | | | | |" % (fmt(r["rate"]), r["error"][:80]))
             continue
+        rate = fmt(r["rate"])
+        if r.get("queue_bytes"):
+            rate += " (`--loki-queue-bytes %s`)" % r["queue_bytes"]
         out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            fmt(r["rate"]), fmt(r.get("written")), fmt(r.get("written_per_s")),
+            rate, fmt(r.get("written")), fmt(r.get("written_per_s")),
             fmt(r.get("captured")), fmt(r.get("ringbuf_drops")), fmt(r.get("delivered")),
             fmt(r.get("dropped")), fmt(r.get("cpu_cores"), 2),
             "yes" if r.get("loss_free") else "**no**"))
     out.append("")
     hi = lg.get("highest_loss_free_rate")
-    out.append("Highest loss-free rate: %s lines/s; zero loss at %s lines/s: %s." % (
+    out.append("Highest loss-free rate (default queue): %s lines/s; zero loss at %s lines/s: %s." % (
         fmt(hi) if hi else "none of the rates",
         fmt(t.get("loss_free_rate", 100000)),
         {True: "yes", False: "**no**", None: "not measured"}[lg.get("zero_loss_at_100k")]))

@@ -190,6 +190,8 @@ def test_highest_loss_free_and_report_section():
              {"rate": 150000, "error": "boom"}]
     assert logbench.highest_loss_free(sweep) == 50000
     assert logbench.highest_loss_free([{"rate": 1, "loss_free": False}]) is None
+    assert logbench.highest_loss_free(sweep + [{"rate": 9e5, "loss_free": True,
+                                                "queue_bytes": "512MiB"}]) == 50000
     row = {"written_per_s": 2e5, "delivered_per_s": 1.5e5, "cpu_cores": 0.5,
            "lines_per_cpu_s": 3e5, "hwm_kb": 20480, "lost": 0}
     summ = {"ebpftrace": dict(row, ringbuf_drops=0, dropped=0, written_per_s_range=[1e5, 3e5]),
@@ -209,7 +211,7 @@ def test_highest_loss_free_and_report_section():
     assert "## Log capture" in text
     assert "| 300,000 |" in text and "200,000 (100,000–300,000)" in text
     assert "6.0× the lines per CPU-second (target ≥ 2×: met)" in text
-    assert "Highest loss-free rate: 50,000 lines/s; zero loss at 100,000 lines/s: **no**" in text
+    assert "Highest loss-free rate (default queue): 50,000 lines/s; zero loss at 100,000 lines/s: **no**" in text
     assert "failed: boom" in text
     assert "| 50,000 | 250,000 | n/a | 250,000 | 0 | 250,000 | 0 | n/a | yes |" in text
     assert "| writer alone, stdout a pipe to cat (no capture) | 400,000 |" in text
