@@ -298,6 +298,8 @@ def assert_span_in_tempo(tempo, span, timeout=30):
     assert res.get("service.name") == span.service
     attrs = backends.attributes(s.get("attributes"))
     assert attrs.get("url.query") == span.attrs["url.query"]
+    assert attrs.get("ebpftrace.log_lines") == \
+        span.attrs.get("ebpftrace.log_lines"), attrs
     return s
 
 
