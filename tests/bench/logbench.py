@@ -209,23 +209,11 @@ def reap(child, timeout=600):
         time.sleep(0.05)
 
 
-def sigusr1_blocked(pid):
-    """Whether the writer blocks SIGUSR1 yet (then waits for it in sigwait);
-    before that the signal would kill it."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("SigBlk:"):
-                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGUSR1 - 1)))
-    except (OSError, ValueError):
-        pass
-    return False
-
-
-def start_writer(child):
-    """Send the start signal once the writer waits for it."""
+def start_writer(child, summary):
+    """Send the start signal once the writer waits for it (it made
+    SUMMARY.ready); before that the signal would kill it."""
     deadline = time.time() + 10
-    while not sigusr1_blocked(child.pid):
+    while not os.path.exists(summary + ".ready"):
         if not child.alive() or time.time() > deadline:
             raise RuntimeError("writer did not get ready:\n" + child.tail())
         time.sleep(0.02)
@@ -386,7 +374,7 @@ class LogBench:
                                   start_new_session=True)
         w.p.stdout.close()
         time.sleep(0.5)
-        start_writer(w)
+        start_writer(w, summary)
         wcpu = reap(w)
         reader.wait(timeout=10)
         written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}
@@ -429,7 +417,7 @@ class LogBench:
                 time.sleep(0.2)
             time.sleep(1.0)
             c0, t0, l0 = cpu_ticks(t.pid), time.time(), cpu_ticks(self.loki.proc.pid)
-            start_writer(w)
+            start_writer(w, summary)
             wcpu = reap(w)
             t_written = time.time()
             written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}
@@ -516,7 +504,7 @@ class LogBench:
             time.sleep(1.0)
             w = Child(wcmd, os.path.join(d, "writer.err"), executable=self.writer)
             c0, t0, l0 = cpu_ticks(a.pid), time.time(), cpu_ticks(self.loki.proc.pid)
-            start_writer(w)
+            start_writer(w, summary)
             wcpu = reap(w)
             t_written = time.time()
             written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}

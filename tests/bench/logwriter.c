@@ -14,7 +14,8 @@
  *   -o  append to FILE instead of writing to stdout
  *   -c  set the process name (comm), so each run has its own Loki stream
  *   -s  write "lines=N bytes=B seconds=S" to SUMMARY_FILE at exit
- *   -w  wait for SIGUSR1 before writing (the harness attaches a tracer first)
+ *   -w  wait for SIGUSR1 before writing (the harness attaches a tracer first);
+ *       with -s, SUMMARY_FILE.ready appears once the signal is awaited
  *
  * Nothing else is written to stdout or stderr while it runs.
  */
@@ -150,6 +151,16 @@ int main(int argc, char **argv)
 		sigemptyset(&set);
 		sigaddset(&set, SIGUSR1);
 		sigprocmask(SIG_BLOCK, &set, NULL);
+		if (summary) { /* tell the harness the signal is safe now */
+			char ready[4096];
+			int rfd;
+
+			snprintf(ready, sizeof(ready), "%s.ready", summary);
+			rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				   0644);
+			if (rfd >= 0)
+				close(rfd);
+		}
 		if (sigwait(&set, &sig))
 			return 1;
 	}
