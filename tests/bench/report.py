@@ -254,8 +254,9 @@ def logs_section(lg):
     out = ["## Log capture", "",
            "Measured %s. A writer (`tests/bench/logwriter.c`) writes %s realistic log lines "
            "of ~165 bytes, one `write(2)` per line, as fast as it can (capped at %d s); they "
-           "go into one real Loki (`%s`, ingestion limits raised so that Loki throttles "
-           "neither side). Rounds alternate the conditions (%d rounds); a round ends when "
+           "go into one real Loki (`%s`; ingestion rate limits raised so that Loki throttles "
+           "neither side, its write-ahead log and log-level discovery off to spare its CPU "
+           "for both sides alike). Rounds alternate the conditions (%d rounds); a round ends when "
            "Loki holds every line or nothing arrived for %d s. *Delivered* is counted in "
            "Loki (`sum(count_over_time({...}[1h]))`); CPU is the shipper's utime+stime "
            "from `/proc` over the whole window (first line written to last line "
@@ -308,7 +309,8 @@ def logs_section(lg):
     out.append("- The CPU that the BPF programs spend in the writer's own `write(2)` calls "
                "is charged to the writer, not to ebpftrace: *writer µs/line* (the writer's "
                "utime+stime per line) against *writer alone* shows it. The file-tailing "
-               "shipper's reads are in its own CPU. *Loki µs/line* is the CPU Loki spent "
+               "shipper's reads are in its own CPU (its writer writes to a file, not a pipe, "
+               "which costs the writer more by itself). *Loki µs/line* is the CPU Loki spent "
                "per delivered line in the same window: what the push format (JSON+gzip for "
                "ebpftrace, protobuf+snappy for Promtail and Alloy) costs the receiver.")
     out += ["", "### Loss sweep (ebpftrace, fixed rates, %d s each)" % st["rate_seconds"], "",
