@@ -139,9 +139,9 @@ test-fuzz: $(FUZZ_BINS)
 			$(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n; done
 
 PYTEST ?= python3 -m pytest
-test-py: all
+test-py: all $(BUILD)/k8s_driver
 	$(Q)$(PYTEST) -v tests/bpf tests/e2e tests/deploy tests/containers \
-		tests/bench/test_bench_parsing.py
+		tests/k8s tests/bench/test_bench_parsing.py
 
 # The whole suite, as CI runs it.
 test: deps all test-unit test-asan test-fuzz test-py
