@@ -5,9 +5,11 @@ pods it has published; these tests create pods (spec.nodeName set, no
 kubelet) and their owner chains through the API, the way the controllers
 would, and check what the client sees: owners resolved, this node's pods
 only, watch events, an API server restart, a 410 Gone resync, refused and
-forbidden servers. The last test runs the real tracer with BPF and checks
+forbidden servers, inline credentials and a rotated token file. The
+tracer tests run the real tracer with BPF and check
 that a server in a pod's cgroup gets the pod's workload on its spans.
 """
+import base64
 import os
 import secrets
 import subprocess
@@ -16,7 +18,7 @@ import uuid
 
 import pytest
 
-from lib.k8s_cluster import FORBIDDEN_TOKEN, by_name, free_port, template
+from lib.k8s_cluster import ADMIN_TOKEN, FORBIDDEN_TOKEN, by_name, free_port, template
 from lib.peers import Server, curl
 from lib.tracer import BINARY, Span, Tracer
 
@@ -167,6 +169,39 @@ def test_forbidden_and_refused(cluster, driver, tmp_path):
     d = driver(refused, NODE)
     d.wait(lambda s: s["errors"] >= 2, "retries while refused")
     assert "Couldn't connect to server" in d.stderr() or "refused" in d.stderr(), d.stderr()
+    d.stop()
+
+
+def b64(path):
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def test_inline_credentials_and_token_file_rotation(cluster, driver, tmp_path):
+    """certificate-authority-data, client-certificate-data/client-key-data;
+    then a tokenFile whose token is replaced (as projected service account
+    tokens are): the client re-reads it and gets in."""
+    ns = uniq("cred")
+    cluster.namespace(ns)
+    cluster.pod(ns, "p", NODE)
+    ca = {"server": cluster.url,
+          "certificate-authority-data": b64(os.path.join(cluster.dir, "ca.crt"))}
+    inline = cluster.kubeconfig(str(tmp_path / "inline.kubeconfig"), {
+        "client-certificate-data": b64(os.path.join(cluster.dir, "admin.crt")),
+        "client-key-data": b64(os.path.join(cluster.dir, "admin.key"))}, cluster=ca)
+    d = driver(inline, NODE)
+    d.wait(lambda s: s["synced"] and f"{ns}/p" in by_name(s), "pods with inline credentials")
+    d.stop()
+
+    tok = tmp_path / "token"
+    tok.write_text("not-a-known-token\n")
+    kc = cluster.kubeconfig(str(tmp_path / "tokenfile.kubeconfig"), {"tokenFile": str(tok)},
+                            cluster=ca)
+    d = driver(kc, NODE)
+    d.wait(lambda s: s["errors"] >= 1, "401 with the unknown token")
+    assert "HTTP 401" in d.stderr(), d.stderr()
+    tok.write_text(ADMIN_TOKEN + "\n")
+    d.wait(lambda s: s["synced"] and f"{ns}/p" in by_name(s), "pods after the token rotated")
     d.stop()
 
 

@@ -29,6 +29,7 @@ DRIVER = os.environ.get(
                  else BUILD, "k8s_driver"))
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 FORBIDDEN_TOKEN = "reader-token-0123456789"
+ADMIN_TOKEN = "admin-token-9876543210"
 
 
 def free_port():
@@ -66,7 +67,8 @@ def make_pki(d):
     sh("openssl", "genrsa", "-out", "sa.key", "2048", cwd=d)
     sh("openssl", "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
     with open(os.path.join(d, "tokens.csv"), "w") as f:
-        f.write(f"{FORBIDDEN_TOKEN},reader,reader-uid\n")
+        f.write(f"{FORBIDDEN_TOKEN},reader,reader-uid\n"
+                f'{ADMIN_TOKEN},admin2,admin2-uid,"system:masters"\n')
 
 
 def apiserver_binary():
@@ -239,10 +241,10 @@ class ApiServer:
                      {"metadata": {"labels": labels}},
                      content_type="application/merge-patch+json")
 
-    def kubeconfig(self, path, user):
+    def kubeconfig(self, path, user, cluster=None):
         """user: {"client-certificate": ..., ...}"""
         cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "t",
-               "clusters": [{"name": "c", "cluster": {
+               "clusters": [{"name": "c", "cluster": cluster or {
                    "server": self.url,
                    "certificate-authority": os.path.join(self.dir, "ca.crt")}}],
                "contexts": [{"name": "t", "context": {"cluster": "c", "user": "u"}}],
