@@ -358,6 +358,7 @@ struct res_entry {
 	uint64_t cri_version; /* map version of the last lookup */
 	char pod_uid[K8S_UID_MAX + 1]; /* from the cgroup path */
 	uint64_t k8s_version; /* API client's version at the last lookup */
+	bool cri_applied;     /* the CRI pod's attributes are in r */
 	bool pending;         /* in a container the CRI map did not know */
 };
 
@@ -590,8 +591,11 @@ static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 		log_debug("pid %u: container %.12s / pod %s not known (yet): "
 			  "pod metadata pending", e->r->pid, e->container_id,
 			  e->pod_uid);
-	if (!pod && !kp)
+	if ((!pod && !kp) || (!build && !kp && e->cri_applied)) {
+		ebt_pod_unref(pod); /* nothing new: the API still misses it */
 		return;
+	}
+	e->cri_applied = pod != NULL;
 	if (!build)
 		log_debug("pid %u: pod metadata arrived (%s/%s)", e->r->pid,
 			  pod ? pod->ns : kp->ns, pod ? pod->name : kp->name);
