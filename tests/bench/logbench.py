@@ -373,10 +373,13 @@ class LogBench:
         reader = subprocess.Popen(["cat"], stdin=w.p.stdout, stdout=subprocess.DEVNULL,
                                   start_new_session=True)
         w.p.stdout.close()
-        time.sleep(0.5)
-        start_writer(w, summary)
-        wcpu = reap(w)
-        reader.wait(timeout=10)
+        try:
+            start_writer(w, summary)
+            wcpu = reap(w)
+        finally:
+            if w.alive():
+                w.stop()
+            reader.wait(timeout=10)
         written = parse_summary(open(summary).read()) if os.path.exists(summary) else {}
         n, sec = written.get("lines", 0), written.get("seconds")
         if not n:

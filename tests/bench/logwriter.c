@@ -14,7 +14,8 @@
  *   -o  append to FILE instead of writing to stdout
  *   -c  set the process name (comm), so each run has its own Loki stream
  *   -s  write "lines=N bytes=B seconds=S" to SUMMARY_FILE at exit
- *   -w  wait for SIGUSR1 before writing (the harness attaches a tracer first);
+ *   -w  wait for SIGUSR1 (at most 60 s) before writing (the harness attaches a
+ *       tracer first);
  *       with -s, SUMMARY_FILE.ready appears once the signal is awaited
  *
  * Nothing else is written to stdout or stderr while it runs.
@@ -161,7 +162,11 @@ int main(int argc, char **argv)
 			if (rfd >= 0)
 				close(rfd);
 		}
-		if (sigwait(&set, &sig))
+		/* Not started within a minute: the harness is gone. */
+		struct timespec limit = {60, 0};
+
+		sig = sigtimedwait(&set, NULL, &limit);
+		if (sig != SIGUSR1)
 			return 1;
 	}
 	start = now_ns();
