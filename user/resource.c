@@ -455,7 +455,8 @@ static void add_container(struct res_entry *e, uint32_t pid)
 		}
 		rt = ebt_runtime_name(ci.runtime);
 		if (rt)
-			ebt_resource_add_dyn(e->r, "container.runtime.name", rt);
+			ebt_resource_add_dyn(e->r, "container.runtime.name",
+					     rt);
 		if (ci.pod_uid[0])
 			ebt_resource_add_dyn(e->r, "k8s.pod.uid", ci.pod_uid);
 		snprintf(e->pod_uid, sizeof(e->pod_uid), "%s", ci.pod_uid);
