@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loki: label sets, the push URL, and batches encoded as push JSON.
+ * Loki: label sets, the push URL, and batches encoded as push JSON (cJSON).
  * The worker thread that sends them is in loki_export.c.
  */
 #include "loki.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "htab.h"
@@ -522,118 +524,37 @@ int loki_batch_prepare(struct loki_batch *b)
 
 /* ---- push JSON ----------------------------------------------------------- */
 
-/*
- * The push body is written straight into one growing buffer: a batch is
- * thousands of entries, and building a cJSON tree for it cost several
- * allocations per entry, about as much CPU as the gzip of the result.
- * Strings are escaped as JSON requires (", \ and control characters);
- * log lines and label values are valid UTF-8 already (escaped by the line
- * assembler and loki_labels_add), so other bytes are copied as they are.
- */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	bool err;
-};
-
-static bool jb_reserve(struct jbuf *b, size_t more)
+static bool add_to_array(cJSON *arr, cJSON *item)
 {
-	size_t cap;
-	char *p;
-
-	if (b->err)
-		return false;
-	if (b->len + more + 1 <= b->cap)
+	if (item && cJSON_AddItemToArray(arr, item))
 		return true;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->err = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
+	cJSON_Delete(item);
+	return false;
 }
 
-static void jb_put(struct jbuf *b, const char *s, size_t n)
+static bool add_to_object(cJSON *obj, const char *key, cJSON *item)
 {
-	if (!jb_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (item && cJSON_AddItemToObject(obj, key, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
 }
 
-static void jb_lit(struct jbuf *b, const char *s)
+static cJSON *stream_json(const struct loki_labels *ls, cJSON **values)
 {
-	jb_put(b, s, strlen(s));
-}
+	cJSON *s = cJSON_CreateObject(), *lab = cJSON_CreateObject();
+	bool ok = s && add_to_object(s, "stream", lab);
 
-/* 0: copied as is; otherwise the character after the backslash ('u':
- * \u00XX). */
-static const char json_esc[256] = {
-	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
-	[0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u',
-	[0x05] = 'u', [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u',
-	[0x0f] = 'u', [0x10] = 'u', [0x11] = 'u', [0x12] = 'u', [0x13] = 'u',
-	[0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u', [0x18] = 'u',
-	[0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
-	[0x1e] = 'u', [0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
-};
-
-/* "s" (n bytes) as a JSON string. */
-static void jb_str(struct jbuf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0, run;
-
-	/* Worst case 6 bytes per input byte, plus the quotes. */
-	if (!jb_reserve(b, n * 6 + 2))
-		return;
-	b->p[b->len++] = '"';
-	while (i < n) {
-		unsigned char c;
-
-		for (run = i; run < n && !json_esc[(unsigned char)s[run]]; run++)
-			;
-		memcpy(b->p + b->len, s + i, run - i);
-		b->len += run - i;
-		if (run == n)
-			break;
-		c = (unsigned char)s[run];
-		b->p[b->len++] = '\\';
-		b->p[b->len++] = json_esc[c];
-		if (json_esc[c] == 'u') {
-			b->p[b->len++] = '0';
-			b->p[b->len++] = '0';
-			b->p[b->len++] = hex[c >> 4];
-			b->p[b->len++] = hex[c & 15];
-		}
-		i = run + 1;
-	}
-	b->p[b->len++] = '"';
-	b->p[b->len] = '\0';
-}
-
-static void jb_cstr(struct jbuf *b, const char *s)
-{
-	jb_str(b, s, strlen(s));
-}
-
-static void stream_json(struct jbuf *b, const struct loki_labels *ls)
-{
-	jb_lit(b, "{\"stream\":{");
-	for (unsigned i = 0; i < ls->n; i++) {
-		if (i)
-			jb_lit(b, ",");
-		jb_cstr(b, ls->l[i].name);
-		jb_lit(b, ":");
-		jb_cstr(b, ls->l[i].value);
-	}
-	jb_lit(b, "},\"values\":[");
+	for (unsigned i = 0; ok && i < ls->n; i++)
+		ok = add_to_object(lab, ls->l[i].name,
+				   cJSON_CreateStringReference(ls->l[i].value));
+	*values = cJSON_CreateArray();
+	if (ok && add_to_object(s, "values", *values))
+		return s;
+	if (!s)
+		cJSON_Delete(lab);
+	cJSON_Delete(s);
+	return NULL;
 }
 
 const char *loki_entry_container_id(const struct loki_entry *e)
@@ -646,41 +567,48 @@ const char *loki_entry_container_id(const struct loki_entry *e)
 
 /* Structured metadata: trace_id and span_id in lower-case hex (with a
  * trace context), container_id (when the process is in a container). */
-static void metadata_json(struct jbuf *b, const struct loki_entry *e,
-			  const char *ctr)
+static cJSON *metadata_json(const struct loki_entry *e)
 {
+	cJSON *m = cJSON_CreateObject();
+	const char *ctr = loki_entry_container_id(e);
 	char hex[33];
 
-	jb_lit(b, ",{");
-	if (e->has_ctx) {
-		ebt_hex(e->trace_id, sizeof(e->trace_id), hex);
-		jb_lit(b, "\"trace_id\":\"");
-		jb_lit(b, hex);
-		ebt_hex(e->span_id, sizeof(e->span_id), hex);
-		jb_lit(b, "\",\"span_id\":\"");
-		jb_lit(b, hex);
-		jb_lit(b, "\"");
-	}
-	if (ctr) {
-		jb_lit(b, e->has_ctx ? ",\"container_id\":" :
-				       "\"container_id\":");
-		jb_cstr(b, ctr);
-	}
-	jb_lit(b, "}");
+	if (!m)
+		return NULL;
+	ebt_hex(e->trace_id, sizeof(e->trace_id), hex);
+	if (e->has_ctx &&
+	    !add_to_object(m, "trace_id", cJSON_CreateString(hex)))
+		goto fail;
+	ebt_hex(e->span_id, sizeof(e->span_id), hex);
+	if (e->has_ctx &&
+	    !add_to_object(m, "span_id", cJSON_CreateString(hex)))
+		goto fail;
+	if (ctr && !add_to_object(m, "container_id",
+				  cJSON_CreateStringReference(ctr)))
+		goto fail;
+	return m;
+fail:
+	cJSON_Delete(m);
+	return NULL;
 }
 
 /* ["<unix ns>", "line", {metadata}] */
-static void value_json(struct jbuf *b, const struct loki_entry *e)
+static cJSON *value_json(const struct loki_entry *e)
 {
-	const char *ctr = loki_entry_container_id(e);
-	char ts[32];
-	int n = snprintf(ts, sizeof(ts), "[\"%" PRIu64 "\",", e->ts_ns);
+	cJSON *v = cJSON_CreateArray();
+	char ts[24];
 
-	jb_put(b, ts, (size_t)n);
-	jb_str(b, e->line, e->len);
-	if (e->has_ctx || ctr)
-		metadata_json(b, e, ctr);
-	jb_lit(b, "]");
+	if (!v)
+		return NULL;
+	snprintf(ts, sizeof(ts), "%" PRIu64, e->ts_ns);
+	if (!add_to_array(v, cJSON_CreateString(ts)) ||
+	    !add_to_array(v, cJSON_CreateStringReference(e->line)) ||
+	    ((e->has_ctx || loki_entry_container_id(e)) &&
+	     !add_to_array(v, metadata_json(e)))) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
 }
 
 static bool same_stream(const struct loki_entry *a,
@@ -690,38 +618,51 @@ static bool same_stream(const struct loki_entry *a,
 	       strcmp(a->labels->key, b->labels->key) == 0;
 }
 
+static bool add_entries(cJSON *streams, struct loki_entry *const *v,
+			size_t n)
+{
+	cJSON *values = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->labels)
+			return false;
+		if (i == 0 || !same_stream(v[i - 1], v[i])) {
+			if (!add_to_array(streams,
+					  stream_json(v[i]->labels, &values)))
+				return false;
+		}
+		if (!add_to_array(values, value_json(v[i])))
+			return false;
+	}
+	return true;
+}
+
+/* Room for the printed batch, so that cJSON does not grow its buffer. */
+static int json_size_hint(const struct loki_batch *b, size_t from, size_t to)
+{
+	size_t n = 256;
+
+	for (size_t i = from; i < to; i++)
+		n += b->v[i]->len + b->v[i]->len / 8 + 160;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
 char *loki_batch_json(const struct loki_batch *b, size_t from, size_t to,
 		      size_t *len)
 {
-	struct loki_entry *const *v;
-	struct jbuf jb = { 0 };
+	cJSON *root = cJSON_CreateObject(), *streams;
+	char *out = NULL;
 
 	if (to > b->n)
 		to = b->n;
-	if (from > to)
+	if (!root)
 		return NULL;
-	v = b->v + from;
-	jb_lit(&jb, "{\"streams\":[");
-	for (size_t i = 0; i < to - from && !jb.err; i++) {
-		if (!v[i]->labels) {
-			jb.err = true;
-			break;
-		}
-		if (i == 0 || !same_stream(v[i - 1], v[i])) {
-			if (i)
-				jb_lit(&jb, "]},");
-			stream_json(&jb, v[i]->labels);
-		} else {
-			jb_lit(&jb, ",");
-		}
-		value_json(&jb, v[i]);
-	}
-	jb_lit(&jb, to > from ? "]}]}" : "]}");
-	if (jb.err) {
-		free(jb.p);
-		return NULL;
-	}
-	if (len)
-		*len = jb.len;
-	return jb.p;
+	streams = cJSON_AddArrayToObject(root, "streams");
+	if (streams && from <= to &&
+	    add_entries(streams, b->v + from, to - from))
+		out = cJSON_PrintBuffered(root, json_size_hint(b, from, to), 0);
+	cJSON_Delete(root);
+	if (out && len)
+		*len = strlen(out);
+	return out;
 }
