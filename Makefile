@@ -150,7 +150,7 @@ test: deps all test-unit test-asan test-fuzz test-py
 run: deps all
 	$(Q)tests/demo/run-demo.sh
 
-bench: deps all
+bench: deps all $(BUILD)/otlp_bench
 	$(Q)tests/bench/run.sh
 
 deps:
