@@ -68,6 +68,7 @@ struct ebt_config {
 
 	/* logs: stdout/stderr capture and the Loki exporter (additive) */
 	bool logs_enabled;
+	bool logs_containers; /* capture every containerised process */
 	uint64_t logs_max_line;         /* bytes per record */
 	uint64_t logs_flush_timeout_ms; /* partial line flushed after */
 	bool logs_multiline;            /* join Java stack traces */
@@ -105,6 +106,8 @@ struct ebt_config {
 int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
 		    char **argv, char *err, size_t errlen);
 void ebt_config_free(struct ebt_config *cfg);
+/* Is any process selection (--pid, --comm, --cgroup, --container-id) set? */
+bool ebt_config_has_filter(const struct ebt_config *cfg);
 
 /* Print --help for a command from the options table. */
 void ebt_config_usage(FILE *out, const char *command);

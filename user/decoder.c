@@ -77,6 +77,7 @@ static bool data_ok(const struct ebt_ev_data *e, size_t len)
 static void log_write(struct ebt_tracer *t, const struct ebt_ev_data *e)
 {
 	struct ebt_thread_ctx *tc = htab_get(t->threads, &e->hdr.tid);
+	struct ebt_resource *r;
 	struct ebt_log_ctx ctx;
 	struct ebt_log_chunk c = {
 		.tgid = e->hdr.tgid, .tid = e->hdr.tid,
@@ -90,7 +91,12 @@ static void log_write(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	if (!t->logs || (e->role != 1 && e->role != 2))
 		return;
 	/* resolve the process now: it may be gone when its lines flush */
-	ebt_resources_get(t->resources, e->hdr.tgid, NULL);
+	r = ebt_resources_get(t->resources, e->hdr.tgid, NULL);
+	if (!ebt_config_has_filter(t->cfg) && t->cfg->logs_containers &&
+	    !(r && ebt_resource_get(r, "container.id"))) {
+		t->stats.log_writes_skipped++;
+		return;
+	}
 	if (tc && tc->tgid == e->hdr.tgid) {
 		uint32_t lines = 0;
 

@@ -49,10 +49,10 @@ static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 	rc->filter_cgroup = c->n_cgroups > 0 || c->n_containers > 0;
 	/* Host mode captures the output of selected processes only: the
 	 * output of everything would include whatever reads our own console
-	 * output (a pager, grep) and loop. */
+	 * output (a pager, grep) and loop. logs.containers captures every
+	 * process and userspace keeps the containerised ones (decoder.c). */
 	rc->capture_logs = c->logs_enabled &&
-			   (c->n_pids || c->n_comms || c->n_cgroups ||
-			    c->n_containers);
+			   (ebt_config_has_filter(c) || c->logs_containers);
 }
 
 /* --cgroup and --container-id as cgroup2 ids (cgroup_select.c). */

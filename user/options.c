@@ -305,6 +305,13 @@ static const struct opt opts[] = {
 		  "as log records; on a host only for processes selected by "
 		  "--pid, --comm or --cgroup (--logs=false turns it off)",
 	  .off = FIELD(logs_enabled, bool) },
+	{ .key = "logs.containers", .flag = "--logs-containers",
+	  .env = { "EBPFTRACE_LOGS_CONTAINERS" }, .type = T_BOOL,
+	  .def = "false", .cmds = CMD_TRACE,
+	  .help = "without --pid/--comm/--cgroup/--container-id, capture the "
+		  "stdout and stderr of every process in a container (its "
+		  "cgroup shows a container id); the DaemonSet turns it on",
+	  .off = FIELD(logs_containers, bool) },
 	{ .key = "logs.max_line", .flag = "--logs-max-line",
 	  .env = { "EBPFTRACE_LOGS_MAX_LINE" }, .type = T_BYTES,
 	  .def = "64KiB", .cmds = CMD_TRACE, .metavar = "SIZE",
@@ -1800,4 +1807,9 @@ void ebt_config_markdown(FILE *out)
 	      "- **string**: an empty value (`--stats-file=`, `\"\"` in "
 	      "YAML) unsets it; empty environment variables are ignored.\n",
 	      out);
+}
+
+bool ebt_config_has_filter(const struct ebt_config *c)
+{
+	return c->n_pids || c->n_comms || c->n_cgroups || c->n_containers;
 }

@@ -36,6 +36,7 @@ struct ebt_tracer_stats {
 	uint64_t spans;          /* spans produced */
 	uint64_t self_conns;     /* server connections from the tracer itself */
 	uint64_t log_writes;     /* stdout/stderr writes captured */
+	uint64_t log_writes_skipped; /* logs.containers: not in a container */
 };
 
 struct ebt_tuple {
