@@ -332,6 +332,7 @@ def test_rbac_is_minimal(docs):
              for g in rule["apiGroups"] for r in rule["resources"]}
     assert rules == {("", "pods"): ["get", "list", "watch"],
                      ("apps", "replicasets"): ["get", "list", "watch"],
+                     ("batch", "jobs"): ["get"],  # Job -> CronJob owner
                      ("", "events"): ["list", "watch"]}
     lease = by_kind(docs, "Role")
     assert lease["metadata"]["namespace"] == tools.NAMESPACE
