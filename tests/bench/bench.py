@@ -13,7 +13,7 @@ Environment (all optional):
   BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNS=16 BENCH_WRK_THREADS=2
   BENCH_WORKLOADS=jdk,go  BENCH_OTLP=1  BENCH_AGENT=1  BENCH_WARMUP=10
   BENCH_RAW=1 (also run hook-only and fully-on with --hooks raw)
-  BENCH_SWEEP=1,4,16,64  BENCH_SWEEP_SECONDS=5  (BENCH_SWEEP= to skip)
+  BENCH_SWEEP=1,4,16,64  BENCH_SWEEP_SECONDS=5  (BENCH_SWEEP= turns the sweep off)
   EBPFTRACE=build/ebpftrace  EBPFTRACE_ARGS="extra tracer args"
   OTEL_AGENT_JAR=path  BENCH_OUT=build/bench  BENCH_DOCS=docs
   BENCH_NOTE="text put at the top of the report"

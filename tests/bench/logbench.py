@@ -649,10 +649,10 @@ def main():
     cfg = Config()
     os.makedirs(cfg.out, exist_ok=True)
     if not os.access(cfg.ebpftrace, os.X_OK):
-        print("logbench: no tracer binary at %s, skipped" % cfg.ebpftrace)
+        print("logbench: no tracer binary at %s, not measured" % cfg.ebpftrace)
         return 0
     if os.geteuid() != 0:
-        print("logbench: not root, skipped")
+        print("logbench: not root, not measured")
         return 0
     t_start = time.time()
     writer = build_writer(cfg)

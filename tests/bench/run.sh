@@ -43,7 +43,7 @@ if [ "${BENCH_AGENT:-1}" = 1 ] && [ -z "${OTEL_AGENT_JAR:-}" ]; then
 	if [ -s "$jar" ]; then
 		export OTEL_AGENT_JAR="$jar"
 	else
-		echo "bench: OTel Java agent unavailable, its conditions are skipped" >&2
+		echo "bench: OTel Java agent unavailable, its conditions are left out of this run" >&2
 	fi
 fi
 
