@@ -153,9 +153,12 @@ static const cJSON *controller_ref(const cJSON *meta)
 	const cJSON *r;
 
 	cJSON_ArrayForEach(r, refs) {
+		const char *kind = jstr(r, "kind"), *name = jstr(r, "name");
+
+		/* an owner without a kind or a name is no owner (fuzz_k8s) */
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 			    r, "controller")) &&
-		    jstr(r, "kind") && jstr(r, "name"))
+		    kind && kind[0] && name && name[0])
 			return r;
 	}
 	return NULL;
