@@ -32,6 +32,10 @@ struct ebt_kv {
 	char *value;
 };
 
+/* user/kv.c: free the n strings pairs; value of key, NULL if absent. */
+void ebt_kv_free(struct ebt_kv *kv, unsigned n);
+const char *ebt_kv_get(const struct ebt_kv *kv, unsigned n, const char *key);
+
 /* One pod sandbox; immutable once published, shared, refcounted. */
 struct ebt_pod {
 	atomic_int refs;

@@ -44,20 +44,12 @@ struct ebt_pod *ebt_pod_ref(struct ebt_pod *p)
 	return p;
 }
 
-static void kv_clear(struct ebt_kv *kv, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		free(kv[i].key);
-		free(kv[i].value);
-	}
-}
-
 void ebt_pod_unref(struct ebt_pod *p)
 {
 	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
-	kv_clear(p->labels, p->n_labels);
-	kv_clear(p->annotations, p->n_annotations);
+	ebt_kv_free(p->labels, p->n_labels);
+	ebt_kv_free(p->annotations, p->n_annotations);
 	free(p->sandbox_id);
 	free(p->name);
 	free(p->ns);
@@ -66,23 +58,14 @@ void ebt_pod_unref(struct ebt_pod *p)
 	free(p);
 }
 
-static const char *kv_get(const struct ebt_kv *kv, unsigned n,
-			  const char *key)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (strcmp(kv[i].key, key) == 0)
-			return kv[i].value;
-	return NULL;
-}
-
 const char *ebt_pod_label(const struct ebt_pod *p, const char *key)
 {
-	return kv_get(p->labels, p->n_labels, key);
+	return ebt_kv_get(p->labels, p->n_labels, key);
 }
 
 const char *ebt_pod_annotation(const struct ebt_pod *p, const char *key)
 {
-	return kv_get(p->annotations, p->n_annotations, key);
+	return ebt_kv_get(p->annotations, p->n_annotations, key);
 }
 
 /* A bounded copy: strings longer than max are refused (NULL), not cut. */

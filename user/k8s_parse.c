@@ -21,14 +21,6 @@ struct ebt_k8s_pod *ebt_k8s_pod_ref(struct ebt_k8s_pod *p)
 	return p;
 }
 
-static void free_kvs(struct ebt_kv *kv, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		free(kv[i].key);
-		free(kv[i].value);
-	}
-}
-
 void ebt_k8s_pod_unref(struct ebt_k8s_pod *p)
 {
 	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
@@ -41,31 +33,22 @@ void ebt_k8s_pod_unref(struct ebt_k8s_pod *p)
 	free(p->rv);
 	free(p->ctrl_kind);
 	free(p->ctrl_name);
-	free_kvs(p->labels, p->n_labels);
-	free_kvs(p->annotations, p->n_annotations);
+	ebt_kv_free(p->labels, p->n_labels);
+	ebt_kv_free(p->annotations, p->n_annotations);
 	for (int i = 0; i < K8S_KIND__COUNT; i++)
 		free(p->workload[i]);
 	free(p);
 }
 
-static const char *kv_get(const struct ebt_kv *kv, unsigned n,
-			  const char *key)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (strcmp(kv[i].key, key) == 0)
-			return kv[i].value;
-	return NULL;
-}
-
 const char *ebt_k8s_pod_label(const struct ebt_k8s_pod *p, const char *key)
 {
-	return p ? kv_get(p->labels, p->n_labels, key) : NULL;
+	return p ? ebt_kv_get(p->labels, p->n_labels, key) : NULL;
 }
 
 const char *ebt_k8s_pod_annotation(const struct ebt_k8s_pod *p,
 				   const char *key)
 {
-	return p ? kv_get(p->annotations, p->n_annotations, key) : NULL;
+	return p ? ebt_kv_get(p->annotations, p->n_annotations, key) : NULL;
 }
 
 const char *ebt_k8s_pod_workload(const struct ebt_k8s_pod *p)
