@@ -18,11 +18,11 @@
 #include <curl/curl.h>
 
 #include "htab.h"
+#include "k8s_http.h"
 #include "log.h"
 
 #define LIST_LIMIT 500
 #define ERR_BODY_MAX (64u * 1024)
-#define TOKEN_MAX (64u * 1024)
 #define CACHE_KEY_MAX (2 * (K8S_NAME_MAX + 1) + 4)
 
 struct uid_key {
@@ -205,58 +205,20 @@ static void publish_all(struct ebt_k8s *k, struct htab *fresh)
 static const char *token(struct ebt_k8s *k)
 {
 	uint64_t now = mono_ns();
-	char buf[TOKEN_MAX];
-	size_t n;
-	FILE *f;
+	char *t;
 
 	if (!k->cc.token_file)
 		return k->cc.token;
 	if (k->token && now - k->token_read_ns <
 				k->cfg.token_reread_ms * 1000000ULL)
 		return k->token;
-	f = fopen(k->cc.token_file, "re");
-	if (!f)
+	t = ebt_k8s_token_read(k->cc.token_file);
+	if (!t)
 		return k->token; /* keep the last one */
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' ||
-			 buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
 	free(k->token);
-	k->token = strdup(buf);
+	k->token = t;
 	k->token_read_ns = now;
 	return k->token;
-}
-
-static void blob(CURL *c, CURLoption opt, char *data, size_t len)
-{
-	struct curl_blob b = { .data = data, .len = len,
-			       .flags = CURL_BLOB_NOCOPY };
-
-	curl_easy_setopt(c, opt, &b);
-}
-
-static void setup_tls(struct ebt_k8s *k, CURL *c)
-{
-	const struct ebt_k8s_conn_cfg *cc = &k->cc;
-
-	if (cc->ca_data)
-		blob(c, CURLOPT_CAINFO_BLOB, cc->ca_data, cc->ca_len);
-	else if (cc->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cc->ca_file);
-	if (cc->cert_data)
-		blob(c, CURLOPT_SSLCERT_BLOB, cc->cert_data, cc->cert_len);
-	else if (cc->cert_file)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cc->cert_file);
-	if (cc->key_data)
-		blob(c, CURLOPT_SSLKEY_BLOB, cc->key_data, cc->key_len);
-	else if (cc->key_file)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, cc->key_file);
-	if (cc->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 }
 
 /* Aborts a transfer when the client stops. */
@@ -292,47 +254,11 @@ static void setup(struct ebt_k8s *k, CURL *c, const char *path,
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, tok);
 	}
-	setup_tls(k, c);
-}
-
-struct body {
-	char *data;
-	size_t len, cap, max;
-	bool overflow;
-};
-
-static int body_add(struct body *b, const char *p, size_t n)
-{
-	size_t cap;
-	char *d;
-
-	if (b->len + n > b->max) {
-		b->overflow = true;
-		return -1;
-	}
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 16384;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-	return body_add(ud, p, sz * nm) == 0 ? sz * nm : 0;
+	ebt_k8s_curl_tls(c, &k->cc);
 }
 
 /* "HTTP 403: pods is forbidden: ..." from a failed response. */
-static void http_error(const struct body *b, long status, char *err,
+static void http_error(const struct ebt_k8s_body *b, long status, char *err,
 		       size_t errlen)
 {
 	char msg[300] = "";
@@ -349,7 +275,7 @@ static void http_error(const struct body *b, long status, char *err,
 
 /* GET path into b. Returns the HTTP status, or 0 on a transport error
  * (err set); err is set for every status but 200. */
-static long get(struct ebt_k8s *k, const char *path, struct body *b,
+static long get(struct ebt_k8s *k, const char *path, struct ebt_k8s_body *b,
 		char *err, size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE] = "";
@@ -359,7 +285,7 @@ static long get(struct ebt_k8s *k, const char *path, struct body *b,
 	memset(b, 0, sizeof(*b));
 	b->max = K8S_PAGE_MAX;
 	setup(k, k->gcurl, path, k->cfg.timeout_ms * 4, cerr);
-	curl_easy_setopt(k->gcurl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(k->gcurl, CURLOPT_WRITEFUNCTION, ebt_k8s_body_write);
 	curl_easy_setopt(k->gcurl, CURLOPT_WRITEDATA, b);
 	rc = curl_easy_perform(k->gcurl);
 	if (rc != CURLE_OK) {
@@ -388,7 +314,7 @@ static int owner_of(struct ebt_k8s *k, enum ebt_k8s_fetch f, const char *ns,
 {
 	struct owner_key key;
 	struct owner_val *v;
-	struct body b;
+	struct ebt_k8s_body b;
 	char path[1024], err[512];
 	long st;
 	int err2 = 0;
@@ -495,7 +421,7 @@ static int list_page(struct ebt_k8s *k, struct list_ctx *l, char **cont,
 {
 	struct ebt_k8s_list meta;
 	char path[4096];
-	struct body b;
+	struct ebt_k8s_body b;
 	long st;
 	int rc;
 
@@ -557,7 +483,7 @@ enum watch_end {
 struct watch_ctx {
 	struct ebt_k8s *k;
 	struct ebt_k8s_lines lines;
-	struct body errbody;
+	struct ebt_k8s_body errbody;
 	long status;
 	enum watch_end end;
 	char err[512];
@@ -613,7 +539,7 @@ static size_t on_watch(char *p, size_t sz, size_t nm, void *ud)
 		curl_easy_getinfo(w->k->curl, CURLINFO_RESPONSE_CODE,
 				  &w->status);
 	if (w->status != 200) /* an error: keep the Status body */
-		return body_add(&w->errbody, p, n) == 0 ? n : 0;
+		return ebt_k8s_body_add(&w->errbody, p, n) == 0 ? n : 0;
 	if (ebt_k8s_lines_feed(&w->lines, p, n, on_line, w) != 0)
 		return 0; /* ends the transfer */
 	return n;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver from the k8s.io/kubernetes Go module into a cache
-# outside the repository (never committed). Prints the binary path on the
-# last line of stdout; a no-op when it exists.
+# Builds kube-apiserver (or the component given as $1: kubelet, kubectl)
+# from the k8s.io/kubernetes Go module into a cache outside the repository
+# (never committed). Prints the binary path on the last line of stdout; a
+# no-op when it exists.
 #
 # The module's go.mod replaces every k8s.io/* staging module with a
 # ./staging/src/k8s.io/... directory that the module zip does not contain:
@@ -12,14 +13,19 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 STAGING_VERSION=v0.${K8S_VERSION#v1.}
 CACHE=${EBPFTRACE_CACHE:-$HOME/.cache/ebpftrace}
-BIN="$CACHE/bin/kube-apiserver-$K8S_VERSION"
+COMPONENT=${1:-kube-apiserver}
+case "$COMPONENT" in
+kube-apiserver | kubelet | kubectl) ;;
+*) echo "build-apiserver.sh: unknown component $COMPONENT" >&2; exit 2 ;;
+esac
+BIN="$CACHE/bin/$COMPONENT-$K8S_VERSION"
 SRC="$CACHE/src/kubernetes-$K8S_VERSION"
 
 log() { echo "build-apiserver.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 mkdir -p "$CACHE/bin" "$CACHE/src"
-exec 9>"$CACHE/build-kube-apiserver.lock"
+exec 9>"$CACHE/build-$COMPONENT.lock"
 flock 9
 if [ -x "$BIN" ]; then
 	echo "$BIN"
@@ -33,15 +39,18 @@ json=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION") ||
 	die "go mod download failed: $json"
 dir=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [ -d "$dir" ] || die "no module directory in: $json"
-rm -rf "$SRC"
-cp -r "$dir" "$SRC"
-chmod -R u+w "$SRC"
-sed -i -E "s#^(\s*k8s\.io/[a-z0-9-]+) => \./staging/src/k8s\.io/[a-z0-9-]+\$#\1 => \1 $STAGING_VERSION#" \
-	"$SRC/go.mod"
-grep -q '=> ./staging' "$SRC/go.mod" && die "staging replace lines left in go.mod"
-log "building ./cmd/kube-apiserver (takes minutes)"
-(cd "$SRC" && nice go build -o "$BIN.tmp" ./cmd/kube-apiserver) ||
-	die "go build ./cmd/kube-apiserver failed"
+if [ ! -f "$SRC/.prepared" ]; then
+	rm -rf "$SRC"
+	cp -r "$dir" "$SRC"
+	chmod -R u+w "$SRC"
+	sed -i -E "s#^(\s*k8s\.io/[a-z0-9-]+) => \./staging/src/k8s\.io/[a-z0-9-]+\$#\1 => \1 $STAGING_VERSION#" \
+		"$SRC/go.mod"
+	grep -q '=> ./staging' "$SRC/go.mod" && die "staging replace lines left in go.mod"
+	touch "$SRC/.prepared"
+fi
+log "building ./cmd/$COMPONENT (takes minutes)"
+(cd "$SRC" && nice go build -o "$BIN.tmp" "./cmd/$COMPONENT") ||
+	die "go build ./cmd/$COMPONENT failed"
 mv "$BIN.tmp" "$BIN"
 log "built $BIN in $(($(date +%s) - t0))s"
 echo "$BIN"
