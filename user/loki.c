@@ -364,12 +364,40 @@ struct loki_entry *loki_entry_new(struct ebt_resource *res,
 	return e;
 }
 
+static void labels_free_owned(struct loki_labels *ls)
+{
+	if (ls) {
+		loki_labels_free(ls);
+		free(ls);
+	}
+}
+
+struct loki_entry *loki_entry_new_labeled(struct loki_labels *labels,
+					  uint64_t ts_ns, const char *line,
+					  size_t len, size_t *size)
+{
+	size_t sz = sizeof(struct loki_entry) + len + 1;
+	struct loki_entry *e = labels ? malloc(sz) : NULL;
+
+	if (!e) {
+		labels_free_owned(labels);
+		return NULL;
+	}
+	*e = (struct loki_entry){ .own = labels, .ts_ns = ts_ns, .len = len };
+	memcpy(e->line, line, len);
+	e->line[len] = '\0';
+	if (size)
+		*size = sz + sizeof(*labels);
+	return e;
+}
+
 void loki_entry_free(struct loki_entry *e)
 {
 	if (!e)
 		return;
 	if (e->res)
 		ebt_resource_unref(e->res);
+	labels_free_owned(e->own);
 	free(e);
 }
 
@@ -409,8 +437,7 @@ struct loki_batch *loki_batch_new(const char *cluster)
 
 static void labels_free_val(void *v)
 {
-	loki_labels_free(v);
-	free(v);
+	labels_free_owned(v);
 }
 
 void loki_batch_clear(struct loki_batch *b)
@@ -477,6 +504,8 @@ static const struct loki_labels *labels_for(struct loki_batch *b,
 	struct loki_labels *ls;
 	int err = 0;
 
+	if (e->own)
+		return e->own;
 	if (!b->labels)
 		return NULL;
 	ls = htab_get(b->labels, &k);

@@ -90,6 +90,7 @@ int loki_push_url(const char *endpoint, char **out);
 struct loki_entry {
 	struct loki_entry *next;          /* exporter queue */
 	struct ebt_resource *res;         /* one reference, may be NULL */
+	struct loki_labels *own;          /* explicit labels (owned), or NULL */
 	const struct loki_labels *labels; /* set by loki_batch_prepare() */
 	uint64_t seq;                     /* order within a batch */
 	uint64_t queued_ns;               /* CLOCK_MONOTONIC, when queued */
@@ -106,6 +107,11 @@ struct loki_entry {
 struct loki_entry *loki_entry_new(struct ebt_resource *res,
 				  const struct ebt_log_record *r,
 				  size_t *size);
+/* An entry with explicit, finished labels (taken over, even on failure)
+ * instead of a resource's: e.g. Kubernetes events. */
+struct loki_entry *loki_entry_new_labeled(struct loki_labels *labels,
+					  uint64_t ts_ns, const char *line,
+					  size_t len, size_t *size);
 void loki_entry_free(struct loki_entry *e);
 /* container.id of the entry's resource (structured metadata), or NULL. */
 const char *loki_entry_container_id(const struct loki_entry *e);
@@ -172,6 +178,13 @@ struct loki_exporter *loki_exporter_new(const struct loki_config *cfg,
  */
 bool loki_exporter_submit(struct loki_exporter *e, struct ebt_resource *res,
 			  const struct ebt_log_record *r);
+/*
+ * Queue one line with explicit labels (finished; malloc'd, taken over in
+ * every case) at ts_ns. Same queue, bound and counters as submit().
+ */
+bool loki_exporter_submit_labeled(struct loki_exporter *e,
+				  struct loki_labels *labels, uint64_t ts_ns,
+				  const char *line, size_t len);
 void loki_exporter_stats(struct loki_exporter *e, struct loki_stats *out);
 /* Flush what it can until deadline_ms from now, stop the thread, free;
  * copy the final counters to *final if set. */
