@@ -117,6 +117,7 @@ FUZZ_DEPS_fuzz_grpc := user/grpc.c user/cri_map.c user/kv.c user/htab.c \
 	$(FUZZ_BUILD)/pb/cri_api.pb-c.c
 FUZZ_LIBS_fuzz_grpc := -lprotobuf-c
 FUZZ_DEPS_fuzz_k8s := user/k8s_parse.c user/k8s_config.c user/kv.c
+FUZZ_DEPS_fuzz_selector := user/selector.c user/kv.c
 FUZZ_LIBS_fuzz_k8s := -lcjson -lyaml
 
 # Generated protobuf-c sources a fuzz target links (FUZZ_DEPS above).

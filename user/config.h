@@ -42,6 +42,11 @@ struct ebt_config {
 	unsigned n_cgroups;
 	char *containers[EBT_MAX_FILTERS]; /* container id prefixes */
 	unsigned n_containers;
+	char *namespaces[EBT_MAX_FILTERS]; /* pods in these (globs) only */
+	unsigned n_namespaces;
+	char *exclude_namespaces[EBT_MAX_FILTERS]; /* never these (globs) */
+	unsigned n_exclude_namespaces;
+	char *pod_selector; /* label selector over the pods' labels */
 
 	/* run */
 	uint64_t duration_ms; /* 0 = until Ctrl-C */
@@ -106,8 +111,12 @@ struct ebt_config {
 int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
 		    char **argv, char *err, size_t errlen);
 void ebt_config_free(struct ebt_config *cfg);
-/* Is any process selection (--pid, --comm, --cgroup, --container-id) set? */
+/* Is any process selection (--pid, --comm, --cgroup, --container-id, or
+ * a pod selection) set? */
 bool ebt_config_has_filter(const struct ebt_config *cfg);
+/* Is a pod selection (--namespace, --exclude-namespace, --pod-selector)
+ * set? */
+bool ebt_config_has_pod_filter(const struct ebt_config *cfg);
 
 /* Print --help for a command from the options table. */
 void ebt_config_usage(FILE *out, const char *command);

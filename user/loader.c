@@ -46,7 +46,8 @@ static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 	rc->hook_only = c->hook_only;
 	rc->filter_pid = c->n_pids > 0;
 	rc->filter_comm = c->n_comms > 0;
-	rc->filter_cgroup = c->n_cgroups > 0 || c->n_containers > 0;
+	rc->filter_cgroup = c->n_cgroups > 0 || c->n_containers > 0 ||
+			    ebt_config_has_pod_filter(c);
 	/* Host mode captures the output of selected processes only: the
 	 * output of everything would include whatever reads our own console
 	 * output (a pager, grep) and loop. logs.containers captures every
@@ -285,6 +286,23 @@ void ebt_bpf_pid_inherit(struct ebt_bpf *b, uint32_t parent, uint32_t child)
 				 0) == 0)
 		bpf_map__update_elem(m, &child, sizeof(child), &v, sizeof(v),
 				     BPF_ANY);
+}
+
+int ebt_bpf_cgroup_set(void *ctx, uint64_t cgroup_id, bool on)
+{
+	struct ebt_bpf *b = ctx;
+	struct bpf_map *m = b->skel->maps.ebt_cgroup_filter;
+	uint8_t one = 1;
+
+	if (on)
+		return bpf_map__update_elem(m, &cgroup_id, sizeof(cgroup_id),
+					    &one, sizeof(one), BPF_ANY);
+	return bpf_map__delete_elem(m, &cgroup_id, sizeof(cgroup_id), 0);
+}
+
+unsigned ebt_bpf_cgroup_capacity(void)
+{
+	return EBT_MAX_CGROUP_IDS;
 }
 
 void ebt_bpf_pid_forget(struct ebt_bpf *b, uint32_t tgid)

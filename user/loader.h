@@ -38,5 +38,10 @@ bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port);
 /* --pid filter: a child of a selected process is selected too. */
 void ebt_bpf_pid_inherit(struct ebt_bpf *b, uint32_t parent, uint32_t child);
 void ebt_bpf_pid_forget(struct ebt_bpf *b, uint32_t tgid);
+/* Adds (on) or removes a cgroup id in the cgroup filter (pod selection;
+ * ctx is the struct ebt_bpf). 0, or a negative errno. */
+int ebt_bpf_cgroup_set(void *ctx, uint64_t cgroup_id, bool on);
+/* How many cgroup ids the filter holds. */
+unsigned ebt_bpf_cgroup_capacity(void);
 
 #endif /* EBT_LOADER_H */

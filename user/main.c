@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "otlp.h"
 #include "resource.h"
+#include "selector.h"
 #include "tracer.h"
 
 #define EBT_VERSION "0.1.0"
@@ -41,6 +42,8 @@
 #define K8S_BACKOFF_MIN_MS 1000
 #define K8S_BACKOFF_MAX_MS 60000
 #define K8S_TOKEN_REREAD_MS 60000
+#define SELECT_PERIOD_MS 2000
+#define SELECT_WAIT_MS 5000
 
 /* Set by SIGINT/SIGTERM; the main loop polls it. */
 static volatile sig_atomic_t stop_requested;
@@ -118,6 +121,7 @@ static struct otlp_exporter *start_otlp(const struct ebt_config *cfg)
 
 struct run_stats {
 	uint64_t kernel[EBT_STAT__COUNT];
+	struct ebt_select_stats sel;
 	struct otlp_stats otlp;
 	struct ebt_logs_stats logs;
 	struct loki_stats loki;
@@ -171,7 +175,10 @@ static void write_stats(const char *path, const struct run_stats *r,
 			o.spans_dropped_shutdown,
 		o.request_errors);
 	write_log_stats(f, r);
-	fprintf(f, "}\n");
+	fprintf(f, ",\"selection\":{\"scans\":%" PRIu64 ",\"added\":%" PRIu64
+		",\"removed\":%" PRIu64 ",\"full\":%" PRIu64
+		",\"selected\":%u}}\n", r->sel.scans, r->sel.added,
+		r->sel.removed, r->sel.full, r->sel.selected);
 	if (path)
 		fclose(f);
 }
@@ -353,6 +360,60 @@ static int start_k8s(const struct ebt_config *cfg,
 	return 0;
 }
 
+/* Waits (bounded) for the first pod view, so that the first selection
+ * already sees the pods that run now. */
+static void wait_pod_view(struct ebt_cri *cri, struct ebt_k8s *k8s)
+{
+	for (int ms = 0; ms < SELECT_WAIT_MS; ms += POLL_MS) {
+		if ((cri && ebt_cri_connected(cri)) || (k8s && ebt_k8s_synced(k8s)))
+			return;
+		usleep(POLL_MS * 1000);
+	}
+	log_warn("pod selection: no pod metadata yet (CRI socket or API "
+		 "server not answering); pods are selected once it arrives");
+}
+
+/* Pod selection (--namespaces, --exclude-namespaces, --pod-selector):
+ * keeps the kernel's cgroup filter on the selected pods. */
+static int start_select(const struct ebt_config *cfg, struct ebt_pod_filter *f,
+			struct ebt_cri *cri, struct ebt_k8s *k8s,
+			struct ebt_bpf *bpf, struct ebt_select_sync **out)
+{
+	struct ebt_select_sync_config sc = {
+		.filter = f, .cri = cri, .k8s = k8s, .set = ebt_bpf_cgroup_set,
+		.set_ctx = bpf, .max_ids = ebt_bpf_cgroup_capacity(),
+		.period_ms = SELECT_PERIOD_MS,
+	};
+	char err[256];
+
+	*out = NULL;
+	if (!ebt_config_has_pod_filter(cfg))
+		return 0;
+	if (!cri && !k8s) {
+		fprintf(stderr, "ebpftrace run: pod selection needs pod "
+			"metadata: set cri.socket or give the Kubernetes API "
+			"(k8s.kubeconfig, or run in a cluster)\n");
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->include = (const char *const *)cfg->namespaces;
+	f->n_include = cfg->n_namespaces;
+	f->exclude = (const char *const *)cfg->exclude_namespaces;
+	f->n_exclude = cfg->n_exclude_namespaces;
+	if (cfg->pod_selector &&
+	    ebt_labelsel_parse(cfg->pod_selector, &f->sel, err, sizeof(err))) {
+		fprintf(stderr, "ebpftrace run: filter.pod_selector: %s\n", err);
+		return -1;
+	}
+	wait_pod_view(cri, k8s);
+	if (!(*out = ebt_select_sync_start(&sc))) {
+		fprintf(stderr, "ebpftrace run: pod selection could not start "
+			"(no cgroup2 mount, or out of memory)\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int start_metrics(struct run_parts *p, const struct ebt_config *cfg)
 {
 	char err[512] = "";
@@ -378,6 +439,8 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	struct ebt_logpipe logs = {0};
 	struct ebt_cri *cri = NULL;
 	struct ebt_k8s *k8s = NULL;
+	struct ebt_pod_filter podf;
+	struct ebt_select_sync *sel = NULL;
 	struct run_stats st;
 	struct run_parts parts = { .tracer = &tracer, .sinks = &sinks,
 				   .logs = &logs };
@@ -414,12 +477,19 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	}
 	tracer.bpf = bpf;
 	parts.bpf = bpf;
+	if (start_select(cfg, &podf, cri, k8s, bpf, &sel) != 0) {
+		ebt_bpf_stop(bpf);
+		goto out_tracer;
+	}
 	ebt_metrics_server_set_ready(&parts.metrics, true);
 	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
 		 cfg->hook_only ? " (hook-only benchmark mode)" : "");
 	main_loop(&parts, cfg->duration_ms);
 	ebt_metrics_server_set_ready(&parts.metrics, false);
 	rc = 0;
+	if (sel)
+		ebt_select_sync_stats(sel, &st.sel);
+	ebt_select_sync_stop(sel);
 	ebt_bpf_stats(bpf, st.kernel);
 	ebt_bpf_stop(bpf);
 	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);

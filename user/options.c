@@ -12,6 +12,7 @@
 #include "config.h"
 #include "cgroup.h"
 #include "metrics.h"
+#include "selector.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -139,12 +140,16 @@ static bool valid_kvlist(const char *v);
 static bool valid_header_value(const char *v);
 static bool valid_container_id(const char *v);
 static bool valid_listen(const char *v);
+static bool valid_selector(const char *v);
 
 #define URL_EXPECT "an http:// or https:// URL"
 #define KV_EXPECT "key=value pairs separated by commas"
 #define HEADER_EXPECT "a value without control characters"
 #define CONTAINER_ID_EXPECT "1 to 64 lower-case hex digits"
 #define LISTEN_EXPECT "host:port or :port, e.g. 127.0.0.1:9464"
+#define NS_EXPECT "a namespace name, shell globs allowed (e.g. kube-*)"
+#define SELECTOR_EXPECT "a label selector, e.g. app=web,tier!=db," \
+	"env in (prod,staging),!canary"
 
 static const struct opt opts[] = {
 	/* ---- selection ---- */
@@ -176,6 +181,31 @@ static const struct opt opts[] = {
 		  "containers started later are not selected",
 	  LIST(containers, n_containers, char *), .max = 64,
 	  .valid = valid_container_id, .expect = CONTAINER_ID_EXPECT },
+	{ .key = "filter.namespaces", .flag = "--namespaces",
+	  .env = { "EBPFTRACE_FILTER_NAMESPACES" }, .type = T_STRINGS,
+	  .cmds = CMD_RUN, .metavar = "NS[,NS...]",
+	  .help = "trace only pods in these Kubernetes namespaces (names or "
+		  "shell globs such as team-*; repeatable). Pods come from the "
+		  "CRI socket or the API server; pods started later are "
+		  "selected within seconds; host processes are left out",
+	  LIST(namespaces, n_namespaces, char *), .max = 64,
+	  .valid = ebt_ns_pattern_valid, .expect = NS_EXPECT },
+	{ .key = "filter.exclude_namespaces", .flag = "--exclude-namespaces",
+	  .env = { "EBPFTRACE_FILTER_EXCLUDE_NAMESPACES" }, .type = T_STRINGS,
+	  .cmds = CMD_RUN, .metavar = "NS[,NS...]",
+	  .help = "never trace pods in these namespaces (names or globs, "
+		  "e.g. kube-system; repeatable); host processes are left "
+		  "out",
+	  LIST(exclude_namespaces, n_exclude_namespaces, char *), .max = 64,
+	  .valid = ebt_ns_pattern_valid, .expect = NS_EXPECT },
+	{ .key = "filter.pod_selector", .flag = "--pod-selector",
+	  .short_flag = 'l', .env = { "EBPFTRACE_FILTER_POD_SELECTOR" },
+	  .type = T_STRING, .cmds = CMD_RUN, .metavar = "SELECTOR",
+	  .help = "trace only pods whose labels match this selector (kubectl "
+		  "-l syntax: k=v, k!=v, k in (a,b), k notin (a), k, !k, "
+		  "comma = and); host processes are left out",
+	  .off = FIELD(pod_selector, char *), .valid = valid_selector,
+	  .expect = SELECTOR_EXPECT },
 
 	/* ---- run ---- */
 	{ .key = "duration", .flag = "--duration", .short_flag = 'd',
@@ -777,6 +807,16 @@ static bool valid_header_value(const char *v)
 static bool valid_container_id(const char *v)
 {
 	return ebt_container_id_prefix_valid(v);
+}
+
+static bool valid_selector(const char *v)
+{
+	struct ebt_labelsel *sel = malloc(sizeof(*sel));
+	char err[256];
+	bool ok = sel && ebt_labelsel_parse(v, sel, err, sizeof(err)) == 0;
+
+	free(sel);
+	return ok;
 }
 
 static bool valid_listen(const char *v)
@@ -1563,6 +1603,20 @@ static int check_required(struct load *ld)
 	return 0;
 }
 
+/* Pod selection and cgroup selection both fill the kernel's cgroup
+ * filter: one or the other. */
+static int check_selection(struct load *ld)
+{
+	const struct ebt_config *c = ld->cfg;
+
+	if (!ebt_config_has_pod_filter(c) || (!c->n_cgroups && !c->n_containers))
+		return 0;
+	set_err(ld, "filter.namespaces, filter.exclude_namespaces and "
+		"filter.pod_selector cannot be combined with filter.cgroup or "
+		"filter.container_id: select pods or cgroups, not both");
+	return -1;
+}
+
 static int load_all(struct load *ld, int argc, char **argv)
 {
 	int ret = load_args(ld, argc, argv, false);
@@ -1582,7 +1636,9 @@ static int load_all(struct load *ld, int argc, char **argv)
 		return -1;
 	if (load_args(ld, argc, argv, true))
 		return -1;
-	return check_required(ld);
+	if (check_required(ld))
+		return -1;
+	return check_selection(ld);
 }
 
 int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
@@ -1811,5 +1867,12 @@ void ebt_config_markdown(FILE *out)
 
 bool ebt_config_has_filter(const struct ebt_config *c)
 {
-	return c->n_pids || c->n_comms || c->n_cgroups || c->n_containers;
+	return c->n_pids || c->n_comms || c->n_cgroups || c->n_containers ||
+	       ebt_config_has_pod_filter(c);
+}
+
+bool ebt_config_has_pod_filter(const struct ebt_config *c)
+{
+	return c->n_namespaces || c->n_exclude_namespaces ||
+	       (c->pod_selector && c->pod_selector[0]);
 }

@@ -17,7 +17,8 @@
 
 static const char *const all_env[] = {
 	"EBPFTRACE_FILTER_PID", "EBPFTRACE_FILTER_COMM",
-	"EBPFTRACE_FILTER_CGROUP", "EBPFTRACE_DURATION", "EBPFTRACE_FORMAT",
+	"EBPFTRACE_FILTER_CGROUP", "EBPFTRACE_FILTER_POD_SELECTOR",
+	"EBPFTRACE_DURATION", "EBPFTRACE_FORMAT",
 	"EBPFTRACE_HOOK_ONLY", "EBPFTRACE_LOG_LEVEL", "EBPFTRACE_STATS_FILE",
 	"EBPFTRACE_HTTP_QUERY", "OTEL_EXPORTER_OTLP_ENDPOINT",
 	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS",
@@ -780,6 +781,31 @@ static void test_attach(void **state)
 	assert_int_equal(load("run", "--namespace", "x", NULL), -1);
 }
 
+static void test_pod_selection(void **state)
+{
+	(void)state;
+	assert_int_equal(load("run", "--namespaces", "shop,team-*",
+			      "--exclude-namespaces", "kube-system", "-l",
+			      "app=web, env in (a,b), !canary", NULL), 0);
+	assert_int_equal(cfg.n_namespaces, 2);
+	assert_string_equal(cfg.namespaces[1], "team-*");
+	assert_string_equal(cfg.exclude_namespaces[0], "kube-system");
+	assert_true(ebt_config_has_pod_filter(&cfg));
+	assert_true(ebt_config_has_filter(&cfg));
+	assert_int_equal(load("run", "--pod-selector", "app in (a", NULL), -1);
+	assert_err("filter.pod_selector");
+	assert_err("label selector");
+	assert_int_equal(load("run", "--namespaces", "Shop", NULL), -1);
+	assert_err("filter.namespaces");
+	assert_int_equal(load("run", "--namespaces", "shop", "--container-id",
+			      "ab12", NULL), -1);
+	assert_err("not both");
+	setenv("EBPFTRACE_FILTER_POD_SELECTOR", "tier=db", 1);
+	assert_int_equal(load("run", NULL), 0);
+	assert_string_equal(cfg.pod_selector, "tier=db");
+	assert_int_equal(load("attach", "p", "--pod-selector", "a=b", NULL), -1);
+}
+
 static void test_free_twice(void **state)
 {
 	(void)state;
@@ -835,7 +861,9 @@ static void test_usage_per_command(void **state)
 	for (char *l = run; l; l = strchr(l + 1, '\n'))
 		assert_true(strcspn(l + 1, "\n") <= 79);
 	assert_non_null(strstr(run, "  -f, --format text|json|none"));
-	assert_null(strstr(run, "--namespace"));
+	assert_null(strstr(run, "--namespace NS"));
+	assert_non_null(strstr(run, "      --namespaces NS[,NS...]"));
+	assert_non_null(strstr(run, "  -l, --pod-selector SELECTOR"));
 	assert_non_null(strstr(check, "Usage: ebpftrace check [options]\n"));
 	assert_non_null(strstr(check, "--log-level"));
 	assert_null(strstr(check, "--otlp-endpoint"));
@@ -1016,6 +1044,7 @@ int main(void)
 		T(test_flag_errors),
 		T(test_help),
 		T(test_attach),
+		T(test_pod_selection),
 		T(test_free_twice),
 		T(test_usage_per_command),
 		T(test_markdown),
