@@ -5,6 +5,7 @@
  * on its own and reported with what it is for and how to fix it.
  */
 #include "check.h"
+#include "cri.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +29,8 @@
 #endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define CRI_CHECK_TIMEOUT_MS 2000
 
 #define MIN_MAJOR 5
 #define MIN_MINOR 8 /* ring buffer, CAP_BPF, CAP_PERFMON */
@@ -362,6 +365,32 @@ static void check_cgroup(const struct ebt_check *c, struct ebt_check_result *r)
 		detail(r, "%s at %s", mode, CGROUP_ROOT);
 }
 
+/* The CRI socket (pod metadata): there, a socket, and answering. */
+static void check_cri(const struct ebt_check *c, struct ebt_check_result *r)
+{
+	struct ebt_cri_map *m;
+	struct stat st;
+	char err[256] = "";
+
+	r->status = EBT_CHECK_WARN;
+	if (!c->arg || !c->arg[0]) {
+		r->status = EBT_CHECK_INFO;
+		detail(r, "off (cri.socket is empty)");
+	} else if (stat(c->arg, &st) != 0) {
+		detail(r, "%s: %s", c->arg, strerror(errno));
+	} else if (!S_ISSOCK(st.st_mode)) {
+		detail(r, "%s is not a socket", c->arg);
+	} else if (!(m = ebt_cri_fetch(c->arg, CRI_CHECK_TIMEOUT_MS, err,
+				       sizeof(err)))) {
+		detail(r, "%s does not answer CRI: %s", c->arg, err);
+	} else {
+		r->status = EBT_CHECK_OK;
+		detail(r, "%s: %zu pods, %zu containers", c->arg,
+		       ebt_cri_map_pods(m), ebt_cri_map_containers(m));
+		ebt_cri_map_free(m);
+	}
+}
+
 static void check_memlock(const struct ebt_check *c,
 			  struct ebt_check_result *r)
 {
@@ -463,6 +492,12 @@ static const struct ebt_check checks[] = {
 	{ .name = "cgroup mode", .purpose = "cgroup filters and container "
 	  "ids read v1, v2 and hybrid layouts",
 	  .fn = check_cgroup },
+	{ .name = "CRI socket", .purpose = "pod name, namespace, labels "
+	  "and container name of traced containers; tracing works without",
+	  .fix = "set cri.socket (--cri-socket) to the container runtime's "
+		 "socket (containerd: /run/containerd/containerd.sock, CRI-O: "
+		 "/var/run/crio/crio.sock) and mount it into the tracer's pod",
+	  .fn = check_cri, .arg = CRI_DEFAULT_SOCKET },
 	{ .name = "memlock rlimit", .purpose = "BPF memory before 5.11; "
 	  "later kernels charge the cgroup and libbpf 1.x skips the limit",
 	  .fn = check_memlock },
@@ -546,9 +581,15 @@ int ebt_check_required_table(const struct ebt_check *t, size_t n, char *err,
 	return 0;
 }
 
-int ebt_check_run(FILE *out)
+int ebt_check_run(FILE *out, const char *cri_socket)
 {
-	return ebt_check_run_table(out, checks, ARRAY_SIZE(checks));
+	struct ebt_check t[ARRAY_SIZE(checks)];
+
+	memcpy(t, checks, sizeof(checks));
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (t[i].fn == check_cri)
+			t[i].arg = cri_socket;
+	return ebt_check_run_table(out, t, ARRAY_SIZE(t));
 }
 
 int ebt_check_required(char *err, size_t errlen)

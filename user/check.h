@@ -42,7 +42,8 @@ struct ebt_check {
 };
 
 /* Full report on out; returns the exit code: 0 ok, 1 required missing. */
-int ebt_check_run(FILE *out);
+/* cri_socket: the CRI socket to probe (NULL or "": reported as off). */
+int ebt_check_run(FILE *out, const char *cri_socket);
 /* Required checks only: 0, or -1 with "<feature> missing: ...; fix: ...". */
 int ebt_check_required(char *err, size_t errlen);
 

@@ -219,8 +219,36 @@ struct run_parts {
 	struct ebt_tracer *tracer;
 	struct sinks *sinks;
 	struct ebt_logpipe *logs;
+	struct ebt_cri *cri;          /* NULL: off */
+	struct ebt_k8s *k8s;          /* NULL: off */
+	struct ebt_select_sync *sel;  /* NULL: no pod selection */
 	struct ebt_metrics_server metrics; /* not running: endpoint off */
 };
+
+/* Pod metadata sources and pod selection, for /metrics. */
+static void fill_meta(const struct run_parts *p,
+		      struct ebt_metrics_snapshot *s)
+{
+	struct ebt_k8s_stats ks;
+	struct ebt_select_stats ss;
+
+	s->cri_up = p->cri && ebt_cri_connected(p->cri);
+	if (p->k8s) {
+		ebt_k8s_get_stats(p->k8s, &ks);
+		s->k8s_up = ebt_k8s_synced(p->k8s);
+		s->k8s_lists = ks.lists;
+		s->k8s_watches = ks.watches;
+		s->k8s_watch_events = ks.events;
+		s->k8s_resyncs_gone = ks.resyncs_gone;
+		s->k8s_errors = ks.errors;
+		s->k8s_pods = ks.pods;
+	}
+	if (p->sel) {
+		ebt_select_sync_stats(p->sel, &ss);
+		s->select_cgroups = ss.selected;
+		s->select_full = ss.full;
+	}
+}
 
 static void gather_stats(const struct run_parts *p, struct run_stats *st)
 {
@@ -245,6 +273,7 @@ static void publish_metrics(struct run_parts *p)
 	gather_stats(p, &st);
 	ebt_metrics_fill(&snap, st.kernel, &p->tracer->stats, &st.otlp,
 			 &st.logs, &st.loki);
+	fill_meta(p, &snap);
 	ebt_metrics_server_publish(&p->metrics, &snap);
 }
 
@@ -481,12 +510,16 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 		ebt_bpf_stop(bpf);
 		goto out_tracer;
 	}
+	parts.cri = cri;
+	parts.k8s = k8s;
+	parts.sel = sel;
 	ebt_metrics_server_set_ready(&parts.metrics, true);
 	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
 		 cfg->hook_only ? " (hook-only benchmark mode)" : "");
 	main_loop(&parts, cfg->duration_ms);
 	ebt_metrics_server_set_ready(&parts.metrics, false);
 	rc = 0;
+	parts.sel = NULL;
 	if (sel)
 		ebt_select_sync_stats(sel, &st.sel);
 	ebt_select_sync_stop(sel);
@@ -528,7 +561,7 @@ static int cmd_check(int argc, char **argv)
 	int rc = load_config(&cfg, "check", argc, argv);
 
 	if (rc < 0)
-		rc = ebt_check_run(stdout);
+		rc = ebt_check_run(stdout, cfg.cri_socket);
 	ebt_config_free(&cfg);
 	return rc;
 }

@@ -113,6 +113,27 @@ static const struct metric_def defs[] = {
 	  F(loki_push_retries) },
 	{ "loki_queue_bytes", G, "Bytes of log records waiting for Loki, with "
 	  "the batch in flight.", NULL, F(loki_queue_bytes) },
+	/* pod metadata and selection */
+	{ "cri_up", G, "1 while the CRI socket answers (pod metadata), else "
+	  "0.", NULL, F(cri_up) },
+	{ "k8s_up", G, "1 while the last Kubernetes API LIST or WATCH "
+	  "succeeded, else 0.", NULL, F(k8s_up) },
+	{ "k8s_requests_total", C, "Kubernetes API requests for this node's "
+	  "pods, by kind.", "kind=\"list\"", F(k8s_lists) },
+	{ "k8s_requests_total", C, NULL, "kind=\"watch\"", F(k8s_watches) },
+	{ "k8s_watch_events_total", C, "Pod watch events received.", NULL,
+	  F(k8s_watch_events) },
+	{ "k8s_resyncs_total", C, "Full re-LISTs after 410 Gone (watch "
+	  "history expired).", NULL, F(k8s_resyncs_gone) },
+	{ "k8s_errors_total", C, "Kubernetes API requests that failed "
+	  "(refused, timed out, non-2xx).", NULL, F(k8s_errors) },
+	{ "k8s_pods", G, "Pods of this node known from the Kubernetes API.",
+	  NULL, F(k8s_pods) },
+	{ "selected_cgroups", G, "cgroups in the kernel filter of the pod "
+	  "selection (--namespaces, --pod-selector).", NULL,
+	  F(select_cgroups) },
+	{ "selection_full_total", C, "Selected containers left untraced "
+	  "because the cgroup filter was full.", NULL, F(select_full) },
 	/* state */
 	{ "ready", G, "1 once the BPF programs are attached, else 0.", NULL,
 	  F(ready) },

@@ -72,6 +72,17 @@ struct ebt_metrics_snapshot {
 	uint64_t loki_push_errors;
 	uint64_t loki_push_retries;
 	uint64_t loki_queue_bytes;
+	/* pod metadata (CRI, Kubernetes API) and pod selection; main.c */
+	uint64_t cri_up;          /* 1 while the CRI socket answers */
+	uint64_t k8s_up;          /* 1 while the last LIST/WATCH worked */
+	uint64_t k8s_lists;
+	uint64_t k8s_watches;
+	uint64_t k8s_watch_events;
+	uint64_t k8s_resyncs_gone;
+	uint64_t k8s_errors;
+	uint64_t k8s_pods;
+	uint64_t select_cgroups;  /* cgroups in the pod-selection filter */
+	uint64_t select_full;     /* selected containers the filter lacked room for */
 	/* state */
 	uint64_t ready; /* 1 once the BPF programs are attached */
 };

@@ -427,7 +427,7 @@ static const struct opt opts[] = {
 	/* ---- Kubernetes metadata ---- */
 	{ .key = "cri.socket", .flag = "--cri-socket",
 	  .env = { "EBPFTRACE_CRI_SOCKET" }, .type = T_STRING,
-	  .def = "/run/containerd/containerd.sock", .cmds = CMD_TRACE,
+	  .def = "/run/containerd/containerd.sock", .cmds = CMD_ALL,
 	  .metavar = "PATH",
 	  .help = "unix socket of the node's container runtime (CRI, e.g. "
 		  "containerd): pod name, namespace, uid, labels, annotations, "

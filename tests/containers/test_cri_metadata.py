@@ -337,3 +337,24 @@ def test_stale_socket_without_a_server(containerd, tmp_path):
     assert len(lines) == 1 and stale in lines[0], err
     assert "ListPodSandbox" in lines[0] and "connect" in lines[0].lower(), err
     assert "k8s.pod.name" not in sp.resource
+
+
+def test_check_reports_the_cri_socket(containerd, tmp_path):
+    """`ebpftrace check` probes the CRI socket: ok with what it lists for a
+    real containerd, a warning with the fix for a missing one; neither
+    makes the check fail."""
+    import subprocess
+    from lib.tracer import BINARY
+    pod = containerd.run_pod(uniq("chk"), "check")
+    r = subprocess.run([BINARY, "check", "--cri-socket", containerd.sock],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = next(l for l in r.stdout.splitlines() if "CRI socket" in l)
+    assert line.split()[0] == "ok", line
+    pods = int(line.split(": ")[1].split()[0])
+    assert pods >= 1 and pod.name, line
+    missing = str(tmp_path / "nope.sock")
+    r = subprocess.run([BINARY, "check", "--cri-socket", missing],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"warn     CRI socket             {missing}: No such file" in r.stdout

@@ -3,7 +3,9 @@ a real containerd: pods made through CRI in several namespaces with
 several labels, the Go test server in each, requests from the host. Only
 the selected pods' spans and log lines may appear; a pod started after
 the tracer is picked up; host processes are never selected."""
+import socket
 import time
+import urllib.request
 import uuid
 
 from lib.peers import curl
@@ -12,6 +14,12 @@ from lib.tracer import Tracer
 
 def uniq(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def of_pod(pod):
@@ -46,11 +54,16 @@ def test_namespace_and_label_selector(containerd):
     other = containerd.run_pod(uniq("web"), ns_b, {"app": "web", "tier": "front"})
     canary = containerd.run_pod(uniq("canary"), ns_a,
                                 {"app": "web", "tier": "front", "canary": "yes"})
+    port = free_port()
     t = Tracer("--cri-socket", containerd.sock, "--namespaces", ns_a,
-               "--pod-selector", "app in (web, shop), tier!=back, !canary").start()
+               "--pod-selector", "app in (web, shop), tier!=back, !canary",
+               "--metrics-listen", f"127.0.0.1:{port}").start()
     try:
         hit([web, api, other, canary])
         t.wait_for(of_pod(web), count=3)
+        time.sleep(1.2)  # metrics are published once a second
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                         timeout=5).read().decode()
         deadline = time.time() + 5
         while time.time() < deadline and len(logs_of(t, web)) < 3:
             time.sleep(0.2)
@@ -66,6 +79,8 @@ def test_namespace_and_label_selector(containerd):
     assert all(not isinstance(s, tuple) and "container.id" in s.resource
                for s in t.all_spans()), t.all_spans()
     assert all(s.resource["k8s.namespace.name"] == ns_a for s in t.all_spans())
+    assert "\nebpftrace_cri_up 1\n" in metrics, metrics
+    assert "\nebpftrace_selected_cgroups 1\n" in metrics, metrics
 
 
 def test_exclude_and_pod_started_later(containerd):

@@ -108,7 +108,8 @@ __attribute__((noinline)) static char *run_capture(const struct ebt_check *t,
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	*code = t ? ebt_check_run_table(f, t, n) : ebt_check_run(f);
+	*code = t ? ebt_check_run_table(f, t, n) :
+		    ebt_check_run(f, "/nonexistent/containerd.sock");
 	fclose(f);
 	return buf;
 }
@@ -233,7 +234,7 @@ static void test_table_complete(void **state)
 	static const char *const optional[] = {
 		"kernel version", "user", "CAP_SYS_RESOURCE",
 		"BPF kprobe progs", "uprobes", "unprivileged BPF",
-		"cgroup mode", "memlock rlimit",
+		"cgroup mode", "memlock rlimit", "CRI socket",
 	};
 	size_t n;
 	const struct ebt_check *t = ebt_check_table(&n);
@@ -270,6 +271,18 @@ static void test_checks_detect_absence(void **state)
 	assert_int_equal(r.status, EBT_CHECK_MISSING);
 	assert_string_equal(r.detail, "syscalls/sys_exit_no_such_call not found");
 
+	{
+		struct ebt_check cri = *find("CRI socket");
+
+		cri.arg = "/proc/self/status"; /* exists, not a socket */
+		ebt_check_eval(&cri, &r);
+		assert_int_equal(r.status, EBT_CHECK_WARN);
+		assert_string_equal(r.detail,
+				    "/proc/self/status is not a socket");
+		cri.arg = "";
+		ebt_check_eval(&cri, &r);
+		assert_int_equal(r.status, EBT_CHECK_INFO);
+	}
 	up.arg = "/sys/bus/event_source/devices/no_such_pmu/type";
 	ebt_check_eval(&up, &r);
 	assert_int_equal(r.status, EBT_CHECK_WARN); /* optional */
@@ -312,6 +325,10 @@ static void test_this_machine(void **state)
 	assert_has(out, "  ok       sched_process_fork ");
 	assert_has(out, " 0 missing,");
 	assert_null(strstr(out, "MISSING"));
+	/* an absent CRI socket is a warning with its fix, never a failure */
+	assert_has(out, "  warn     CRI socket             "
+			"/nonexistent/containerd.sock: No such file");
+	assert_has(out, "fix: set cri.socket (--cri-socket)");
 	if (ebt_check_required(err, sizeof(err)) != 0)
 		fail_msg("pre-flight failed: %s", err);
 	free(out);
