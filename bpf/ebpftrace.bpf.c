@@ -51,6 +51,7 @@ struct io_args {
 	__u32 direction;
 	__u32 kind;   /* IO_* below */
 	__u32 stream; /* IO_LOG: 1 stdout, 2 stderr */
+	__u32 live;   /* saved by a sys_enter, not yet used by its sys_exit */
 };
 
 enum {
@@ -58,10 +59,12 @@ enum {
 	IO_LOG = 4, /* write/writev to stdout or stderr */
 };
 
+/* One slot per thread (task storage: no hash update or delete per
+ * syscall, freed with the thread). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct io_args);
 } ebt_args SEC(".maps");
 
@@ -290,16 +293,38 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 
 /* ---- accept / connect ---------------------------------------------------- */
 
+/* This thread's argument slot; created on first use when create. */
+static __always_inline struct io_args *args_slot(bool create)
+{
+	return bpf_task_storage_get(&ebt_args, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* The arguments the matching sys_enter saved, or NULL; marks them used. */
+static __always_inline struct io_args *args_take(void)
+{
+	struct io_args *a = args_slot(false);
+
+	if (!a || !a->live)
+		return NULL;
+	a->live = 0;
+	return a;
+}
+
 static __always_inline int save_args(__u32 fd, __u64 buf, __u32 iovcnt,
 				     __u32 dir, __u32 kind)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args a = {
-		.buf = buf, .fd = fd, .iovcnt = iovcnt,
-		.direction = dir, .kind = kind,
-	};
+	struct io_args *a = args_slot(true);
 
-	bpf_map_update_elem(&ebt_args, &id, &a, BPF_ANY);
+	if (!a)
+		return 0;
+	a->buf = buf;
+	a->fd = fd;
+	a->iovcnt = iovcnt;
+	a->direction = dir;
+	a->kind = kind;
+	a->stream = 0;
+	a->live = 1;
 	return 0;
 }
 
@@ -319,12 +344,9 @@ static __always_inline int exit_accept(long ret)
 
 	if (ebt_cfg.hook_only)
 		return 0;
-	a = bpf_map_lookup_elem(&ebt_args, &id);
-	if (!a)
-		return 0;
-	if (a->kind == IO_ACCEPT && ret >= 0)
+	a = args_take();
+	if (a && a->kind == IO_ACCEPT && ret >= 0)
 		conn_open(id, (__u32)ret, EBT_ROLE_SERVER);
-	bpf_map_delete_elem(&ebt_args, &id);
 	return 0;
 }
 
@@ -394,7 +416,7 @@ static __always_inline int exit_connect_ret(long ret)
 
 	if (ebt_cfg.hook_only)
 		return 0;
-	a = bpf_map_lookup_elem(&ebt_args, &id);
+	a = args_take();
 	if (!a)
 		return 0;
 	if (ret == 0 || ret == -EINPROGRESS) {
@@ -403,7 +425,6 @@ static __always_inline int exit_connect_ret(long ret)
 		else if (a->kind == IO_SELF_CONNECT)
 			self_port(a->fd, true);
 	}
-	bpf_map_delete_elem(&ebt_args, &id);
 	return 0;
 }
 
@@ -419,16 +440,14 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 static __always_inline int enter_log(__u32 fd, __u64 buf, __u32 iovcnt)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args a = {
-		.buf = buf, .fd = fd, .iovcnt = iovcnt,
-		.direction = EBT_DIR_EGRESS, .kind = IO_LOG,
-	};
+	__u32 stream;
+	struct io_args *a;
 
-	if (!selected(id >> 32))
+	if (!selected(id >> 32) || !(stream = std_stream(fd)))
 		return 0;
-	a.stream = std_stream(fd);
-	if (a.stream)
-		bpf_map_update_elem(&ebt_args, &id, &a, BPF_ANY);
+	save_args(fd, buf, iovcnt, EBT_DIR_EGRESS, IO_LOG);
+	if ((a = args_slot(false)))
+		a->stream = stream;
 	return 0;
 }
 
@@ -565,14 +584,13 @@ static __always_inline int exit_data(long ret)
 
 	if (ebt_cfg.hook_only)
 		return 0;
-	a = bpf_map_lookup_elem(&ebt_args, &id);
+	a = args_take();
 	if (!a)
 		return 0;
 	if (a->kind == IO_DATA && ret > 0)
 		emit_data(id, a, ret);
 	else if (a->kind == IO_LOG && ret > 0)
 		emit_log(id, a, ret);
-	bpf_map_delete_elem(&ebt_args, &id);
 	return 0;
 }
 

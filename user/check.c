@@ -239,6 +239,16 @@ static void check_map_type(const struct ebt_check *c,
 	probe_result(r, ret, c->arg);
 }
 
+/* A helper callable from tracepoint programs. */
+static void check_tp_helper(const struct ebt_check *c,
+			    struct ebt_check_result *r)
+{
+	int ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+					  (enum bpf_func_id)c->num, NULL);
+
+	probe_result(r, ret, c->arg);
+}
+
 /* Informational: the target kernel has no kprobes, and none is needed. */
 static void check_kprobe(const struct ebt_check *c, struct ebt_check_result *r)
 {
@@ -463,6 +473,13 @@ static const struct ebt_check checks[] = {
 	  .fix = "upgrade to Linux 5.8 or newer",
 	  .fn = check_map_type, .arg = "BPF_MAP_TYPE_RINGBUF",
 	  .num = BPF_MAP_TYPE_RINGBUF },
+	{ .name = "BPF task storage", .required = true,
+	  .purpose = "per-thread syscall arguments between sys_enter and "
+		     "sys_exit",
+	  .fix = "upgrade the kernel: this one does not let tracepoint "
+		 "programs call bpf_task_storage_get",
+	  .fn = check_tp_helper, .arg = "bpf_task_storage_get",
+	  .num = BPF_FUNC_task_storage_get },
 	{ .name = "tracefs", .required = true,
 	  .purpose = "tracepoint ids for attaching the syscall hooks",
 	  .fix = TRACEFS_MOUNT, .fn = check_tracefs },

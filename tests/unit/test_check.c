@@ -228,7 +228,8 @@ static void test_table_complete(void **state)
 		"syscall sendto", "syscall sendmsg", "syscall close",
 		"syscall sendfile64", "sched_process_exit",
 		"sched_process_fork", "BTF", "BPF tracepoint progs",
-		"BPF ring buffer", "tracefs", "CAP_BPF", "CAP_PERFMON",
+		"BPF ring buffer", "BPF task storage", "tracefs", "CAP_BPF",
+		"CAP_PERFMON",
 		"CAP_SYS_ADMIN", "CAP_SYS_PTRACE",
 	};
 	static const char *const optional[] = {
@@ -321,6 +322,8 @@ static void test_this_machine(void **state)
 		fail_msg("ebpftrace check failed on this machine:\n%s", out);
 	assert_has(out, "  ok       BTF ");
 	assert_has(out, "  ok       BPF ring buffer ");
+	assert_has(out, "  ok       BPF task storage       bpf_task_storage_get: "
+			"supported");
 	assert_has(out, "  ok       syscall sendfile64 ");
 	assert_has(out, "  ok       sched_process_fork ");
 	assert_has(out, " 0 missing,");
