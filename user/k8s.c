@@ -22,7 +22,6 @@
 #include "log.h"
 
 #define LIST_LIMIT 500
-#define ERR_BODY_MAX (64u * 1024)
 #define CACHE_KEY_MAX (2 * (K8S_NAME_MAX + 1) + 4)
 
 struct uid_key {
@@ -56,8 +55,7 @@ struct ebt_k8s {
 	CURL *curl;               /* the WATCH stream */
 	CURL *gcurl;              /* LIST and GETs (also during a WATCH) */
 	struct htab *owners;      /* owner_key -> struct owner_val * */
-	char *token;
-	uint64_t token_read_ns;
+	struct ebt_k8s_api api;   /* settings, token, stop */
 	char rv[K8S_RV_MAX + 1];  /* where the next WATCH starts */
 	char last_err[512];
 	unsigned attempt;         /* failures in a row */
@@ -200,104 +198,17 @@ static void publish_all(struct ebt_k8s *k, struct htab *fresh)
 
 /* ---- HTTP ------------------------------------------------------------------------ */
 
-/* The bearer token: from the config, or the token file re-read every
- * token_reread_ms (projected service account tokens rotate). */
-static const char *token(struct ebt_k8s *k)
-{
-	uint64_t now = mono_ns();
-	char *t;
+static const char PODS_HINT[] = " (RBAC: the service account needs "
+	"get/list/watch on pods, get on replicasets and jobs)";
 
-	if (!k->cc.token_file)
-		return k->cc.token;
-	if (k->token && now - k->token_read_ns <
-				k->cfg.token_reread_ms * 1000000ULL)
-		return k->token;
-	t = ebt_k8s_token_read(k->cc.token_file);
-	if (!t)
-		return k->token; /* keep the last one */
-	free(k->token);
-	k->token = t;
-	k->token_read_ns = now;
-	return k->token;
-}
-
-/* Aborts a transfer when the client stops. */
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c,
-		       curl_off_t d)
-{
-	struct ebt_k8s *k = ud;
-
-	(void)a, (void)b, (void)c, (void)d;
-	return atomic_load(&k->stop) ? 1 : 0;
-}
-
-static void setup(struct ebt_k8s *k, CURL *c, const char *path,
-		  uint64_t timeout_ms, char *cerr)
-{
-	const char *tok = token(k);
-	char url[2048];
-
-	snprintf(url, sizeof(url), "%s/%s", k->cc.server, path);
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)k->cfg.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "ebpftrace");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, k);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	if (tok && tok[0]) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, tok);
-	}
-	ebt_k8s_curl_tls(c, &k->cc);
-}
-
-/* "HTTP 403: pods is forbidden: ..." from a failed response. */
-static void http_error(const struct ebt_k8s_body *b, long status, char *err,
-		       size_t errlen)
-{
-	char msg[300] = "";
-	int code = 0;
-
-	if (b->data)
-		ebt_k8s_status_parse(b->data, b->len, &code, msg, sizeof(msg));
-	snprintf(err, errlen, "HTTP %ld%s%s%s", status, msg[0] ? ": " : "",
-		 msg, status == 401 ? " (token or client certificate "
-		 "rejected)" : status == 403 ? " (RBAC: the service account "
-		 "needs get/list/watch on pods, get on replicasets and jobs)" :
-		 "");
-}
-
-/* GET path into b. Returns the HTTP status, or 0 on a transport error
- * (err set); err is set for every status but 200. */
+/* GET path into b (free b->data). Returns the HTTP status, or 0 on a
+ * transport error (err set); err is set for every status but 200. */
 static long get(struct ebt_k8s *k, const char *path, struct ebt_k8s_body *b,
 		char *err, size_t errlen)
 {
-	char cerr[CURL_ERROR_SIZE] = "";
-	long status = 0;
-	CURLcode rc;
-
-	memset(b, 0, sizeof(*b));
-	b->max = K8S_PAGE_MAX;
-	setup(k, k->gcurl, path, k->cfg.timeout_ms * 4, cerr);
-	curl_easy_setopt(k->gcurl, CURLOPT_WRITEFUNCTION, ebt_k8s_body_write);
-	curl_easy_setopt(k->gcurl, CURLOPT_WRITEDATA, b);
-	rc = curl_easy_perform(k->gcurl);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", b->overflow ?
-			 "response larger than the limit" :
-			 cerr[0] ? cerr : curl_easy_strerror(rc));
-		return 0;
-	}
-	curl_easy_getinfo(k->gcurl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		http_error(b, status, err, errlen);
-	return status;
+	return ebt_k8s_request(&k->api, k->gcurl, "GET", path, NULL,
+			       k->cfg.timeout_ms * 4, b, PODS_HINT, err,
+			       errlen);
 }
 
 /* ---- owners ------------------------------------------------------------------------ */
@@ -474,18 +385,15 @@ static int list_all(struct ebt_k8s *k, char *err, size_t errlen)
 /* ---- WATCH ---------------------------------------------------------------------- */
 
 enum watch_end {
-	WATCH_TIMEOUT = 0, /* the server closed it: watch again from rv */
-	WATCH_GONE,        /* 410: the rv is too old, LIST again */
-	WATCH_FAILED,      /* transport or HTTP error: LIST again, backoff */
+	WATCH_TIMEOUT = K8S_WATCH_AGAIN, /* watch again from rv */
+	WATCH_GONE = K8S_WATCH_RELIST,   /* 410: the rv is too old, LIST */
+	WATCH_FAILED = K8S_WATCH_FAILED, /* LIST again after a backoff */
 	WATCH_STOPPED,
 };
 
 struct watch_ctx {
 	struct ebt_k8s *k;
-	struct ebt_k8s_lines lines;
-	struct ebt_k8s_body errbody;
-	long status;
-	enum watch_end end;
+	enum watch_end end; /* set by an ERROR event (with err) */
 	char err[512];
 	size_t events;
 };
@@ -530,21 +438,6 @@ static int on_line(void *ud, const char *line, size_t len)
 	return 0;
 }
 
-static size_t on_watch(char *p, size_t sz, size_t nm, void *ud)
-{
-	struct watch_ctx *w = ud;
-	size_t n = sz * nm;
-
-	if (!w->status)
-		curl_easy_getinfo(w->k->curl, CURLINFO_RESPONSE_CODE,
-				  &w->status);
-	if (w->status != 200) /* an error: keep the Status body */
-		return ebt_k8s_body_add(&w->errbody, p, n) == 0 ? n : 0;
-	if (ebt_k8s_lines_feed(&w->lines, p, n, on_line, w) != 0)
-		return 0; /* ends the transfer */
-	return n;
-}
-
 static int watch_path(struct ebt_k8s *k, char *out, size_t outsz)
 {
 	char *sel = curl_easy_escape(k->curl, k->node, 0);
@@ -561,56 +454,31 @@ static int watch_path(struct ebt_k8s *k, char *out, size_t outsz)
 	return n > 0 && (size_t)n < outsz ? 0 : -1;
 }
 
-static void watch_result(struct watch_ctx *w, CURLcode rc, const char *cerr)
-{
-	if (atomic_load(&w->k->stop)) {
-		w->end = WATCH_STOPPED;
-	} else if (w->err[0]) {
-		/* an ERROR event: end already set */
-	} else if (w->status && w->status != 200) {
-		http_error(&w->errbody, w->status, w->err, sizeof(w->err));
-		w->end = w->status == 410 ? WATCH_GONE : WATCH_FAILED;
-	} else if (rc != CURLE_OK) {
-		snprintf(w->err, sizeof(w->err), "watch dropped: %s",
-			 cerr[0] ? cerr : curl_easy_strerror(rc));
-		w->end = WATCH_FAILED;
-	} else if (w->lines.dropped) {
-		snprintf(w->err, sizeof(w->err), "watch event over %u bytes "
-			 "dropped", K8S_LINE_MAX);
-		w->end = WATCH_GONE; /* lost an event: resync */
-	} else {
-		w->end = WATCH_TIMEOUT;
-	}
-}
-
 static enum watch_end watch(struct ebt_k8s *k, char *err, size_t errlen,
 			    size_t *events)
 {
 	struct watch_ctx w = { .k = k };
-	char path[4096], cerr[CURL_ERROR_SIZE] = "";
-	CURLcode rc;
+	enum watch_end end;
+	char path[4096];
 
 	if (watch_path(k, path, sizeof(path)) != 0) {
 		snprintf(err, errlen, "WATCH: path too long");
 		return WATCH_FAILED;
 	}
-	ebt_k8s_lines_init(&w.lines, K8S_LINE_MAX);
-	w.errbody.max = ERR_BODY_MAX;
-	setup(k, k->curl, path, (k->cfg.watch_s + 60) * 1000, cerr);
-	curl_easy_setopt(k->curl, CURLOPT_WRITEFUNCTION, on_watch);
-	curl_easy_setopt(k->curl, CURLOPT_WRITEDATA, &w);
 	pthread_mutex_lock(&k->lock);
 	k->stats.watches++;
 	pthread_mutex_unlock(&k->lock);
-	rc = curl_easy_perform(k->curl);
-	if (!w.status)
-		curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &w.status);
-	watch_result(&w, rc, cerr);
-	snprintf(err, errlen, "%s", w.err);
+	end = (enum watch_end)ebt_k8s_watch_run(&k->api, k->curl, path,
+						k->cfg.watch_s, PODS_HINT,
+						on_line, &w, err, errlen);
 	*events = w.events;
-	ebt_k8s_lines_free(&w.lines);
-	free(w.errbody.data);
-	return w.end;
+	if (atomic_load(&k->stop))
+		return WATCH_STOPPED;
+	if (w.err[0]) { /* an ERROR event ended it */
+		snprintf(err, errlen, "%s", w.err);
+		return w.end;
+	}
+	return end;
 }
 
 /* ---- the thread -------------------------------------------------------------------- */
@@ -618,15 +486,7 @@ static enum watch_end watch(struct ebt_k8s *k, char *err, size_t errlen,
 /* Sleeps ms, or less when stopped. false when stopped. */
 static bool nap(struct ebt_k8s *k, uint64_t ms)
 {
-	uint64_t until = mono_ns() + ms * 1000000ULL;
-	struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ULL),
-			       .tv_nsec = (long)(until % 1000000000ULL) };
-
-	pthread_mutex_lock(&k->lock);
-	while (!atomic_load(&k->stop) && mono_ns() < until)
-		pthread_cond_timedwait(&k->cond, &k->lock, &ts);
-	pthread_mutex_unlock(&k->lock);
-	return !atomic_load(&k->stop);
+	return ebt_k8s_nap(&k->lock, &k->cond, &k->stop, ms);
 }
 
 /* One clear line per distinct problem; then a delay before retrying. */
@@ -714,15 +574,10 @@ static void *worker(void *arg)
 static struct ebt_k8s *k8s_alloc(void)
 {
 	struct ebt_k8s *k = calloc(1, sizeof(*k));
-	pthread_condattr_t ca;
 
 	if (!k)
 		return NULL;
-	pthread_mutex_init(&k->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&k->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	ebt_k8s_sync_init(&k->lock, &k->cond);
 	atomic_init(&k->version, 0);
 	atomic_init(&k->synced, false);
 	atomic_init(&k->stop, false);
@@ -744,6 +599,11 @@ struct ebt_k8s *ebt_k8s_start(const struct ebt_k8s_config *cfg,
 	k->cfg = *cfg;
 	k->cc = *cc;
 	memset(cc, 0, sizeof(*cc));
+	k->api = (struct ebt_k8s_api){
+		.cc = &k->cc, .connect_ms = cfg->timeout_ms,
+		.token_reread_ms = cfg->token_reread_ms, .agent = "ebpftrace",
+		.stop = &k->stop,
+	};
 	k->cfg.kubeconfig = NULL; /* not kept */
 	k->node = strdup(cfg->node ? cfg->node : "");
 	k->cfg.node = NULL;
@@ -763,10 +623,7 @@ void ebt_k8s_stop(struct ebt_k8s *k)
 	if (!k)
 		return;
 	if (k->has_thread) {
-		pthread_mutex_lock(&k->lock);
-		atomic_store(&k->stop, true);
-		pthread_cond_signal(&k->cond);
-		pthread_mutex_unlock(&k->lock);
+		ebt_k8s_sync_stop(&k->lock, &k->cond, &k->stop);
 		pthread_join(k->thread, NULL);
 	}
 	if (k->curl)
@@ -779,7 +636,7 @@ void ebt_k8s_stop(struct ebt_k8s *k)
 	ebt_k8s_conn_cfg_free(&k->cc);
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
-	free(k->token);
+	ebt_k8s_api_free(&k->api);
 	free(k->node);
 	free(k);
 }
