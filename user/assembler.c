@@ -161,6 +161,16 @@ static void set_context(struct ebt_tracer *t, struct ebt_conn *c,
 	ebt_random_id(t, x->trace_id, 16);
 }
 
+/* len bytes of src into dst (size n > 0), cut to fit, NUL-terminated:
+ * snprintf("%.*s") without the format parsing, on the per-span path. */
+static void copy_n(char *dst, size_t n, const char *src, size_t len)
+{
+	if (len >= n)
+		len = n - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
 void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct http_msg *m, uint64_t ts, uint32_t tid)
 {
@@ -171,7 +181,7 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	x->index = c->n_requests++;
 	x->tid = tid;
 	x->start_ns = ts;
-	snprintf(x->method, sizeof(x->method), "%s", m->method);
+	copy_n(x->method, sizeof(x->method), m->method, strlen(m->method));
 	x->target = strdup(m->target);
 	x->host = m->host[0] ? strdup(m->host) : NULL;
 	x->user_agent = m->user_agent[0] ? strdup(m->user_agent) : NULL;
@@ -191,16 +201,34 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	c->n_pending++;
 }
 
-/* "[v6]" or dotted IPv4 for an IPv4-mapped address. */
+/* Dotted IPv4 into out (at least 16 bytes): a span has two addresses,
+ * and inet_ntop formats through sprintf. */
+static void ipv4_str(const uint8_t a[4], char *out)
+{
+	char *p = out;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+}
+
+/* IPv6 text, or dotted IPv4 for an IPv4-mapped address. */
 static void addr_str(const uint8_t a[16], char *out, size_t n)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					   0xff, 0xff};
 
-	if (memcmp(a, mapped, 12) == 0)
-		inet_ntop(AF_INET, a + 12, out, (socklen_t)n);
-	else
-		inet_ntop(AF_INET6, a, out, (socklen_t)n);
+	if (memcmp(a, mapped, 12) == 0 && n >= INET_ADDRSTRLEN)
+		ipv4_str(a + 12, out);
+	else if (!inet_ntop(AF_INET6, a, out, (socklen_t)n) && n)
+		out[0] = '\0';
 }
 
 /* Host header "name[:port]" or "[v6]:port" -> name and port. */
@@ -213,13 +241,12 @@ static void split_host(const char *host, char *name, size_t n, int *port)
 		const char *end = strchr(host, ']');
 		size_t len = end ? (size_t)(end - host - 1) : strlen(host + 1);
 
-		snprintf(name, n, "%.*s", (int)len, host + 1);
+		copy_n(name, n, host + 1, len);
 		colon = end ? strchr(end, ':') : NULL;
 	} else {
 		colon = strrchr(host, ':');
-		snprintf(name, n, "%.*s",
-			 (int)(colon ? (size_t)(colon - host) : strlen(host)),
-			 host);
+		copy_n(name, n, host,
+		       colon ? (size_t)(colon - host) : strlen(host));
 	}
 	if (colon)
 		*port = atoi(colon + 1);
@@ -317,11 +344,19 @@ static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
 	bool server = c->role != EBT_ROLE_CLIENT;
 	const char *m = strcmp(method, "_OTHER") == 0 ? "HTTP" : method;
 
-	if (server)
-		snprintf(name, sizeof(name), "%s %s", m, route);
-	else
-		snprintf(name, sizeof(name), "%s", m);
-	ebt_span_set_name(s, name);
+	if (server) {
+		size_t ml = strlen(m);
+
+		copy_n(name, sizeof(name), m, ml);
+		if (ml + 1 < sizeof(name)) {
+			name[ml] = ' ';
+			copy_n(name + ml + 1, sizeof(name) - ml - 1, route,
+			       strlen(route));
+		}
+		ebt_span_set_name(s, name);
+	} else {
+		ebt_span_set_name(s, m);
+	}
 	s->kind = server ? EBT_KIND_SERVER : EBT_KIND_CLIENT;
 	if (status >= 500 || (!server && status >= 400)) {
 		char code[8];

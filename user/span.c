@@ -48,7 +48,10 @@ static struct ebt_attr *next_attr(struct ebt_attr *arr, unsigned *n,
 				  unsigned max, const char *key)
 {
 	for (unsigned i = 0; i < *n; i++) {
-		if (strcmp(arr[i].key, key) == 0) {
+		const char *k = arr[i].key;
+
+		/* keys are mostly literals: same pointer, or differ early */
+		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0)) {
 			free(arr[i].str);
 			arr[i].str = NULL;
 			return &arr[i];
