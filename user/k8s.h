@@ -189,6 +189,15 @@ int ebt_kubeconfig_parse(const char *text, size_t len, const char *dir,
  * directory). On success err may hold a warning. */
 int ebt_kubeconfig_load(const char *path, struct ebt_k8s_conn_cfg *out,
 			char *err, size_t errlen);
+/* The same with the named context instead of current-context (NULL or
+ * "": current-context), as kubectl's --context. */
+int ebt_kubeconfig_parse_context(const char *text, size_t len,
+				 const char *dir, const char *context,
+				 struct ebt_k8s_conn_cfg *out, char *err,
+				 size_t errlen);
+int ebt_kubeconfig_load_context(const char *path, const char *context,
+				struct ebt_k8s_conn_cfg *out, char *err,
+				size_t errlen);
 /* RFC 4648 base64 (whitespace ignored) -> malloc'd bytes; -1 if bad. */
 int ebt_base64_decode(const char *s, size_t len, char **out,
 		      size_t *outlen);

@@ -215,12 +215,14 @@ static int take_user(yaml_document_t *d, yaml_node_t *u, const char *dir,
 	return 0;
 }
 
+/* want: the context to use (kubectl's --context); NULL: current-context */
 static int from_document(yaml_document_t *d, const char *dir,
-			 struct ebt_k8s_conn_cfg *out, char *err,
-			 size_t errlen)
+			 const char *want, struct ebt_k8s_conn_cfg *out,
+			 char *err, size_t errlen)
 {
 	yaml_node_t *root = yaml_document_get_root_node(d);
-	const char *cur = map_str(d, root, "current-context");
+	const char *cur = want && want[0] ? want :
+			  map_str(d, root, "current-context");
 	yaml_node_t *ctx = named(d, root, "contexts", "context", cur);
 	yaml_node_t *cl, *user;
 
@@ -229,8 +231,9 @@ static int from_document(yaml_document_t *d, const char *dir,
 		return -1;
 	}
 	if (!ctx) {
-		snprintf(err, errlen, "current-context %s%s%s not found in "
-			 "contexts", cur ? "\"" : "(unset)", cur ? cur : "",
+		snprintf(err, errlen, "%s %s%s%s not found in contexts",
+			 want && want[0] ? "context" : "current-context",
+			 cur ? "\"" : "(unset)", cur ? cur : "",
 			 cur ? "\"" : "");
 		return -1;
 	}
@@ -252,6 +255,15 @@ int ebt_kubeconfig_parse(const char *text, size_t len, const char *dir,
 			 struct ebt_k8s_conn_cfg *out, char *err,
 			 size_t errlen)
 {
+	return ebt_kubeconfig_parse_context(text, len, dir, NULL, out, err,
+					    errlen);
+}
+
+int ebt_kubeconfig_parse_context(const char *text, size_t len,
+				 const char *dir, const char *context,
+				 struct ebt_k8s_conn_cfg *out, char *err,
+				 size_t errlen)
+{
 	yaml_parser_t p;
 	yaml_document_t d;
 	int rc = -1;
@@ -269,7 +281,7 @@ int ebt_kubeconfig_parse(const char *text, size_t len, const char *dir,
 		yaml_parser_delete(&p);
 		return -1;
 	}
-	rc = from_document(&d, dir, out, err, errlen);
+	rc = from_document(&d, dir, context, out, err, errlen);
 	yaml_document_delete(&d);
 	yaml_parser_delete(&p);
 	if (rc == 0 && !out->server)
@@ -322,6 +334,13 @@ int ebt_k8s_incluster(const char *dir, struct ebt_k8s_conn_cfg *out,
 int ebt_kubeconfig_load(const char *path, struct ebt_k8s_conn_cfg *out,
 			char *err, size_t errlen)
 {
+	return ebt_kubeconfig_load_context(path, NULL, out, err, errlen);
+}
+
+int ebt_kubeconfig_load_context(const char *path, const char *context,
+				struct ebt_k8s_conn_cfg *out, char *err,
+				size_t errlen)
+{
 	char *dir = strdup(path), *slash, *text = NULL;
 	size_t len = 0;
 	FILE *f = fopen(path, "re");
@@ -341,7 +360,8 @@ int ebt_kubeconfig_load(const char *path, struct ebt_k8s_conn_cfg *out,
 	text = malloc(KUBECONFIG_MAX + 1);
 	if (text && dir) {
 		len = fread(text, 1, KUBECONFIG_MAX, f);
-		rc = ebt_kubeconfig_parse(text, len, dir, out, err, errlen);
+		rc = ebt_kubeconfig_parse_context(text, len, dir, context,
+						  out, err, errlen);
 	} else {
 		snprintf(err, errlen, "out of memory");
 	}
