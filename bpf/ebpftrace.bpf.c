@@ -25,7 +25,7 @@ const volatile struct ebt_bpf_config ebt_cfg = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20); /* RB_SIZE */
+	__uint(max_entries, 4 << 20); /* set by the loader (ringbuf_size) */
 } ebt_events SEC(".maps");
 
 struct {
@@ -130,13 +130,11 @@ static __always_inline void stat_inc(__u32 idx)
  * reader polls every 100 ms and is woken only once the ring is a quarter
  * full, so records are batched.
  */
-#define RB_SIZE (4 << 20)
-#define RB_WAKEUP_BYTES (RB_SIZE / 4)
 
 static __always_inline int rb_output(void *data, __u64 size)
 {
 	__u64 flags = bpf_ringbuf_query(&ebt_events, BPF_RB_AVAIL_DATA) >
-				      RB_WAKEUP_BYTES
+				      ebt_cfg.rb_wakeup_bytes
 			      ? BPF_RB_FORCE_WAKEUP
 			      : BPF_RB_NO_WAKEUP;
 

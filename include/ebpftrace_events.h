@@ -134,6 +134,8 @@ struct ebt_bpf_config {
 	__u32 filter_comm; /* 1: only comms in ebt_comm_filter */
 	__u32 filter_cgroup; /* 1: only cgroup ids in ebt_cgroup_filter */
 	__u32 capture_logs;  /* 1: capture writes to stdout/stderr */
+	__u32 pad;
+	__u64 rb_wakeup_bytes; /* wake the reader once this much is queued */
 };
 
 #endif /* EBPFTRACE_EVENTS_H */

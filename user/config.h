@@ -56,6 +56,7 @@ struct ebt_config {
 	char *log_level; /* error, warn, info, debug */
 	char *stats_file; /* write counters as JSON here on exit, optional */
 	char *metrics_listen; /* host:port of /healthz, /readyz, /metrics */
+	uint64_t ringbuf_size; /* kernel -> tracer ring buffer, bytes */
 
 	/* HTTP */
 	enum http_query_mode query_mode;

@@ -38,11 +38,27 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* ringbuf_size rounded up to a power of two (the kernel's rule). */
+#define RINGBUF_DEFAULT (2u << 20)
+#define RINGBUF_MIN (256u << 10)
+#define RINGBUF_MAX (1u << 30)
+
+static uint32_t ringbuf_bytes(const struct ebt_config *c)
+{
+	uint64_t want = c->ringbuf_size ? c->ringbuf_size : RINGBUF_DEFAULT;
+	uint32_t n = RINGBUF_MIN;
+
+	while (n < want && n < RINGBUF_MAX)
+		n <<= 1;
+	return n;
+}
+
 static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 {
 	struct ebt_bpf_config *rc = (void *)&skel->rodata->ebt_cfg;
 
 	rc->self_tgid = (uint32_t)getpid();
+	rc->rb_wakeup_bytes = ringbuf_bytes(c) / 4;
 	rc->hook_only = c->hook_only;
 	rc->filter_pid = c->n_pids > 0;
 	rc->filter_comm = c->n_comms > 0;
@@ -176,6 +192,7 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 		goto fail;
 	}
 	set_rodata(b->skel, cfg);
+	bpf_map__set_max_entries(b->skel->maps.ebt_events, ringbuf_bytes(cfg));
 	select_hooks(b->skel, cfg->hooks);
 	rc = ebpftrace_bpf__load(b->skel);
 	if (rc) {
