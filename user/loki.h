@@ -88,12 +88,10 @@ int loki_push_url(const char *endpoint, char **out);
 
 /* One queued log line (loki.c and loki_export.c). */
 struct loki_entry {
-	struct loki_entry *next;          /* exporter queue */
 	struct ebt_resource *res;         /* one reference, may be NULL */
 	struct loki_labels *own;          /* explicit labels (owned), or NULL */
 	const struct loki_labels *labels; /* set by loki_batch_prepare() */
 	uint64_t seq;                     /* order within a batch */
-	uint64_t queued_ns;               /* CLOCK_MONOTONIC, when queued */
 	uint64_t ts_ns;
 	uint8_t stream;
 	bool has_ctx;

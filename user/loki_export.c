@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loki push exporter: bounded queue -> worker thread -> libcurl.
+ * Loki push exporter on the shared export worker (export_worker.c):
+ * bounded queue -> worker thread -> libcurl.
  *
  * submit() (capture thread) copies the record into one allocation and
- * appends it to a FIFO under the mutex. The worker waits until the queued
- * entries are worth batch_bytes of JSON or the oldest has waited
- * batch_timeout, takes a batch, groups and sorts it (loki.c) and POSTs it.
- * The batch in flight still counts toward queue_bytes, so a slow or dead
- * Loki makes submit() drop (and count) new lines instead of growing memory.
+ * hands it to the worker's queue; each entry costs its estimated JSON size.
+ * The worker waits until the queued entries are worth batch_bytes of JSON
+ * or the oldest has waited batch_timeout, takes a batch, groups and sorts
+ * it (loki.c) and POSTs it.
  *
  * Failures:
  * - 2xx: sent.
@@ -31,172 +31,29 @@
  */
 #include "loki.h"
 
-#include <curl/curl.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "log.h"
+#include "export_worker.h"
 #include "otlp.h" /* retry_policy(), otlp_gzip() */
 
-#define LOKI_DEFAULT_TIMEOUT_MS 10000
-#define LOKI_DEFAULT_QUEUE_BYTES (32ull << 20)
 #define LOKI_DEFAULT_BATCH_BYTES (1ull << 20)
-#define LOKI_DEFAULT_BATCH_TIMEOUT_MS 1000
 #define LOKI_ENTRY_JSON_OVERHEAD 40  /* ["<ts>","",] */
 #define LOKI_META_JSON_OVERHEAD 80   /* {"trace_id":"..","span_id":".."} */
 #define LOKI_CTR_JSON_OVERHEAD 84    /* ,"container_id":"<64 hex>" */
 #define LOKI_SPLIT_BUDGET 64
-#define LOKI_REASON_MAX 4096
-#define LOKI_REASON_LOGGED 300
-#define LOKI_RETRY_AFTER_MAX 128
-#define LOKI_LOG_INTERVAL_NS (10ull * 1000000000ull)
-#define NS_PER_MS 1000000ull
-
-enum log_kind {
-	LOG_TRANSPORT,
-	LOG_RETRY,
-	LOG_REJECTED,
-	LOG_FAILED,
-	LOG_ENCODE,
-	LOG_QUEUE_FULL,
-	LOG_KINDS,
-};
-
-enum retry_verdict {
-	RETRY,
-	GIVE_UP,
-	STOPPED, /* shutdown deadline reached while waiting */
-};
-
-struct response {
-	char body[LOKI_REASON_MAX];
-	size_t len;
-	char retry_after[LOKI_RETRY_AFTER_MAX];
-};
 
 struct loki_exporter {
-	/* set in new(), read-only afterwards */
-	uint64_t timeout_ms;
-	uint64_t queue_limit;
-	uint64_t batch_bytes;
-	uint64_t batch_timeout_ns;
+	struct ew_worker *w;
 	bool gzip;
+	_Atomic uint64_t splits; /* batches halved after a 400/413 */
 
-	/* shared, under lock */
-	pthread_mutex_t lock;
-	pthread_cond_t wake; /* entries arrived, batch full, stop */
-	struct loki_entry *head, *tail;
-	uint64_t pending_json;  /* estimated JSON bytes of queued entries */
-	size_t pending;         /* queued entries (not in flight) */
-	struct loki_stats st;   /* st.queue_bytes: with the batch in flight */
-	atomic_bool stopping;
-	_Atomic uint64_t deadline_ns;
-
-	/* worker thread only */
-	pthread_t thread;
-	CURL *curl;
-	struct curl_slist *headers;
-	char curl_err[CURL_ERROR_SIZE];
+	/* worker thread only (take: under the worker's lock) */
 	struct loki_batch *batch;
-	uint64_t batch_queue_bytes; /* queue bytes the batch holds */
-	uint64_t drops_at_take;     /* queue-full drops when it was taken */
 	int64_t last_delay_ms;
-	struct response resp;
-	struct ebt_ratelimit logs[LOG_KINDS];
-	uint64_t drops_logged;
-	uint64_t rng;
 };
-
-/*
- * Singleton: libcurl's global state, initialised once per process by the
- * first exporter and never cleaned up (another libcurl user may still run).
- */
-static pthread_once_t loki_curl_global_once = PTHREAD_ONCE_INIT;
-static CURLcode loki_curl_global_rc;
-
-static void loki_curl_global_init(void)
-{
-	loki_curl_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void wait_until(struct loki_exporter *e, uint64_t deadline)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)(deadline / 1000000000ull),
-		.tv_nsec = (long)(deadline % 1000000000ull),
-	};
-
-	pthread_cond_timedwait(&e->wake, &e->lock, &ts);
-}
-
-/* ---- logging and stats (worker thread) ----------------------------------- */
-
-__attribute__((format(printf, 3, 4)))
-static void log_limited(struct loki_exporter *e, enum log_kind kind,
-			const char *fmt, ...)
-{
-	uint64_t suppressed = 0;
-	char msg[768];
-	va_list ap;
-
-	if (!ebt_ratelimit_ok(&e->logs[kind], LOKI_LOG_INTERVAL_NS,
-			      &suppressed))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (suppressed)
-		log_warn("loki: %s (%llu similar suppressed)", msg,
-			 (unsigned long long)suppressed);
-	else
-		log_warn("loki: %s", msg);
-}
-
-static void stat_add(struct loki_exporter *e, uint64_t *field, uint64_t n)
-{
-	pthread_mutex_lock(&e->lock);
-	*field += n;
-	pthread_mutex_unlock(&e->lock);
-}
-
-static uint64_t queue_drops(struct loki_exporter *e)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&e->lock);
-	n = e->st.entries_dropped_queue_full;
-	pthread_mutex_unlock(&e->lock);
-	return n;
-}
-
-static void log_drops(struct loki_exporter *e)
-{
-	uint64_t dropped = queue_drops(e);
-
-	if (dropped == e->drops_logged)
-		return;
-	log_limited(e, LOG_QUEUE_FULL,
-		    "queue full (%llu bytes): %llu log lines dropped so far",
-		    (unsigned long long)e->queue_limit,
-		    (unsigned long long)dropped);
-	e->drops_logged = dropped;
-}
-
-static double next_jitter(struct loki_exporter *e)
-{
-	/* xorshift64*, per exporter */
-	e->rng ^= e->rng >> 12;
-	e->rng ^= e->rng << 25;
-	e->rng ^= e->rng >> 27;
-	return (double)((e->rng * 2685821657736338717ull) >> 11) /
-	       (double)(1ull << 53);
-}
 
 /* ---- queue --------------------------------------------------------------- */
 
@@ -207,23 +64,15 @@ static uint64_t json_cost(const struct loki_entry *en)
 	       (loki_entry_container_id(en) ? LOKI_CTR_JSON_OVERHEAD : 0);
 }
 
-/* Lock held. */
-static void enqueue(struct loki_exporter *e, struct loki_entry *en,
-		    size_t size)
+/* Queue en (NULL: out of memory) or count it dropped and free it. */
+static bool submit_entry(struct loki_exporter *e, struct loki_entry *en,
+			 size_t size)
 {
-	en->next = NULL;
-	if (e->tail)
-		e->tail->next = en;
-	else
-		e->head = en;
-	e->tail = en;
-	en->queued_ns = ebt_now_mono_ns();
-	e->pending++;
-	e->pending_json += json_cost(en);
-	e->st.queue_bytes += size;
-	e->st.entries_queued++;
-	if (e->pending == 1 || e->pending_json >= e->batch_bytes)
-		pthread_cond_signal(&e->wake);
+	bool ok = ew_submit(e->w, en, size, en ? json_cost(en) : 0);
+
+	if (!ok)
+		loki_entry_free(en);
+	return ok;
 }
 
 bool loki_exporter_submit(struct loki_exporter *e, struct ebt_resource *res,
@@ -231,180 +80,98 @@ bool loki_exporter_submit(struct loki_exporter *e, struct ebt_resource *res,
 {
 	struct loki_entry *en;
 	size_t size = 0;
-	bool ok;
 
 	if (!e || !r)
 		return false;
 	en = loki_entry_new(res, r, &size);
-	pthread_mutex_lock(&e->lock);
-	ok = en && !atomic_load(&e->stopping) &&
-	     e->st.queue_bytes + size <= e->queue_limit;
-	if (ok)
-		enqueue(e, en, size);
-	else if (atomic_load(&e->stopping))
-		e->st.entries_dropped_shutdown++;
-	else
-		e->st.entries_dropped_queue_full++;
-	pthread_mutex_unlock(&e->lock);
-	if (!ok)
-		loki_entry_free(en);
-	return ok;
+	return submit_entry(e, en, size);
 }
 
-static bool past_deadline(struct loki_exporter *e)
+bool loki_exporter_submit_labeled(struct loki_exporter *e,
+				  struct loki_labels *labels, uint64_t ts_ns,
+				  const char *line, size_t len)
 {
-	return atomic_load(&e->stopping) &&
-	       ebt_now_mono_ns() >= atomic_load(&e->deadline_ns);
-}
+	struct loki_entry *en;
+	size_t size = 0;
 
-/* Lock held. True when a batch should be sent now; false: worker exits. */
-static bool wait_for_batch(struct loki_exporter *e)
-{
-	uint64_t due;
-
-	for (;;) {
-		if (atomic_load(&e->stopping))
-			return e->pending > 0 && !past_deadline(e);
-		if (e->pending_json >= e->batch_bytes)
-			return true;
-		if (e->pending == 0) {
-			pthread_cond_wait(&e->wake, &e->lock);
-			continue;
-		}
-		due = e->head->queued_ns + e->batch_timeout_ns;
-		if (ebt_now_mono_ns() >= due)
-			return true;
-		wait_until(e, due);
+	if (!e) {
+		if (labels)
+			loki_labels_free(labels);
+		free(labels);
+		return false;
 	}
+	/* size is set by the call: not in one expression with it */
+	en = loki_entry_new_labeled(labels, ts_ns, line, len, &size);
+	return submit_entry(e, en, size);
 }
 
-/* Lock held. Moves entries worth up to batch_bytes of JSON to the batch. */
-static void take_batch(struct loki_exporter *e)
+/* ---- worker callbacks ---------------------------------------------------- */
+
+static int take_entry(void *ctx, void *item)
 {
-	uint64_t json = 0;
+	struct loki_exporter *e = ctx;
 
-	e->batch_queue_bytes = 0;
-	while (e->head && json < e->batch_bytes) {
-		struct loki_entry *en = e->head;
-		bool pushed = loki_batch_push(e->batch, en) == 0;
+	return loki_batch_push(e->batch, item);
+}
 
-		if (!pushed && loki_batch_len(e->batch) > 0)
-			break; /* out of memory: send what we have */
-		e->head = en->next;
-		if (!e->head)
-			e->tail = NULL;
-		en->next = NULL;
-		e->pending--;
-		e->pending_json -= json_cost(en);
-		e->batch_queue_bytes += sizeof(*en) + en->len + 1;
-		json += json_cost(en);
-		if (!pushed) { /* not even one entry fits: lose this one */
-			e->st.entries_dropped_failed++;
-			loki_entry_free(en);
-		}
+static void free_entry(void *item)
+{
+	loki_entry_free(item);
+}
+
+static void report_stats(void *ctx, const struct ew_stats *s, void *stats)
+{
+	struct loki_exporter *e = ctx;
+	struct loki_stats *out = stats;
+
+	*out = (struct loki_stats){
+		.entries_queued = s->queued,
+		.entries_sent = s->sent,
+		.entries_dropped_queue_full = s->dropped_queue_full,
+		.entries_rejected = s->rejected,
+		.entries_dropped_failed = s->failed,
+		.entries_dropped_shutdown = s->dropped_shutdown,
+		.requests = s->requests,
+		.request_errors = s->request_errors,
+		.retries = s->retries,
+		.splits = atomic_load(&e->splits),
+		.queue_bytes = s->queue_bytes,
+	};
+}
+
+/*
+ * Loki answers 500 for transient states (no ingester in its ring while it
+ * starts, an ingester failing), which retry_policy() does not retry: for
+ * the policy, a Loki 500 is a 503.
+ */
+static int policy_status(int status)
+{
+	return status == 500 ? 503 : status;
+}
+
+/* The delay before the next attempt, or -1 to give up (see top). */
+static int64_t loki_retry_delay(void *ctx, int http_status, int attempt,
+				const char *ra, double jitter)
+{
+	struct loki_exporter *e = ctx;
+	int status = policy_status(http_status);
+	int64_t d = retry_policy(status, attempt, ra, jitter);
+	int64_t first;
+
+	if (d >= 0) {
+		e->last_delay_ms = d;
+		return d;
 	}
-	e->drops_at_take = e->st.entries_dropped_queue_full;
+	first = retry_policy(status, 1, ra, jitter);
+	if (first < 0 || ew_dropped_since_take(e->w))
+		return -1;
+	return ra ? first : e->last_delay_ms;
 }
 
-static void release_batch(struct loki_exporter *e)
+/* 400 and 413 refuse some entries: split the range (see top). */
+static bool loki_refused(int status)
 {
-	loki_batch_clear(e->batch);
-	pthread_mutex_lock(&e->lock);
-	e->st.queue_bytes -= e->batch_queue_bytes;
-	pthread_mutex_unlock(&e->lock);
-	e->batch_queue_bytes = 0;
-}
-
-/* ---- HTTP ---------------------------------------------------------------- */
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct response *r = arg;
-	size_t n = size * nmemb;
-	size_t room = sizeof(r->body) - 1 - r->len;
-	size_t take = n < room ? n : room;
-
-	memcpy(r->body + r->len, data, take);
-	r->len += take;
-	r->body[r->len] = '\0';
-	return n;
-}
-
-static int on_progress(void *arg, curl_off_t dlt, curl_off_t dln,
-		       curl_off_t ult, curl_off_t uln)
-{
-	(void)dlt;
-	(void)dln;
-	(void)ult;
-	(void)uln;
-	return past_deadline(arg) ? 1 : 0;
-}
-
-static uint64_t request_timeout_ms(struct loki_exporter *e)
-{
-	uint64_t t = e->timeout_ms;
-
-	if (atomic_load(&e->stopping)) {
-		uint64_t now = ebt_now_mono_ns();
-		uint64_t dl = atomic_load(&e->deadline_ns);
-		uint64_t left = dl > now ? (dl - now) / NS_PER_MS : 0;
-
-		if (left < t)
-			t = left;
-	}
-	return t ? t : 1;
-}
-
-static void read_retry_after(struct loki_exporter *e)
-{
-	struct curl_header *h;
-
-	if (curl_easy_header(e->curl, "Retry-After", 0, CURLH_HEADER, -1,
-			     &h) == CURLHE_OK && h->value)
-		snprintf(e->resp.retry_after, sizeof(e->resp.retry_after),
-			 "%s", h->value);
-}
-
-/* One POST. Returns the HTTP status, 0 on a transport error. */
-static int post(struct loki_exporter *e, const void *body, size_t len)
-{
-	long status = 0;
-	CURLcode rc;
-
-	e->resp.len = 0;
-	e->resp.body[0] = '\0';
-	e->resp.retry_after[0] = '\0';
-	e->curl_err[0] = '\0';
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)len);
-	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS,
-			 (long)request_timeout_ms(e));
-	rc = curl_easy_perform(e->curl);
-	if (rc != CURLE_OK) {
-		log_limited(e, LOG_TRANSPORT, "POST failed: %s",
-			    e->curl_err[0] ? e->curl_err :
-					     curl_easy_strerror(rc));
-		return 0;
-	}
-	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
-	read_retry_after(e);
-	return (int)status;
-}
-
-/* Loki's error text, on one line, shortened for the log. */
-static const char *reason(struct loki_exporter *e)
-{
-	char *p = e->resp.body;
-
-	for (size_t i = 0; i < e->resp.len; i++)
-		if (p[i] == '\n' || p[i] == '\r' || p[i] == '\t')
-			p[i] = ' ';
-	while (e->resp.len > 0 && p[e->resp.len - 1] == ' ')
-		p[--e->resp.len] = '\0';
-	if (e->resp.len > LOKI_REASON_LOGGED)
-		memcpy(p + LOKI_REASON_LOGGED - 3, "...", 4);
-	return e->resp.len ? p : "(no reason given)";
+	return status == 400 || status == 413;
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -428,154 +195,48 @@ static int encode(struct loki_exporter *e, size_t lo, size_t hi,
 	return rc;
 }
 
-/* Sleep delay_ms unless shutdown's deadline comes first (then false). */
-static bool sleep_before_retry(struct loki_exporter *e, int64_t delay_ms)
-{
-	uint64_t until = ebt_now_mono_ns() + (uint64_t)delay_ms * NS_PER_MS;
-	bool ok = true;
-
-	pthread_mutex_lock(&e->lock);
-	for (;;) {
-		if (atomic_load(&e->stopping) &&
-		    until > atomic_load(&e->deadline_ns)) {
-			ok = false;
-			break;
-		}
-		if (ebt_now_mono_ns() >= until)
-			break;
-		wait_until(e, until);
-	}
-	pthread_mutex_unlock(&e->lock);
-	return ok;
-}
-
-/*
- * Loki answers 500 for transient states (no ingester in its ring while it
- * starts, an ingester failing), which retry_policy() does not retry: for
- * the policy, a Loki 500 is a 503.
- */
-static int policy_status(int status)
-{
-	return status == 500 ? 503 : status;
-}
-
-/* The delay before the next attempt, or -1 to give up (see top). */
-static int64_t retry_delay(struct loki_exporter *e, int http_status,
-			   int attempt)
-{
-	const char *ra = e->resp.retry_after[0] ? e->resp.retry_after : NULL;
-	double jitter = next_jitter(e);
-	int status = policy_status(http_status);
-	int64_t d = retry_policy(status, attempt, ra, jitter);
-	int64_t first;
-
-	if (d >= 0) {
-		e->last_delay_ms = d;
-		return d;
-	}
-	first = retry_policy(status, 1, ra, jitter);
-	if (first < 0 || queue_drops(e) != e->drops_at_take)
-		return -1;
-	return ra ? first : e->last_delay_ms;
-}
-
-static enum retry_verdict after_failure(struct loki_exporter *e, int status,
-					int attempt, size_t n)
-{
-	int64_t delay = retry_delay(e, status, attempt);
-
-	if (delay < 0) {
-		if (status)
-			log_limited(e, LOG_FAILED,
-				    "HTTP %d for %zu log lines, dropped: %s",
-				    status, n, reason(e));
-		else
-			log_limited(e, LOG_FAILED, "gave up on %zu log lines "
-				    "after %d attempts", n, attempt);
-		return GIVE_UP;
-	}
-	if (status)
-		log_limited(e, LOG_RETRY,
-			    "HTTP %d for %zu log lines, will retry: %s", status,
-			    n, reason(e));
-	log_drops(e);
-	if (!sleep_before_retry(e, delay))
-		return STOPPED;
-	stat_add(e, &e->st.retries, 1);
-	return RETRY;
-}
-
 static void send_range(struct loki_exporter *e, size_t lo, size_t hi,
 		       int *budget);
 
 /* 400/413 for [lo, hi): halve it, or drop it when it cannot be halved. */
-static void reject_or_split(struct loki_exporter *e, int status, size_t lo,
-			    size_t hi, int *budget)
+static void reject_or_split(struct loki_exporter *e, size_t lo, size_t hi,
+			    int *budget)
 {
 	size_t n = hi - lo;
 
 	if (n == 1 || *budget <= 0) {
-		log_limited(e, LOG_REJECTED,
-			    "HTTP %d: Loki refused %zu log line%s, dropped: %s",
-			    status, n, n == 1 ? "" : "s", reason(e));
-		stat_add(e, &e->st.entries_rejected, n);
+		ew_log(e->w, EW_LOG_REJECTED,
+		       "HTTP %d: Loki refused %zu log line%s, dropped: %s",
+		       ew_status(e->w), n, n == 1 ? "" : "s",
+		       ew_reason(e->w));
+		ew_account(e->w, EW_OUT_REJECTED, n);
 		return;
 	}
 	(*budget)--;
-	stat_add(e, &e->st.splits, 1);
+	atomic_fetch_add(&e->splits, 1);
 	send_range(e, lo, lo + n / 2, budget);
 	send_range(e, lo + n / 2, hi, budget);
-}
-
-static bool is_2xx(int status)
-{
-	return status >= 200 && status <= 299;
 }
 
 static void send_range(struct loki_exporter *e, size_t lo, size_t hi,
 		       int *budget)
 {
 	size_t n = hi - lo, len;
+	enum ew_result r;
 	uint8_t *body;
 
 	if (encode(e, lo, hi, &body, &len) != 0) {
-		log_limited(e, LOG_ENCODE, "cannot encode %zu log lines "
-			    "(out of memory)", n);
-		stat_add(e, &e->st.entries_dropped_failed, n);
+		ew_log(e->w, EW_LOG_ENCODE, "cannot encode %zu log lines "
+		       "(out of memory)", n);
+		ew_account(e->w, EW_OUT_FAILED, n);
 		return;
 	}
-	for (int attempt = 1;; attempt++) {
-		enum retry_verdict v;
-		int status;
-
-		if (past_deadline(e)) {
-			stat_add(e, &e->st.entries_dropped_shutdown, n);
-			break;
-		}
-		status = post(e, body, len);
-		pthread_mutex_lock(&e->lock);
-		e->st.requests++;
-		if (!is_2xx(status))
-			e->st.request_errors++;
-		pthread_mutex_unlock(&e->lock);
-		if (is_2xx(status)) {
-			stat_add(e, &e->st.entries_sent, n);
-			break;
-		}
-		if (status == 400 || status == 413) {
-			free(body);
-			body = NULL;
-			reject_or_split(e, status, lo, hi, budget);
-			break;
-		}
-		v = after_failure(e, status, attempt, n);
-		if (v == RETRY)
-			continue;
-		stat_add(e, v == STOPPED ? &e->st.entries_dropped_shutdown :
-					   &e->st.entries_dropped_failed, n);
-		break;
-	}
+	r = ew_send(e->w, body, len, n);
 	free(body);
+	if (r == EW_SENT)
+		ew_account(e->w, EW_OUT_SENT, n);
+	else if (r == EW_REFUSED)
+		reject_or_split(e, lo, hi, budget);
 }
 
 static void send_batch(struct loki_exporter *e)
@@ -584,67 +245,41 @@ static void send_batch(struct loki_exporter *e)
 	int budget = LOKI_SPLIT_BUDGET;
 
 	if (loki_batch_prepare(e->batch) != 0) {
-		log_limited(e, LOG_ENCODE, "cannot label %zu log lines "
-			    "(out of memory)", n);
-		stat_add(e, &e->st.entries_dropped_failed, n);
+		ew_log(e->w, EW_LOG_ENCODE, "cannot label %zu log lines "
+		       "(out of memory)", n);
+		ew_account(e->w, EW_OUT_FAILED, n);
 		return;
 	}
 	send_range(e, 0, n, &budget);
 }
 
-static void *worker_main(void *arg)
+static void send_entries(void *ctx)
 {
-	struct loki_exporter *e = arg;
+	struct loki_exporter *e = ctx;
 
-	for (;;) {
-		pthread_mutex_lock(&e->lock);
-		if (!wait_for_batch(e)) {
-			pthread_mutex_unlock(&e->lock);
-			break;
-		}
-		take_batch(e);
-		pthread_mutex_unlock(&e->lock);
-		send_batch(e);
-		release_batch(e);
-		log_drops(e);
-	}
-	return NULL;
+	send_batch(e);
+	loki_batch_clear(e->batch);
 }
+
+static const struct ew_ops loki_ops = {
+	.name = "loki",
+	.unit = "log lines",
+	.content_type = "application/json",
+	.text_reason = true,
+	.min_item_bytes = sizeof(struct loki_entry) + 1,
+	.take = take_entry,
+	.send = send_entries,
+	.free_item = free_entry,
+	.retry_delay = loki_retry_delay,
+	.refused = loki_refused,
+	.report = report_stats,
+};
 
 /* ---- setup --------------------------------------------------------------- */
 
 static bool has_crlf(const char *s)
 {
 	return s && strpbrk(s, "\r\n") != NULL;
-}
-
-static int add_header(struct loki_exporter *e, const char *h)
-{
-	struct curl_slist *l = curl_slist_append(e->headers, h);
-
-	if (!l)
-		return -1;
-	e->headers = l;
-	return 0;
-}
-
-static int build_headers(struct loki_exporter *e,
-			 const struct loki_config *cfg)
-{
-	char *tenant = NULL;
-	int rc;
-
-	if (add_header(e, "Content-Type: application/json") ||
-	    (e->gzip && add_header(e, "Content-Encoding: gzip")) ||
-	    add_header(e, "Expect:"))
-		return -1;
-	if (!cfg->tenant || !*cfg->tenant)
-		return 0;
-	if (asprintf(&tenant, "X-Scope-OrgID: %s", cfg->tenant) < 0)
-		return -1;
-	rc = add_header(e, tenant);
-	free(tenant);
-	return rc;
 }
 
 static int check_config(const struct loki_config *cfg, char *err,
@@ -676,107 +311,60 @@ static int check_config(const struct loki_config *cfg, char *err,
 	return 0;
 }
 
+static int add_tenant(struct loki_exporter *e, const char *tenant,
+		      char *err, size_t errlen)
+{
+	char *h = NULL;
+	int rc;
+
+	if (!tenant || !*tenant)
+		return 0;
+	if (asprintf(&h, "X-Scope-OrgID: %s", tenant) < 0)
+		h = NULL;
+	rc = h ? ew_add_header(e->w, h) : -1;
+	free(h);
+	if (rc != 0)
+		snprintf(err, errlen, "loki: out of memory");
+	return rc;
+}
+
 static void setup_auth(struct loki_exporter *e, const struct loki_config *c)
 {
+	CURL *curl = ew_curl(e->w);
+
 	if (c->bearer_token && *c->bearer_token) {
-		curl_easy_setopt(e->curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-		curl_easy_setopt(e->curl, CURLOPT_XOAUTH2_BEARER,
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER,
 				 c->bearer_token);
 	} else if (c->username && *c->username) {
-		curl_easy_setopt(e->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(e->curl, CURLOPT_USERNAME, c->username);
-		curl_easy_setopt(e->curl, CURLOPT_PASSWORD,
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERNAME, c->username);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD,
 				 c->password ? c->password : "");
 	}
 }
 
-static int setup_curl(struct loki_exporter *e, const struct loki_config *cfg,
-		      char *err, size_t errlen)
+static void apply_config(struct loki_exporter *e, const struct loki_config *c,
+			 struct ew_config *wc)
 {
-	pthread_once(&loki_curl_global_once, loki_curl_global_init);
-	if (loki_curl_global_rc != CURLE_OK) {
-		snprintf(err, errlen, "loki: curl_global_init: %s",
-			 curl_easy_strerror(loki_curl_global_rc));
-		return -1;
-	}
-	e->curl = curl_easy_init();
-	if (!e->curl || build_headers(e, cfg) != 0) {
-		snprintf(err, errlen, "loki: out of memory");
-		return -1;
-	}
-	if (curl_easy_setopt(e->curl, CURLOPT_URL, cfg->url) != CURLE_OK ||
-	    curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https") !=
-		    CURLE_OK) {
-		snprintf(err, errlen, "loki: bad push URL '%s'", cfg->url);
-		return -1;
-	}
-	setup_auth(e, cfg);
-	curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
-	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "ebpftrace/" EBT_VERSION);
-	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, e->curl_err);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &e->resp);
-	curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, e);
-	return 0;
-}
-
-static void apply_config(struct loki_exporter *e, const struct loki_config *c)
-{
-	e->timeout_ms = c->timeout_ms ? c->timeout_ms : LOKI_DEFAULT_TIMEOUT_MS;
-	e->queue_limit = c->queue_bytes ? c->queue_bytes :
-					  LOKI_DEFAULT_QUEUE_BYTES;
-	e->batch_bytes = c->batch_bytes ? c->batch_bytes :
-					  LOKI_DEFAULT_BATCH_BYTES;
-	e->batch_timeout_ns = (c->batch_timeout_ms ? c->batch_timeout_ms :
-				LOKI_DEFAULT_BATCH_TIMEOUT_MS) * NS_PER_MS;
 	e->gzip = c->gzip;
 	e->last_delay_ms = 1000;
-	e->rng = ebt_now_mono_ns() ^ (uint64_t)(uintptr_t)e ^
-		 0x9e3779b97f4a7c15ull;
-	if (!e->rng)
-		e->rng = 1;
-}
-
-static int init_sync(struct loki_exporter *e)
-{
-	pthread_condattr_t ca;
-	int rc;
-
-	if (pthread_condattr_init(&ca) != 0)
-		return -1;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&e->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0)
-		return -1;
-	if (pthread_mutex_init(&e->lock, NULL) != 0) {
-		pthread_cond_destroy(&e->wake);
-		return -1;
-	}
-	return 0;
-}
-
-static void exporter_free(struct loki_exporter *e, bool sync)
-{
-	if (sync) {
-		pthread_mutex_destroy(&e->lock);
-		pthread_cond_destroy(&e->wake);
-	}
-	if (e->curl)
-		curl_easy_cleanup(e->curl);
-	curl_slist_free_all(e->headers);
-	loki_batch_free(e->batch);
-	free(e);
+	*wc = (struct ew_config){
+		.url = c->url,
+		.timeout_ms = c->timeout_ms,
+		.gzip = c->gzip,
+		.queue_bytes = c->queue_bytes,
+		.batch_cost = c->batch_bytes ? c->batch_bytes :
+					       LOKI_DEFAULT_BATCH_BYTES,
+		.batch_timeout_ms = c->batch_timeout_ms,
+	};
 }
 
 struct loki_exporter *loki_exporter_new(const struct loki_config *cfg,
 					char *err, size_t errlen)
 {
 	struct loki_exporter *e;
+	struct ew_config wc;
 
 	err[0] = '\0';
 	if (!cfg) {
@@ -786,90 +374,44 @@ struct loki_exporter *loki_exporter_new(const struct loki_config *cfg,
 	if (check_config(cfg, err, errlen) != 0)
 		return NULL;
 	e = calloc(1, sizeof(*e));
-	if (!e) {
+	if (!e || !(e->batch = loki_batch_new(cfg->cluster))) {
 		snprintf(err, errlen, "loki: out of memory");
+		free(e);
 		return NULL;
 	}
-	apply_config(e, cfg);
-	e->batch = loki_batch_new(cfg->cluster);
-	if (!e->batch) {
-		snprintf(err, errlen, "loki: out of memory");
-		exporter_free(e, false);
-		return NULL;
-	}
-	if (setup_curl(e, cfg, err, errlen) != 0) {
-		exporter_free(e, false);
-		return NULL;
-	}
-	if (init_sync(e) != 0) {
-		snprintf(err, errlen, "loki: cannot initialise locks");
-		exporter_free(e, false);
-		return NULL;
-	}
-	errno = pthread_create(&e->thread, NULL, worker_main, e);
-	if (errno != 0) {
-		snprintf(err, errlen, "loki: cannot start worker: %s",
-			 strerror(errno));
-		exporter_free(e, true);
+	apply_config(e, cfg, &wc);
+	e->w = ew_new(&wc, &loki_ops, e, err, errlen);
+	if (e->w)
+		setup_auth(e, cfg);
+	if (!e->w || add_tenant(e, cfg->tenant, err, errlen) != 0 ||
+	    ew_start(e->w, err, errlen) != 0) {
+		ew_free(e->w);
+		loki_batch_free(e->batch);
+		free(e);
 		return NULL;
 	}
 	return e;
 }
 
+/* ---- stats and shutdown -------------------------------------------------- */
+
 void loki_exporter_stats(struct loki_exporter *e, struct loki_stats *out)
 {
-	pthread_mutex_lock(&e->lock);
-	*out = e->st;
-	pthread_mutex_unlock(&e->lock);
-}
-
-/* After the worker has stopped: whatever is still queued is lost. */
-static void drop_leftovers(struct loki_exporter *e)
-{
-	while (e->head) {
-		struct loki_entry *en = e->head;
-
-		e->head = en->next;
-		e->st.queue_bytes -= sizeof(*en) + en->len + 1;
-		e->st.entries_dropped_shutdown++;
-		loki_entry_free(en);
-	}
-	e->tail = NULL;
-	e->pending = 0;
-	e->pending_json = 0;
+	ew_stats(e->w, out);
 }
 
 size_t loki_stats_loss_summary(const struct loki_stats *s, char *buf,
 			       size_t len)
 {
-	uint64_t lost = s->entries_dropped_queue_full + s->entries_rejected +
-			s->entries_dropped_failed + s->entries_dropped_shutdown;
-	int n;
+	struct ew_stats st = {
+		.sent = s->entries_sent,
+		.rejected = s->entries_rejected,
+		.failed = s->entries_dropped_failed,
+		.dropped_queue_full = s->entries_dropped_queue_full,
+		.dropped_shutdown = s->entries_dropped_shutdown,
+	};
 
-	if (len > 0)
-		buf[0] = '\0';
-	if (lost == 0 || len == 0)
-		return 0;
-	n = snprintf(buf, len,
-		     "%llu log lines not delivered (queue full %llu, rejected "
-		     "%llu, failed %llu, at shutdown %llu), %llu delivered",
-		     (unsigned long long)lost,
-		     (unsigned long long)s->entries_dropped_queue_full,
-		     (unsigned long long)s->entries_rejected,
-		     (unsigned long long)s->entries_dropped_failed,
-		     (unsigned long long)s->entries_dropped_shutdown,
-		     (unsigned long long)s->entries_sent);
-	if (n < 0)
-		return 0;
-	return (size_t)n < len ? (size_t)n : len - 1;
-}
-
-static void log_losses(const struct loki_stats *s)
-{
-	char msg[256];
-
-	if (loki_stats_loss_summary(s, msg, sizeof(msg)) > 0)
-		log_warn("loki: %s", msg);
+	return ew_loss_summary(&st, "log lines", buf, len);
 }
 
 void loki_exporter_shutdown(struct loki_exporter *e, uint64_t deadline_ms,
@@ -877,19 +419,7 @@ void loki_exporter_shutdown(struct loki_exporter *e, uint64_t deadline_ms,
 {
 	if (!e)
 		return;
-	pthread_mutex_lock(&e->lock);
-	atomic_store(&e->deadline_ns,
-		     ebt_now_mono_ns() + deadline_ms * NS_PER_MS);
-	atomic_store(&e->stopping, true);
-	pthread_cond_broadcast(&e->wake);
-	pthread_mutex_unlock(&e->lock);
-	pthread_join(e->thread, NULL);
-
-	pthread_mutex_lock(&e->lock);
-	drop_leftovers(e);
-	if (final)
-		*final = e->st;
-	pthread_mutex_unlock(&e->lock);
-	log_losses(&e->st);
-	exporter_free(e, true);
+	ew_shutdown(e->w, deadline_ms, final);
+	loki_batch_free(e->batch);
+	free(e);
 }

@@ -4,7 +4,8 @@
  * submit() is called on the capture thread and never blocks on the network:
  * spans go into a queue bounded by bytes; a worker thread batches, encodes
  * (protobuf-c), compresses (zlib gzip) and posts (libcurl) them, retrying per
- * retry_policy(). What does not fit is dropped and counted.
+ * retry_policy(). What does not fit is dropped and counted. The queue, the
+ * thread and the retries are the export worker's (export_worker.h).
  */
 #ifndef EBT_OTLP_H
 #define EBT_OTLP_H

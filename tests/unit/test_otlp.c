@@ -979,6 +979,75 @@ static void test_export_queue_bound(void **state)
 	ebt_resource_unref(x.res);
 }
 
+/* Run shutdown with stderr going to a file; returns what it wrote. */
+static char *shutdown_stderr(struct otlp_exporter *e, uint64_t deadline_ms,
+			     struct otlp_stats *st)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	char *out = calloc(1, 8192);
+
+	assert_non_null(f);
+	assert_non_null(out);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	otlp_exporter_shutdown_stats(e, deadline_ms, st);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	out[fread(out, 1, 8191, f)] = '\0';
+	fclose(f);
+	return out;
+}
+
+/* At shutdown, the spans the backend never got are said in one line. */
+static void test_export_shutdown_says_loss(void **state)
+{
+	const char *want = "otlp: 3 spans not delivered (queue full 0, "
+			   "rejected 0, failed 0, at shutdown 3), 0 delivered";
+	struct exp_fixture x;
+	struct otlp_exporter *e;
+	struct otlp_stats st;
+	char *err;
+
+	(void)state;
+	fixture_init(&x, closed_port());
+	x.cfg.batch_timeout_ms = 60000; /* nothing goes out before shutdown */
+	e = start_exporter(&x);
+	submit_n(e, &x, 3);
+	err = shutdown_stderr(e, 100, &st);
+	assert_int_equal(st.spans_dropped_shutdown, 3);
+	assert_conserved(&st);
+	if (!strstr(err, want))
+		fail_msg("no '%s' in stderr: %s", want, err);
+	free(err);
+	ebt_resource_unref(x.res);
+}
+
+/* Nothing lost: nothing said. */
+static void test_export_shutdown_quiet_without_loss(void **state)
+{
+	struct fake *f = fake_start(FAKE_OK);
+	struct exp_fixture x;
+	struct otlp_exporter *e;
+	struct otlp_stats st;
+	char *err;
+
+	(void)state;
+	fixture_init(&x, f->port);
+	e = start_exporter(&x);
+	submit_n(e, &x, 4);
+	wait_stats(e, exported_at_least, 4, &st);
+	err = shutdown_stderr(e, 1000, &st);
+	assert_int_equal(st.spans_exported, 4);
+	assert_null(strstr(err, "not delivered"));
+	free(err);
+	fake_stop(f);
+	ebt_resource_unref(x.res);
+}
+
 static void expect_config_error(const char *url, const char *headers,
 				const char *want)
 {
@@ -1025,6 +1094,8 @@ int main(void)
 		cmocka_unit_test(test_export_batch_timeout),
 		cmocka_unit_test(test_export_shutdown_flush),
 		cmocka_unit_test(test_export_queue_bound),
+		cmocka_unit_test(test_export_shutdown_says_loss),
+		cmocka_unit_test(test_export_shutdown_quiet_without_loss),
 		cmocka_unit_test(test_export_bad_config),
 	};
 
