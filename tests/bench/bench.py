@@ -14,6 +14,16 @@ Environment (all optional):
   BENCH_WORKLOADS=jdk,go  BENCH_OTLP=1  BENCH_AGENT=1  BENCH_WARMUP=10
   BENCH_RAW=1 (also run hook-only and fully-on with --hooks raw)
   BENCH_SWEEP=1,4,16,64  BENCH_SWEEP_SECONDS=5  (BENCH_SWEEP= turns the sweep off)
+  BENCH_SYSCALLS=1 (after the HTTP rounds, with the servers stopped: the cost to
+    processes that are not traced, tests/bench/sysbench.py; BENCH_SYSCALLS=0
+    leaves it out)
+  BENCH_SYSCALL_ROUNDS=5  BENCH_SYSCALL_SECONDS=1 (per syscall and run)
+  BENCH_SYSCALL_SLICE_MS=20  BENCH_SYSCALL_WAIT=10 (s to wait for other ebpftrace
+    processes on the host to exit before each run)
+  BENCH_ONLY_SYSCALLS=1 (`BENCH_ONLY_SYSCALLS=1 make bench` or tests/bench/run.sh
+    runs only that part: about 4 min, 1.5 min with BENCH_SYSCALL_ROUNDS=2; it
+    is merged into an existing $BENCH_OUT/results.json and the report
+    re-rendered, else written to $BENCH_OUT/syscalls.md)
   EBPFTRACE=build/ebpftrace  EBPFTRACE_ARGS="extra tracer args"
   OTEL_AGENT_JAR=path  BENCH_OUT=build/bench  BENCH_DOCS=docs
   BENCH_NOTE="text put at the top of the report"
@@ -61,6 +71,7 @@ class Config:
         self.otlp = os.environ.get("BENCH_OTLP", "1") == "1"
         self.agent = os.environ.get("BENCH_AGENT", "1") == "1"
         self.raw = os.environ.get("BENCH_RAW", "1") == "1"
+        self.syscalls = os.environ.get("BENCH_SYSCALLS", "1") != "0"
         self.sweep = [int(x) for x in env_list("BENCH_SWEEP", "1,4,16,64")]
         self.sweep_seconds = env_int("BENCH_SWEEP_SECONDS", 5)
         self.ebpftrace = os.path.abspath(os.environ.get(
@@ -628,6 +639,10 @@ def main(argv):
         sweep = bench.run_sweep(conds)
     finally:
         bench.stop_all()
+    syscalls = None
+    if cfg.syscalls:
+        import sysbench
+        syscalls = sysbench.run(cfg)
     data = {
         "machine": machine_info(cfg),
         "settings": {"rounds": cfg.rounds, "seconds": cfg.seconds, "conns": cfg.conns,
@@ -640,6 +655,7 @@ def main(argv):
                         "tracer": c.tracer, "otlp": c.otlp} for c in conds],
         "skip_reason": bench.skip_reason, "failed": bench.failed,
         "commands": bench.commands, "results": results, "sweep": sweep,
+        "syscalls": syscalls,
         "otlp_bench": run_otlp_bench(cfg), "elapsed_s": round(time.time() - t0),
     }
     path = os.path.join(cfg.out, "results.json")

@@ -15,6 +15,11 @@ cd "$ROOT"
 if [ "${BENCH_ONLY_LOGS:-0}" = 1 ]; then
 	exec python3 tests/bench/logbench.py
 fi
+# Cost to processes that are not traced (tests/bench/sysbench.py; bench.py
+# runs it too): BENCH_ONLY_SYSCALLS=1 runs it alone, BENCH_SYSCALLS=0 skips it.
+if [ "${BENCH_ONLY_SYSCALLS:-0}" = 1 ]; then
+	exec python3 tests/bench/sysbench.py
+fi
 
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is required" >&2; exit 1; }; }
 need wrk; need java; need javac; need go; need python3

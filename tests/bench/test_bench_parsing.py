@@ -219,3 +219,172 @@ def test_highest_loss_free_and_report_section():
     assert "ebpftrace: ebpftrace run" in text and "promtail config: a" not in text
     assert "Promtail configuration:" in text and "| Promtail v3 tailing a file" in text
     assert "Grafana Alloy v1.10.0 could not be built here" in text and "403 Forbidden" in text
+
+
+# ---------------------------------------------------------------- syscalls
+
+import subprocess  # noqa: E402
+
+import sysbench  # noqa: E402
+
+SYSCALL_OUT = """getppid calls=1005000 slices=25 wall_ns=532.08 cpu_ns=298.60 median_cpu_ns=297.84 min_cpu_ns=285.05
+read calls=806000 slices=25 wall_ns=658.63 cpu_ns=411.09 median_cpu_ns=412.79 min_cpu_ns=388.93
+write calls=966000 slices=25 wall_ns=597.30 cpu_ns=332.23 median_cpu_ns=335.03 min_cpu_ns=309.90
+"""
+
+
+def test_parse_syscall_bench():
+    r = sysbench.parse_syscall_bench(SYSCALL_OUT)
+    assert set(r) == {"getppid", "read", "write"}
+    assert r["getppid"] == {"calls": 1005000, "slices": 25, "wall_ns": 532.08,
+                            "cpu_ns": 298.6, "median_cpu_ns": 297.84, "min_cpu_ns": 285.05}
+    assert r["write"]["median_cpu_ns"] == 335.03
+    # a line cut short, an unknown name and noise are left out
+    r = sysbench.parse_syscall_bench("read calls=5 slices=1 wall_ns=1\nopen calls=1\n"
+                                     "syscall_bench: read /dev/zero: EIO\n")
+    assert r == {}
+
+
+def test_syscall_bench_builds_and_prints_every_syscall(tmp_path):
+    exe = str(tmp_path / "syscall_bench")
+    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", exe,
+                    os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "syscall_bench.c")], check=True)
+    out = subprocess.run([exe, "-d", "0.05", "-s", "5"], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    r = sysbench.parse_syscall_bench(out)
+    assert set(r) == set(sysbench.SYSCALLS)
+    for row in r.values():
+        assert row["calls"] > 0 and row["slices"] >= 5
+        assert 0 < row["min_cpu_ns"] <= row["median_cpu_ns"]
+    bad = subprocess.run([exe, "-d", "0"], capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_bracket_is_the_mean_of_the_untraced_runs_around():
+    def run(g, r, w):
+        return {"syscalls": {"getppid": {"median_cpu_ns": g}, "read": {"median_cpu_ns": r},
+                             "write": {"median_cpu_ns": w}}}
+    assert sysbench.bracket(run(100, 200, 300), run(120, 220, 320)) == {
+        "getppid": 110, "read": 210, "write": 310}
+    assert sysbench.bracket(None, run(1, 2, 3)) == {"getppid": 1, "read": 2, "write": 3}
+
+
+def test_other_tracers_leaves_out_this_process_and_excluded_pids():
+    pids = sysbench.other_tracers()
+    assert os.getpid() not in pids
+    assert all(p not in sysbench.other_tracers(exclude=pids) for p in pids)
+
+
+def _sc(g, r, w):
+    return {"getppid": {"median_cpu_ns": g}, "read": {"median_cpu_ns": r},
+            "write": {"median_cpu_ns": w}}
+
+
+def syscall_data(raw_getppid=600.0):
+    """Two rounds; untraced runs around each traced one (sysbench.run's shape)."""
+    u = [{"round": 0, "syscalls": _sc(300, 400, 400), "other_cpu_pct": 10.0},
+         {"round": 0, "syscalls": _sc(320, 420, 420), "other_cpu_pct": 20.0},
+         {"round": 1, "syscalls": _sc(310, 410, 410), "other_cpu_pct": 30.0, "other_tracers": 1}]
+    stats = {"spans": 0, "log_records": 0, "events": 3}
+    tp = [{"round": 0, "syscalls": _sc(330, 700, 650), "baseline":
+           {"getppid": 300.0, "read": 410.0, "write": 410.0}, "other_cpu_pct": 5.0,
+           "stats": stats},
+          {"round": 1, "syscalls": _sc(350, 760, 700), "other_cpu_pct": 7.0, "stats": stats}]
+    raw = [{"round": 0, "syscalls": _sc(raw_getppid, 900, 900),
+            "baseline": {"getppid": 310.0, "read": 410.0, "write": 410.0},
+            "other_cpu_pct": 5.0, "stats": stats, "other_tracers": 2}]
+    return {"date": "2026-11-29 03:00:00 UTC",
+            "settings": {"rounds": 2, "seconds": 1, "slice_ms": 20, "wait": 10},
+            "conditions": [{"key": k, "label": lb, "tracer": m}
+                           for k, lb, m in sysbench.CONDITIONS],
+            "results": {"untraced": u, "full": tp, "full-raw": raw, "hook": [],
+                        "hook-raw": []},
+            "failed": {"hook": "ebpftrace exited (1):\nno BTF"}, "skip_reason": None,
+            "commands": {"syscall_bench": "build/bench/syscall_bench -d 1 -s 20"}}
+
+
+def test_syscalls_summary_adds_against_the_bracketing_runs():
+    s = report.syscalls_summary(syscall_data())
+    assert s["untraced"]["n"] == 3 and s["untraced"]["getppid"]["ns"] == 310
+    assert s["untraced"]["getppid"]["added"] is None
+    assert s["untraced"]["with_other_tracers"] == 1
+    # round 0 against its bracket (300, not its round's median 310), round 1
+    # (no bracket) against the untraced run of its round (310): +30 and +40
+    assert s["full"]["getppid"]["added"] == 35
+    assert (s["full"]["getppid"]["added_min"], s["full"]["getppid"]["added_max"]) == (30, 40)
+    assert s["full"]["read"]["added"] == (290 + 350) / 2
+    assert s["full"]["spans"] == 0 and s["full"]["log_records"] == 0
+    assert s["full-raw"]["getppid"]["added"] == 290
+    assert s["full-raw"]["with_other_tracers"] == 1
+    assert "hook" not in s
+    # raw minus tracepoints, paired by round: round 0 only (290 - 30)
+    assert report.raw_vs_tracepoints(syscall_data(), "getppid") == (260, 260, 260)
+
+
+def test_syscalls_section_table():
+    md = "\n".join(report.syscalls_section(syscall_data()))
+    assert "## Cost to processes that are not traced" in md
+    assert "| untraced | 310 (300–320) | — | 410 (400–420) | — |" in md
+    assert "| tracepoints, fully on | 340 (330–350) | +35 (+30–+40) |" in md
+    assert "| --hooks raw, fully on | 600 (600–600) | +290 (+290–+290) |" in md
+    assert "| 5 | 1 | 0 / 0 | 1 |" in md  # other CPU, other tracers, spans / logs, runs
+    assert "| tracepoints, hook-only | not measured (failed, see below) |" in md
+    assert "- Fully on, `--hooks raw`: +290 ns per `getppid`, +490 per `read`" in md
+    assert "no BTF" in md and "build/bench/syscall_bench -d 1 -s 20" in md
+    assert "20 ms slices" in md and "1 s per syscall" in md and "2 rounds" in md
+    assert report.syscalls_section(None)[-2] == "Not measured in this run."
+    assert "did not build: cc" in "\n".join(
+        report.syscalls_section({"error": "syscall_bench did not build: cc"}))
+
+
+def test_hooks_paragraph_cites_the_numbers_and_backs_the_default():
+    text = report.hooks_paragraph({"conditions": []}, {}, syscall_data())
+    assert "tracepoints add +35 ns per `getppid`" in text
+    assert "(the +35 ns on `getppid`)" in text
+    assert "raw adds +290, +490 and +490" in text
+    assert "getppid +260 (+260–+260)" in text
+    assert "`tracepoints` is the cheaper for processes that are not traced (in every round)" in text
+    assert "The default stays `tracepoints`" in text
+    # raw no costlier on getppid: the text says the run does not back the default
+    text = report.hooks_paragraph({"conditions": []}, {}, syscall_data(raw_getppid=320.0))
+    assert "was not costlier" in text and "which this run does not back" in text
+    text = report.hooks_paragraph({"conditions": []}, {}, None)
+    assert "was not measured in this run" in text
+
+
+def test_hooks_paragraph_cites_the_http_rounds():
+    summ = {"go:full": {"ratio": 0.75, "ratio_min": 0.70, "ratio_max": 0.80},
+            "go:full-raw": {"ratio": 0.9, "ratio_min": 0.85, "ratio_max": 0.95}}
+    text = report.hooks_paragraph({"conditions": [{"workload": "go"}]}, summ, syscall_data())
+    assert "go 0.750 (0.700–0.800) with tracepoints, 0.900 (0.850–0.950) with raw." in text
+    summ["go:full-raw"]["ratio_min"] = 0.79
+    text = report.hooks_paragraph({"conditions": [{"workload": "go"}]}, summ, syscall_data())
+    assert "with raw (ranges overlap)" in text
+
+
+def test_report_renders_the_syscall_section_and_documents_running_it(tmp_path):
+    data = {
+        "machine": {"date": "2025-01-01 00:00:00 UTC", "kernel": "6.18", "nproc": 2,
+                    "cpu": "cpu", "memory": "1 GiB", "os": "os", "java": "j", "go": "g",
+                    "wrk": "w", "agent": None, "ebpftrace": None, "ebpftrace_commit": "abc"},
+        "settings": {"rounds": 5, "seconds": 10, "conns": 16, "wrk_threads": 2,
+                     "warmup": 1, "sweep_seconds": 1, "note": "", "wrk": "wrk ...",
+                     "jvm_opts": []},
+        "conditions": [], "skip_reason": None, "failed": {}, "commands": {},
+        "results": {}, "sweep": [], "otlp_bench": None, "elapsed_s": 3,
+        "syscalls": syscall_data(), "logs": None,
+    }
+    report.write(data, str(tmp_path))
+    md = (tmp_path / "benchmarks.md").read_text()
+    assert md.index("## Cost to processes that are not traced") < md.index("## Targets")
+    assert "| --hooks raw, fully on | 600 (600–600) |" in md
+    assert "Per-syscall tracepoints vs `--hooks raw`" in md and "raw adds +290" in md
+    assert "`BENCH_ONLY_SYSCALLS=1 make bench`" in md
+    assert "BENCH_ONLY_SYSCALLS=1" in bench.__doc__ and "BENCH_SYSCALLS=0" in bench.__doc__
+
+
+def test_run_sh_runs_the_syscall_part_alone():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.sh")) as f:
+        text = f.read()
+    assert 'BENCH_ONLY_SYSCALLS:-0}" = 1' in text and "exec python3 tests/bench/sysbench.py" in text
