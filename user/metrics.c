@@ -134,6 +134,20 @@ static const struct metric_def defs[] = {
 	  F(select_cgroups) },
 	{ "selection_full_total", C, "Selected containers left untraced "
 	  "because the cgroup filter was full.", NULL, F(select_full) },
+	/* Kubernetes events to Loki */
+	{ "k8s_events_leader", G, "1 while this replica ships the cluster's "
+	  "Kubernetes events (holds the Lease, or single replica), else 0.",
+	  NULL, F(events_leader) },
+	{ "k8s_events_shipped_total", C, "Kubernetes events (and updates of "
+	  "their count) queued for Loki.", NULL, F(events_shipped) },
+	{ "k8s_events_not_queued_total", C, "Kubernetes events the Loki queue "
+	  "refused (full).", NULL, F(events_not_queued) },
+	{ "k8s_events_relists_total", C, "LISTs of the events again after a "
+	  "410 Gone or a failed watch.", NULL, F(events_relists) },
+	{ "k8s_events_errors_total", C, "Events and Lease requests to the "
+	  "Kubernetes API that failed.", NULL, F(events_errors) },
+	{ "k8s_events_leader_changes_total", C, "Times this replica took the "
+	  "events Lease.", NULL, F(events_leader_changes) },
 	/* state */
 	{ "ready", G, "1 once the BPF programs are attached, else 0.", NULL,
 	  F(ready) },

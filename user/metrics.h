@@ -83,6 +83,13 @@ struct ebt_metrics_snapshot {
 	uint64_t k8s_pods;
 	uint64_t select_cgroups;  /* cgroups in the pod-selection filter */
 	uint64_t select_full;     /* selected containers the filter lacked room for */
+	/* Kubernetes events shipper (k8s_events.h); main.c */
+	uint64_t events_leader;   /* 1 while this replica ships events */
+	uint64_t events_shipped;
+	uint64_t events_not_queued;
+	uint64_t events_relists;
+	uint64_t events_errors;
+	uint64_t events_leader_changes;
 	/* state */
 	uint64_t ready; /* 1 once the BPF programs are attached */
 };

@@ -371,6 +371,31 @@ static void test_loki_labeled_entry(void **state)
 	assert_null(loki_entry_new_labeled(NULL, 0, "x", 1, NULL));
 }
 
+/* The eventhandler stream labels of an event (k8s_events.c). */
+static void test_event_labels(void **state)
+{
+	struct ebt_kevent *e = parse_event(EVENT);
+	struct loki_labels ls;
+
+	(void)state;
+	assert_int_equal(ebt_kevent_labels(e, "vicky-test", &ls), 0);
+	assert_string_equal(ls.key, "{cluster=\"vicky-test\", job=\"" KEV_JOB
+			    "\", kind=\"Pod\", kubernetes_cluster_events=\""
+			    KEV_JOB "\", name=\"web-0\", namespace=\"shop\"}");
+	loki_labels_free(&ls);
+	/* no cluster configured, a cluster-scoped object: no such labels */
+	free(e->obj_ns);
+	e->obj_ns = NULL;
+	free(e->ns);
+	e->ns = strdup("default");
+	assert_int_equal(ebt_kevent_labels(e, NULL, &ls), 0);
+	assert_int_equal(ls.n, 5);
+	assert_null(strstr(ls.key, "cluster="));
+	assert_non_null(strstr(ls.key, "namespace=\"default\""));
+	loki_labels_free(&ls);
+	ebt_kevent_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_lease_parse_and_json),
 		cmocka_unit_test(test_lease_decide),
 		cmocka_unit_test(test_loki_labeled_entry),
+		cmocka_unit_test(test_event_labels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
