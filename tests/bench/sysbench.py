@@ -147,6 +147,9 @@ def measure(cfg, exe, st, mode, idle_pid, tag):
         alive = tracer.proc.alive() if tracer else None
     finally:
         stats = tracer.stop() if tracer else None
+    if tracer and not alive:
+        raise RuntimeError("ebpftrace exited during the run (%s):\n%s" % (
+            tracer.proc.p.returncode, tracer.proc.tail()))
     res = parse_syscall_bench(r.stdout)
     if r.returncode != 0 or set(res) != set(SYSCALLS):
         raise RuntimeError("syscall_bench exit %d:\n%s%s" % (r.returncode, r.stdout, r.stderr))
