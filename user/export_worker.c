@@ -27,7 +27,7 @@
 #define EW_DEFAULT_QUEUE_BYTES (32ull << 20)
 #define EW_DEFAULT_BATCH_TIMEOUT_MS 1000
 #define EW_RING_MAX (1u << 22)
-#define EW_RING_FIRST 1024
+#define EW_RING_FIRST 1024 /* slots, a power of two */
 #define EW_RESPONSE_MAX (64 * 1024)
 #define EW_RETRY_AFTER_MAX 128
 #define EW_REASON_LOGGED 300
@@ -38,7 +38,7 @@ struct slot {
 	void *item;
 	size_t size;
 	uint64_t cost;
-	uint64_t queued_ns; /* CLOCK_MONOTONIC */
+	uint64_t queued_ns; /* CLOCK_MONOTONIC_COARSE */
 };
 
 struct response {
@@ -54,13 +54,13 @@ struct ew_worker {
 	const struct ew_ops *ops;
 	void *ctx;
 	uint64_t batch_timeout_ns;
-	size_t ring_max;
+	size_t item_max; /* what queue_bytes of the smallest items make */
 
 	/* shared, under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* queue non-empty or batch due, stop */
 	struct slot *ring;
-	size_t cap, head, count;
+	size_t cap, head, count; /* cap: a power of two */
 	uint64_t pending_cost; /* of the queued items, not the batch */
 	struct ew_stats st;    /* st.queue_bytes: with the batch in flight */
 	atomic_bool stopping;
@@ -105,6 +105,19 @@ static uint64_t cpu_ns(clockid_t clk)
 
 	if (clock_gettime(clk, &ts) != 0)
 		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Arrival time of an item, on the capture path: the coarse clock costs a
+ * fraction of CLOCK_MONOTONIC and lags it by at most a tick (a few ms), so
+ * a partial batch may leave that much early.
+ */
+static uint64_t arrival_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -203,23 +216,25 @@ static double next_jitter(struct ew_worker *w)
 
 /* ---- queue --------------------------------------------------------------- */
 
-/* Lock held. Room for one more item: the ring doubles up to ring_max. */
+/* Lock held. Room for one more item, up to item_max: the ring doubles. */
 static bool ring_room(struct ew_worker *w)
 {
-	size_t cap = w->cap * 2 < w->ring_max ? w->cap * 2 : w->ring_max;
 	size_t first = w->cap - w->head;
 	struct slot *r;
 
+	if (w->count >= w->item_max)
+		return false;
 	if (w->count < w->cap)
 		return true;
-	if (cap <= w->cap || !(r = malloc(cap * sizeof(*r))))
+	r = malloc(2 * w->cap * sizeof(*r));
+	if (!r)
 		return false;
 	/* full: the items run from head to the end, then from 0 to head */
 	memcpy(r, w->ring + w->head, first * sizeof(*r));
 	memcpy(r + first, w->ring, w->head * sizeof(*r));
 	free(w->ring);
 	w->ring = r;
-	w->cap = cap;
+	w->cap *= 2;
 	w->head = 0;
 	return true;
 }
@@ -230,9 +245,9 @@ static void enqueue(struct ew_worker *w, void *item, size_t size,
 {
 	bool was_due = w->pending_cost >= w->cfg.batch_cost;
 
-	w->ring[(w->head + w->count) % w->cap] = (struct slot){
+	w->ring[(w->head + w->count) & (w->cap - 1)] = (struct slot){
 		.item = item, .size = size, .cost = cost,
-		.queued_ns = ebt_now_mono_ns(),
+		.queued_ns = arrival_ns(),
 	};
 	w->count++;
 	w->pending_cost += cost;
@@ -294,7 +309,7 @@ static void take_batch(struct ew_worker *w)
 
 		if (!taken && w->batch_items > 0)
 			break; /* out of memory: send what we have */
-		w->head = (w->head + 1) % w->cap;
+		w->head = (w->head + 1) & (w->cap - 1);
 		w->count--;
 		w->pending_cost -= s.cost;
 		w->batch_bytes += s.size;
@@ -641,8 +656,8 @@ static void apply_config(struct ew_worker *w, const struct ew_config *c,
 		w->cfg.batch_timeout_ms = EW_DEFAULT_BATCH_TIMEOUT_MS;
 	w->batch_timeout_ns = w->cfg.batch_timeout_ms * NS_PER_MS;
 	max = w->cfg.queue_bytes / (min_item_bytes ? min_item_bytes : 1) + 1;
-	w->ring_max = max < EW_RING_MAX ? (size_t)max : EW_RING_MAX;
-	w->cap = w->ring_max < EW_RING_FIRST ? w->ring_max : EW_RING_FIRST;
+	w->item_max = max < EW_RING_MAX ? (size_t)max : EW_RING_MAX;
+	w->cap = EW_RING_FIRST;
 	w->rng = ebt_now_mono_ns() ^ (uint64_t)(uintptr_t)w ^
 		 0x9e3779b97f4a7c15ull;
 	if (!w->rng)
@@ -737,7 +752,7 @@ static void drop_leftovers(struct ew_worker *w)
 		w->ops->free_item(s->item);
 		w->st.queue_bytes -= s->size;
 		w->st.dropped_shutdown++;
-		w->head = (w->head + 1) % w->cap;
+		w->head = (w->head + 1) & (w->cap - 1);
 		w->count--;
 	}
 	w->pending_cost = 0;
