@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The remote tracer pod (pure): its JSON, built with cJSON from the attach
+ * options, and what the client reads back from Pod objects: the node,
+ * the phase and the tracer container's state.
+ */
+#include "remote.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NAME_PREFIX "ebpftrace-attach-"
+#define GRACE_S 5
+
+/* Host paths the DaemonSet mounts (deploy/helm/ebpftrace): name, path on
+ * the node and in the container. The CRI socket comes from the spec. */
+static const struct {
+	const char *name, *path;
+} host_dirs[] = {
+	{ "btf", "/sys/kernel/btf" },
+	{ "tracing", "/sys/kernel/tracing" },
+	{ "debug", "/sys/kernel/debug" },
+	{ "cgroup", "/sys/fs/cgroup" },
+};
+
+#define CRI_MOUNT "/run/containerd/containerd.sock"
+
+static const char *const capabilities[] = { "BPF", "PERFMON", "SYS_ADMIN",
+					     "SYS_PTRACE" };
+
+/* Waiting reasons after which the container will not start on its own. */
+static const char *const fatal_reasons[] = {
+	"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+	"ErrImageNeverPull", "CreateContainerConfigError",
+	"CreateContainerError", "RunContainerError", "CrashLoopBackOff",
+	"ContainerCannotRun",
+};
+
+int ebt_remote_pod_name(const char *target, const char *session, char *out,
+			size_t outsz)
+{
+	size_t room, n;
+
+	if (outsz < REMOTE_NAME_MAX + 1 || !session[0] ||
+	    strlen(session) >= REMOTE_NAME_MAX - strlen(NAME_PREFIX) - 1)
+		return -1;
+	room = REMOTE_NAME_MAX - strlen(NAME_PREFIX) - 1 - strlen(session);
+	n = strlen(target) < room ? strlen(target) : room;
+	while (n > 0 && !isalnum((unsigned char)target[n - 1]))
+		n--; /* a DNS label does not end in '-' or '.' */
+	snprintf(out, outsz, "%s%.*s%s%s", NAME_PREFIX, (int)n, target,
+		 n ? "-" : "", session);
+	for (char *p = out; *p; p++)
+		if (*p == '.')
+			*p = '-';
+	return 0;
+}
+
+uint64_t ebt_remote_deadline_s(const struct ebt_remote_spec *s)
+{
+	uint64_t ms = s->duration_ms ? s->duration_ms : s->max_duration_ms;
+
+	return (ms + 999) / 1000 + REMOTE_DEADLINE_MARGIN_S;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static cJSON *str_array(const char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(v[i]))) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+	return a;
+}
+
+static cJSON *metadata(const struct ebt_remote_spec *s)
+{
+	cJSON *m = cJSON_CreateObject(), *l, *a;
+	char target[2 * 254 + 2];
+
+	snprintf(target, sizeof(target), "%s/%s", s->target_ns, s->target);
+	cJSON_AddStringToObject(m, "name", s->name);
+	cJSON_AddStringToObject(m, "namespace", s->ns);
+	l = cJSON_AddObjectToObject(m, "labels");
+	cJSON_AddStringToObject(l, "app.kubernetes.io/name", "ebpftrace");
+	cJSON_AddStringToObject(l, "app.kubernetes.io/component", "attach");
+	cJSON_AddStringToObject(l, REMOTE_LABEL, "true");
+	cJSON_AddStringToObject(l, REMOTE_SESSION_LABEL, s->session);
+	a = cJSON_AddObjectToObject(m, "annotations");
+	cJSON_AddStringToObject(a, REMOTE_TARGET_ANNOTATION, target);
+	return m;
+}
+
+static void fmt_duration(uint64_t ms, char *out, size_t outsz)
+{
+	if (ms % 1000 == 0)
+		snprintf(out, outsz, "%" PRIu64 "s", ms / 1000);
+	else
+		snprintf(out, outsz, "%" PRIu64 "ms", ms);
+}
+
+/* ebpftrace attach <pod> -n <ns> [--container c] [--duration d] --format f
+ * --remote never: the remote side uses this node's CRI socket. */
+static cJSON *command(const struct ebt_remote_spec *s)
+{
+	const char *argv[16];
+	char dur[32];
+	size_t n = 0;
+
+	argv[n++] = "ebpftrace";
+	argv[n++] = "attach";
+	argv[n++] = s->target;
+	argv[n++] = "-n";
+	argv[n++] = s->target_ns;
+	if (s->container && s->container[0]) {
+		argv[n++] = "--container";
+		argv[n++] = s->container;
+	}
+	if (s->duration_ms) {
+		fmt_duration(s->duration_ms, dur, sizeof(dur));
+		argv[n++] = "--duration";
+		argv[n++] = dur;
+	}
+	argv[n++] = "--format";
+	argv[n++] = s->format;
+	argv[n++] = "--remote";
+	argv[n++] = "never";
+	return str_array(argv, n);
+}
+
+static cJSON *security(const struct ebt_remote_spec *s)
+{
+	static const char *const all[] = { "ALL" };
+	cJSON *sc = cJSON_CreateObject(), *caps;
+
+	cJSON_AddBoolToObject(sc, "privileged", s->privileged);
+	if (!s->privileged) {
+		caps = cJSON_AddObjectToObject(sc, "capabilities");
+		cJSON_AddItemToObject(caps, "drop", str_array(all, 1));
+		cJSON_AddItemToObject(caps, "add",
+				      str_array(capabilities,
+						ARRAY_SIZE(capabilities)));
+	}
+	cJSON_AddNumberToObject(sc, "runAsUser", 0);
+	cJSON_AddBoolToObject(sc, "runAsNonRoot", false);
+	cJSON_AddBoolToObject(sc, "readOnlyRootFilesystem", true);
+	return sc;
+}
+
+static void add_mount(cJSON *mounts, const char *name, const char *path)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "name", name);
+	cJSON_AddStringToObject(m, "mountPath", path);
+	cJSON_AddBoolToObject(m, "readOnly", true);
+	cJSON_AddItemToArray(mounts, m);
+}
+
+static void add_volume(cJSON *vols, const char *name, const char *path,
+		       const char *type)
+{
+	cJSON *v = cJSON_CreateObject(), *hp;
+
+	cJSON_AddStringToObject(v, "name", name);
+	hp = cJSON_AddObjectToObject(v, "hostPath");
+	cJSON_AddStringToObject(hp, "path", path);
+	cJSON_AddStringToObject(hp, "type", type);
+	cJSON_AddItemToArray(vols, v);
+}
+
+static cJSON *node_name_env(void)
+{
+	cJSON *env = cJSON_CreateArray(), *e = cJSON_CreateObject(), *f;
+
+	cJSON_AddStringToObject(e, "name", "NODE_NAME");
+	f = cJSON_AddObjectToObject(cJSON_AddObjectToObject(e, "valueFrom"),
+				    "fieldRef");
+	cJSON_AddStringToObject(f, "fieldPath", "spec.nodeName");
+	cJSON_AddItemToArray(env, e);
+	return env;
+}
+
+static cJSON *container(const struct ebt_remote_spec *s)
+{
+	cJSON *c = cJSON_CreateObject();
+	cJSON *mounts;
+
+	cJSON_AddStringToObject(c, "name", REMOTE_CONTAINER);
+	cJSON_AddStringToObject(c, "image", s->image);
+	cJSON_AddStringToObject(c, "imagePullPolicy", "IfNotPresent");
+	cJSON_AddItemToObject(c, "command", command(s));
+	cJSON_AddItemToObject(c, "env", node_name_env());
+	cJSON_AddItemToObject(c, "securityContext", security(s));
+	mounts = cJSON_AddArrayToObject(c, "volumeMounts");
+	for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
+		add_mount(mounts, host_dirs[i].name, host_dirs[i].path);
+	add_mount(mounts, "cri-socket", CRI_MOUNT);
+	return c;
+}
+
+static cJSON *pod_spec(const struct ebt_remote_spec *s)
+{
+	cJSON *sp = cJSON_CreateObject(), *vols, *tol, *t;
+
+	cJSON_AddStringToObject(sp, "nodeName", s->node);
+	cJSON_AddBoolToObject(sp, "hostPID", true);
+	cJSON_AddStringToObject(sp, "restartPolicy", "Never");
+	cJSON_AddNumberToObject(sp, "activeDeadlineSeconds",
+				(double)ebt_remote_deadline_s(s));
+	cJSON_AddNumberToObject(sp, "terminationGracePeriodSeconds", GRACE_S);
+	cJSON_AddBoolToObject(sp, "automountServiceAccountToken", false);
+	tol = cJSON_AddArrayToObject(sp, "tolerations");
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "operator", "Exists"); /* every taint */
+	cJSON_AddItemToArray(tol, t);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(sp, "containers"),
+			     container(s));
+	vols = cJSON_AddArrayToObject(sp, "volumes");
+	for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
+		add_volume(vols, host_dirs[i].name, host_dirs[i].path,
+			   "Directory");
+	add_volume(vols, "cri-socket", s->cri_socket, "Socket");
+	return sp;
+}
+
+/* cJSON's add functions fail quietly when out of memory: a pod that lost
+ * a part must not be sent. Checks the parts added last at each level. */
+static bool complete(const cJSON *pod)
+{
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(pod, "spec");
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+	const cJSON *c = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(sp, "containers"), 0);
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c,
+							   "securityContext");
+	size_t mounts = ARRAY_SIZE(host_dirs) + 1;
+
+	return cJSON_GetObjectItemCaseSensitive(
+		       cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
+		       REMOTE_TARGET_ANNOTATION) &&
+	       cJSON_GetObjectItemCaseSensitive(
+		       cJSON_GetObjectItemCaseSensitive(meta, "labels"),
+		       REMOTE_SESSION_LABEL) &&
+	       cJSON_GetObjectItemCaseSensitive(sc, "readOnlyRootFilesystem") &&
+	       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+		       c, "command")) >= 8 &&
+	       cJSON_GetObjectItemCaseSensitive(c, "env") &&
+	       (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+		       c, "volumeMounts")) == mounts &&
+	       (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+		       sp, "volumes")) == mounts;
+}
+
+char *ebt_remote_pod_json(const struct ebt_remote_spec *s)
+{
+	cJSON *pod = cJSON_CreateObject();
+	char *printed, *out;
+
+	cJSON_AddStringToObject(pod, "apiVersion", "v1");
+	cJSON_AddStringToObject(pod, "kind", "Pod");
+	cJSON_AddItemToObject(pod, "metadata", metadata(s));
+	cJSON_AddItemToObject(pod, "spec", pod_spec(s));
+	printed = complete(pod) ? cJSON_PrintUnformatted(pod) : NULL;
+	cJSON_Delete(pod);
+	out = printed ? strdup(printed) : NULL; /* free()able */
+	cJSON_free(printed);
+	return out;
+}
+
+/* ---- reading Pod objects --------------------------------------------------- */
+
+static const char *str_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void copy(char *dst, size_t sz, const char *src)
+{
+	snprintf(dst, sz, "%s", src ? src : "");
+}
+
+static enum ebt_remote_phase phase_of(const char *p)
+{
+	static const char *const names[] = { "Pending", "Running",
+					     "Succeeded", "Failed" };
+
+	for (size_t i = 0; p && i < ARRAY_SIZE(names); i++)
+		if (strcmp(p, names[i]) == 0)
+			return (enum ebt_remote_phase)i;
+	return p ? REMOTE_UNKNOWN : REMOTE_PENDING;
+}
+
+static bool fatal_reason(const char *r)
+{
+	for (size_t i = 0; r && i < ARRAY_SIZE(fatal_reasons); i++)
+		if (strcmp(r, fatal_reasons[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The status entry of the container (NULL name: the first). */
+static const cJSON *container_status(const cJSON *status, const char *name)
+{
+	const cJSON *cs, *c;
+
+	cs = cJSON_GetObjectItemCaseSensitive(status, "containerStatuses");
+	cJSON_ArrayForEach(c, cs) {
+		const char *n = str_at(c, "name");
+
+		if (!name || (n && strcmp(n, name) == 0))
+			return c;
+	}
+	return NULL;
+}
+
+static bool in_spec(const cJSON *spec, const char *name)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec,
+							       "containers")) {
+		const char *n = str_at(c, "name");
+
+		if (n && (!name || strcmp(n, name) == 0))
+			return true;
+	}
+	return false;
+}
+
+static void read_state(const cJSON *cs, struct ebt_remote_status *st)
+{
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(cs, "state");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(state, "waiting");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(state,
+							  "terminated");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(t, "exitCode");
+
+	st->running = cJSON_IsObject(
+		cJSON_GetObjectItemCaseSensitive(state, "running"));
+	if (cJSON_IsObject(t)) {
+		st->terminated = true;
+		st->exit_code = cJSON_IsNumber(code) ? code->valueint : -1;
+		copy(st->reason, sizeof(st->reason), str_at(t, "reason"));
+		copy(st->message, sizeof(st->message), str_at(t, "message"));
+	} else if (cJSON_IsObject(w)) {
+		copy(st->reason, sizeof(st->reason), str_at(w, "reason"));
+		copy(st->message, sizeof(st->message), str_at(w, "message"));
+		st->fatal = fatal_reason(str_at(w, "reason"));
+	}
+}
+
+/* PodScheduled=False (Unschedulable) and the like. */
+static void read_conditions(const cJSON *status, struct ebt_remote_status *st)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(status,
+							       "conditions")) {
+		const char *type = str_at(c, "type"), *s = str_at(c, "status");
+
+		if (type && s && strcmp(type, "PodScheduled") == 0 &&
+		    strcmp(s, "False") == 0) {
+			copy(st->reason, sizeof(st->reason),
+			     str_at(c, "reason") ? str_at(c, "reason") :
+			     "Unschedulable");
+			copy(st->message, sizeof(st->message),
+			     str_at(c, "message"));
+			st->fatal = true;
+		}
+	}
+}
+
+static void read_status(const cJSON *status, const char *container,
+			struct ebt_remote_status *st)
+{
+	const cJSON *cs = container_status(status, container);
+
+	st->phase = phase_of(str_at(status, "phase"));
+	read_conditions(status, st);
+	if (cs)
+		read_state(cs, st);
+	if (!st->reason[0] && str_at(status, "reason")) {
+		/* the pod's own: Evicted, DeadlineExceeded, OutOfcpu, ... */
+		copy(st->reason, sizeof(st->reason), str_at(status, "reason"));
+		copy(st->message, sizeof(st->message),
+		     str_at(status, "message"));
+	}
+	if (st->phase == REMOTE_FAILED || st->phase == REMOTE_SUCCEEDED)
+		st->fatal = st->phase == REMOTE_FAILED && !st->terminated;
+}
+
+int ebt_remote_status_parse(const char *json, size_t len,
+			    const char *container,
+			    struct ebt_remote_status *st, char *err,
+			    size_t errlen)
+{
+	cJSON *root = cJSON_ParseWithLength(json, len);
+	const cJSON *meta, *spec;
+	const char *kind;
+
+	memset(st, 0, sizeof(*st));
+	kind = str_at(root, "kind");
+	if (!root || !kind || strcmp(kind, "Pod") != 0) {
+		snprintf(err, errlen, "not a Pod object");
+		cJSON_Delete(root);
+		return -1;
+	}
+	meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	spec = cJSON_GetObjectItemCaseSensitive(root, "spec");
+	st->deleting = str_at(meta, "deletionTimestamp") != NULL;
+	copy(st->node, sizeof(st->node), str_at(spec, "nodeName"));
+	st->has_container = in_spec(spec, container);
+	read_status(cJSON_GetObjectItemCaseSensitive(root, "status"),
+		    container, st);
+	cJSON_Delete(root);
+	return 0;
+}
+
+void ebt_remote_status_describe(const struct ebt_remote_status *st,
+				char *out, size_t outsz)
+{
+	static const char *const names[] = { "Pending", "Running",
+					     "Succeeded", "Failed",
+					     "Unknown" };
+
+	snprintf(out, outsz, "%s%s%s%s%s%s", names[st->phase],
+		 st->deleting ? " (being deleted)" : "",
+		 st->reason[0] ? ": " : "", st->reason,
+		 st->message[0] ? ": " : "", st->message);
+}
