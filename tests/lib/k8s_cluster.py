@@ -157,6 +157,8 @@ class ApiServer:
                 "--authorization-mode", "RBAC",
                 # no controller-manager creates the default service account
                 "--disable-admission-plugins", "ServiceAccount",
+                # as kubeadm does: remote attach's --privileged fallback
+                "--allow-privileged=true",
                 *self.extra]
 
     def start(self, extra=None):
