@@ -33,7 +33,8 @@ LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) $(PROTO_OBJ)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean deps run test test-unit test-asan test-fuzz test-py bench check-deps
+.PHONY: all clean deps run test test-unit test-asan test-fuzz test-py bench check-deps \
+	install
 all: $(BUILD)/ebpftrace
 
 $(BUILD) $(BUILD)/user $(BUILD)/tests:
@@ -119,6 +120,11 @@ FUZZ_LIBS_fuzz_grpc := -lprotobuf-c
 FUZZ_DEPS_fuzz_k8s := user/k8s_parse.c user/k8s_config.c user/kv.c
 FUZZ_DEPS_fuzz_selector := user/selector.c user/kv.c
 FUZZ_LIBS_fuzz_k8s := -lcjson -lyaml
+FUZZ_DEPS_fuzz_k8s_events := user/k8s_events_parse.c user/k8s_parse.c \
+	user/kv.c
+FUZZ_LIBS_fuzz_k8s_events := -lcjson
+FUZZ_DEPS_fuzz_remote := user/remote_pod.c
+FUZZ_LIBS_fuzz_remote := -lcjson
 
 # Generated protobuf-c sources a fuzz target links (FUZZ_DEPS above).
 $(FUZZ_BUILD)/pb/%.pb-c.c: user/proto/%.proto
@@ -156,6 +162,14 @@ bench: deps all $(BUILD)/otlp_bench
 
 deps:
 	$(Q)tools=1; ./tests/deps.sh
+
+# ebpftrace, and kubectl-ebpftrace (a symlink) so that kubectl finds it as
+# a plugin: kubectl ebpftrace attach <pod> -n <ns>.
+PREFIX ?= /usr/local
+install: $(BUILD)/ebpftrace
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
+	$(Q)install -m 0755 $(BUILD)/ebpftrace $(DESTDIR)$(PREFIX)/bin/ebpftrace
+	$(Q)ln -sf ebpftrace $(DESTDIR)$(PREFIX)/bin/kubectl-ebpftrace
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -95,10 +95,25 @@ struct ebt_config {
 	char *k8s_kubeconfig; /* kubeconfig file; NULL: in-cluster */
 	char *k8s_node_name;  /* this node's name (spec.nodeName of pods) */
 
+	/* Kubernetes events -> Loki (k8s_events.h) */
+	bool k8s_events_enabled;
+	bool k8s_events_leader_election; /* false: single replica */
+	char *k8s_events_lease_namespace; /* NULL: service account's */
+	char *k8s_events_lease_name;
+	char *k8s_events_identity;        /* NULL: node name, host name */
+
 	/* attach (added by options.c, additive) */
 	char *pod;           /* attach: pod name, the positional argument */
 	char *k8s_namespace; /* attach: namespace of the pod */
 	char *attach_container; /* attach: only this container of the pod */
+	char *attach_remote;    /* "auto", "always", "never" (remote.h) */
+	char *attach_image;     /* image of the tracer pod on another node */
+	bool attach_privileged; /* tracer pod privileged, not 4 capabilities */
+	char *attach_tracer_namespace; /* tracer pod's namespace; "": pod's */
+	char *attach_node_cri_socket;  /* CRI socket path on the nodes */
+	uint64_t attach_start_timeout_ms; /* tracer pod must run within */
+	uint64_t attach_max_duration_ms;  /* its deadline without --duration */
+	char *attach_context;   /* kubeconfig context; NULL: current-context */
 };
 
 /*

@@ -58,11 +58,13 @@ int ebt_logpipe_start(struct ebt_logpipe *p, const struct ebt_config *cfg,
 	memset(p, 0, sizeof(*p));
 	p->resources = resources;
 	p->format = cfg->format;
-	if (!cfg->logs_enabled)
-		return 0;
+	if (!cfg->logs_enabled && !cfg->k8s_events_enabled)
+		return 0; /* Kubernetes events need the exporter too */
 	if (cfg->loki_endpoint && cfg->loki_endpoint[0] &&
 	    start_loki(p, cfg, err, errlen) != 0)
 		return -1;
+	if (!cfg->logs_enabled)
+		return 0;
 	ebt_logs_config_default(&lc);
 	lc.max_line = (uint32_t)cfg->logs_max_line;
 	lc.flush_timeout_ns = cfg->logs_flush_timeout_ms * 1000000ULL;

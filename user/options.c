@@ -125,6 +125,11 @@ static const struct choice k8s_choices[] = {
 	{ NULL, 0 },
 };
 
+static const struct choice remote_choices[] = {
+	{ "auto", 0 }, { "always", 1 }, { "never", 2 },
+	{ NULL, 0 },
+};
+
 static const struct choice level_choices[] = {
 	{ "error", 0 }, { "warn", 1 }, { "info", 2 }, { "debug", 3 },
 	{ NULL, 0 },
@@ -474,12 +479,51 @@ static const struct opt opts[] = {
 		  "unset: the host name",
 	  .off = FIELD(k8s_node_name, char *), .max = 253 },
 
+	/* ---- Kubernetes events ---- */
+	{ .key = "k8s.events.enabled", .flag = "--k8s-events",
+	  .env = { "EBPFTRACE_K8S_EVENTS_ENABLED" }, .type = T_BOOL,
+	  .def = "false", .cmds = CMD_RUN,
+	  .help = "ship the cluster's Kubernetes events to Loki as log lines "
+		  "(job integrations/kubernetes/eventhandler, labels "
+		  "namespace, kind, name of the involved object, cluster), by "
+		  "one replica: needs loki.endpoint and the Kubernetes API "
+		  "(list/watch events); the DaemonSet turns it on",
+	  .off = FIELD(k8s_events_enabled, bool) },
+	{ .key = "k8s.events.leader_election",
+	  .flag = "--k8s-events-leader-election",
+	  .env = { "EBPFTRACE_K8S_EVENTS_LEADER_ELECTION" }, .type = T_BOOL,
+	  .def = "true", .cmds = CMD_RUN,
+	  .help = "only the replica holding a coordination.k8s.io Lease ships "
+		  "events (15 s lease, renewed every 5 s, taken over when it "
+		  "expires or is released); false: this replica always ships "
+		  "(a single-replica deployment)",
+	  .off = FIELD(k8s_events_leader_election, bool) },
+	{ .key = "k8s.events.lease_namespace",
+	  .flag = "--k8s-events-lease-namespace",
+	  .env = { "POD_NAMESPACE", "EBPFTRACE_K8S_EVENTS_LEASE_NAMESPACE" },
+	  .type = T_STRING, .cmds = CMD_RUN, .metavar = "NS",
+	  .help = "namespace of the Lease; unset: the service account's "
+		  "namespace (in a cluster), else default",
+	  .off = FIELD(k8s_events_lease_namespace, char *), .max = 253 },
+	{ .key = "k8s.events.lease_name", .flag = "--k8s-events-lease-name",
+	  .env = { "EBPFTRACE_K8S_EVENTS_LEASE_NAME" }, .type = T_STRING,
+	  .def = "ebpftrace-events", .cmds = CMD_RUN, .metavar = "NAME",
+	  .help = "name of the Lease of the events shipper",
+	  .off = FIELD(k8s_events_lease_name, char *), .max = 253 },
+	{ .key = "k8s.events.identity", .flag = "--k8s-events-identity",
+	  .env = { "POD_NAME", "EBPFTRACE_K8S_EVENTS_IDENTITY" },
+	  .type = T_STRING, .cmds = CMD_RUN, .metavar = "ID",
+	  .help = "holderIdentity of this replica in the Lease; unset: the "
+		  "node name (k8s.node_name), else the host name",
+	  .off = FIELD(k8s_events_identity, char *), .max = 253 },
+
 	/* ---- attach ---- */
 	{ .key = "attach.pod", .flag = "--pod", .type = T_STRING,
 	  .cmds = CMD_ATTACH, .flags = F_POSITIONAL | F_NOFILE,
 	  .metavar = "POD",
 	  .help = "the pod to trace (also the positional argument), "
-		  "found through this node's CRI socket; without a pod, "
+		  "found through this node's CRI socket, else on its node "
+		  "through a tracer pod (--remote); without a pod, "
 		  "--container-id selects the containers",
 	  .off = FIELD(pod, char *) },
 	{ .key = "attach.namespace", .flag = "--namespace", .short_flag = 'n',
@@ -493,6 +537,64 @@ static const struct opt opts[] = {
 	  .help = "trace only this container of the pod (default: all of "
 		  "its running containers)",
 	  .off = FIELD(attach_container, char *) },
+	{ .key = "attach.remote", .flag = "--remote",
+	  .env = { "EBPFTRACE_ATTACH_REMOTE" }, .type = T_CHOICE,
+	  .def = "auto", .cmds = CMD_ATTACH,
+	  .help = "a pod on another node (not found through this node's CRI "
+		  "socket): auto starts a short-lived tracer pod on that node "
+		  "through the Kubernetes API (--kubeconfig, KUBECONFIG, "
+		  "~/.kube/config or in-cluster), streams its output here and "
+		  "deletes it on exit; always does so even for a pod of this "
+		  "node; never only traces pods of this node",
+	  .off = FIELD(attach_remote, char *), .choices = remote_choices },
+	{ .key = "attach.image", .flag = "--image",
+	  .env = { "EBPFTRACE_ATTACH_IMAGE" }, .type = T_STRING,
+	  .def = "ebpftrace:0.1.0", .cmds = CMD_ATTACH, .metavar = "IMAGE",
+	  .help = "image of the remote tracer pod (the Helm chart's image; "
+		  "it must contain ebpftrace as its command)",
+	  .off = FIELD(attach_image, char *) },
+	{ .key = "attach.privileged", .flag = "--privileged",
+	  .env = { "EBPFTRACE_ATTACH_PRIVILEGED" }, .type = T_BOOL,
+	  .def = "false", .cmds = CMD_ATTACH,
+	  .help = "run the remote tracer pod privileged instead of with "
+		  "exactly CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN and "
+		  "CAP_SYS_PTRACE (for runtimes or policies that do not know "
+		  "CAP_BPF/CAP_PERFMON)",
+	  .off = FIELD(attach_privileged, bool) },
+	{ .key = "attach.tracer_namespace", .flag = "--tracer-namespace",
+	  .env = { "EBPFTRACE_ATTACH_TRACER_NAMESPACE" }, .type = T_STRING,
+	  .cmds = CMD_ATTACH, .metavar = "NS",
+	  .help = "namespace of the remote tracer pod; unset: the traced "
+		  "pod's namespace",
+	  .off = FIELD(attach_tracer_namespace, char *), .max = 63 },
+	{ .key = "attach.node_cri_socket", .flag = "--node-cri-socket",
+	  .env = { "EBPFTRACE_ATTACH_NODE_CRI_SOCKET" }, .type = T_STRING,
+	  .def = "/run/containerd/containerd.sock", .cmds = CMD_ATTACH,
+	  .metavar = "PATH",
+	  .help = "the CRI socket's path on the nodes, mounted into the "
+		  "remote tracer pod",
+	  .off = FIELD(attach_node_cri_socket, char *) },
+	{ .key = "attach.start_timeout", .flag = "--start-timeout",
+	  .env = { "EBPFTRACE_ATTACH_START_TIMEOUT" }, .type = T_DURATION,
+	  .def = "2m", .cmds = CMD_ATTACH, .metavar = "DURATION",
+	  .help = "give up (and delete the tracer pod) when the remote tracer "
+		  "pod does not run within this long",
+	  .off = FIELD(attach_start_timeout_ms, uint64_t), .min = 1000,
+	  .max = 3600000 },
+	{ .key = "attach.max_duration", .flag = "--max-duration",
+	  .env = { "EBPFTRACE_ATTACH_MAX_DURATION" }, .type = T_DURATION,
+	  .def = "1h", .cmds = CMD_ATTACH, .metavar = "DURATION",
+	  .help = "without --duration, the remote tracer pod's deadline "
+		  "(activeDeadlineSeconds): a session whose client died does "
+		  "not trace forever",
+	  .off = FIELD(attach_max_duration_ms, uint64_t), .min = 1000,
+	  .max = UINT64_C(7) * 24 * 3600 * 1000 },
+	{ .key = "attach.context", .flag = "--context",
+	  .env = { "EBPFTRACE_ATTACH_CONTEXT" }, .type = T_STRING,
+	  .cmds = CMD_ATTACH, .metavar = "NAME",
+	  .help = "the kubeconfig context of the remote attach (as kubectl's "
+		  "--context); unset: its current-context",
+	  .off = FIELD(attach_context, char *) },
 
 	/* ---- meta ---- */
 	{ .flag = "--config", .short_flag = 'c', .env = { "EBPFTRACE_CONFIG" },
@@ -517,7 +619,13 @@ static const struct command commands[] = {
 	  "Trace every process on this host, or the ones the filters select,\n"
 	  "until Ctrl-C or --duration." },
 	{ "attach", CMD_ATTACH, " <pod>",
-	  "Trace one Kubernetes pod on demand." },
+	  "Trace one Kubernetes pod on demand. A pod of this node is found\n"
+	  "through its CRI socket; a pod of another node is traced by a\n"
+	  "short-lived tracer pod created there through the Kubernetes API\n"
+	  "(labelled ebpftrace.io/attach=true), whose output is streamed here\n"
+	  "and which is deleted on exit, at --duration or on Ctrl-C. Needs get,\n"
+	  "create, delete on pods and get on pods/log. Also a kubectl plugin:\n"
+	  "kubectl ebpftrace attach <pod> -n <namespace> (make install)." },
 	{ "check", CMD_CHECK, "",
 	  "Report the kernel features and privileges ebpftrace needs." },
 };

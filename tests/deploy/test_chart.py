@@ -32,7 +32,7 @@ def docs_options():
         cells = [c.strip() for c in line.split("|")[1:-1]]
         if len(cells) < 3 or not cells[0].startswith(("`", "—")):
             continue
-        keys.update(re.findall(r"`([a-z_.]+)`", cells[0]))
+        keys.update(re.findall(r"`([a-z0-9_.]+)`", cells[0]))
         flags.update(re.findall(r"`(--[a-z-]+)`", cells[1]))
         env.update(re.findall(r"`([A-Z_]+)`", cells[2]))
     assert keys and flags and env, f"no options table in {CONFIG_DOC}"
@@ -283,6 +283,17 @@ def test_env_defaults_match_the_users_stack(container):
     assert env["EBPFTRACE_LOKI_ENDPOINT"] == "http://loki-gateway.loki"
     assert env["EBPFTRACE_CLUSTER"] == "vicky-test"
     assert env["NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+
+
+def test_events_on_with_leader_election(docs, container):
+    """Every pod of the DaemonSet runs the events shipper; the Lease (in the
+    release's namespace, the Role's) lets one of them ship."""
+    config = yaml.safe_load(by_kind(docs, "ConfigMap")["data"]["ebpftrace.yaml"])
+    assert config["k8s"]["events"] == {"enabled": True, "leader_election": True}
+    env = env_of(container)
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["EBPFTRACE_LOKI_ENDPOINT"]  # events need Loki
 
 
 def test_set_endpoints(helm_bin):
