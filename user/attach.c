@@ -3,7 +3,8 @@
  * `ebpftrace attach <pod>`: one ListPodSandbox + ListContainers on this
  * node's CRI socket finds the pod's containers; their cgroups become the
  * selection (the same path as --container-id), then the tracer runs as
- * `run` does. A pod on another node is not reachable from here.
+ * `run` does. A pod this node does not run (no CRI socket, or CRI does not
+ * know it) is the remote path's (remote.h), which main.c takes.
  */
 #include "attach.h"
 
@@ -15,6 +16,7 @@
 #include "cgroup.h"
 #include "cri.h"
 #include "log.h"
+#include "remote.h"
 
 #define ATTACH_MAX_CTRS 64
 #define CRI_TIMEOUT_MS 5000
@@ -95,13 +97,17 @@ int ebt_attach_resolve(struct ebt_config *cfg, char *err, size_t errlen)
 			 "not both");
 		return -1;
 	}
+	if (ebt_remote_mode(cfg) == REMOTE_ALWAYS) {
+		snprintf(err, errlen, "attach.remote is always");
+		return EBT_ATTACH_ELSEWHERE;
+	}
 	if (!cfg->cri_socket || !cfg->cri_socket[0]) {
 		snprintf(err, errlen, "pod lookup needs the CRI socket "
 			 "(cri.socket is empty)");
-		return -1;
+		return EBT_ATTACH_ELSEWHERE;
 	}
 	if ((n = find_pod(cfg, ids, err, errlen)) == 0)
-		return -1;
+		return EBT_ATTACH_ELSEWHERE;
 	if (add_running(cfg, ids, n) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

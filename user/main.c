@@ -20,11 +20,13 @@
 #include "console.h"
 #include "cri.h"
 #include "k8s.h"
+#include "k8s_events.h"
 #include "loader.h"
 #include "log.h"
 #include "logpipe.h"
 #include "metrics.h"
 #include "otlp.h"
+#include "remote.h"
 #include "resource.h"
 #include "selector.h"
 #include "tracer.h"
@@ -42,6 +44,9 @@
 #define K8S_BACKOFF_MIN_MS 1000
 #define K8S_BACKOFF_MAX_MS 60000
 #define K8S_TOKEN_REREAD_MS 60000
+#define EVENTS_LEASE_S 15
+#define EVENTS_RENEW_MS 5000
+#define EVENTS_RETRY_MS 2000
 #define SELECT_PERIOD_MS 2000
 #define SELECT_WAIT_MS 5000
 
@@ -222,10 +227,27 @@ struct run_parts {
 	struct ebt_cri *cri;          /* NULL: off */
 	struct ebt_k8s *k8s;          /* NULL: off */
 	struct ebt_select_sync *sel;  /* NULL: no pod selection */
+	struct ebt_kevents *events;   /* NULL: events not shipped here */
 	struct ebt_metrics_server metrics; /* not running: endpoint off */
 };
 
 /* Pod metadata sources and pod selection, for /metrics. */
+static void fill_events(struct ebt_kevents *k,
+			struct ebt_metrics_snapshot *s)
+{
+	struct ebt_kevents_stats es;
+
+	if (!k)
+		return;
+	ebt_kevents_get_stats(k, &es);
+	s->events_leader = es.leader;
+	s->events_shipped = es.shipped;
+	s->events_not_queued = es.not_queued;
+	s->events_relists = es.relists;
+	s->events_errors = es.errors;
+	s->events_leader_changes = es.leader_changes;
+}
+
 static void fill_meta(const struct run_parts *p,
 		      struct ebt_metrics_snapshot *s)
 {
@@ -248,6 +270,7 @@ static void fill_meta(const struct run_parts *p,
 		s->select_cgroups = ss.selected;
 		s->select_full = ss.full;
 	}
+	fill_events(p->events, s);
 }
 
 static void gather_stats(const struct run_parts *p, struct run_stats *st)
@@ -389,6 +412,51 @@ static int start_k8s(const struct ebt_config *cfg,
 	return 0;
 }
 
+/* Kubernetes events to Loki (k8s.events.enabled). 0 (maybe *out NULL:
+ * off) or -1 with the reason printed. */
+static int start_events(const struct ebt_config *cfg,
+			struct loki_exporter *loki, struct ebt_kevents **out)
+{
+	struct ebt_kevents_config ec = {
+		.leader_election = cfg->k8s_events_leader_election,
+		.lease_ns = cfg->k8s_events_lease_namespace,
+		.lease_name = cfg->k8s_events_lease_name,
+		.identity = cfg->k8s_events_identity && cfg->k8s_events_identity[0]
+				    ? cfg->k8s_events_identity : cfg->k8s_node_name,
+		.cluster = cfg->cluster, .timeout_ms = K8S_TIMEOUT_MS,
+		.watch_s = K8S_WATCH_S, .backoff_min_ms = K8S_BACKOFF_MIN_MS,
+		.backoff_max_ms = K8S_BACKOFF_MAX_MS,
+		.token_reread_ms = K8S_TOKEN_REREAD_MS, .lease_s = EVENTS_LEASE_S,
+		.renew_ms = EVENTS_RENEW_MS, .retry_ms = EVENTS_RETRY_MS,
+	};
+	struct ebt_k8s_conn_cfg cc;
+	int rc;
+
+	*out = NULL;
+	if (!cfg->k8s_events_enabled)
+		return 0;
+	if (!loki) {
+		fprintf(stderr, "ebpftrace run: k8s.events.enabled needs "
+			"loki.endpoint: the events are pushed to Loki\n");
+		return -1;
+	}
+	rc = strcmp(cfg->k8s_enabled, "false") == 0 ? 1 :
+	     k8s_settings(cfg, &cc);
+	if (rc > 0)
+		fprintf(stderr, "ebpftrace run: k8s.events.enabled needs the "
+			"Kubernetes API: set k8s.kubeconfig (--kubeconfig, "
+			"KUBECONFIG) or run in a cluster, and k8s.enabled not "
+			"false\n");
+	if (rc != 0)
+		return -1;
+	*out = ebt_kevents_start(&ec, &cc, loki);
+	if (!*out) {
+		fprintf(stderr, "ebpftrace run: events: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* Waits (bounded) for the first pod view, so that the first selection
  * already sees the pods that run now. */
 static void wait_pod_view(struct ebt_cri *cri, struct ebt_k8s *k8s)
@@ -468,6 +536,7 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	struct ebt_logpipe logs = {0};
 	struct ebt_cri *cri = NULL;
 	struct ebt_k8s *k8s = NULL;
+	struct ebt_kevents *events = NULL;
 	struct ebt_pod_filter podf;
 	struct ebt_select_sync *sel = NULL;
 	struct run_stats st;
@@ -498,6 +567,8 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 		goto out_tracer;
 	}
 	tracer.logs = logs.logs;
+	if (start_events(cfg, logs.loki, &events) != 0)
+		goto out_tracer;
 	install_signals();
 	bpf = ebt_bpf_start(cfg, ebt_tracer_handle, &tracer, err, sizeof(err));
 	if (!bpf) {
@@ -513,6 +584,7 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	parts.cri = cri;
 	parts.k8s = k8s;
 	parts.sel = sel;
+	parts.events = events;
 	ebt_metrics_server_set_ready(&parts.metrics, true);
 	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
 		 cfg->hook_only ? " (hook-only benchmark mode)" : "");
@@ -525,6 +597,9 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	ebt_select_sync_stop(sel);
 	ebt_bpf_stats(bpf, st.kernel);
 	ebt_bpf_stop(bpf);
+	parts.events = NULL;
+	ebt_kevents_stop(events); /* before the exporter it pushes to */
+	events = NULL;
 	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	if (sinks.otlp)
 		otlp_exporter_shutdown_stats(sinks.otlp, SHUTDOWN_FLUSH_MS,
@@ -532,6 +607,7 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	sinks.otlp = NULL;
 	write_stats(cfg->stats_file, &st, &tracer);
 out_tracer:
+	ebt_kevents_stop(events);
 	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
 	ebt_tracer_fini(&tracer);
 	ebt_cri_stop(cri);
@@ -566,19 +642,31 @@ static int cmd_check(int argc, char **argv)
 	return rc;
 }
 
+/* A pod of this node is traced here; another node's through a tracer
+ * pod there (remote.h), which this process follows until Ctrl-C. */
+static int attach(struct ebt_config *cfg)
+{
+	char err[512] = "";
+	int rc = ebt_attach_resolve(cfg, err, sizeof(err));
+
+	if (rc == 0)
+		return trace(cfg, "attach");
+	if (rc == EBT_ATTACH_ELSEWHERE && ebt_remote_mode(cfg) != REMOTE_NEVER) {
+		log_debug("attach: not on this node (%s): remote attach", err);
+		install_signals();
+		return ebt_remote_attach(cfg, &stop_requested, err);
+	}
+	fprintf(stderr, "ebpftrace attach: %s\n", err);
+	return 1;
+}
+
 static int cmd_attach(int argc, char **argv)
 {
 	struct ebt_config cfg;
-	char err[512] = "";
 	int rc = load_config(&cfg, "attach", argc, argv);
 
-	if (rc < 0) {
-		rc = 1;
-		if (ebt_attach_resolve(&cfg, err, sizeof(err)) != 0)
-			fprintf(stderr, "ebpftrace attach: %s\n", err);
-		else
-			rc = trace(&cfg, "attach");
-	}
+	if (rc < 0)
+		rc = attach(&cfg);
 	ebt_config_free(&cfg);
 	return rc;
 }
@@ -603,7 +691,8 @@ static const struct command commands[] = {
 	{"run", "trace HTTP on this host; print and/or export spans", cmd_run},
 	{"check", "report whether this kernel and process can run the tracer",
 	 cmd_check},
-	{"attach", "trace one pod or container (needs Kubernetes metadata)",
+	{"attach", "trace one pod (on this node, or on its node through a "
+		   "tracer pod) or container",
 	 cmd_attach},
 	{"version", "print the version", cmd_version},
 	{"help", "show help for a command", cmd_help},
@@ -611,15 +700,26 @@ static const struct command commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static void usage(FILE *out)
+/* Installed as kubectl-ebpftrace, kubectl runs it as `kubectl ebpftrace`
+ * with the arguments that follow. */
+static const char *prog_name(const char *argv0)
 {
-	fprintf(out, "usage: ebpftrace <command> [options]\n\n"
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	return strcmp(base, "kubectl-ebpftrace") == 0 ? "kubectl ebpftrace" :
+	       "ebpftrace";
+}
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out, "usage: %s <command> [options]\n\n"
 		     "Zero-instrumentation HTTP tracing from syscalls.\n\n"
-		     "commands:\n");
+		     "commands:\n", prog);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name,
 			commands[i].summary);
-	fprintf(out, "\n'ebpftrace <command> --help' lists its options.\n");
+	fprintf(out, "\n'%s <command> --help' lists its options.\n", prog);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -633,14 +733,16 @@ static int cmd_help(int argc, char **argv)
 				return 0;
 			}
 	}
-	usage(stdout);
+	usage(stdout, prog_name(argv[0]));
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	const char *prog = prog_name(argv[0]);
+
 	if (argc < 2) {
-		usage(stderr);
+		usage(stderr, prog);
 		return 2;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
@@ -650,7 +752,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "ebpftrace: unknown command '%s'\n\n", argv[1]);
-	usage(stderr);
+	fprintf(stderr, "%s: unknown command '%s'\n\n", prog, argv[1]);
+	usage(stderr, prog);
 	return 2;
 }
