@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t */
 
 #define EBT_CONTAINER_ID_LEN 64 /* lower-case hex */
 #define EBT_POD_UID_MAX 36      /* 8-4-4-4-12, or 32 hex for static pods */
@@ -79,6 +80,11 @@ int ebt_cgroup_filter_path(const char *arg, const char *unified, char *out,
 			   size_t outsz);
 
 /* ---- reading the system (not pure) ------------------------------------ */
+
+/* <proc>/<pid>/cgroup into buf (size > 0, NUL-terminated); its length,
+ * or -1 (gone, unreadable). */
+ssize_t ebt_proc_cgroup_read(const char *proc, const char *pid, char *buf,
+			     size_t size);
 
 /* The cgroup2 mount point, or NULL when there is none (v1 only). */
 const char *ebt_cgroup2_mount(void);

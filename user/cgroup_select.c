@@ -65,14 +65,14 @@ int ebt_cgroup_id_of(const char *arg, uint64_t *id, char *err,
 	return 0;
 }
 
-/* /proc/<pid>/cgroup into buf (NUL-terminated); length or -1. */
-static ssize_t read_cgroup(const char *pid, char *buf, size_t size)
+ssize_t ebt_proc_cgroup_read(const char *proc, const char *pid, char *buf,
+			     size_t size)
 {
-	char path[64];
+	char path[320];
 	ssize_t n, total = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	snprintf(path, sizeof(path), "%s/%s/cgroup", proc, pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -108,7 +108,7 @@ static int scan_pid(struct scan *sc, const char *pid, char *buf, size_t size)
 {
 	struct ebt_cgroup_info all, v2;
 	char path[4096], v2path[3072];
-	ssize_t len = read_cgroup(pid, buf, size);
+	ssize_t len = ebt_proc_cgroup_read("/proc", pid, buf, size);
 	uint64_t id;
 
 	if (len <= 0 || !ebt_cgroup_parse(buf, (size_t)len, &all) ||

@@ -14,14 +14,12 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cgroup.h"
 #include "cri.h"
@@ -50,21 +48,6 @@ struct ebt_select_sync {
 };
 
 /* ---- one process ---------------------------------------------------------- */
-
-static ssize_t read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, total = 0;
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)total < size - 1 &&
-	       (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
-		total += n;
-	close(fd);
-	buf[total] = '\0';
-	return total;
-}
 
 /* Is the pod of this container (or pod uid) selected? */
 static bool pod_selected(struct ebt_select_sync *s,
@@ -132,13 +115,10 @@ static void scan_pid(struct ebt_select_sync *s, const char *pid,
 		     struct htab *seen)
 {
 	struct ebt_cgroup_info ci;
-	char path[300];
-	ssize_t len;
+	ssize_t len = ebt_proc_cgroup_read(s->proc, pid, s->buf, sizeof(s->buf));
 	uint64_t id;
 	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s/cgroup", s->proc, pid);
-	len = read_file(path, s->buf, sizeof(s->buf));
 	if (len <= 0 || !ebt_cgroup_parse(s->buf, (size_t)len, &ci) ||
 	    (!ci.container_id[0] && !ci.pod_uid[0]))
 		return; /* gone, or not in a container */

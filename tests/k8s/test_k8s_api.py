@@ -225,6 +225,18 @@ def make_cgroup(path, made):
             made.append(cur)
 
 
+def remove_cgroups(made):
+    """rmdir what make_cgroup made, deepest first (a cgroup is busy for a
+    moment after its last process exits)."""
+    for p in reversed(made):
+        for _ in range(50):
+            try:
+                os.rmdir(p)
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
 @pytest.mark.parametrize("labels,annotations,service", [
     ({}, {}, "orders"),  # the owner step: no env, no annotation, no labels
     ({"app.kubernetes.io/name": "orders-api"}, {}, "orders-api"),
@@ -270,13 +282,7 @@ def test_tracer_spans_carry_the_owner_workload(cluster, tmp_path, labels, annota
     finally:
         rc = t.stop()
         srv.stop()
-        for p in reversed(made):
-            for _ in range(50):
-                try:
-                    os.rmdir(p)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        remove_cgroups(made)
     assert rc == 0, t.stderr.decode(errors="replace")
     r = s.resource
     assert r["k8s.deployment.name"] == "orders", r

@@ -12,7 +12,7 @@ import pytest
 
 from lib.peers import Server, curl
 from lib.tracer import BINARY, Span, Tracer
-from test_k8s_api import NODE, cgroup2_mount, make_cgroup
+from test_k8s_api import NODE, cgroup2_mount, make_cgroup, remove_cgroups
 
 
 def uniq(prefix):
@@ -29,16 +29,6 @@ def pod_server(cluster, ns, name, labels, made):
     srv.env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     srv.cmd = ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *srv.cmd]
     return uid, srv
-
-
-def remove(made):
-    for p in reversed(made):
-        for _ in range(50):
-            try:
-                os.rmdir(p)
-                break
-            except OSError:
-                time.sleep(0.1)
 
 
 def test_selection_by_namespace_and_labels_from_the_api(cluster, tmp_path):
@@ -76,7 +66,7 @@ def test_selection_by_namespace_and_labels_from_the_api(cluster, tmp_path):
         rc = t.stop()
         for s in servers:
             s.stop()
-        remove(made)
+        remove_cgroups(made)
     assert rc == 0, t.stderr.decode(errors="replace")
     spans = [x for x in t.all_spans() if isinstance(x, Span)]
     assert spans, t.stderr.decode(errors="replace")[-2000:]
