@@ -34,7 +34,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean deps run test test-unit test-asan test-fuzz test-py bench check-deps \
-	install
+	install image
 all: $(BUILD)/ebpftrace
 
 $(BUILD) $(BUILD)/user $(BUILD)/tests:
@@ -170,6 +170,12 @@ install: $(BUILD)/ebpftrace
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
 	$(Q)install -m 0755 $(BUILD)/ebpftrace $(DESTDIR)$(PREFIX)/bin/ebpftrace
 	$(Q)ln -sf ebpftrace $(DESTDIR)$(PREFIX)/bin/kubectl-ebpftrace
+
+# The container image as an OCI archive (deploy/image/build.py): load it
+# with ctr, or push it with skopeo; docs/deployment.md.
+IMAGE ?= docker.io/library/ebpftrace:0.1.0
+image: $(BUILD)/ebpftrace
+	$(Q)python3 deploy/image/build.py $(BUILD)/ebpftrace $(BUILD)/ebpftrace-image.tar $(IMAGE)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

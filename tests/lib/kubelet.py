@@ -100,15 +100,21 @@ def _libs(binary):
     return libs
 
 
-def build_tracer_image(workdir, binary):
-    """An OCI archive: /usr/bin/ebpftrace and its shared libraries at the
-    paths ldd shows (so the loader finds them as on this host)."""
+def tracer_image_files(binary):
+    """/usr/bin/ebpftrace and its shared libraries at the paths ldd shows
+    (so the loader finds them as on this host), for build_image."""
     files = {}
     with open(binary, "rb") as f:
         files["/usr/bin/ebpftrace"] = (f.read(), 0o755)
     for lib in _libs(binary):
         with open(os.path.realpath(lib), "rb") as f:
             files[lib] = (f.read(), 0o755)
+    return files
+
+
+def build_tracer_image(workdir, binary):
+    """An OCI archive of tracer_image_files(binary)."""
+    files = tracer_image_files(binary)
     tar = os.path.join(workdir, "tracer.tar")
     build_image(tar, TRACER_IMAGE, files, ["/usr/bin/ebpftrace"],
                 env=["PATH=/usr/bin:/bin"])
