@@ -84,9 +84,9 @@ def test_namespace_and_label_selector(containerd):
 
 
 def test_exclude_and_pod_started_later(containerd):
-    keep_ns, drop_ns = uniq("keep"), uniq("skip")
+    keep_ns, drop_ns = uniq("keep"), uniq("drop")
     t = Tracer("--cri-socket", containerd.sock,
-               "--exclude-namespaces", "skip-*,kube-system").start()
+               "--exclude-namespaces", "drop-*,kube-system").start()
     try:
         time.sleep(0.5)
         late = containerd.run_pod(uniq("late"), keep_ns, {"app": "late"})
