@@ -552,11 +552,11 @@ static struct ebt_resource *clone_resource(const struct ebt_resource *r)
 	for (unsigned i = 0; n && i < r->n_attrs; i++) {
 		const struct ebt_attr *a = &r->attrs[i];
 
-		if (a->type == EBT_ATTR_STR && a->owned_key)
+		if (a->type == EBT_ATTR_STR && a->key_owned)
 			ebt_resource_add_dyn(n, a->key, a->str);
 		else if (a->type == EBT_ATTR_STR)
 			ebt_resource_add_str(n, a->key, a->str);
-		else if (a->type == EBT_ATTR_INT && !a->owned_key)
+		else if (a->type == EBT_ATTR_INT && !a->key_owned)
 			ebt_resource_add_int(n, a->key, a->num);
 	}
 	return n;

@@ -2,6 +2,7 @@
 /* Span and resource objects: allocation, attributes, lifetime. */
 #include "span.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +10,9 @@ static void attr_clear(struct ebt_attr *a)
 {
 	free(a->str);
 	a->str = NULL;
-	if (a->owned_key) {
-		free(a->owned_key);
-		a->owned_key = NULL;
+	if (a->key_owned) {
+		free((char *)a->key);
+		a->key_owned = false;
 		a->key = NULL;
 	}
 }
@@ -44,34 +45,47 @@ void ebt_resource_unref(struct ebt_resource *r)
 	free(r);
 }
 
-static struct ebt_attr *next_attr(struct ebt_attr *arr, unsigned *n,
-				  unsigned max, const char *key)
+/* The attribute with this key, or the next free one; its old value is left
+ * for the caller to release. */
+static struct ebt_attr *find_or_add(struct ebt_attr *arr, unsigned *n,
+				    unsigned max, const char *key)
 {
 	for (unsigned i = 0; i < *n; i++) {
 		const char *k = arr[i].key;
 
 		/* keys are mostly literals: same pointer, or differ early */
-		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0)) {
-			free(arr[i].str);
-			arr[i].str = NULL;
+		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
 			return &arr[i];
-		}
 	}
 	if (*n >= max)
 		return NULL;
+	arr[*n].str = NULL;
 	return &arr[(*n)++];
 }
 
-static int set_str(struct ebt_attr *a, const char *key, const char *val,
-		   size_t len)
+/* A resource attribute to (re)set: its old heap value is freed. */
+static struct ebt_attr *res_attr(struct ebt_resource *r, const char *key)
 {
-	if (!a)
+	struct ebt_attr *a =
+		find_or_add(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS, key);
+
+	if (a) {
+		free(a->str);
+		a->str = NULL;
+	}
+	return a;
+}
+
+/* Point a at str (already owned by the attribute's holder). */
+static int set_str(struct ebt_attr *a, const char *key, char *str)
+{
+	if (!a || !str)
 		return -1;
 	a->key = key;
 	a->type = EBT_ATTR_STR;
 	a->num = 0;
-	a->str = strndup(val, len);
-	return a->str ? 0 : -1;
+	a->str = str;
+	return 0;
 }
 
 static int set_int(struct ebt_attr *a, const char *key, int64_t v)
@@ -88,10 +102,9 @@ static int set_int(struct ebt_attr *a, const char *key, int64_t v)
 int ebt_resource_add_str(struct ebt_resource *r, const char *key,
 			 const char *val)
 {
-	struct ebt_attr *a =
-		next_attr(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS, key);
+	struct ebt_attr *a = res_attr(r, key);
 
-	if (set_str(a, key, val, strlen(val)) != 0)
+	if (set_str(a, key, strdup(val)) != 0)
 		return -1;
 	if (strcmp(key, "service.name") == 0) {
 		free(r->service_name);
@@ -113,11 +126,13 @@ int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
 		if (r->n_attrs >= EBT_RES_MAX_ATTRS || !(k = strdup(key)))
 			return -1;
 		a = &r->attrs[r->n_attrs++];
-		a->owned_key = k;
+		a->key = k;
+		a->key_owned = true;
+		a->str = NULL;
 	}
 	free(a->str);
-	if (set_str(a, a->owned_key ? a->owned_key : a->key, val,
-		    strlen(val)) != 0)
+	a->str = NULL;
+	if (set_str(a, a->key, strdup(val)) != 0)
 		return -1;
 	if (strcmp(key, "service.name") == 0) {
 		free(r->service_name);
@@ -136,8 +151,7 @@ const char *ebt_resource_get(const struct ebt_resource *r, const char *key)
 
 int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v)
 {
-	return set_int(next_attr(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS, key),
-		       key, v);
+	return set_int(res_attr(r, key), key, v);
 }
 
 struct ebt_span *ebt_span_new(void)
@@ -145,34 +159,80 @@ struct ebt_span *ebt_span_new(void)
 	return calloc(1, sizeof(struct ebt_span));
 }
 
+static bool in_text(const struct ebt_span *s, const char *p)
+{
+	uintptr_t a = (uintptr_t)p, t = (uintptr_t)s->text;
+
+	return a >= t && a < t + sizeof(s->text);
+}
+
+/* Release a string of s: nothing to do for one in its text room. */
+static void span_str_free(const struct ebt_span *s, char *p)
+{
+	if (p && !in_text(s, p))
+		free(p);
+}
+
+/* A NUL-terminated copy of val[0..len) owned by s: in its text room while
+ * that has space, else on the heap. */
+static char *span_strndup(struct ebt_span *s, const char *val, size_t len)
+{
+	char *p;
+
+	len = strnlen(val, len);
+	if (len < sizeof(s->text) - s->text_used) {
+		p = s->text + s->text_used;
+		s->text_used += (uint32_t)len + 1;
+	} else if (!(p = malloc(len + 1))) {
+		return NULL;
+	}
+	memcpy(p, val, len);
+	p[len] = '\0';
+	return p;
+}
+
 void ebt_span_free(struct ebt_span *s)
 {
 	if (!s)
 		return;
 	for (unsigned i = 0; i < s->n_attrs; i++)
-		attr_clear(&s->attrs[i]);
-	free(s->name);
-	free(s->status_message);
+		span_str_free(s, s->attrs[i].str);
+	span_str_free(s, s->name);
+	span_str_free(s, s->status_message);
 	ebt_resource_unref(s->resource);
 	free(s);
 }
 
 int ebt_span_set_name(struct ebt_span *s, const char *name)
 {
-	char *n = strdup(name);
+	char *n = span_strndup(s, name, strlen(name));
 
 	if (!n)
 		return -1;
-	free(s->name);
+	span_str_free(s, s->name);
 	s->name = n;
 	return 0;
+}
+
+/* The span attribute to (re)set: its old value is released. */
+static struct ebt_attr *span_attr(struct ebt_span *s, const char *key)
+{
+	struct ebt_attr *a =
+		find_or_add(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS, key);
+
+	if (a) {
+		span_str_free(s, a->str);
+		a->str = NULL;
+	}
+	return a;
 }
 
 int ebt_span_add_strn(struct ebt_span *s, const char *key, const char *val,
 		      size_t len)
 {
-	return set_str(next_attr(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS, key),
-		       key, val, len);
+	struct ebt_attr *a = span_attr(s, key);
+
+	return a ? set_str(a, key, span_strndup(s, val, len)) : -1;
 }
 
 int ebt_span_add_str(struct ebt_span *s, const char *key, const char *val)
@@ -182,8 +242,7 @@ int ebt_span_add_str(struct ebt_span *s, const char *key, const char *val)
 
 int ebt_span_add_int(struct ebt_span *s, const char *key, int64_t v)
 {
-	return set_int(next_attr(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS, key),
-		       key, v);
+	return set_int(span_attr(s, key), key, v);
 }
 
 const struct ebt_attr *ebt_span_find(const struct ebt_span *s, const char *key)
@@ -196,10 +255,12 @@ const struct ebt_attr *ebt_span_find(const struct ebt_span *s, const char *key)
 
 size_t ebt_span_size(const struct ebt_span *s)
 {
-	size_t n = sizeof(*s) + (s->name ? strlen(s->name) + 1 : 0);
+	size_t n = sizeof(*s);
 
+	if (s->name && !in_text(s, s->name))
+		n += strlen(s->name) + 1;
 	for (unsigned i = 0; i < s->n_attrs; i++)
-		if (s->attrs[i].str)
+		if (s->attrs[i].str && !in_text(s, s->attrs[i].str))
 			n += strlen(s->attrs[i].str) + 1;
 	return n;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The span model handed from the span assembler to exporters.
- * A span owns its strings (heap); its resource is shared and refcounted,
- * because exporters free spans on their own thread.
+ * A span owns its strings (in its own text room, the heap past that); its
+ * resource is shared and refcounted, because exporters free spans on their
+ * own thread.
  */
 #ifndef EBT_SPAN_H
 #define EBT_SPAN_H
@@ -13,6 +14,9 @@
 #include <stdint.h>
 
 #define EBT_SPAN_MAX_ATTRS 20
+/* Inline room for a span's strings (name and attribute values): a typical
+ * HTTP span's fit, so building and freeing one is a single allocation. */
+#define EBT_SPAN_TEXT 384
 #define EBT_RES_MAX_ATTRS 32
 
 /* OTLP Span.SpanKind values */
@@ -36,15 +40,16 @@ enum ebt_attr_type {
 };
 
 /*
- * key is a static string literal, or owned_key when the key came from input
- * (OTEL_RESOURCE_ATTRIBUTES); str (if any) is owned by the holder.
+ * key is a static string literal, or a heap copy (key_owned) when the key
+ * came from input (OTEL_RESOURCE_ATTRIBUTES); str (if any) is owned by the
+ * holder: a resource's are on the heap, a span's usually in its text room.
  */
 struct ebt_attr {
 	const char *key;
-	char *owned_key;
-	enum ebt_attr_type type;
 	char *str;
 	int64_t num;
+	uint8_t type; /* enum ebt_attr_type */
+	bool key_owned;
 };
 
 /* Resource of one process: created once, shared by all its spans. */
@@ -69,6 +74,8 @@ struct ebt_span {
 	struct ebt_attr attrs[EBT_SPAN_MAX_ATTRS];
 	unsigned n_attrs;
 	struct ebt_resource *resource; /* holds one reference */
+	uint32_t text_used;
+	char text[EBT_SPAN_TEXT]; /* strings that fit; longer ones: heap */
 };
 
 /* Resource lifetime (span.c) */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for span and resource objects (user/span.c): strings in the
+ * span's text room and past it, replaced values, limits, footprint. Run
+ * under ASan/LSan too (make test-asan), which catches a freed inline string
+ * or a leaked heap one. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "span.h"
+
+static bool inside(const struct ebt_span *s, const char *p)
+{
+	return p >= s->text && p < s->text + sizeof(s->text);
+}
+
+static void test_small_strings_inline(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+	const struct ebt_attr *a;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(ebt_span_set_name(s, "GET /users/{id}"), 0);
+	assert_int_equal(ebt_span_add_str(s, "http.request.method", "GET"), 0);
+	assert_int_equal(ebt_span_add_int(s, "http.response.status_code", 200),
+			 0);
+	assert_string_equal(s->name, "GET /users/{id}");
+	assert_true(inside(s, s->name));
+	a = ebt_span_find(s, "http.request.method");
+	assert_non_null(a);
+	assert_int_equal(a->type, EBT_ATTR_STR);
+	assert_string_equal(a->str, "GET");
+	assert_true(inside(s, a->str));
+	a = ebt_span_find(s, "http.response.status_code");
+	assert_int_equal(a->type, EBT_ATTR_INT);
+	assert_int_equal(a->num, 200);
+	assert_null(a->str);
+	/* nothing on the heap: the footprint is the struct alone */
+	assert_int_equal(ebt_span_size(s), sizeof(*s));
+	ebt_span_free(s);
+}
+
+/* Values that do not fit go to the heap; all read back intact. */
+static void test_overflow_to_heap(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+	static const char *const keys[] = { "k0", "k1", "k2", "k3", "k4",
+					    "k5", "k6", "k7", "k8", "k9" };
+	char val[10][200];
+	size_t heap = 0;
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		memset(val[i], 'a' + i, sizeof(val[i]) - 1);
+		val[i][sizeof(val[i]) - 1] = '\0';
+		assert_int_equal(ebt_span_add_str(s, keys[i], val[i]), 0);
+	}
+	for (int i = 0; i < 10; i++) {
+		const struct ebt_attr *a = ebt_span_find(s, keys[i]);
+
+		assert_string_equal(a->str, val[i]);
+		if (!inside(s, a->str))
+			heap += strlen(a->str) + 1;
+	}
+	assert_true(heap >= 8 * 200); /* at most one 200-byte value fits */
+	assert_int_equal(ebt_span_size(s), sizeof(*s) + heap);
+	ebt_span_free(s);
+}
+
+/* Setting a key again replaces its value, inline or heap, and the type. */
+static void test_replace_values(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+	char big[600];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ebt_span_add_str(s, "a", "one"), 0);
+	assert_int_equal(ebt_span_add_str(s, "a", big), 0);
+	assert_string_equal(ebt_span_find(s, "a")->str, big);
+	assert_false(inside(s, ebt_span_find(s, "a")->str));
+	assert_int_equal(ebt_span_add_str(s, "a", "two"), 0);
+	assert_string_equal(ebt_span_find(s, "a")->str, "two");
+	assert_int_equal(ebt_span_add_int(s, "a", 7), 0);
+	assert_int_equal(ebt_span_find(s, "a")->type, EBT_ATTR_INT);
+	assert_null(ebt_span_find(s, "a")->str);
+	assert_int_equal(s->n_attrs, 1);
+	assert_int_equal(ebt_span_set_name(s, big), 0);
+	assert_int_equal(ebt_span_set_name(s, "GET"), 0);
+	assert_string_equal(s->name, "GET");
+	ebt_span_free(s);
+}
+
+/* A length cut copies that many bytes; a NUL inside stops the copy. */
+static void test_strn_bounds(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+
+	(void)state;
+	assert_int_equal(ebt_span_add_strn(s, "p", "/users/42?x=1", 9), 0);
+	assert_string_equal(ebt_span_find(s, "p")->str, "/users/42");
+	assert_int_equal(ebt_span_add_strn(s, "q", "ab\0cd", 5), 0);
+	assert_string_equal(ebt_span_find(s, "q")->str, "ab");
+	assert_int_equal(ebt_span_add_strn(s, "e", "", 0), 0);
+	assert_string_equal(ebt_span_find(s, "e")->str, "");
+	ebt_span_free(s);
+}
+
+/* The attribute table is bounded: one more key fails, known keys still
+ * update, and nothing leaks. */
+static void test_attr_limit(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+	char keys[EBT_SPAN_MAX_ATTRS + 1][16];
+
+	(void)state;
+	for (int i = 0; i <= EBT_SPAN_MAX_ATTRS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "key%d", i);
+	for (int i = 0; i < EBT_SPAN_MAX_ATTRS; i++)
+		assert_int_equal(ebt_span_add_str(s, keys[i], "v"), 0);
+	assert_int_equal(ebt_span_add_str(s, keys[EBT_SPAN_MAX_ATTRS], "v"), -1);
+	assert_int_equal(ebt_span_add_int(s, keys[EBT_SPAN_MAX_ATTRS], 1), -1);
+	assert_int_equal(ebt_span_add_str(s, keys[3], "w"), 0);
+	assert_string_equal(ebt_span_find(s, "key3")->str, "w");
+	assert_int_equal(s->n_attrs, EBT_SPAN_MAX_ATTRS);
+	ebt_span_free(s);
+}
+
+/* Resource strings and copied keys live on the heap and are freed with the
+ * last reference; replacing a value frees the old one. */
+static void test_resource_values(void **state)
+{
+	struct ebt_resource *r = ebt_resource_new(42);
+	char key[] = "team.name";
+
+	(void)state;
+	assert_int_equal(ebt_resource_add_str(r, "service.name", "a"), 0);
+	assert_int_equal(ebt_resource_add_str(r, "service.name", "shop"), 0);
+	assert_string_equal(r->service_name, "shop");
+	assert_int_equal(ebt_resource_add_dyn(r, key, "payments"), 0);
+	key[0] = 'X'; /* the resource holds its own copy of the key */
+	assert_string_equal(ebt_resource_get(r, "team.name"), "payments");
+	assert_int_equal(ebt_resource_add_dyn(r, "team.name", "billing"), 0);
+	assert_string_equal(ebt_resource_get(r, "team.name"), "billing");
+	assert_int_equal(ebt_resource_add_int(r, "process.pid", 42), 0);
+	assert_int_equal(r->n_attrs, 3);
+	ebt_resource_ref(r);
+	ebt_resource_unref(r);
+	assert_string_equal(ebt_resource_get(r, "service.name"), "shop");
+	ebt_resource_unref(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_small_strings_inline),
+		cmocka_unit_test(test_overflow_to_heap),
+		cmocka_unit_test(test_replace_values),
+		cmocka_unit_test(test_strn_bounds),
+		cmocka_unit_test(test_attr_limit),
+		cmocka_unit_test(test_resource_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
