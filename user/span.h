@@ -15,8 +15,10 @@
 
 #define EBT_SPAN_MAX_ATTRS 20
 /* Inline room for a span's strings (name and attribute values): a typical
- * HTTP span's fit, so building and freeing one is a single allocation. */
-#define EBT_SPAN_TEXT 384
+ * HTTP span's fit, so building and freeing one is a single allocation. Sized
+ * so that the whole span stays within 1 KiB, which glibc serves from its
+ * per-thread cache (larger chunks go through the shared bins). */
+#define EBT_SPAN_TEXT 272
 #define EBT_RES_MAX_ATTRS 32
 
 /* OTLP Span.SpanKind values */
@@ -77,6 +79,8 @@ struct ebt_span {
 	uint32_t text_used;
 	char text[EBT_SPAN_TEXT]; /* strings that fit; longer ones: heap */
 };
+
+_Static_assert(sizeof(struct ebt_span) <= 1024, "a span fits in 1 KiB");
 
 /* Resource lifetime (span.c) */
 struct ebt_resource *ebt_resource_new(uint32_t pid);
