@@ -193,14 +193,22 @@ static void on_complete(void *ctx, const struct http_msg *m)
 		ebt_asm_response(f->t, f->c, m, f->ts);
 }
 
+/* Bytes not captured or a head too big: what was seen looked like HTTP. */
+static bool capture_limit(enum http_error err)
+{
+	return err == HTTP_ERR_GAP || err == HTTP_ERR_HEADER_TOO_LARGE;
+}
+
 static void on_error(void *ctx, enum http_error err)
 {
 	struct feed_ctx *f = ctx;
 
-	(void)err;
 	f->t->stats.parse_errors++;
 	ebt_conn_drop_pending(f->t, f->c);
-	if (!f->c->ever_head)
+	/* the next message starts later: not at the broken one's first byte */
+	f->c->in_msg[f->side] = false;
+	f->c->msg_start[f->side] = f->ts;
+	if (!f->c->ever_head && !capture_limit(err))
 		mark_not_http(f->t, f->c);
 }
 
@@ -247,6 +255,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	s = f.side == SIDE_REQ ? c->req : c->resp;
 	http_stream_feed(s, e->payload, e->cap_len, e->total_len, &parser_cb,
 			 &f);
+	if (http_stream_in_resync(s)) /* skipped bytes start no message */
+		c->in_msg[f.side] = false;
 }
 
 void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)

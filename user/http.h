@@ -52,6 +52,7 @@ struct http_msg {
 	bool chunked;
 	bool conn_close; /* Connection: close (or 1.0 without keep-alive) */
 	bool upgrade;    /* Upgrade header present */
+	bool head_cut;   /* head's end never captured: fields may be missing */
 	uint64_t body_bytes; /* filled in for on_complete */
 };
 
@@ -72,6 +73,10 @@ struct http_callbacks {
 	 * Message (head + body) fully seen. Not called for 1xx interim
 	 * responses, but for 101 (the stream is opaque after it). body_bytes
 	 * counts payload bytes (for chunked bodies the chunk data only).
+	 * A head whose end was not captured (the syscall moved more bytes
+	 * than were copied) is reported with head_cut set if its start line
+	 * and whole fields validate: on_head, then on_complete at once (body
+	 * unknown, body_bytes 0), then the stream skips to the next message.
 	 */
 	void (*on_complete)(void *ctx, const struct http_msg *m);
 	/*

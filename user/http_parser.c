@@ -13,6 +13,10 @@
  * validate is reported through on_error, then the stream resynchronises:
  * bytes are dropped until the start of a later feed, or a position right
  * after a LF, where http_looks_like_request/response accepts what follows.
+ * A head whose end was never captured (a big head cut by the capture
+ * limit) is the exception: if its start line and whole fields validate,
+ * it is reported as a message without a body (head_cut), and the stream
+ * resynchronises without an error.
  *
  * Lines may end in CRLF or a bare LF. on_complete is not called for 1xx
  * interim responses, except 101, which ends the HTTP exchange (everything
@@ -518,6 +522,21 @@ static enum http_error parse_header(struct head *h, const uint8_t **pos,
 	return HTTP_ERR_NONE;
 }
 
+/* Checks and settings once the fields of a head are read. */
+static enum http_error finish_head(struct head *h)
+{
+	struct http_msg *m = h->m;
+
+	if (h->te_seen && !m->chunked && m->is_request)
+		return HTTP_ERR_BAD_HEADER; /* cannot be framed */
+	if (h->te_seen) {
+		m->has_content_length = false;
+		m->content_length = 0;
+	}
+	m->conn_close = h->close || (m->version_minor == 0 && !h->keep_alive);
+	return HTTP_ERR_NONE;
+}
+
 /* p[0..n) is a whole head: start line, fields, blank line. */
 static enum http_error parse_head(struct head *h, const uint8_t *p, size_t n)
 {
@@ -529,16 +548,29 @@ static enum http_error parse_head(struct head *h, const uint8_t *p, size_t n)
 			    : parse_status_line(&pos, end, m);
 	while (!err && !line_end(pos, end))
 		err = parse_header(h, &pos, end);
-	if (err)
-		return err;
-	if (h->te_seen && !m->chunked && m->is_request)
-		return HTTP_ERR_BAD_HEADER; /* cannot be framed */
-	if (h->te_seen) {
-		m->has_content_length = false;
-		m->content_length = 0;
-	}
-	m->conn_close = h->close || (m->version_minor == 0 && !h->keep_alive);
-	return HTTP_ERR_NONE;
+	return err ? err : finish_head(h);
+}
+
+/*
+ * p[0..n) is the start of a head whose end was never captured: its start
+ * line and whole fields up to the last LF must validate; the partial line
+ * after it is ignored.
+ */
+static enum http_error parse_head_cut(struct head *h, const uint8_t *p,
+				      size_t n)
+{
+	const uint8_t *lf = memrchr(p, '\n', n), *pos = p, *end;
+	struct http_msg *m = h->m;
+	enum http_error err;
+
+	if (!lf)
+		return HTTP_ERR_GAP;
+	end = lf + 1;
+	err = m->is_request ? parse_request_line(&pos, end, m)
+			    : parse_status_line(&pos, end, m);
+	while (!err && pos < end)
+		err = parse_header(h, &pos, end);
+	return err ? err : finish_head(h);
 }
 
 /*
@@ -592,6 +624,7 @@ static void msg_init(struct http_msg *m, bool is_request)
 	m->chunked = false;
 	m->conn_close = false;
 	m->upgrade = false;
+	m->head_cut = false;
 	m->body_bytes = 0;
 }
 
@@ -619,6 +652,7 @@ static void msg_copy(struct http_msg *d, const struct http_msg *m)
 	d->chunked = m->chunked;
 	d->conn_close = m->conn_close;
 	d->upgrade = m->upgrade;
+	d->head_cut = m->head_cut;
 	d->body_bytes = m->body_bytes;
 }
 
@@ -783,6 +817,35 @@ static enum http_error head_parsed(struct feed *f, const uint8_t *p, size_t n)
 	else
 		start_response(f);
 	return HTTP_ERR_NONE;
+}
+
+/*
+ * The buffered head's end was never captured (the syscall moved more bytes
+ * than were copied): report what its whole lines say, as a message without
+ * a body, then skip to the next message. False if they do not validate.
+ */
+static bool head_cut(struct feed *f)
+{
+	struct http_stream *s = f->s;
+	struct head h = { .m = f->local };
+
+	if (!h.m || !s->buf_len)
+		return false;
+	msg_init(h.m, s->side == HTTP_SIDE_REQUEST);
+	if (parse_head_cut(&h, s->buf, s->buf_len) != HTTP_ERR_NONE ||
+	    (!h.m->is_request && h.m->status < 200))
+		return false;
+	h.m->head_cut = true;
+	s->good += s->buf_len;
+	buf_free(s);
+	if (!h.m->is_request)
+		fifo_pop(s);
+	f->m = h.m;
+	s->after = ST_RESYNC;
+	if (f->cb && f->cb->on_head)
+		f->cb->on_head(f->ctx, h.m);
+	complete(f);
+	return true;
 }
 
 /* ---- per-state steps -------------------------------------------------- */
@@ -1004,14 +1067,14 @@ static size_t do_maybe_opaque(struct feed *f, const uint8_t *d, size_t pos,
 	return pos;
 }
 
-/* Candidates: right after a LF (including at pos itself). */
+/* Candidates: the start of a feed, right after a LF (including at pos). */
 static size_t do_resync(struct feed *f, const uint8_t *d, size_t pos,
 			size_t len)
 {
 	int side = f->s->side;
 	const uint8_t *lf;
 
-	if (pos > 0 && d[pos - 1] == '\n' &&
+	if ((pos == 0 || d[pos - 1] == '\n') &&
 	    looks_like(side, d + pos, len - pos))
 		goto found;
 	while ((lf = memchr(d + pos, '\n', len - pos))) {
@@ -1086,6 +1149,10 @@ static void account_gap(struct feed *f, uint64_t gap)
 	case ST_OPAQUE:
 	case ST_RESYNC:
 		return;
+	case ST_HEAD:
+		if (head_cut(f))
+			return;
+		break;
 	default:
 		break;
 	}

@@ -263,6 +263,63 @@ def test_vectored_io_with_many_iovecs(tracer):
     assert cl.attrs["url.full"] == f"http://vec:{port}/vec/1234"
 
 
+def test_head_bigger_than_capture_then_keepalive_request(tracer, server_factory):
+    """A 10 KB header (more than BPF copies per syscall), then a small
+    request on the same connection: both are traced, by server and curl."""
+    name = svc()
+    srv = server_factory("python", service=name)
+    fmt = "%{http_code} %{num_connects}\\n"
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", fmt,
+                          "-H", "Cookie: " + "c" * 10000, srv.url + "/users/1",
+                          "--next", "-s", "-o", "/dev/null", "-w", fmt, srv.url + "/hello"],
+                         capture_output=True, timeout=30, check=True)
+    assert out.stdout.decode().split() == ["200", "1", "200", "0"]  # one connection
+    (big,) = server_spans(tracer, name, name="GET /users/{id}")
+    (after,) = server_spans(tracer, name, name="GET /hello")
+    assert big.attrs["http.response.status_code"] == 200
+    assert after.attrs["http.response.status_code"] == 200
+    assert big.end <= after.start
+    clients = tracer.wait_for(lambda x: x.kind == 3 and x.span_id in (big.parent, after.parent),
+                              count=2)
+    assert sorted(c.attrs["url.full"] for c in clients) == [
+        f"{srv.url}/hello", f"{srv.url}/users/1"]
+
+
+def test_response_head_in_more_iovecs_than_captured(tracer):
+    """sendmsg with 50 header iovecs (BPF copies 16): the span is right,
+    and so is the next exchange on the connection."""
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    port = lsock.getsockname()[1]
+
+    def serve():
+        conn, _ = lsock.accept()
+        for path in (b"/many", b"/next"):
+            req = b""
+            while b"\r\n\r\n" not in req:
+                req += conn.recv(4096)
+            assert path in req
+            parts = [b"HTTP/1.1 503 Busy\r\n"] + [b"X-H%d: v\r\n" % i for i in range(50)] + \
+                [b"Content-Length: 4\r\n", b"\r\n", b"busy"]
+            conn.sendmsg(parts if path == b"/many" else [b"".join(parts)])
+        conn.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    with socket.create_connection(("127.0.0.1", port)) as c:
+        for path in (b"/many", b"/next"):
+            c.sendall(b"GET %s HTTP/1.1\r\nHost: vec\r\n\r\n" % path)
+            data = b""
+            while not data.endswith(b"busy"):
+                data += c.recv(4096)
+    th.join()
+    lsock.close()
+    spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port, count=2)
+    assert sorted(s.name for s in spans) == ["GET /many", "GET /next"]
+    assert all(s.attrs["http.response.status_code"] == 503 and s.status == 2 for s in spans)
+
+
 FORKING_SERVER = r'''
 import http.server, socketserver, sys
 class H(http.server.BaseHTTPRequestHandler):

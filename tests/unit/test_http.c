@@ -782,20 +782,87 @@ static void test_gap_in_headers_then_recovery(void **state)
 	struct rec *r = rec_new();
 
 	(void)state;
+	/* a head cut by the capture: its whole lines are reported */
 	assert_int_equal(http_stream_feed(s, (const uint8_t *)req, strlen(req),
 					  strlen(req) + 5000, &cbs, r),
-			 0);
-	assert_int_equal(r->heads, 0);
-	assert_int_equal(r->errors, 1);
-	assert_int_equal(r->err[0], HTTP_ERR_GAP);
+			 1);
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->errors, 0);
+	assert_string_equal(r->head[0].target, "/lost");
+	assert_string_equal(r->head[0].host, "h");
+	assert_true(r->head[0].head_cut);
+	assert_int_equal(r->done[0].body_bytes, 0);
 	/* the rest of that request, then the next one in the same write */
 	assert_int_equal(feed_str(s, r, "aaaa\r\nAccept: x\r\n\r\n"
 					"GET /found HTTP/1.1\r\n\r\n"),
 			 1);
-	assert_int_equal(r->heads, 1);
-	assert_string_equal(r->head[0].target, "/found");
-	assert_int_equal(r->errors, 1);
+	assert_int_equal(r->heads, 2);
+	assert_string_equal(r->head[1].target, "/found");
+	assert_false(r->head[1].head_cut);
+	assert_int_equal(r->errors, 0);
 	done(s, r);
+}
+
+/* A response head bigger than the capture, with a body, then the next. */
+static void test_response_head_cut(void **state)
+{
+	const char *resp = "HTTP/1.1 201 Created\r\nX-A: 1\r\nX-B: 2";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_expect(s, "GET");
+	http_stream_expect(s, "HEAD");
+	assert_int_equal(http_stream_feed(s, (const uint8_t *)resp,
+					  strlen(resp), strlen(resp) + 9000,
+					  &cbs, r),
+			 1);
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(r->head[0].status, 201);
+	assert_true(r->head[0].head_cut);
+	assert_int_equal(r->completes, 1);
+	/* the rest of its head and its body, then a HEAD response */
+	assert_int_equal(feed_str(s, r, "22\r\nContent-Length: 14\r\n\r\n"
+					"body with\nLF\n"),
+			 0);
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 200 OK\r\n"
+					"Content-Length: 99\r\n\r\n"),
+			 1);
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->done[1].status, 200);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* Cut heads that do not validate, or say nothing final, are errors. */
+static void test_head_cut_not_reported(void **state)
+{
+	static const struct {
+		int side;
+		const char *d;
+	} cases[] = {
+		{ HTTP_SIDE_REQUEST, "GET /only-the-start-li" },
+		{ HTTP_SIDE_REQUEST, "GET /x HTTP/1.1\r\nBad Header\r\nxx" },
+		{ HTTP_SIDE_REQUEST, "GET /x HTTP/1.1\r\n"
+				     "Transfer-Encoding: gzip\r\nX" },
+		{ HTTP_SIDE_RESPONSE, "HTTP/1.1 100 Continue\r\nX-A: b\r\nX" },
+		{ HTTP_SIDE_RESPONSE, "HTTP/1.1 200 OK\r\nX-\x01: b\r\nX" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_stream *s = http_stream_new(cases[i].side);
+		struct rec *r = rec_new();
+		size_t n = strlen(cases[i].d);
+
+		http_stream_feed(s, (const uint8_t *)cases[i].d, n, n + 100,
+				 &cbs, r);
+		assert_int_equal(r->heads, 0);
+		assert_int_equal(r->errors, 1);
+		assert_int_equal(r->err[0], HTTP_ERR_GAP);
+		done(s, r);
+	}
 }
 
 static void test_gap_at_message_boundary(void **state)
@@ -1332,6 +1399,8 @@ int main(void)
 		cmocka_unit_test(test_gap_in_chunk_data_ok),
 		cmocka_unit_test(test_gap_across_chunk_boundary),
 		cmocka_unit_test(test_gap_in_headers_then_recovery),
+		cmocka_unit_test(test_response_head_cut),
+		cmocka_unit_test(test_head_cut_not_reported),
 		cmocka_unit_test(test_gap_at_message_boundary),
 		cmocka_unit_test(test_gap_in_close_delimited),
 		cmocka_unit_test(test_garbage_then_request),

@@ -112,6 +112,24 @@ static void data(struct fixture *f, uint32_t tgid, uint32_t tid, uint32_t fd,
 	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
 }
 
+/* Only the first cap bytes of what the syscall moved were captured. */
+static void data_capped(struct fixture *f, uint32_t tgid, uint32_t fd,
+			uint32_t dir, uint32_t seq, const char *bytes,
+			uint32_t total)
+{
+	static struct ebt_ev_data e;
+	size_t n = strlen(bytes);
+
+	memset(&e, 0, offsetof(struct ebt_ev_data, payload));
+	hdr(&e.hdr, EBT_EV_DATA, tgid, tgid, fd, fd * 100, f->now += 1000);
+	e.direction = dir;
+	e.total_len = total;
+	e.cap_len = (uint32_t)n;
+	e.seq = seq;
+	memcpy(e.payload, bytes, n);
+	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
+}
+
 static const char *attr(const struct ebt_span *s, const char *k)
 {
 	const struct ebt_attr *a = ebt_span_find(s, k);
@@ -242,6 +260,74 @@ static void test_garbage_marks_not_http(void **state)
 	assert_int_equal(f->t.stats.not_http, 1);
 }
 
+/*
+ * The first request's head is bigger than the capture (a 10 KB cookie):
+ * the connection stays HTTP, that request still makes a span from its
+ * start line, and the next keep-alive request is traced as usual.
+ */
+static void test_head_bigger_than_capture(void **state)
+{
+	struct fixture *f = *state;
+	const char *big = "GET /big HTTP/1.1\r\nHost: shop\r\nCookie: aaaa";
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_capped(f, 10, 5, EBT_DIR_INGRESS, 0, big, 10000);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 1, "aaaa\r\n\r\n");
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 2,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 3, "GET /next HTTP/1.1\r\n\r\n");
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 4,
+	     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->t.stats.not_http, 0);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(f->cap.spans[0]->name, "GET /big");
+	assert_string_equal(attr(f->cap.spans[0], "server.address"), "shop");
+	assert_string_equal(f->cap.spans[1]->name, "GET /next");
+	assert_int_equal(ebt_span_find(f->cap.spans[1],
+				       "http.response.status_code")->num,
+			 404);
+	/* the second span starts at its own request, not at the first one */
+	assert_true(f->cap.spans[1]->start_ns > f->cap.spans[0]->end_ns);
+}
+
+/* A response head written in more iovecs than BPF copies. */
+static void test_response_head_bigger_than_capture(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 0, "GET /vec HTTP/1.1\r\n\r\n");
+	data_capped(f, 10, 5, EBT_DIR_EGRESS, 1,
+		    "HTTP/1.1 503 Busy\r\nX-H0: v\r\nX-H1: v\r\n", 900);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 2, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 3,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(f->cap.spans[0]->name, "GET /vec");
+	assert_int_equal(f->cap.spans[0]->status, EBT_STATUS_ERROR);
+	assert_string_equal(f->cap.spans[1]->name, "GET /b");
+}
+
+/* After garbage the next request's span starts at that request. */
+static void test_start_after_resync(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 2, "GET /b HTTP/1.1\r\nBad\r\n");
+	f->now += 1000000000;
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 3, "GET /c HTTP/1.1\r\n\r\n");
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 4,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(f->cap.spans[1]->name, "GET /c");
+	assert_true(f->cap.spans[1]->end_ns - f->cap.spans[1]->start_ns <
+		    1000000000);
+}
+
 static void test_malformed_records_counted(void **state)
 {
 	struct fixture *f = *state;
@@ -290,6 +376,13 @@ int main(void)
 			test_seq_gap_drops_pending_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_marks_not_http,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_bigger_than_capture,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_response_head_bigger_than_capture, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_start_after_resync, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_records_counted,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
