@@ -360,6 +360,7 @@ struct res_entry {
 	uint64_t k8s_version; /* API client's version at the last lookup */
 	bool cri_applied;     /* the CRI pod's attributes are in r */
 	bool pending;         /* in a container the CRI map did not know */
+	bool blind;           /* built with no /proc and no comm: "unknown" */
 };
 
 static void free_entry(void *v)
@@ -650,6 +651,14 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 	struct res_entry *e = htab_get(rs->by_tgid, &tgid);
 	int err;
 
+	/*
+	 * A process first seen by a record without its comm (a log write)
+	 * after it had exited: build it again once a record names it.
+	 */
+	if (e && e->blind && comm) {
+		free_entry(htab_del(rs->by_tgid, &tgid));
+		e = NULL;
+	}
 	if (e) {
 		if (e->pending &&
 		    (ebt_cri_version(rs->cri) != e->cri_version ||
@@ -660,6 +669,7 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 	e = build(rs, tgid, src, comm ? comm : "unknown");
 	if (!e)
 		return NULL;
+	e->blind = !comm && strcmp(e->proc, "unknown") == 0;
 	htab_put(rs->by_tgid, &tgid, e, &err);
 	if (err) {
 		free_entry(e);

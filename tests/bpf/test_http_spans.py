@@ -320,6 +320,22 @@ def test_response_head_in_more_iovecs_than_captured(tracer):
     assert all(s.attrs["http.response.status_code"] == 503 and s.status == 2 for s in spans)
 
 
+def test_short_lived_client_logging_first_keeps_its_name(server_factory):
+    """curl -v writes to stderr before it connects and exits at once: its
+    process is gone when the tracer looks it up; the span still says curl."""
+    from lib.tracer import Tracer
+    srv = server_factory("python")
+    t = Tracer("--comm", "curl").start()
+    try:
+        for i in range(3):
+            subprocess.run(["curl", "-v", "-s", "-o", "/dev/null", f"{srv.url}/hello?n={i}"],
+                           capture_output=True, timeout=30, check=True)
+        spans = t.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == srv.port, count=3)
+        assert [s.service for s in spans] == ["curl"] * 3, spans
+    finally:
+        assert t.stop() == 0
+
+
 FORKING_SERVER = r'''
 import http.server, socketserver, sys
 class H(http.server.BaseHTTPRequestHandler):

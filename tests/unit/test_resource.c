@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -75,12 +77,48 @@ static void test_kv_list(void **state)
 	assert_int_equal(ebt_parse_kv_list("=v", kv, buf), -1);
 }
 
+/* A pid that is gone: a child that exited and was reaped. */
+static uint32_t dead_pid(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	assert_true(p > 0);
+	assert_int_equal(waitpid(p, NULL, 0), p);
+	return (uint32_t)p;
+}
+
+/*
+ * A short-lived process (curl -v) whose first record is a stderr write
+ * (no comm) and which exited before it was looked up: its connection's
+ * record names it later, and the spans must not say "unknown".
+ */
+static void test_gone_process_named_later(void **state)
+{
+	struct ebt_resources *rs = ebt_resources_new(NULL);
+	uint32_t pid = dead_pid();
+	struct ebt_resource *r;
+
+	(void)state;
+	assert_non_null(rs);
+	r = ebt_resources_get(rs, pid, NULL);
+	assert_non_null(r);
+	assert_string_equal(ebt_resource_get(r, "service.name"), "unknown");
+	r = ebt_resources_get(rs, pid, "curl");
+	assert_string_equal(ebt_resource_get(r, "service.name"), "curl");
+	r = ebt_resources_get(rs, pid, NULL);
+	assert_string_equal(ebt_resource_get(r, "service.name"), "curl");
+	ebt_resources_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jvm_names),
 		cmocka_unit_test(test_interpreters),
 		cmocka_unit_test(test_kv_list),
+		cmocka_unit_test(test_gone_process_named_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
