@@ -146,6 +146,18 @@ static __always_inline int rb_output(void *data, __u64 size)
 	return 0;
 }
 
+/* The process's name: its leader thread's comm. Worker threads rename
+ * themselves (the JDK's "HTTP-Dispatcher", "http-nio-8080-exec-1"), so
+ * the current thread's comm would not match --comm java. */
+static __always_inline void proc_comm(char comm[EBT_COMM_LEN])
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (!leader || bpf_core_read_str(comm, EBT_COMM_LEN, &leader->comm) < 0)
+		bpf_get_current_comm(comm, EBT_COMM_LEN);
+}
+
 /* Is this process selected for tracing? Checked once per new connection. */
 static __always_inline bool selected(__u32 tgid)
 {
@@ -156,7 +168,7 @@ static __always_inline bool selected(__u32 tgid)
 	if (ebt_cfg.filter_comm) {
 		char comm[EBT_COMM_LEN] = {};
 
-		bpf_get_current_comm(comm, sizeof(comm));
+		proc_comm(comm);
 		if (!bpf_map_lookup_elem(&ebt_comm_filter, comm))
 			return false;
 	}
@@ -285,7 +297,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 	fill_hdr(&e.hdr, EBT_EV_CONN_OPEN, pid_tgid, fd, info.start_ns);
 	e.role = role;
 	e.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	proc_comm(e.comm);
 	rb_output(&e, sizeof(e));
 }
 
@@ -523,6 +535,40 @@ static __always_inline __u32 copy_payload(struct scratch *s, struct io_args *a,
 	return cap;
 }
 
+/* Address of the last byte a writev of ret bytes moved, or 0. */
+static __always_inline __u64 iov_last(__u64 iov_ptr, __u32 iovcnt, long ret)
+{
+	__u64 left = (__u64)ret;
+
+#pragma unroll
+	for (int i = 0; i < EBT_IOV_MAX; i++) {
+		struct iovec iov;
+
+		if (i >= iovcnt)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov),
+					(void *)(iov_ptr + i * sizeof(iov))))
+			break;
+		if (iov.iov_len >= left)
+			return (__u64)iov.iov_base + left - 1;
+		left -= iov.iov_len;
+	}
+	return 0;
+}
+
+/* The last byte of a write whose payload was cut, + 1 (0: unknown), so
+ * userspace knows whether it ended a line. */
+static __always_inline __u32 last_byte(struct io_args *a, long ret)
+{
+	__u64 at = a->iovcnt ? iov_last(a->buf, a->iovcnt, ret)
+			     : a->buf + (__u64)ret - 1;
+	__u8 b;
+
+	if (!at || bpf_probe_read_user(&b, 1, (void *)at))
+		return 0;
+	return (__u32)b + 1;
+}
+
 static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
 {
 	__u32 zero = 0, cap;
@@ -537,6 +583,7 @@ static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
 	s->ev.total_len = (__u32)ret;
 	s->ev.cap_len = cap;
 	s->ev.seq = 0;
+	s->ev.tail = cap < (__u64)ret ? last_byte(a, ret) : 0;
 	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +
 				  (cap & PAYLOAD_MASK));
 	return 0;
@@ -568,6 +615,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
 	s->ev.total_len = (__u32)ret;
 	s->ev.cap_len = cap;
 	s->ev.seq = __sync_fetch_and_add(&c->seq, 1);
+	s->ev.tail = 0;
 	if (cap < (__u64)ret)
 		stat_inc(EBT_STAT_TRUNCATED);
 	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +
@@ -745,6 +793,17 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 	bpf_map_update_elem(&ebt_conn_procs, &child, &one, BPF_ANY);
 }
 
+
+/* --pid follows children: the child is selected before it runs, so its
+ * first connections and writes are not missed (userspace, which also adds
+ * it on the fork record, would be late for a short-lived child). */
+static __always_inline void follow_child(__u32 ptgid, __u32 ctgid)
+{
+	__u8 one = 1;
+
+	if (ebt_cfg.filter_pid && bpf_map_lookup_elem(&ebt_pid_filter, &ptgid))
+		bpf_map_update_elem(&ebt_pid_filter, &ctgid, &one, BPF_NOEXIST);
+}
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -754,6 +813,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (ebt_cfg.hook_only || ctgid == ptgid)
 		return 0;
+	follow_child(ptgid, ctgid);
 	fork_conns(ptgid, ctgid);
 	fill_hdr(&e.hdr, EBT_EV_PROC_FORK, bpf_get_current_pid_tgid(), 0, 0);
 	e.hdr.tgid = ptgid;

@@ -99,7 +99,7 @@ struct ebt_ev_data {
 	__u32 total_len; /* bytes the syscall really moved */
 	__u32 cap_len;   /* bytes of payload[] that follow (<= total_len) */
 	__u32 seq;       /* per-connection record number, from 0 */
-	__u32 _pad;
+	__u32 tail;      /* log write cut short: its last byte + 1; else 0 */
 	__u8 payload[EBT_PAYLOAD_MAX];
 };
 _Static_assert(sizeof(struct ebt_ev_data) == 56 + EBT_PAYLOAD_MAX,

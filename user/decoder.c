@@ -85,6 +85,7 @@ static void log_write(struct ebt_tracer *t, const struct ebt_ev_data *e)
 		.ts_ns = (uint64_t)((int64_t)e->hdr.ts_ns + t->mono_to_real_ns),
 		.data = e->payload, .cap_len = e->cap_len,
 		.total_len = e->total_len,
+		.ends_line = e->tail == (uint32_t)'\n' + 1,
 	};
 
 	t->stats.log_writes++;

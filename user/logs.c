@@ -748,8 +748,12 @@ void ebt_logs_feed(struct ebt_logs *l, const struct ebt_log_chunk *c)
 	make_room(l, s);
 	l->chunk = c;
 	feed_bytes(l, s, c->data, cap);
-	if (c->total_len > cap)
+	if (c->total_len > cap) {
 		lost_bytes(l, s, c->total_len - cap);
+		/* the cut write ended its line: the next one starts whole */
+		if (c->ends_line)
+			s->gap = false;
+	}
 	l->chunk = NULL;
 }
 

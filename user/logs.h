@@ -64,6 +64,7 @@ struct ebt_log_chunk {
 	const uint8_t *data;
 	uint32_t cap_len;
 	uint32_t total_len;
+	bool ends_line; /* total_len > cap_len, and its last byte was '\n' */
 	const struct ebt_log_ctx *ctx; /* NULL: no span active */
 };
 

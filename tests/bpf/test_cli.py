@@ -140,3 +140,95 @@ def test_raw_hooks_mode_makes_the_same_spans():
         assert s.end > s.start
     finally:
         t.stop(); srv.stop()
+
+
+def wait_logs(t, pred, count=1, timeout=10):
+    import time
+    deadline = time.time() + timeout
+    got = []
+    while time.time() < deadline and len(got) < count:
+        got = [r for r in list(t.logs) if pred(r)]
+        time.sleep(0.2)
+    return got
+
+
+def test_comm_filter_matches_the_process_not_its_renamed_threads():
+    """--comm java: the JDK accepts and serves on threads it renamed
+    (HTTP-Dispatcher, pool-N-thread-M); --comm matches the process name."""
+    tag = "comm-" + uuid.uuid4().hex[:6]
+    srv = Server("jdk", env={"OTEL_SERVICE_NAME": tag}).start()
+    t = Tracer("--comm", "java").start()
+    try:
+        assert curl(srv.url + "/log?msg=" + tag) == 200
+        (s,) = t.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == srv.port)
+        assert s.name == "GET /log" and s.resource["service.name"] == tag
+        recs = wait_logs(t, lambda r: r["body"]["stringValue"] == tag)
+        assert len(recs) == 1, t.logs
+        assert recs[0]["traceId"] == s.trace_id and recs[0]["spanId"] == s.span_id
+    finally:
+        t.stop(); srv.stop()
+
+
+PARENT = r"""
+import subprocess, sys
+sys.stdin.readline()
+for i in range(5):
+    subprocess.run(["curl", "-s", "-o", "/dev/null", sys.argv[1] + "/hello"])
+print("children done", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_pid_filter_follows_short_lived_children():
+    """--pid of a parent that runs curl five times: each child is selected
+    from its first syscall, so each makes its client span."""
+    srv = Server("python").start()
+    p = subprocess.Popen(["python3", "-c", PARENT, srv.url], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    t = Tracer("--pid", str(p.pid)).start()
+    try:
+        p.stdin.write(b"go\n"); p.stdin.flush()
+        assert p.stdout.readline() == b"children done\n"
+        got = t.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == srv.port,
+                         count=5)
+        assert len(got) == 5, t.all_spans()
+        assert all(s.resource["process.executable.name"] == "curl" for s in got)
+        assert not [s for s in t.all_spans() if s.kind == 2], "the server is not selected"
+    finally:
+        p.stdin.write(b"end\n"); p.stdin.flush()
+        t.stop(); srv.stop(); p.kill()
+
+
+LONG_WRITER = r"""
+import os, sys
+sys.stdin.readline()
+os.write(1, b"x" * 10000 + b"\n")
+os.write(1, b"after the long line\n")
+os.writev(1, [b"y" * 6000, b"z" * 6000 + b"\n"])
+os.write(1, b"after the long writev\n")
+os.write(1, b"w" * 10000)
+os.write(1, b" end of the cut line\n")
+sys.stdin.readline()
+"""
+
+
+def test_long_log_write_that_ends_its_line_leaves_the_next_whole():
+    """A write bigger than the capture: BPF reports its last byte, so the
+    line after a cut write that ended in a newline is not flagged
+    truncated, and the rest of a cut line still is."""
+    w = subprocess.Popen(["python3", "-c", LONG_WRITER], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        w.stdin.write(b"go\n"); w.stdin.flush()
+        recs = wait_logs(t, lambda r: True, count=6)
+        w.stdin.write(b"done\n"); w.stdin.flush()
+        by = {r["body"]["stringValue"][:8]: attrs(r) for r in recs}
+        assert by["xxxxxxxx"].get("ebpftrace.log.truncated") is True, recs
+        after = [attrs(r) for r in recs if r["body"]["stringValue"].startswith("after the")]
+        assert len(after) == 2 and all("ebpftrace.log.truncated" not in a for a in after), recs
+        (cut_rest,) = [attrs(r) for r in recs
+                       if r["body"]["stringValue"] == " end of the cut line"]
+        assert cut_rest.get("ebpftrace.log.truncated") is True, recs
+    finally:
+        t.stop(); w.kill()

@@ -614,6 +614,37 @@ static void test_truncated_capture(void **state)
 	fx_free(f);
 }
 
+/* A cut write that BPF saw end in '\n' ended its line: the next line is
+ * whole, not flagged as missing its start. */
+static void test_truncated_write_ending_line(void **state)
+{
+	struct ebt_log_chunk c = {
+		.tgid = 100, .tid = 100, .stream = EBT_LOG_STDOUT,
+		.data = (const uint8_t *)"big line st", .cap_len = 11,
+		.total_len = 9000, .ends_line = true,
+	};
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	c.ts_ns = f->now;
+	ebt_logs_feed(f->l, &c);
+	f->now += 1000;
+	feed(f, EBT_LOG_STDOUT, "next line\n");
+	c.ends_line = false; /* the same cut write, ending mid-line */
+	c.ts_ns = f->now;
+	ebt_logs_feed(f->l, &c);
+	f->now += 1000;
+	feed(f, EBT_LOG_STDOUT, "rest of it\n");
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 4, "big line st", "next line", "big line st",
+		     "rest of it");
+	assert_int_equal(f->k.v[0].r.flags, EBT_LOG_TRUNCATED);
+	assert_int_equal(f->k.v[1].r.flags, 0);
+	assert_int_equal(f->k.v[2].r.flags, EBT_LOG_TRUNCATED);
+	assert_int_equal(f->k.v[3].r.flags, EBT_LOG_TRUNCATED);
+	fx_free(f);
+}
+
 static void test_memory_bound(void **state)
 {
 	struct ebt_logs_config cfg;
@@ -958,6 +989,7 @@ int main(void)
 		T(test_binary_and_nul),
 		T(test_crlf),
 		T(test_truncated_capture),
+		T(test_truncated_write_ending_line),
 		T(test_memory_bound),
 		T(test_stream_limit),
 		T(test_forget_process),
