@@ -167,8 +167,9 @@ static const struct opt opts[] = {
 	{ .key = "filter.comm", .flag = "--comm",
 	  .env = { "EBPFTRACE_FILTER_COMM" }, .type = T_STRINGS,
 	  .cmds = CMD_TRACE, .metavar = "NAME[,NAME...]",
-	  .help = "trace only processes with this command name (the kernel's "
-		  "comm, at most 15 bytes; repeatable)",
+	  .help = "trace only processes with this command name (the "
+		  "process's comm as /proc/PID/comm shows it, at most 15 "
+		  "bytes; threads' own names do not count; repeatable)",
 	  LIST(comms, n_comms, char *), .max = COMM_MAX },
 	{ .key = "filter.cgroup", .flag = "--cgroup",
 	  .env = { "EBPFTRACE_FILTER_CGROUP" }, .type = T_STRINGS,
