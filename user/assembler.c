@@ -6,7 +6,9 @@
  * Trace context, in order: a valid incoming W3C traceparent; the client span
  * of a traced peer on this host whose 4-tuple is this connection's reversed
  * (n-th request on both ends); for client requests, the server span active
- * on the writing thread. Otherwise a new trace.
+ * on the writing thread, else the only server span in flight in the
+ * process (clients doing their I/O on worker threads). Otherwise a new
+ * trace.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -79,15 +81,62 @@ static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
 	return true;
 }
 
-/* Client side: the server span active on the writing thread. */
+struct in_flight {
+	uint32_t tgid;
+	unsigned n;
+	const struct ebt_thread_ctx *tc;
+};
+
+static bool count_in_flight(const void *key, void *val, void *ctx)
+{
+	const struct ebt_thread_ctx *tc = val;
+	struct in_flight *f = ctx;
+
+	(void)key;
+	if (tc->tgid == f->tgid) {
+		f->n++;
+		f->tc = tc;
+	}
+	return false;
+}
+
+/*
+ * The writing thread has no server span: clients that hand the I/O to a
+ * pool or an event loop (the JDK's java.net.http.HttpClient, which
+ * Spring Boot 3.4+ RestTemplate/RestClient use by default, writes from
+ * its "HttpClient-N-Worker" threads). If exactly one server span of this
+ * process is in flight and began before this request, it is the parent;
+ * with two or more nothing says which, and the client span stays a root.
+ */
+static const struct ebt_thread_ctx *
+sole_in_flight(struct ebt_tracer *t, const struct ebt_conn *c,
+	       const struct ebt_exchange *x)
+{
+	struct in_flight f = {.tgid = c->id.tgid};
+	struct ebt_conn *sc;
+
+	htab_sweep(t->threads, count_in_flight, &f);
+	if (f.n != 1 || f.tc->set_ns > x->start_ns)
+		return NULL;
+	/* still pending: not a context left behind by a dropped connection */
+	sc = htab_get(t->conns, &f.tc->conn);
+	return sc && find_index(sc, f.tc->index) ? f.tc : NULL;
+}
+
+/* Client side: the server span active on the writing thread, else the
+ * only one in flight in the process. */
 static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
 			struct ebt_exchange *x)
 {
-	struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
+	const struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
 	struct ebt_conn *sc;
 	struct ebt_exchange *sx;
 
-	if (!tc || tc->tgid != c->id.tgid)
+	if (tc && tc->tgid != c->id.tgid)
+		tc = NULL;
+	if (!tc && (tc = sole_in_flight(t, c, x)))
+		x->inferred_parent = true;
+	if (!tc)
 		return false;
 	memcpy(x->trace_id, tc->trace_id, 16);
 	memcpy(x->parent_id, tc->span_id, 8);
@@ -329,6 +378,9 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 		 strchr(name, ':') ? "]" : "", port, (int)plen, path,
 		 q[0] ? "?" : "", q);
 	ebt_span_add_str(s, "url.full", url);
+	if (x->inferred_parent)
+		ebt_span_add_str(s, "ebpftrace.parent.inferred",
+				 "only_server_span_in_flight");
 	ebt_span_add_str(s, "server.address", name);
 	ebt_span_add_int(s, "server.port", port);
 	if (c->have_tuple) {

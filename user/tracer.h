@@ -88,6 +88,7 @@ struct ebt_exchange {
 	uint8_t parent_id[8];
 	bool has_parent;
 	bool remote_parent; /* from traceparent or a traced peer */
+	bool inferred_parent; /* client: the process's only server span */
 	unsigned children;
 	uint32_t log_lines; /* stdout/stderr lines written while active */
 };

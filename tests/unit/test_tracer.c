@@ -190,6 +190,63 @@ static void test_client_child_of_active_server_span(void **state)
 	assert_int_equal(s->status, EBT_STATUS_UNSET);
 }
 
+/* java.net.http.HttpClient: the request thread (11) waits while a worker
+ * thread (12) writes the request: the only server span in flight of the
+ * process is the parent, marked as inferred. */
+static void test_client_on_worker_thread_sole_server_span(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 12, 6, EBT_DIR_EGRESS, 0,
+	     "GET /b HTTP/1.1\r\nHost: b:9090\r\n\r\n");
+	data(f, 10, 13, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	struct ebt_span *c = f->cap.spans[0], *s = f->cap.spans[1];
+
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_memory_equal(c->trace_id, s->trace_id, 16);
+	assert_memory_equal(c->parent_span_id, s->span_id, 8);
+	assert_string_equal(attr(c, "ebpftrace.parent.inferred"),
+			    "only_server_span_in_flight");
+}
+
+/* Two server spans in flight (or none, or one of another process): a
+ * worker thread's client span is not given a guessed parent. */
+static void test_client_on_worker_thread_ambiguous(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t zero[8];
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40001);
+	open_conn(f, 20, 5, EBT_ROLE_SERVER, 8080, 40002);
+	data(f, 20, 21, 5, EBT_DIR_INGRESS, 0, "GET /other HTTP/1.1\r\n\r\n");
+	/* process 10: no server span in flight yet; 20's does not count */
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 12, 6, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 13, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	/* process 10: two in flight */
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	data(f, 10, 14, 7, EBT_DIR_INGRESS, 0, "GET /c HTTP/1.1\r\n\r\n");
+	data(f, 10, 12, 6, EBT_DIR_EGRESS, 2, "GET /d HTTP/1.1\r\n\r\n");
+	data(f, 10, 13, 6, EBT_DIR_INGRESS, 3,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(f->cap.spans[i]->kind, EBT_KIND_CLIENT);
+		assert_memory_equal(f->cap.spans[i]->parent_span_id, zero, 8);
+		assert_null(attr(f->cap.spans[i],
+				 "ebpftrace.parent.inferred"));
+	}
+}
+
 static void test_local_peer_link_by_tuple(void **state)
 {
 	struct fixture *f = *state;
@@ -368,6 +425,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_client_child_of_active_server_span, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_client_on_worker_thread_sole_server_span, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_client_on_worker_thread_ambiguous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traceparent_wins, setup,
