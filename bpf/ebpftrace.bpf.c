@@ -446,6 +446,21 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- data ------------------------------------------------------------------ */
 
+#define S_IFMT 00170000
+#define S_IFCHR 0020000
+#define DEV_NULL ((1U << 20) | 3) /* kernel dev_t of char 1:3 */
+
+/* Does a write to fd land in /dev/null? Nobody would read such a line (no
+ * container log, no file): it is not captured. */
+static __always_inline bool to_devnull(__u32 fd)
+{
+	struct file *f = fd_to_file(fd);
+	struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
+
+	return ino && (BPF_CORE_READ(ino, i_mode) & S_IFMT) == S_IFCHR &&
+	       BPF_CORE_READ(ino, i_rdev) == DEV_NULL;
+}
+
 /* A write that is not on a connection: is it stdout/stderr to capture? */
 static __always_inline int enter_log(__u32 fd, __u64 buf, __u32 iovcnt)
 {
@@ -453,7 +468,8 @@ static __always_inline int enter_log(__u32 fd, __u64 buf, __u32 iovcnt)
 	__u32 stream;
 	struct io_args *a;
 
-	if (!selected(id >> 32) || !(stream = std_stream(fd)))
+	if (!selected(id >> 32) || !(stream = std_stream(fd)) ||
+	    to_devnull(fd))
 		return 0;
 	save_args(fd, buf, iovcnt, EBT_DIR_EGRESS, IO_LOG);
 	if ((a = args_slot(false)))

@@ -232,3 +232,32 @@ def test_long_log_write_that_ends_its_line_leaves_the_next_whole():
         assert cut_rest.get("ebpftrace.log.truncated") is True, recs
     finally:
         t.stop(); w.kill()
+
+
+DEVNULL_WRITER = r"""
+import os, sys
+sys.stdin.readline()
+os.write(1, b"into the void\n")
+os.write(2, b"to the stderr pipe\n")
+d = os.dup(1)
+os.write(d, b"into the void through a dup\n")
+sys.stdin.readline()
+"""
+
+
+def test_stdout_to_dev_null_is_not_captured():
+    """A line written to /dev/null reaches no log (no container log, no
+    file): only the stderr line, which goes to a pipe, is a record."""
+    w = subprocess.Popen(["python3", "-c", DEVNULL_WRITER], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        w.stdin.write(b"go\n"); w.stdin.flush()
+        recs = wait_logs(t, lambda r: r["body"]["stringValue"] == "to the stderr pipe")
+        assert len(recs) == 1, t.logs
+        import time; time.sleep(1)
+        bodies = [r["body"]["stringValue"] for r in list(t.logs)]
+        assert not [b for b in bodies if "void" in b], bodies
+    finally:
+        w.stdin.write(b"end\n"); w.stdin.flush()
+        t.stop(); w.kill()
