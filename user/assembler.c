@@ -100,13 +100,48 @@ static bool count_in_flight(const void *key, void *val, void *ctx)
 	return false;
 }
 
+static bool proc_thread_comm(uint32_t tgid, uint32_t tid, char out[16])
+{
+	char path[64];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", tgid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(out, 1, 15, f);
+	fclose(f);
+	while (n && out[n - 1] == '\n')
+		n--;
+	out[n] = '\0';
+	return n > 0;
+}
+
+/* Threads of the JDK's java.net.http.HttpClient default executor and
+ * selector: "HttpClient-<n>-Worker-<m>", "HttpClient-<n>-SelectorManager"
+ * (cut to 15 bytes by the kernel). */
+static bool jdk_http_client_thread(struct ebt_tracer *t, uint32_t tgid,
+				   uint32_t tid)
+{
+	char comm[16];
+
+	if (!(t->thread_comm ? t->thread_comm : proc_thread_comm)(tgid, tid,
+								 comm))
+		return false;
+	return strncmp(comm, "HttpClient-", 11) == 0;
+}
+
 /*
- * The writing thread has no server span: clients that hand the I/O to a
- * pool or an event loop (the JDK's java.net.http.HttpClient, which
- * Spring Boot 3.4+ RestTemplate/RestClient use by default, writes from
- * its "HttpClient-N-Worker" threads). If exactly one server span of this
- * process is in flight and began before this request, it is the parent;
- * with two or more nothing says which, and the client span stays a root.
+ * The writing thread has no server span because the client hands its I/O
+ * to other threads: the JDK's java.net.http.HttpClient, which Spring Boot
+ * 3.4+ RestTemplate/RestClient use by default, connects and writes from
+ * its "HttpClient-N-Worker" threads while the request thread waits without
+ * a syscall. For a request written by such a thread: if exactly one server
+ * span of the process is in flight and began before it, that is the
+ * parent; with two or more nothing says which, and the client span stays
+ * a root. Other threads without a server span (exporters, heartbeats,
+ * schedulers) are not guessed at.
  */
 static const struct ebt_thread_ctx *
 sole_in_flight(struct ebt_tracer *t, const struct ebt_conn *c,
@@ -115,6 +150,9 @@ sole_in_flight(struct ebt_tracer *t, const struct ebt_conn *c,
 	struct in_flight f = {.tgid = c->id.tgid};
 	struct ebt_conn *sc;
 
+	if (!htab_len(t->threads) ||
+	    !jdk_http_client_thread(t, c->id.tgid, x->tid))
+		return NULL;
 	htab_sweep(t->threads, count_in_flight, &f);
 	if (f.n != 1 || f.tc->set_ns > x->start_ns)
 		return NULL;

@@ -59,6 +59,9 @@ struct ebt_tracer {
 	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */
 	uint64_t rng;                 /* xorshift state for ids */
 	struct ebt_tracer_stats stats;
+	/* name of a thread (NUL-terminated, <= 15 bytes) into out; false if
+	 * gone. NULL: /proc/<tgid>/task/<tid>/comm (unit tests set it). */
+	bool (*thread_comm)(uint32_t tgid, uint32_t tid, char out[16]);
 };
 
 int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
