@@ -3,12 +3,12 @@
  * Span assembler: a request head opens an exchange with its trace context;
  * the matching response closes it into a server or client span.
  *
- * Trace context, in order: a valid incoming W3C traceparent; the client span
- * of a traced peer on this host whose 4-tuple is this connection's reversed
- * (n-th request on both ends); for client requests, the server span active
- * on the writing thread, else the only server span in flight in the
- * process (clients doing their I/O on worker threads). Otherwise a new
- * trace.
+ * Trace context, in order: for server requests, the client span of a traced
+ * peer on this host whose 4-tuple is this connection's reversed (n-th
+ * request on both ends); for client requests, the server span active on the
+ * writing thread, else (JDK HttpClient threads) the only server span in
+ * flight in the process; then a valid W3C traceparent in the request;
+ * otherwise a new trace.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -236,15 +236,19 @@ static void set_context(struct ebt_tracer *t, struct ebt_conn *c,
 	uint8_t flags;
 
 	ebt_random_id(t, x->span_id, 8);
-	if (m->traceparent[0] &&
-	    traceparent_parse(m->traceparent, strlen(m->traceparent),
-			      x->trace_id, x->parent_id, &flags) == 0) {
-		x->has_parent = x->remote_parent = true;
-		return;
-	}
+	/* What the kernel showed first: when the traced process carries its
+	 * own instrumentation (the OTel Java agent), the traceparent it
+	 * writes names the agent's spans, not ours; honouring it split our
+	 * server -> client -> server chain across the two tracers' traces. */
 	if (c->role == EBT_ROLE_SERVER ? link_local_peer(t, c, x)
 				       : link_thread(t, c, x))
 		return;
+	if (m->traceparent[0] &&
+	    traceparent_parse(m->traceparent, strlen(m->traceparent),
+			      x->trace_id, x->parent_id, &flags) == 0) {
+		x->has_parent = x->remote_parent = x->from_header = true;
+		return;
+	}
 	ebt_random_id(t, x->trace_id, 16);
 }
 
@@ -503,7 +507,7 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 	c->n_pending--;
 	if (c->role == EBT_ROLE_SERVER) {
 		clear_thread_active(t, c, x);
-		if (!x->has_parent && !x->children)
+		if ((!x->has_parent || x->from_header) && !x->children)
 			link_local_peer(t, c, x); /* peer's record came late */
 	}
 	s = build_span(t, c, x, m, ts);

@@ -92,6 +92,7 @@ struct ebt_exchange {
 	bool has_parent;
 	bool remote_parent; /* from traceparent or a traced peer */
 	bool inferred_parent; /* client: the process's only server span */
+	bool from_header;     /* context from the request's traceparent */
 	unsigned children;
 	uint32_t log_lines; /* stdout/stderr lines written while active */
 };

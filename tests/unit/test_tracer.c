@@ -299,6 +299,62 @@ static void test_local_peer_link_by_tuple(void **state)
 	assert_memory_equal(s->parent_span_id, c->span_id, 8);
 }
 
+/* The app's own instrumentation (an agent) wrote a traceparent into its
+ * outgoing request: our client span is still the child of our server span
+ * on that thread, and the traced peer's server span the child of our
+ * client span, so our chain stays in one trace. */
+static void test_own_links_before_app_traceparent(void **state)
+{
+	struct fixture *f = *state;
+	static const char req[] =
+		"GET /b HTTP/1.1\r\ntraceparent: "
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n";
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 9090, 50000);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0, req);
+	data(f, 30, 31, 8, EBT_DIR_INGRESS, 0, req);
+	data(f, 30, 31, 8, EBT_DIR_EGRESS, 1, ok);
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1, ok);
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1, ok);
+	assert_int_equal(f->cap.n, 3);
+	struct ebt_span *down = f->cap.spans[0], *c = f->cap.spans[1],
+			*s = f->cap.spans[2];
+
+	assert_int_equal(down->kind, EBT_KIND_SERVER);
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_memory_equal(c->trace_id, s->trace_id, 16);
+	assert_memory_equal(c->parent_span_id, s->span_id, 8);
+	assert_memory_equal(down->trace_id, s->trace_id, 16);
+	assert_memory_equal(down->parent_span_id, c->span_id, 8);
+}
+
+/* The peer's client record is handled after the server's request: the
+ * server span first takes the header, then our client span at the end. */
+static void test_late_local_peer_beats_traceparent(void **state)
+{
+	struct fixture *f = *state;
+	static const char req[] =
+		"GET /x HTTP/1.1\r\ntraceparent: "
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n";
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, req);
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, req);
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1, ok);
+	assert_int_equal(f->cap.n, 2);
+	assert_memory_equal(f->cap.spans[0]->trace_id, f->cap.spans[1]->trace_id,
+			    16);
+	assert_memory_equal(f->cap.spans[0]->parent_span_id,
+			    f->cap.spans[1]->span_id, 8);
+}
+
 static void test_traceparent_wins(void **state)
 {
 	struct fixture *f = *state;
@@ -463,6 +519,10 @@ int main(void)
 			test_client_on_worker_thread_ambiguous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_own_links_before_app_traceparent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_late_local_peer_beats_traceparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traceparent_wins, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
