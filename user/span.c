@@ -76,12 +76,14 @@ static struct ebt_attr *res_attr(struct ebt_resource *r, const char *key)
 	return a;
 }
 
-/* Point a at str (already owned by the attribute's holder). */
+/* Point a at str (already owned by the attribute's holder). A key copied
+ * from input stays: it is the same text, and it is freed with a. */
 static int set_str(struct ebt_attr *a, const char *key, char *str)
 {
 	if (!a || !str)
 		return -1;
-	a->key = key;
+	if (!a->key_owned)
+		a->key = key;
 	a->type = EBT_ATTR_STR;
 	a->num = 0;
 	a->str = str;
@@ -92,7 +94,8 @@ static int set_int(struct ebt_attr *a, const char *key, int64_t v)
 {
 	if (!a)
 		return -1;
-	a->key = key;
+	if (!a->key_owned)
+		a->key = key;
 	a->type = EBT_ATTR_INT;
 	a->str = NULL;
 	a->num = v;

@@ -151,6 +151,14 @@ static void test_resource_values(void **state)
 	assert_string_equal(ebt_resource_get(r, "team.name"), "billing");
 	assert_int_equal(ebt_resource_add_int(r, "process.pid", 42), 0);
 	assert_int_equal(r->n_attrs, 3);
+	/* a key copied from input, set again through the literal API (as
+	 * OTEL_RESOURCE_ATTRIBUTES then the tracer's own service.name do) */
+	assert_int_equal(ebt_resource_add_dyn(r, "host.name", "a"), 0);
+	assert_int_equal(ebt_resource_add_str(r, "host.name", "b"), 0);
+	assert_int_equal(ebt_resource_add_int(r, "host.name", 5), 0);
+	assert_int_equal(ebt_resource_add_dyn(r, "host.name", "c"), 0);
+	assert_string_equal(ebt_resource_get(r, "host.name"), "c");
+	assert_int_equal(r->n_attrs, 4);
 	ebt_resource_ref(r);
 	ebt_resource_unref(r);
 	assert_string_equal(ebt_resource_get(r, "service.name"), "shop");
