@@ -332,8 +332,9 @@ static void test_own_links_before_app_traceparent(void **state)
 	assert_memory_equal(down->parent_span_id, c->span_id, 8);
 }
 
-/* The peer's client record is handled after the server's request: the
- * server span first takes the header, then our client span at the end. */
+/* The peer's client record (written inside its server span) is handled
+ * after the server's request: the server span first takes the header,
+ * then our client span at the end. */
 static void test_late_local_peer_beats_traceparent(void **state)
 {
 	struct fixture *f = *state;
@@ -342,6 +343,8 @@ static void test_late_local_peer_beats_traceparent(void **state)
 		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n";
 	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
+	open_conn(f, 20, 5, EBT_ROLE_SERVER, 80, 40000);
+	data(f, 20, 20, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
 	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
 	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
 	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, req);
@@ -353,6 +356,32 @@ static void test_late_local_peer_beats_traceparent(void **state)
 			    16);
 	assert_memory_equal(f->cap.spans[0]->parent_span_id,
 			    f->cap.spans[1]->span_id, 8);
+}
+
+/* curl -H traceparent, both ends traced: the client outside any server
+ * span takes the header, and the server follows the header too. */
+static void test_header_from_root_client_is_honoured(void **state)
+{
+	struct fixture *f = *state;
+	static const char req[] =
+		"GET /x HTTP/1.1\r\ntraceparent: "
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n";
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	char hex[33];
+
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, req);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, req);
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1, ok);
+	assert_int_equal(f->cap.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ebt_hex(f->cap.spans[i]->trace_id, 16, hex);
+		assert_string_equal(hex, "4bf92f3577b34da6a3ce929d0e0e4736");
+		ebt_hex(f->cap.spans[i]->parent_span_id, 8, hex);
+		assert_string_equal(hex, "00f067aa0ba902b7");
+	}
 }
 
 static void test_traceparent_wins(void **state)
@@ -523,6 +552,9 @@ int main(void)
 			test_own_links_before_app_traceparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_late_local_peer_beats_traceparent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_header_from_root_client_is_honoured, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_traceparent_wins, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
