@@ -45,6 +45,8 @@ void ebt_exchange_free(struct ebt_exchange *x)
 	free(x->target);
 	free(x->host);
 	free(x->user_agent);
+	free(x->fwd_client);
+	free(x->fwd_host);
 	free(x);
 }
 
@@ -279,6 +281,9 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	x->target = strdup(m->target);
 	x->host = m->host[0] ? strdup(m->host) : NULL;
 	x->user_agent = m->user_agent[0] ? strdup(m->user_agent) : NULL;
+	x->fwd_client = m->fwd_client[0] ? strdup(m->fwd_client) : NULL;
+	x->fwd_host = m->fwd_host[0] ? strdup(m->fwd_host) : NULL;
+	memcpy(x->fwd_proto, m->fwd_proto, sizeof(x->fwd_proto));
 	x->req_body = m->has_content_length ? m->content_length : 0;
 	if (!x->target) {
 		ebt_exchange_free(x);
@@ -367,6 +372,23 @@ static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
 		ebt_span_add_int(s, "ebpftrace.log_lines", x->log_lines);
 }
 
+/* server.address/port: what a proxy in front says the client asked for,
+ * else the Host header, else the local socket. */
+static void add_server_address(struct ebt_span *s, const struct ebt_conn *c,
+			       const struct ebt_exchange *x, const char *local)
+{
+	const char *host = x->fwd_host ? x->fwd_host : x->host;
+	char name[HTTP_HOST_MAX];
+	int port = 0;
+
+	if (host)
+		split_host(host, name, sizeof(name), &port);
+	if (x->fwd_host && !port)
+		port = strcmp(x->fwd_proto, "https") == 0 ? 443 : 80;
+	ebt_span_add_str(s, "server.address", host ? name : local);
+	ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
+}
+
 static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 			     const struct ebt_conn *c,
 			     const struct ebt_exchange *x, const char *route)
@@ -374,23 +396,23 @@ static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	const char *path, *query;
 	size_t plen, qlen;
 	char buf[HTTP_TARGET_MAX], local[64], peer[64];
-	int port = 0;
 
 	http_split_target(x->target, &path, &plen, &query, &qlen);
 	ebt_span_add_strn(s, "url.path", path, plen);
 	if (qlen && http_query_redact(query, qlen, t->cfg->query_mode, buf,
 				      sizeof(buf)))
 		ebt_span_add_str(s, "url.query", buf);
-	ebt_span_add_str(s, "url.scheme", "http");
+	ebt_span_add_str(s, "url.scheme",
+			 x->fwd_proto[0] ? x->fwd_proto : "http");
 	ebt_span_add_str(s, "http.route", route);
 	addr_str(c->tuple.laddr, local, sizeof(local));
 	addr_str(c->tuple.raddr, peer, sizeof(peer));
-	if (x->host)
-		split_host(x->host, buf, sizeof(buf), &port);
-	ebt_span_add_str(s, "server.address", x->host ? buf : local);
-	ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
+	add_server_address(s, c, x, local);
+	if (x->fwd_client)
+		ebt_span_add_str(s, "client.address", x->fwd_client);
 	if (c->have_tuple) {
-		ebt_span_add_str(s, "client.address", peer);
+		if (!x->fwd_client)
+			ebt_span_add_str(s, "client.address", peer);
 		ebt_span_add_str(s, "network.peer.address", peer);
 		ebt_span_add_int(s, "network.peer.port", c->tuple.rport);
 	}

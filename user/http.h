@@ -25,6 +25,8 @@
 #define HTTP_HOST_MAX 256
 #define HTTP_UA_MAX 512
 #define HTTP_TRACEPARENT_MAX 64  /* "00-<32>-<16>-<2>" is 55 chars */
+#define HTTP_ADDR_MAX 48         /* an IPv6 address in text is at most 45 */
+#define HTTP_PROTO_MAX 8         /* "http", "https" */
 #define HTTP_HEADER_SECTION_MAX (64 * 1024) /* larger: error + resync */
 #define HTTP_PIPELINE_MAX 32     /* requests awaiting a response */
 
@@ -44,6 +46,12 @@ struct http_msg {
 	char host[HTTP_HOST_MAX];
 	char user_agent[HTTP_UA_MAX];
 	char traceparent[HTTP_TRACEPARENT_MAX]; /* raw value, "" if absent */
+	/* what a proxy in front says of the request (Forwarded, else the
+	 * X-Forwarded-For/-Host/-Proto headers); "" if absent or invalid */
+	char fwd_client[HTTP_ADDR_MAX]; /* original client's IP address */
+	char fwd_host[HTTP_HOST_MAX];	/* host the client asked for */
+	char fwd_proto[HTTP_PROTO_MAX]; /* "http" or "https" */
+	bool fwd_std; /* the values came from Forwarded: X-Forwarded-* ignored */
 	/* response */
 	int status; /* 100..599 */
 	/* framing */

@@ -419,6 +419,155 @@ static enum http_error hdr_traceparent(struct head *h, const uint8_t *v,
 	return HTTP_ERR_NONE;
 }
 
+/* ---- proxies: Forwarded (RFC 7239) and X-Forwarded-* ----------------- */
+
+static bool is_addr_char(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F') || c == '.' || c == ':';
+}
+
+/* An IP address out of "1.2.3.4", "1.2.3.4:80", "2001:db8::1",
+ * "[2001:db8::1]:80" (quotes already gone); anything else ("unknown", an
+ * obfuscated "_node") leaves out empty. */
+static void addr_value(char *out, size_t outsz, const uint8_t *v, size_t n)
+{
+	const uint8_t *colon = memchr(v, ':', n);
+
+	out[0] = '\0';
+	if (n && v[0] == '[') {
+		const uint8_t *end = memchr(v, ']', n);
+
+		if (!end)
+			return;
+		v++;
+		n = (size_t)(end - v);
+	} else if (colon && !memchr(colon + 1, ':', n - (size_t)(colon - v) - 1)) {
+		n = (size_t)(colon - v); /* IPv4 with a port */
+	}
+	if (n == 0 || n >= outsz)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!is_addr_char(v[i]))
+			return;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+static void proto_value(char *out, const uint8_t *v, size_t n)
+{
+	if (ieq("https", v, n))
+		memcpy(out, "https", 6);
+	else if (ieq("http", v, n))
+		memcpy(out, "http", 5);
+}
+
+/* The first element of a comma-separated list, quotes aware. */
+static size_t first_element(const uint8_t *v, size_t n)
+{
+	bool quoted = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '"')
+			quoted = !quoted;
+		else if (v[i] == ',' && !quoted)
+			return i;
+	}
+	return n;
+}
+
+static void trim(const uint8_t **v, size_t *n)
+{
+	while (*n && (**v == ' ' || **v == '\t')) {
+		(*v)++;
+		(*n)--;
+	}
+	while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t'))
+		(*n)--;
+	if (*n >= 2 && (*v)[0] == '"' && (*v)[*n - 1] == '"') {
+		(*v)++;
+		*n -= 2;
+	}
+}
+
+/* One "name=value" pair of a Forwarded element. */
+static void forwarded_pair(struct http_msg *m, const uint8_t *p, size_t n)
+{
+	const uint8_t *eq = memchr(p, '=', n), *v;
+	size_t kn, vn;
+
+	if (!eq)
+		return;
+	kn = (size_t)(eq - p);
+	v = eq + 1;
+	vn = n - kn - 1;
+	trim(&p, &kn);
+	trim(&v, &vn);
+	if (ieq("for", p, kn))
+		addr_value(m->fwd_client, sizeof(m->fwd_client), v, vn);
+	else if (ieq("host", p, kn))
+		copy_clean(m->fwd_host, sizeof(m->fwd_host), v, vn);
+	else if (ieq("proto", p, kn))
+		proto_value(m->fwd_proto, v, vn);
+}
+
+/* Forwarded: for=192.0.2.60;proto=https;host=shop, for=...: the first
+ * element is the proxy nearest the client. It wins over X-Forwarded-*. */
+static enum http_error hdr_forwarded(struct head *h, const uint8_t *v,
+				     size_t n)
+{
+	struct http_msg *m = h->m;
+	size_t end = first_element(v, n), i = 0;
+
+	if (m->fwd_std)
+		return HTTP_ERR_NONE; /* a later Forwarded line: farther away */
+	m->fwd_std = true;
+	m->fwd_client[0] = m->fwd_host[0] = m->fwd_proto[0] = '\0';
+	while (i < end) {
+		size_t j = i;
+
+		while (j < end && v[j] != ';')
+			j++;
+		forwarded_pair(m, v + i, j - i);
+		i = j + 1;
+	}
+	return HTTP_ERR_NONE;
+}
+
+/* X-Forwarded-For: client, proxy1, proxy2: the first is the client. */
+static enum http_error hdr_x_forwarded_for(struct head *h, const uint8_t *v,
+					   size_t n)
+{
+	size_t e = first_element(v, n);
+
+	trim(&v, &e);
+	if (!h->m->fwd_std && !h->m->fwd_client[0])
+		addr_value(h->m->fwd_client, sizeof(h->m->fwd_client), v, e);
+	return HTTP_ERR_NONE;
+}
+
+static enum http_error hdr_x_forwarded_host(struct head *h, const uint8_t *v,
+					    size_t n)
+{
+	size_t e = first_element(v, n);
+
+	trim(&v, &e);
+	if (!h->m->fwd_std && !h->m->fwd_host[0])
+		copy_clean(h->m->fwd_host, sizeof(h->m->fwd_host), v, e);
+	return HTTP_ERR_NONE;
+}
+
+static enum http_error hdr_x_forwarded_proto(struct head *h,
+					     const uint8_t *v, size_t n)
+{
+	size_t e = first_element(v, n);
+
+	trim(&v, &e);
+	if (!h->m->fwd_std && !h->m->fwd_proto[0])
+		proto_value(h->m->fwd_proto, v, e);
+	return HTTP_ERR_NONE;
+}
+
 /* "42" or "42, 42"; every value in every Content-Length must agree. */
 static enum http_error hdr_content_length(struct head *h, const uint8_t *v,
 					  size_t n)
@@ -497,6 +646,10 @@ static const struct hdr_handler {
 	{ "transfer-encoding", 17, hdr_transfer_encoding },
 	{ "connection", 10, hdr_connection },
 	{ "upgrade", 7, hdr_upgrade },
+	{ "forwarded", 9, hdr_forwarded },
+	{ "x-forwarded-for", 15, hdr_x_forwarded_for },
+	{ "x-forwarded-host", 16, hdr_x_forwarded_host },
+	{ "x-forwarded-proto", 17, hdr_x_forwarded_proto },
 };
 
 /* field-name ":" OWS field-value OWS CRLF; no obs-fold, no SP before ':' */
@@ -618,6 +771,8 @@ static void msg_init(struct http_msg *m, bool is_request)
 	m->host[0] = '\0';
 	m->user_agent[0] = '\0';
 	m->traceparent[0] = '\0';
+	m->fwd_client[0] = m->fwd_host[0] = m->fwd_proto[0] = '\0';
+	m->fwd_std = false;
 	m->status = 0;
 	m->has_content_length = false;
 	m->content_length = 0;
@@ -636,7 +791,8 @@ static void msg_copy(struct http_msg *d, const struct http_msg *m)
 	_Static_assert(sizeof(struct http_msg) ==
 			       48 + HTTP_METHOD_MAX + HTTP_TARGET_MAX +
 				       HTTP_HOST_MAX + HTTP_UA_MAX +
-				       HTTP_TRACEPARENT_MAX,
+				       HTTP_TRACEPARENT_MAX + HTTP_ADDR_MAX +
+				       HTTP_HOST_MAX + HTTP_PROTO_MAX,
 		       "struct http_msg changed: update msg_copy");
 	msg_init(d, m->is_request);
 	d->version_minor = m->version_minor;
@@ -646,6 +802,10 @@ static void msg_copy(struct http_msg *d, const struct http_msg *m)
 	COPY_STR(d, m, host);
 	COPY_STR(d, m, user_agent);
 	COPY_STR(d, m, traceparent);
+	COPY_STR(d, m, fwd_client);
+	COPY_STR(d, m, fwd_host);
+	COPY_STR(d, m, fwd_proto);
+	d->fwd_std = m->fwd_std;
 	d->status = m->status;
 	d->has_content_length = m->has_content_length;
 	d->content_length = m->content_length;

@@ -84,6 +84,9 @@ struct ebt_exchange {
 	char *target;
 	char *host;
 	char *user_agent;
+	char *fwd_client; /* NULL unless a proxy named the client */
+	char *fwd_host;	  /* NULL unless a proxy named the host */
+	char fwd_proto[HTTP_PROTO_MAX];
 	uint64_t req_body;
 	int status;
 	uint8_t trace_id[16];

@@ -42,6 +42,30 @@ def test_python_server_and_curl_client_are_one_trace(tracer, server_factory):
     assert c.start <= s.start and s.end <= c.end
 
 
+def test_request_through_a_proxy_names_the_original_client(tracer, server_factory):
+    """Behind a proxy (an ingress, a load balancer) the semantic conventions
+    take client.address, server.address and url.scheme from what the proxy
+    forwards; network.peer.address stays the socket's peer."""
+    name = svc()
+    srv = server_factory("python", service=name)
+    assert curl(srv.url + "/hello?via=xff", "-H", "X-Forwarded-For: 203.0.113.7, 10.0.0.1",
+                "-H", "X-Forwarded-Host: shop.example.com",
+                "-H", "X-Forwarded-Proto: https") == 200
+    assert curl(srv.url + "/hello?via=fwd", "-H",
+                'Forwarded: for="[2001:db8::17]:4711";proto=http;host=a.example:8443') == 200
+    x, f = sorted(server_spans(tracer, name, name="GET /hello", count=2),
+                  key=lambda sp: sp.start)
+    assert x.attrs["client.address"] == "203.0.113.7"
+    assert x.attrs["network.peer.address"] == "127.0.0.1"
+    assert x.attrs["server.address"] == "shop.example.com"
+    assert x.attrs["server.port"] == 443
+    assert x.attrs["url.scheme"] == "https"
+    assert f.attrs["client.address"] == "2001:db8::17"
+    assert f.attrs["server.address"] == "a.example"
+    assert f.attrs["server.port"] == 8443
+    assert f.attrs["url.scheme"] == "http"
+
+
 def test_jdk_server_route_template_and_service_name(tracer, server_factory):
     srv = server_factory("jdk")
     pid = srv.proc.pid

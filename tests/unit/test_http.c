@@ -57,6 +57,11 @@ static void check_msg(const struct http_msg *m)
 	check_str(m->host, sizeof(m->host));
 	check_str(m->user_agent, sizeof(m->user_agent));
 	check_str(m->traceparent, sizeof(m->traceparent));
+	check_str(m->fwd_client, sizeof(m->fwd_client));
+	check_str(m->fwd_host, sizeof(m->fwd_host));
+	check_str(m->fwd_proto, sizeof(m->fwd_proto));
+	assert_true(!m->fwd_proto[0] || strcmp(m->fwd_proto, "http") == 0 ||
+		    strcmp(m->fwd_proto, "https") == 0);
 	assert_in_range(m->version_minor, 0, 1);
 	if (m->is_request) {
 		assert_true(m->method[0] >= 'A' && m->method[0] <= 'Z');
@@ -200,6 +205,59 @@ static void test_simple_get(void **state)
 	assert_int_equal(http_stream_good_bytes(s), strlen(req));
 	assert_false(http_stream_in_resync(s));
 	done(s, r);
+}
+
+static void expect_fwd(const char *headers, const char *client,
+		       const char *host, const char *proto)
+{
+	char req[1024];
+	struct rec *r;
+	struct http_stream *s;
+
+	snprintf(req, sizeof(req),
+		 "GET /p HTTP/1.1\r\nHost: in.local:8080\r\n%s\r\n", headers);
+	s = one_shot(HTTP_SIDE_REQUEST, req, &r);
+	assert_int_equal(r->completes, 1);
+	assert_string_equal(r->done[0].fwd_client, client);
+	assert_string_equal(r->done[0].fwd_host, host);
+	assert_string_equal(r->done[0].fwd_proto, proto);
+	assert_string_equal(r->done[0].host, "in.local:8080");
+	done(s, r);
+}
+
+/* What a proxy says of the original request: RFC 7239 Forwarded first,
+ * else X-Forwarded-*; the first element is the client's side; values
+ * that are not addresses or schemes are left out. */
+static void test_forwarded_headers(void **state)
+{
+	(void)state;
+	expect_fwd("", "", "", "");
+	expect_fwd("X-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n"
+		   "X-Forwarded-Host: shop.example.com\r\n"
+		   "X-Forwarded-Proto: https\r\n",
+		   "203.0.113.7", "shop.example.com", "https");
+	expect_fwd("x-forwarded-for: 203.0.113.7:51000\r\n"
+		   "X-Forwarded-For: 198.51.100.1\r\n",
+		   "203.0.113.7", "", "");
+	expect_fwd("X-Forwarded-For: 2001:db8::1\r\n", "2001:db8::1", "", "");
+	expect_fwd("X-Forwarded-For: [2001:db8::1]:443\r\n", "2001:db8::1",
+		   "", "");
+	expect_fwd("X-Forwarded-For: unknown, 10.0.0.1\r\n", "", "", "");
+	expect_fwd("X-Forwarded-For: 1.2.3.4<script>\r\n", "", "", "");
+	expect_fwd("X-Forwarded-Proto: gopher\r\n", "", "", "");
+	expect_fwd("Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43\r\n",
+		   "192.0.2.60", "", "http");
+	expect_fwd("Forwarded: For=\"[2001:db8:cafe::17]:4711\"; "
+		   "host=\"a.example:8443\"; proto=HTTPS, for=10.1.1.1\r\n",
+		   "2001:db8:cafe::17", "a.example:8443", "https");
+	expect_fwd("Forwarded: for=_hidden;host=\"x,y\"\r\n", "", "x,y", "");
+	/* Forwarded wins, wherever it comes, and a second line is ignored */
+	expect_fwd("X-Forwarded-For: 203.0.113.7\r\n"
+		   "X-Forwarded-Proto: https\r\n"
+		   "Forwarded: for=192.0.2.60\r\n"
+		   "Forwarded: for=192.0.2.99;proto=https\r\n"
+		   "X-Forwarded-Host: late.example\r\n",
+		   "192.0.2.60", "", "");
 }
 
 static void test_sensitive_never_copied(void **state)
@@ -1375,6 +1433,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_get),
+		cmocka_unit_test(test_forwarded_headers),
 		cmocka_unit_test(test_sensitive_never_copied),
 		cmocka_unit_test(test_pipelined_three),
 		cmocka_unit_test(test_chunked_request_ext_trailers),
