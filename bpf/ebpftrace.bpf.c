@@ -355,7 +355,12 @@ static __always_inline int exit_accept(long ret)
 	if (ebt_cfg.hook_only)
 		return 0;
 	a = args_take();
-	if (a && a->kind == IO_ACCEPT && ret >= 0)
+	if (ret < 0)
+		return 0;
+	/* Nothing saved: the accept began before the programs were attached
+	 * (a server idle in a blocking accept when the tracer starts, as
+	 * Tomcat's acceptor is). The fd it returns is all conn_open needs. */
+	if ((a && a->kind == IO_ACCEPT) || (!a && selected(id >> 32)))
 		conn_open(id, (__u32)ret, EBT_ROLE_SERVER);
 	return 0;
 }

@@ -261,3 +261,38 @@ def test_stdout_to_dev_null_is_not_captured():
     finally:
         w.stdin.write(b"end\n"); w.stdin.flush()
         t.stop(); w.kill()
+
+
+BLOCKED_ACCEPT_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print("READY", s.getsockname()[1], flush=True)
+conn, _ = s.accept()  # blocked here when the tracer attaches
+f = conn.makefile("rb")
+for i in range(2):
+    while f.readline() not in (b"\r\n", b"\n", b""):
+        pass
+    body = b"hello %d\n" % i
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+conn.close()
+"""
+
+
+def test_connection_accepted_by_a_call_that_began_before_the_tracer():
+    """A server blocked in accept() when the tracer attaches (Tomcat's
+    acceptor always is): the connection it then accepts is traced, so a
+    keep-alive client's requests on it are not all lost."""
+    srv = subprocess.Popen(["python3", "-c", BLOCKED_ACCEPT_SERVER], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline().split()[1])
+    t = Tracer("--pid", str(srv.pid)).start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        r = subprocess.run(["curl", "-s", url + "/first", url + "/second"],
+                           capture_output=True, timeout=30)
+        assert r.stdout == b"hello 0\nhello 1\n", r
+        got = t.wait_for(lambda s: s.kind == 2, count=2)
+        assert sorted(s.name for s in got) == ["GET /first", "GET /second"]
+    finally:
+        t.stop(); srv.kill()

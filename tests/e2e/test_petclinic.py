@@ -118,9 +118,9 @@ def agent_jar():
 
 
 def start_traced(app, *tracer_args):
-    """The JVM first, then the tracer on its pid, attached long before
-    Tomcat's acceptor blocks in accept() (an accept entered before the
-    programs attach is not seen: docs/limits.md), then wait for the port."""
+    """The JVM first, then the tracer on its pid, then wait for the port
+    (tests/bpf/test_cli.py covers a tracer attached while the acceptor is
+    already blocked in accept())."""
     app.spawn()
     t = Tracer("--pid", str(app.pid), "--cri-socket=", *tracer_args)
     try:
