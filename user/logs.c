@@ -66,6 +66,8 @@ struct lstream {
 	bool have_held;
 	struct meta held_m;
 	struct buf held;
+	bool held_blank;       /* a blank line followed held: undecided yet */
+	struct meta blank_m;
 };
 
 struct ebt_logs {
@@ -228,6 +230,41 @@ static bool java_suppressed(const char *s, size_t n)
 	return i > 0 && has_prefix(s + i, n - i, "Suppressed: ");
 }
 
+static bool java_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
+
+/* "java.lang.IllegalStateException: boom", "com.acme.BadThing" at the
+ * start of a line: a qualified class name (two dots at least) whose simple
+ * name ends in Exception, Error or Throwable, then ":" or the end. This is
+ * the first line of a stack trace that a logger prints under its message
+ * (logback's logger.error(msg, e), Spring Boot after a blank line). */
+static bool java_throwable(const char *s, size_t n)
+{
+	size_t i = 0, dots = 0, last = 0;
+
+	while (i < n && (java_ident_char(s[i]) || s[i] == '.')) {
+		if (s[i] == '.') {
+			dots++;
+			last = i + 1;
+		}
+		i++;
+	}
+	if (dots < 2 || i == last || (i < n && s[i] != ':'))
+		return false;
+	for (size_t k = 0; k < 3; k++) {
+		static const char *const ends[] = { "Exception", "Error",
+						    "Throwable" };
+		size_t e = strlen(ends[k]);
+
+		if (i - last >= e && memcmp(s + i - e, ends[k], e) == 0)
+			return true;
+	}
+	return false;
+}
+
 struct continuation {
 	const char *name;
 	bool (*match)(const char *line, size_t len);
@@ -328,11 +365,17 @@ static void emit(struct ebt_logs *l, struct lstream *s, const struct meta *m,
 
 static void emit_held(struct ebt_logs *l, struct lstream *s)
 {
+	struct buf empty = { 0 };
+
 	if (!s->have_held)
 		return;
 	emit(l, s, &s->held_m, &s->held);
 	s->have_held = false;
 	buf_reset(l, &s->held);
+	if (s->held_blank) {
+		s->held_blank = false;
+		emit(l, s, &s->blank_m, &empty);
+	}
 }
 
 static void meta_from_chunk(struct meta *m, const struct ebt_log_chunk *c)
@@ -493,21 +536,59 @@ static void append_text(struct ebt_logs *l, struct lstream *s,
 	}
 }
 
+/* Written by the same thread for the same request (or for none): a
+ * logger printing its message then the exception under it. */
+static bool same_writer(const struct meta *a, const struct meta *b)
+{
+	return a->tid == b->tid && a->has_ctx == b->has_ctx &&
+	       (!a->has_ctx || memcmp(a->ctx.span_id, b->ctx.span_id,
+				      sizeof(a->ctx.span_id)) == 0);
+}
+
+/* Does cur continue the held record? A stack trace's first line only
+ * when the same writer wrote both (a printStackTrace after an unrelated
+ * line stays its own record), and it alone may follow a held blank line
+ * (Spring Boot's pattern prints one between the message and the trace). */
+static bool continues_held(const struct lstream *s)
+{
+	bool throwable = java_throwable(s->cur.p, s->cur.len);
+
+	if (!s->have_held || !s->held.len)
+		return false;
+	if (throwable)
+		return same_writer(&s->held_m, &s->cur_m);
+	return !s->held_blank && is_continuation(s->cur.p, s->cur.len);
+}
+
 /* Join cur to the held record (with '\n') if it continues it. */
 static bool try_join(struct ebt_logs *l, struct lstream *s)
 {
 	struct buf *h = &s->held;
+	size_t sep = s->held_blank ? 2 : 1;
 
-	if (!s->have_held || !is_continuation(s->cur.p, s->cur.len) ||
-	    h->len + 1 + s->cur.len > l->cfg.max_line ||
-	    buf_reserve(l, h, 1 + s->cur.len) != 0)
+	if (!continues_held(s) ||
+	    h->len + sep + s->cur.len > l->cfg.max_line ||
+	    buf_reserve(l, h, sep + s->cur.len) != 0)
 		return false;
-	h->p[h->len++] = '\n';
+	memcpy(h->p + h->len, "\n\n", sep);
+	h->len += sep;
 	memcpy(h->p + h->len, s->cur.p, s->cur.len);
 	h->len += s->cur.len;
 	s->held_m.flags |= s->cur_m.flags;
-	s->held_m.lines++;
-	l->st.lines_joined++;
+	s->held_m.lines += (uint32_t)sep;
+	s->held_blank = false;
+	l->st.lines_joined += sep;
+	return true;
+}
+
+/* A blank line right after a held record: hold it too, until the next
+ * line shows whether a stack trace follows. */
+static bool hold_blank(struct lstream *s)
+{
+	if (!s->have_held || s->held_blank || s->cur.len || s->cur_m.flags)
+		return false;
+	s->held_blank = true;
+	s->blank_m = s->cur_m;
 	return true;
 }
 
@@ -527,7 +608,7 @@ static void end_line(struct ebt_logs *l, struct lstream *s, uint32_t flags)
 		buf_reset(l, &s->cur);
 		return;
 	}
-	if (try_join(l, s)) {
+	if (try_join(l, s) || hold_blank(s)) {
 		buf_reset(l, &s->cur);
 		return;
 	}

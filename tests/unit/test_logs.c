@@ -454,18 +454,96 @@ static void test_java_stack_trace(void **state)
 
 	(void)state;
 	feed_java(f);
-	for (size_t i = 1; i <= 9; i++) {
+	/* logger.error(msg, e): the message line and the whole trace */
+	for (size_t i = 0; i <= 9; i++) {
 		strcat(want, java_trace[i]);
 		if (i < 9)
 			strcat(want, "\n");
 	}
 	ebt_logs_flush_all(f->l);
-	assert_texts(f, 3, java_trace[0], want, java_trace[10]);
-	assert_int_equal(f->k.v[1].r.lines, 9);
-	assert_int_equal(f->k.v[0].r.lines, 1);
+	assert_texts(f, 2, want, java_trace[10]);
+	assert_int_equal(f->k.v[0].r.lines, 10);
+	assert_int_equal(f->k.v[1].r.lines, 1);
 	ebt_logs_stats(f->l, &st);
-	assert_int_equal(st.lines_joined, 8);
+	assert_int_equal(st.lines_joined, 9);
 	assert_int_equal(st.lines, 11);
+	fx_free(f);
+}
+
+/* Spring Boot's console pattern (%wEx) puts a blank line between the
+ * message and the trace: one record still. A blank line before anything
+ * else stays a record of its own, and nothing is held forever. */
+static void test_spring_boot_blank_line_before_trace(void **state)
+{
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	feed(f, EBT_LOG_STDOUT,
+	     "2026-11-29T06:00:00.000Z ERROR 1 --- [nio-8080-exec-1] "
+	     "o.a.c.c.C.[dispatcherServlet] : Servlet.service() failed\n"
+	     "\n"
+	     "java.lang.RuntimeException: Expected: controller used to "
+	     "showcase what happens when an exception is thrown\n"
+	     "\tat org.example.CrashController.triggerException("
+	     "CrashController.java:18)\n"
+	     "2026-11-29T06:00:01.000Z INFO 1 --- [main] next\n"
+	     "\n"
+	     "plain text after a blank line\n"
+	     "com.acme.Widget: looks qualified\n"
+	     "last line\n"
+	     "\n");
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 7,
+		     "2026-11-29T06:00:00.000Z ERROR 1 --- [nio-8080-exec-1] "
+		     "o.a.c.c.C.[dispatcherServlet] : Servlet.service() failed\n"
+		     "\n"
+		     "java.lang.RuntimeException: Expected: controller used to "
+		     "showcase what happens when an exception is thrown\n"
+		     "\tat org.example.CrashController.triggerException("
+		     "CrashController.java:18)",
+		     "2026-11-29T06:00:01.000Z INFO 1 --- [main] next", "",
+		     "plain text after a blank line",
+		     "com.acme.Widget: looks qualified", "last line", "");
+	assert_int_equal(f->k.v[0].r.lines, 4);
+	fx_free(f);
+}
+
+/* A throwable's first line is never joined to a line that is itself not
+ * held (multiline off), nor after two blank lines. */
+static void test_throwable_after_two_blank_lines(void **state)
+{
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	feed(f, EBT_LOG_STDOUT, "message\n\n\njava.lang.Error: x\n");
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 4, "message", "", "", "java.lang.Error: x");
+	fx_free(f);
+}
+
+/* A stack trace's first line joins only a line of the same thread and
+ * request: printStackTrace in one request after a log line of another (or
+ * of another thread) is a record of its own. */
+static void test_throwable_joins_only_its_writer(void **state)
+{
+	struct ebt_log_ctx a = make_ctx(1), b = make_ctx(9);
+	struct fx *f = fx_new(NULL);
+	const char *m = "request a done\n", *t = "java.lang.Error: b\n";
+
+	(void)state;
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, m, strlen(m), strlen(m), &a);
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, t, strlen(t), strlen(t), &b);
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, m, strlen(m), strlen(m), &a);
+	feed_ex(f, 100, 101, EBT_LOG_STDERR, t, strlen(t), strlen(t), &a);
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, m, strlen(m), strlen(m), &a);
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, t, strlen(t), strlen(t), &a);
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, m, strlen(m), strlen(m), NULL);
+	feed_ex(f, 100, 100, EBT_LOG_STDERR, t, strlen(t), strlen(t), NULL);
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 6, "request a done", "java.lang.Error: b",
+		     "request a done", "java.lang.Error: b",
+		     "request a done\njava.lang.Error: b",
+		     "request a done\njava.lang.Error: b");
 	fx_free(f);
 }
 
@@ -982,6 +1060,9 @@ int main(void)
 		T(test_split_keeps_characters),
 		T(test_burst_100k),
 		T(test_java_stack_trace),
+		T(test_spring_boot_blank_line_before_trace),
+		T(test_throwable_after_two_blank_lines),
+		T(test_throwable_joins_only_its_writer),
 		T(test_java_multiline_off),
 		T(test_java_not_continuations),
 		T(test_java_join_bounded),
