@@ -143,8 +143,8 @@ static bool jdk_http_client_thread(struct ebt_tracer *t, uint32_t tgid,
  * 3.4+ RestTemplate/RestClient use by default, connects and writes from
  * its "HttpClient-N-Worker" threads while the request thread waits without
  * a syscall. For a request written by such a thread: if exactly one server
- * span of the process is in flight and began before it, that is the
- * parent; with two or more nothing says which, and the client span stays
+ * span of the process (a process named "java") is in flight and began
+ * before it, that is the parent; with two or more nothing says which, and the client span stays
  * a root. Other threads without a server span (exporters, heartbeats,
  * schedulers) are not guessed at.
  */
@@ -155,7 +155,9 @@ sole_in_flight(struct ebt_tracer *t, const struct ebt_conn *c,
 	struct in_flight f = {.tgid = c->id.tgid};
 	struct ebt_conn *sc;
 
-	if (!htab_len(t->threads) ||
+	/* the JVM only, so other processes' client requests never pay the
+	 * read of a thread name */
+	if (!htab_len(t->threads) || strcmp(c->comm, "java") != 0 ||
 	    !jdk_http_client_thread(t, c->id.tgid, x->tid))
 		return NULL;
 	htab_sweep(t->threads, count_in_flight, &f);

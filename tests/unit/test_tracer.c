@@ -36,6 +36,7 @@ struct fixture {
 	struct ebt_tracer t;
 	struct capture cap;
 	uint64_t now;
+	const char *comm; /* process name of the connections opened; "app" */
 };
 
 static int setup(void **state)
@@ -92,7 +93,7 @@ static void open_conn(struct fixture *f, uint32_t tgid, uint32_t fd,
 	e.dport = rport;
 	e.family = 2;
 	e.role = role;
-	strcpy(e.comm, "app");
+	strcpy(e.comm, f->comm ? f->comm : "app");
 	ebt_tracer_handle(&f->t, &e, sizeof(e));
 }
 
@@ -211,6 +212,7 @@ static void test_client_on_worker_thread_sole_server_span(void **state)
 	struct fixture *f = *state;
 
 	f->t.thread_comm = fake_comm;
+	f->comm = "java";
 
 	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
 	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
@@ -231,6 +233,25 @@ static void test_client_on_worker_thread_sole_server_span(void **state)
 			    "only_server_span_in_flight");
 }
 
+/* The same shape in a process that is not a JVM: no thread name is read
+ * and no parent is guessed. */
+static void test_client_on_worker_thread_not_a_jvm(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t zero[8];
+
+	f->t.thread_comm = fake_comm;
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 12, 6, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 13, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	assert_memory_equal(f->cap.spans[0]->parent_span_id, zero, 8);
+	assert_null(attr(f->cap.spans[0], "ebpftrace.parent.inferred"));
+}
+
 /* Two server spans in flight (or none, or one of another process): a
  * worker thread's client span is not given a guessed parent. */
 static void test_client_on_worker_thread_ambiguous(void **state)
@@ -239,6 +260,7 @@ static void test_client_on_worker_thread_ambiguous(void **state)
 	static const uint8_t zero[8];
 
 	f->t.thread_comm = fake_comm;
+	f->comm = "java";
 
 	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
 	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40001);
@@ -546,6 +568,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_client_on_worker_thread_ambiguous, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_client_on_worker_thread_not_a_jvm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
