@@ -16,6 +16,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# A JDK and Maven: the JDK peers, the PetClinic-shaped Spring Boot app and
+# the OpenTelemetry Java agent (both from Maven Central). Any JDK 17+ on
+# PATH will do; Debian's only when there is none.
+if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
+	echo "deps: installing a JDK and Maven"
+	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+		openjdk-17-jdk-headless maven >/dev/null
+fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 # PyYAML: the deployment checks (tests/deploy) read charts and manifests.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
