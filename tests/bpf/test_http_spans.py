@@ -226,6 +226,7 @@ def test_hostile_bytes_never_crash_nor_make_garbage_spans(tracer, server_factory
 
 
 def test_non_http_traffic_makes_no_spans(tracer):
+    t0 = time.time_ns()
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()
@@ -240,13 +241,15 @@ def test_non_http_traffic_makes_no_spans(tracer):
     cli.close(); conn.close(); srv.close()
     time.sleep(1)
     spans = [s for s in tracer.all_spans()
-             if getattr(s, "attrs", {}).get("network.peer.port") == port
-             or getattr(s, "attrs", {}).get("server.port") == port]
+             if getattr(s, "start", 0) >= t0
+             and (getattr(s, "attrs", {}).get("network.peer.port") == port
+                  or getattr(s, "attrs", {}).get("server.port") == port)]
     assert spans == []
 
 
 def test_vectored_io_with_many_iovecs(tracer):
     """sendmsg/recvmsg with a dozen buffers (as writev-heavy runtimes do)."""
+    t0 = time.time_ns()
     import threading
     lsock = socket.socket()
     lsock.bind(("127.0.0.1", 0))
@@ -280,7 +283,8 @@ def test_vectored_io_with_many_iovecs(tracer):
     th.join()
     lsock.close()
     assert data.endswith(b"hello")
-    (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port)
+    (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
+                           since=t0)
     assert s.name == "GET /vec/{id}"
     assert s.attrs["http.response.status_code"] == 200
     (cl,) = tracer.wait_for(lambda x: x.kind == 3 and x.span_id == s.parent)
@@ -312,6 +316,7 @@ def test_head_bigger_than_capture_then_keepalive_request(tracer, server_factory)
 def test_response_head_in_more_iovecs_than_captured(tracer):
     """sendmsg with 50 header iovecs (BPF copies 16): the span is right,
     and so is the next exchange on the connection."""
+    t0 = time.time_ns()
     import threading
     lsock = socket.socket()
     lsock.bind(("127.0.0.1", 0))
@@ -339,7 +344,8 @@ def test_response_head_in_more_iovecs_than_captured(tracer):
                 data += c.recv(4096)
     th.join()
     lsock.close()
-    spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port, count=2)
+    spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
+                            count=2, since=t0)
     assert sorted(s.name for s in spans) == ["GET /many", "GET /next"]
     assert all(s.attrs["http.response.status_code"] == 503 and s.status == 2 for s in spans)
 
@@ -381,6 +387,7 @@ s.serve_forever()
 
 def test_accept_then_fork_server(tracer, tmp_path):
     """Python ForkingMixIn: the parent accepts, a forked child serves."""
+    t0 = time.time_ns()
     script = tmp_path / "forking_app.py"
     script.write_text(FORKING_SERVER)
     p = subprocess.Popen(["python3", str(script)], stdout=subprocess.PIPE)
@@ -391,8 +398,8 @@ def test_accept_then_fork_server(tracer, tmp_path):
         # BPF copies the parent's connections to the child at fork time,
         # before the child runs: every request is traced.
         spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
-                                count=4)
-        assert all(s.name == "GET /forked/{id}" for s in spans)
+                                count=4, since=t0)
+        assert all(s.name == "GET /forked/{id}" for s in spans), spans
         assert all(s.service == "forking_app.py" for s in spans), spans
         assert all(s.resource["process.pid"] != p.pid for s in spans)  # served by children
     finally:

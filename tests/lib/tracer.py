@@ -105,11 +105,15 @@ class Tracer:
         with self._lock:
             return list(self.spans)
 
-    def wait_for(self, pred, count=1, timeout=15):
-        """Spans matching pred, once at least count exist (else AssertionError)."""
+    def wait_for(self, pred, count=1, timeout=15, since=None):
+        """Spans matching pred, once at least count exist (else AssertionError).
+        since (time.time_ns()): only spans that started then or later, so a
+        session-wide tracer does not match an earlier test's server that
+        happened to have the same port."""
         deadline = time.time() + timeout
         while True:
-            got = [s for s in self.all_spans() if isinstance(s, Span) and pred(s)]
+            got = [s for s in self.all_spans() if isinstance(s, Span) and pred(s)
+                   and (since is None or s.start >= since)]
             if len(got) >= count or time.time() > deadline:
                 break
             time.sleep(0.1)
