@@ -18,7 +18,7 @@ real ebpftrace (real BPF, --pid of the JVM).
    both is compared request by request. Differences that are by design are
    asserted as such and written down in docs/limits.md.
 
-Nothing skips: no root, no Maven, no agent jar, a failed build: it fails
+Every test runs: no root, no Maven, no agent jar, a failed build: it fails
 and says why (the Maven output is in the message).
 """
 import http.client
@@ -400,7 +400,7 @@ def test_routes_differ_as_documented(side_by_side):
 
 def chain_of(spans, root):
     """Kinds from the downstream server span up to the root: INTERNAL spans
-    (controller spans, if an agent makes them) are skipped."""
+    (controller spans, if an agent makes them) are passed over."""
     by_id = {s["spanId"]: s for s in spans}
     down = [s for s in spans if kind(s) == "SERVER" and s.get("parentSpanId")]
     assert len(down) == 1, [(kind(s), s["name"]) for s in spans]
