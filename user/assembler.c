@@ -302,6 +302,17 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	c->n_pending++;
 }
 
+/* Only the last request head seen can be the one completing, and only if
+ * its response has not come yet (a server may answer before the body). */
+void ebt_asm_request_done(struct ebt_conn *c, const struct http_msg *m)
+{
+	struct ebt_exchange *x = c->tail;
+
+	if (!m->chunked || !x || x->index + 1 != c->n_requests)
+		return;
+	x->req_body = m->body_lost ? 0 : m->body_bytes;
+}
+
 /* Dotted IPv4 into out (at least 16 bytes): a span has two addresses,
  * and inet_ntop formats through sprintf. */
 static void ipv4_str(const uint8_t a[4], char *out)
@@ -367,7 +378,7 @@ static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
 	if (x->req_body)
 		ebt_span_add_int(s, "http.request.body.size",
 				 (int64_t)x->req_body);
-	if (m->body_bytes)
+	if (m->body_bytes && !m->body_lost)
 		ebt_span_add_int(s, "http.response.body.size",
 				 (int64_t)m->body_bytes);
 	if (x->log_lines)

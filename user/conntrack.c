@@ -191,6 +191,8 @@ static void on_complete(void *ctx, const struct http_msg *m)
 	f->c->msg_start[f->side] = f->ts;
 	if (f->side == SIDE_RESP && m->status >= 200)
 		ebt_asm_response(f->t, f->c, m, f->ts);
+	else if (f->side == SIDE_REQ)
+		ebt_asm_request_done(f->c, m);
 }
 
 /* Bytes not captured or a head too big: what was seen looked like HTTP. */

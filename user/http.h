@@ -61,6 +61,7 @@ struct http_msg {
 	bool conn_close; /* Connection: close (or 1.0 without keep-alive) */
 	bool upgrade;    /* Upgrade header present */
 	bool head_cut;   /* head's end never captured: fields may be missing */
+	bool body_lost;  /* chunk framing hidden by a capture gap: size unknown */
 	uint64_t body_bytes; /* filled in for on_complete */
 };
 
@@ -85,6 +86,10 @@ struct http_callbacks {
 	 * than were copied) is reported with head_cut set if its start line
 	 * and whole fields validate: on_head, then on_complete at once (body
 	 * unknown, body_bytes 0), then the stream skips to the next message.
+	 * A chunked body whose framing a capture gap hid is reported with
+	 * body_lost set (body_bytes meaningless) when its end is found: a
+	 * last chunk "\r\n0\r\n\r\n" in captured bytes, a later feed that
+	 * starts with a valid start line, or (response side) the close.
 	 */
 	void (*on_complete)(void *ctx, const struct http_msg *m);
 	/*

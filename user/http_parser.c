@@ -22,6 +22,12 @@
  * interim responses, except 101, which ends the HTTP exchange (everything
  * after it is opaque). body_bytes counts payload bytes: for chunked bodies
  * the chunk data only, without chunk-size lines and trailers.
+ *
+ * A chunked body that a capture gap cut where the gap cannot be accounted
+ * (a syscall that moved several chunks, more than BPF copies) loses its
+ * framing but not its message: the stream looks for the body's end in what
+ * it does see (see on_complete in http.h) and reports the message with
+ * body_lost set, so the exchange is not dropped.
  */
 #include "http.h"
 
@@ -33,6 +39,9 @@
 #define CHUNK_EXT_MAX 4096
 /* A buffered head is re-checked with the prefix test while shorter. */
 #define PREFIX_CHECK_LEN (HTTP_METHOD_MAX + 2)
+/* The end of a chunked body without trailers: data CRLF, last chunk, CRLF. */
+static const char last_chunk[] = "\r\n0\r\n\r\n";
+#define LAST_CHUNK_LEN (sizeof(last_chunk) - 1)
 
 /* Character classes, one table lookup per byte. */
 enum {
@@ -90,6 +99,7 @@ enum pstate {
 	ST_CHUNK_DATA,   /* chunk data, `remaining` bytes left */
 	ST_CHUNK_END,    /* CRLF closing the chunk data */
 	ST_TRAILERS,     /* trailer section after the last chunk */
+	ST_CHUNK_LOST,   /* chunked body whose framing a gap hid: find its end */
 	ST_BODY_CLOSE,   /* response body delimited by the connection close */
 	ST_MAYBE_OPAQUE, /* after a CONNECT/Upgrade request: HTTP or tunnel? */
 	ST_OPAQUE,       /* tunnel or switched protocol: ignore everything */
@@ -105,7 +115,8 @@ struct http_stream {
 	uint8_t side;
 	uint8_t state;    /* enum pstate */
 	uint8_t after;    /* state once the current message completes */
-	uint8_t sub;      /* chunk-size line / chunk end sub-state */
+	uint8_t sub;      /* chunk-size line / chunk end sub-state; bytes of
+			   * last_chunk matched in ST_CHUNK_LOST */
 	uint8_t eol;      /* head-end scanner carry for a buffered head */
 	uint8_t fifo_head;
 	uint8_t fifo_len;
@@ -780,6 +791,7 @@ static void msg_init(struct http_msg *m, bool is_request)
 	m->conn_close = false;
 	m->upgrade = false;
 	m->head_cut = false;
+	m->body_lost = false;
 	m->body_bytes = 0;
 }
 
@@ -813,6 +825,7 @@ static void msg_copy(struct http_msg *d, const struct http_msg *m)
 	d->conn_close = m->conn_close;
 	d->upgrade = m->upgrade;
 	d->head_cut = m->head_cut;
+	d->body_lost = m->body_lost;
 	d->body_bytes = m->body_bytes;
 }
 
@@ -1214,6 +1227,66 @@ static size_t do_trailers(struct feed *f, const uint8_t *d, size_t pos,
 	return pos;
 }
 
+/* A gap hid the chunk framing: the message goes on, its size is unknown.
+ * Whatever preceded the gap may have ended in CRLF: a feed that starts
+ * with "0\r\n\r\n" ends the body. */
+static void lose_chunks(struct feed *f)
+{
+	f->s->state = ST_CHUNK_LOST;
+	f->s->sub = 2;
+	if (f->m)
+		f->m->body_lost = true;
+}
+
+/* Bytes of last_chunk matched once c follows k matched bytes (the
+ * pattern's only self-overlap is its "\r\n" prefix). */
+static uint8_t last_chunk_step(uint8_t k, uint8_t c)
+{
+	if (c == (uint8_t)last_chunk[k])
+		return k + 1;
+	if (c == '\r')
+		return 1;
+	return (k == 5 && c == '0') ? 3 : 0;
+}
+
+/* Does p[0..n) start with a whole, valid start line for this side? */
+static bool starts_message(int side, const uint8_t *p, size_t n)
+{
+	const uint8_t *lf = memchr(p, '\n', n), *pos = p;
+	struct http_msg m;
+
+	if (!lf || !looks_like(side, p, n))
+		return false;
+	msg_init(&m, side == HTTP_SIDE_REQUEST);
+	return (side == HTTP_SIDE_REQUEST ?
+			parse_request_line(&pos, lf + 1, &m) :
+			parse_status_line(&pos, lf + 1, &m)) == HTTP_ERR_NONE;
+}
+
+/* Chunked body without framing: ends at the first last_chunk seen, or
+ * (the next message began in a gap) at a feed that starts a message. */
+static size_t do_chunk_lost(struct feed *f, const uint8_t *d, size_t pos,
+			    size_t len)
+{
+	struct http_stream *s = f->s;
+	size_t start = pos;
+
+	if (pos == 0 && starts_message(s->side, d, len)) {
+		complete(f);
+		return pos;
+	}
+	while (pos < len) {
+		s->sub = last_chunk_step(s->sub, d[pos++]);
+		if (s->sub == LAST_CHUNK_LEN) {
+			s->good += pos - start;
+			complete(f);
+			return pos;
+		}
+	}
+	s->good += pos - start;
+	return pos;
+}
+
 /* After CONNECT or Upgrade: more HTTP, or the tunnel's own bytes? */
 static size_t do_maybe_opaque(struct feed *f, const uint8_t *d, size_t pos,
 			      size_t len)
@@ -1263,6 +1336,8 @@ static size_t step(struct feed *f, const uint8_t *d, size_t pos, size_t len)
 		return do_chunk_end(f, d, pos);
 	case ST_TRAILERS:
 		return do_trailers(f, d, pos, len);
+	case ST_CHUNK_LOST:
+		return do_chunk_lost(f, d, pos, len);
 	case ST_BODY_CLOSE:
 		f->s->good += len - pos;
 		add_body(f, len - pos);
@@ -1294,14 +1369,22 @@ static void account_gap(struct feed *f, uint64_t gap)
 			return;
 		break;
 	case ST_CHUNK_DATA:
-		if (gap > s->remaining)
-			break;
+		if (gap > s->remaining) {
+			lose_chunks(f);
+			return;
+		}
 		s->remaining -= gap;
 		add_body(f, gap);
 		if (!s->remaining) {
 			s->state = ST_CHUNK_END;
 			s->sub = 0;
 		}
+		return;
+	case ST_CHUNK_SIZE:
+	case ST_CHUNK_END:
+	case ST_TRAILERS:
+	case ST_CHUNK_LOST:
+		lose_chunks(f);
 		return;
 	case ST_BODY_CLOSE:
 		add_body(f, gap);
@@ -1396,7 +1479,7 @@ void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
 	if (!s)
 		return;
 	feed_init(&f, s, cb, ctx);
-	if (s->state == ST_BODY_CLOSE) {
+	if (s->state == ST_BODY_CLOSE || s->state == ST_CHUNK_LOST) {
 		s->after = ST_HEAD;
 		complete(&f);
 	}

@@ -151,6 +151,8 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct http_msg *m, uint64_t ts, uint32_t tid);
 void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		      const struct http_msg *m, uint64_t ts);
+/* A request's body was read whole: its size, for a chunked body. */
+void ebt_asm_request_done(struct ebt_conn *c, const struct http_msg *m);
 void ebt_exchange_free(struct ebt_exchange *x);
 void ebt_random_id(struct ebt_tracer *t, uint8_t *out, size_t len);
 /* Count log lines written on a thread against its active server span. */

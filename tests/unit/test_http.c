@@ -810,6 +810,8 @@ static void test_gap_in_chunk_data_ok(void **state)
 	done(s, r);
 }
 
+/* A read that moved several chunks, more than was captured: the framing
+ * is gone, the message is not; its end is the last chunk seen later. */
 static void test_gap_across_chunk_boundary(void **state)
 {
 	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
@@ -820,16 +822,95 @@ static void test_gap_across_chunk_boundary(void **state)
 	(void)state;
 	http_stream_feed(s, (const uint8_t *)resp, strlen(resp),
 			 strlen(resp) + 100, &cbs, r);
-	assert_int_equal(r->errors, 1);
-	assert_int_equal(r->err[0], HTTP_ERR_GAP);
-	assert_true(http_stream_in_resync(s));
-	/* continuation bytes are dropped, the next response is found */
-	feed_str(s, r, "rest\r\n0\r\n\r\n");
-	assert_int_equal(feed_str(s, r, "HTTP/1.1 200 OK\r\n"
-					"Content-Length: 0\r\n\r\n"),
-			 1);
+	assert_int_equal(r->errors, 0);
 	assert_false(http_stream_in_resync(s));
+	/* text that only looks like the end is not: "0" must follow CRLF */
+	assert_int_equal(feed_str(s, r, "x0\r\n\r\nrest\r\n0\r\n0\r\n"), 0);
+	assert_int_equal(feed_str(s, r, "\r\n"), 1);
+	assert_true(r->done[0].body_lost);
+	assert_int_equal(r->done[0].status, 200);
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 204 No Content\r\n\r\n"), 1);
+	assert_false(r->done[1].body_lost);
+	assert_int_equal(r->done[1].status, 204);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* The end of the body fell in a gap too: a later read that starts with a
+ * valid start line ends it; one that only starts like one does not. */
+static void test_chunk_lost_ends_at_next_head(void **state)
+{
+	const char *req = "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+			  "\r\n1000\r\nabcd";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)req, strlen(req), 20000, &cbs, r);
+	assert_int_equal(r->heads, 1);
+	assert_int_equal(feed_capped(s, r, "GET the rest of the text " "and more", 10), 0);
+	assert_int_equal(feed_str(s, r, "A b\r\n"), 0);
+	assert_int_equal(feed_str(s, r, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"), 2);
+	assert_true(r->done[0].body_lost);
+	assert_string_equal(r->done[0].target, "/up");
+	assert_string_equal(r->done[1].target, "/next");
+	assert_false(r->done[1].body_lost);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* A gap right after a chunk's data, then a read that starts with the last
+ * chunk: the CRLF before it was in the gap. */
+static void test_chunk_lost_last_chunk_at_feed_start(void **state)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			   "\r\n2000\r\nxx";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)resp, strlen(resp), 9000, &cbs, r);
+	assert_int_equal(feed_str(s, r, "0\r\n\r\nHTTP/1.1 200 OK\r\n"
+					"Content-Length: 2\r\n\r\nok"), 2);
+	assert_true(r->done[0].body_lost);
+	assert_int_equal(r->done[1].body_bytes, 2);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* ... and the close ends it when nothing else does. */
+static void test_chunk_lost_ends_at_eof(void **state)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			   "\r\n8\r\nxx";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)resp, strlen(resp), 9000, &cbs, r);
+	assert_int_equal(r->completes, 0);
+	http_stream_eof(s, &cbs, r);
 	assert_int_equal(r->completes, 1);
+	assert_true(r->done[0].body_lost);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* Whole chunked request: body_bytes is the chunk data, not lost. */
+static void test_chunked_request_body_size(void **state)
+{
+	struct rec *r;
+	struct http_stream *s = one_shot(HTTP_SIDE_REQUEST,
+		"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"5\r\nhello\r\n10000\r\n", &r);
+
+	(void)state;
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(http_stream_feed(s, (const uint8_t *)"abc", 3,
+					  0x10000, &cbs, r), 0);
+	assert_int_equal(feed_str(s, r, "\r\n0\r\n\r\n"), 1);
+	assert_int_equal(r->done[0].body_bytes, 5 + 0x10000);
+	assert_false(r->done[0].body_lost);
 	done(s, r);
 }
 
@@ -1457,6 +1538,10 @@ int main(void)
 		cmocka_unit_test(test_gap_in_body_ok),
 		cmocka_unit_test(test_gap_in_chunk_data_ok),
 		cmocka_unit_test(test_gap_across_chunk_boundary),
+		cmocka_unit_test(test_chunk_lost_ends_at_next_head),
+		cmocka_unit_test(test_chunk_lost_last_chunk_at_feed_start),
+		cmocka_unit_test(test_chunk_lost_ends_at_eof),
+		cmocka_unit_test(test_chunked_request_body_size),
 		cmocka_unit_test(test_gap_in_headers_then_recovery),
 		cmocka_unit_test(test_response_head_cut),
 		cmocka_unit_test(test_head_cut_not_reported),

@@ -1,0 +1,3 @@
+module ebpftrace/peers/goedge
+
+go 1.21
