@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "htab.h"
 #include "resource.h"
@@ -385,19 +386,46 @@ static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
 		ebt_span_add_int(s, "ebpftrace.log_lines", x->log_lines);
 }
 
+/* The host a request names: an absolute-form target's ("GET http://h/p",
+ * as sent to a forward proxy) wins over Host (RFC 9112, 3.2.2); *dflt
+ * tells that a port it leaves out is the scheme's, not the socket's. */
+static const char *request_host(const struct ebt_exchange *x, char *buf,
+				size_t n, bool *dflt)
+{
+	const char *auth;
+	size_t len;
+
+	http_target_authority(x->target, &auth, &len);
+	*dflt = len > 0;
+	if (!len)
+		return x->host;
+	copy_n(buf, n, auth, len);
+	return buf;
+}
+
+/* The default port of the scheme a proxy forwarded, else the target's. */
+static int default_port(const struct ebt_exchange *x, bool forwarded)
+{
+	if (forwarded)
+		return strcmp(x->fwd_proto, "https") == 0 ? 443 : 80;
+	return strncasecmp(x->target, "https://", 8) == 0 ? 443 : 80;
+}
+
 /* server.address/port: what a proxy in front says the client asked for,
- * else the Host header, else the local socket. */
+ * else the request's target or Host header, else the local socket. */
 static void add_server_address(struct ebt_span *s, const struct ebt_conn *c,
 			       const struct ebt_exchange *x, const char *local)
 {
-	const char *host = x->fwd_host ? x->fwd_host : x->host;
-	char name[HTTP_HOST_MAX];
+	char name[HTTP_HOST_MAX], uri_host[HTTP_HOST_MAX];
+	bool dflt = x->fwd_host != NULL;
+	const char *host = x->fwd_host ? x->fwd_host :
+			   request_host(x, uri_host, sizeof(uri_host), &dflt);
 	int port = 0;
 
 	if (host)
 		split_host(host, name, sizeof(name), &port);
-	if (x->fwd_host && !port)
-		port = strcmp(x->fwd_proto, "https") == 0 ? 443 : 80;
+	if (dflt && !port)
+		port = default_port(x, x->fwd_host != NULL);
 	ebt_span_add_str(s, "server.address", host ? name : local);
 	ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
 }
@@ -438,17 +466,21 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	const char *path, *query;
 	size_t plen, qlen;
 	char q[HTTP_TARGET_MAX], name[HTTP_HOST_MAX], peer[64];
-	char url[HTTP_TARGET_MAX + HTTP_HOST_MAX + 32];
+	char url[HTTP_TARGET_MAX + HTTP_HOST_MAX + 32], uri_host[HTTP_HOST_MAX];
+	bool dflt;
+	const char *host = request_host(x, uri_host, sizeof(uri_host), &dflt);
 	int port = 0;
 
 	addr_str(c->tuple.raddr, peer, sizeof(peer));
-	if (x->host)
-		split_host(x->host, name, sizeof(name), &port);
+	if (host)
+		split_host(host, name, sizeof(name), &port);
 	else
 		snprintf(name, sizeof(name), "%s", peer);
 	if (!port)
-		port = c->tuple.rport;
+		port = dflt ? default_port(x, false) : c->tuple.rport;
 	http_split_target(x->target, &path, &plen, &query, &qlen);
+	if (plen == 1 && path[0] == '*')
+		plen = 0; /* OPTIONS *: the server as a whole, no path */
 	q[0] = '\0';
 	if (qlen)
 		http_query_redact(query, qlen, t->cfg->query_mode, q,

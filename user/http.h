@@ -146,6 +146,10 @@ bool http_looks_like_response(const uint8_t *p, size_t len);
 size_t http_route_template(const char *path, size_t len, char *out,
 			   size_t outsz);
 
+/* host[:port] of an absolute-form target ("http://h:81/p"), else empty. */
+void http_target_authority(const char *target, const char **auth,
+			   size_t *len);
+
 /* Split a request target into path and query (no allocation). */
 void http_split_target(const char *target, const char **path,
 		       size_t *path_len, const char **query, size_t *query_len);

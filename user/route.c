@@ -174,6 +174,24 @@ static size_t scheme_len(const char *t)
 }
 
 /*
+ * The host[:port] of an absolute-form target ("http://u:pw@h:81/p" ->
+ * "h:81", userinfo left out: it may hold a password); empty for any other
+ * form.
+ */
+void http_target_authority(const char *target, const char **auth,
+			   size_t *len)
+{
+	const char *t = target ? target : "";
+	size_t sl = scheme_len(t), n = sl ? strcspn(t + sl, "/?#") : 0;
+	const char *a = t + sl, *at;
+
+	while ((at = memchr(a, '@', n - (size_t)(a - t - sl))))
+		a = at + 1;
+	*auth = a;
+	*len = n - (size_t)(a - t - sl);
+}
+
+/*
  * origin-form "/p?q"          -> path "/p", query "q"
  * absolute-form "http://h/p?q" -> path "/p", query "q" ("http://h" -> "/")
  * asterisk-form "*"            -> path "*"

@@ -180,3 +180,87 @@ def test_chunked_request_bodies(edge, go, node):
         check(s, "POST", "/echo", 200, resp_size=10, req_size=(50000,))
     # Go writes its small chunks whole: the client side saw them all
     assert cli[0].attrs["http.request.body.size"] == 50000
+
+
+# ---- request targets: absolute-form (forward proxy), asterisk-form -------
+
+TCP_PIPE = r'''
+import socket, sys, threading
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen()
+print("READY", ls.getsockname()[1], flush=True)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+        b.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+while True:
+    c, _ = ls.accept()
+    u = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+'''
+
+
+def test_forward_proxy_absolute_form(edge, py, tmp_path):
+    """curl -x sends `GET http://example.com/users/8` to the proxy (here a
+    byte pipe to the Python server, which accepts the absolute form): the
+    URL's host and port name the server, not the proxy's socket."""
+    script = tmp_path / "tcp_pipe.py"
+    script.write_text(TCP_PIPE)
+    proxy = Peer("python3", "-u", str(script), str(py.port))
+    try:
+        t0 = time.time_ns()
+        assert curl("-x", proxy.url, "http://example.com/users/8?k=v") == [200]
+        (c,) = edge.wait_for(lambda s: s.kind == CLIENT and s.service == "curl"
+                             and s.attrs.get("network.peer.port") == proxy.port, since=t0)
+        (s,) = edge.wait_for(lambda s: s.kind == SERVER
+                             and s.resource.get("process.pid") == py.proc.pid, since=t0)
+    finally:
+        proxy.stop()
+    assert c.attrs["url.full"] == "http://example.com:80/users/8?k=REDACTED"
+    assert c.attrs["server.address"] == "example.com"
+    assert c.attrs["server.port"] == 80  # was the proxy's port
+    assert s.name == "GET /users/{id}"
+    assert s.attrs["url.path"] == "/users/8"
+    assert s.attrs["server.address"] == "example.com"
+    assert s.attrs["server.port"] == 80
+    assert s.attrs["http.response.status_code"] == 200
+    assert s.trace_id == c.trace_id  # through the proxy's own two spans
+
+
+def raw_exchange(port, data, slow=0.0, half_close=False):
+    """Write data on a new connection (byte by byte every `slow` s if set),
+    optionally shut down writing, read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if slow:
+            for b in data:
+                s.sendall(bytes([b]))
+                time.sleep(slow)
+        else:
+            s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return out
+            out += d
+
+
+def test_options_asterisk(edge, go):
+    t0 = time.time_ns()
+    out = raw_exchange(go.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200")
+    srv, cli = exchanges(edge, go.port, t0, 1)
+    assert srv[0].attrs["url.path"] == "*"
+    assert srv[0].attrs["http.request.method"] == "OPTIONS"
+    assert cli[0].attrs["url.full"] == f"http://x:{go.port}"  # was ...:port*

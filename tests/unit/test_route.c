@@ -84,6 +84,32 @@ static void expect_split(const char *t, const char *path, const char *query)
 	assert_memory_equal(q, query, ql);
 }
 
+static void expect_authority(const char *t, const char *want)
+{
+	const char *a;
+	size_t n;
+
+	http_target_authority(t, &a, &n);
+	assert_non_null(a);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(a, want, n);
+}
+
+static void test_target_authority(void **state)
+{
+	(void)state;
+	expect_authority("http://example.com/p?q", "example.com");
+	expect_authority("http://example.com:8080", "example.com:8080");
+	expect_authority("http://[::1]:81/x", "[::1]:81");
+	expect_authority("http://user:secret@h:1/x", "h:1");
+	expect_authority("http://a@b@h/x@y", "h");
+	expect_authority("http://h?x=@", "h");
+	expect_authority("/origin/form", "");
+	expect_authority("*", "");
+	expect_authority("host:443", "");
+	expect_authority(NULL, "");
+}
+
 static void test_split_target(void **state)
 {
 	(void)state;
@@ -231,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_route_rules),
 		cmocka_unit_test(test_route_truncates),
 		cmocka_unit_test(test_split_target),
+		cmocka_unit_test(test_target_authority),
 		cmocka_unit_test(test_query_redact),
 		cmocka_unit_test(test_sensitive_headers),
 		cmocka_unit_test(test_method_normalize),

@@ -555,6 +555,71 @@ static void test_close_ends_close_delimited_response(void **state)
 	assert_string_equal(f->cap.spans[0]->name, "GET /old");
 }
 
+/* Through a forward proxy (curl -x): the target names the origin, whose
+ * port is the scheme's when left out, never the proxy's; credentials in
+ * the authority are not exported. */
+static void test_absolute_form_through_proxy(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_span *c, *s;
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 3128);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0,
+	     "GET http://u:pw@example.com/a/7?k=v HTTP/1.1\r\n"
+	     "Host: example.com\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	open_conn(f, 20, 5, EBT_ROLE_SERVER, 3128, 40000);
+	data(f, 20, 21, 5, EBT_DIR_INGRESS, 0,
+	     "GET http://example.com:8081/a HTTP/1.1\r\nHost: other\r\n\r\n");
+	data(f, 20, 21, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	c = f->cap.spans[0];
+	s = f->cap.spans[1];
+	assert_string_equal(attr(c, "url.full"),
+			    "http://example.com:80/a/7?k=REDACTED");
+	assert_string_equal(attr(c, "server.address"), "example.com");
+	assert_int_equal(ebt_span_find(c, "server.port")->num, 80);
+	assert_int_equal(ebt_span_find(c, "network.peer.port")->num, 3128);
+	assert_string_equal(s->name, "GET /a");
+	assert_string_equal(attr(s, "url.path"), "/a");
+	assert_string_equal(attr(s, "server.address"), "example.com");
+	assert_int_equal(ebt_span_find(s, "server.port")->num, 8081);
+}
+
+static void test_options_asterisk(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0,
+	     "OPTIONS * HTTP/1.1\r\nHost: b:9090\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(attr(f->cap.spans[0], "url.full"),
+			    "http://b:9090");
+}
+
+/* The size of a chunked request body is known once it has been read. */
+static void test_chunked_request_body_size(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0,
+	     "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "3\r\nabc\r\n");
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 1, "4\r\ndefg\r\n0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 2,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(
+		ebt_span_find(f->cap.spans[0], "http.request.body.size")->num,
+		7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +662,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_close_ends_close_delimited_response, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_absolute_form_through_proxy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_options_asterisk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_chunked_request_body_size,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
