@@ -216,27 +216,96 @@ static __always_inline struct sock *fd_to_sock(__u32 fd)
 	return so ? BPF_CORE_READ(so, sk) : NULL;
 }
 
+#define AF_UNIX 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFCHR 0020000
+
+/* "/run/systemd/journal/stdout" with its NUL, as little-endian words */
+static __always_inline bool journal_path(const __u64 w[4])
+{
+	return w[0] == 0x7379732f6e75722fULL && w[1] == 0x756f6a2f646d6574ULL &&
+	       w[2] == 0x6474732f6c616e72ULL && (__u32)w[3] == 0x0074756fU;
+}
+
+/* Is this unix socket connected to journald's stdout socket (how systemd
+ * gives services their stdout/stderr)? */
+static __always_inline bool journal_stream(struct sock *sk)
+{
+	struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+	struct unix_address *ua =
+		peer ? BPF_CORE_READ((struct unix_sock *)peer, addr) : NULL;
+	__u64 w[4] = {};
+
+	if (!ua || bpf_core_read(w, 28, &ua->name[0].sun_path))
+		return false;
+	return journal_path(w);
+}
+
+/* A socket on fd 1 or 2 is not a standard stream (stdout closed and the fd
+ * reused for a connection, an inetd-style service talking on it), except
+ * journald's stdout stream. */
+static __always_inline bool other_socket(struct file *f, struct inode *ino)
+{
+	struct socket *so;
+	struct sock *sk;
+
+	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
+		return false;
+	so = BPF_CORE_READ(f, private_data);
+	sk = so ? BPF_CORE_READ(so, sk) : NULL;
+	return !sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX ||
+	       !journal_stream(sk);
+}
+
+static __always_inline struct inode *fd_inode(__u32 fd)
+{
+	struct file *f = fd_to_file(fd);
+
+	return f ? BPF_CORE_READ(f, f_inode) : NULL;
+}
+
+/* The files (inode addresses) a process had as stdout and stderr when it
+ * exec'd: what its parent (a shell, a container runtime) gave it. */
+struct std_files {
+	__u64 out;
+	__u64 err;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct std_files);
+} ebt_std_files SEC(".maps");
+
 /*
- * Which standard stream does a write to fd reach? 1 or 2 for the fds
- * themselves; for another fd, the stream whose open file shares its inode
- * (a dup, or /dev/stdout opened by path: a new file on the same pipe, pty
- * or log file); 0 for anything else.
+ * Which standard stream does a write to fd reach? The one whose file it
+ * writes to. First the files the process was started with: a shell's
+ * `printf ... >&2` (dup2(2, 1), then a write to fd 1) reaches stderr, and
+ * after `2>&1` both fds reach stdout's file, as a container runtime's log
+ * says. Then (a process started before the tracer, or stdout reopened on
+ * a file) the fds as they are now: 1 for fd 1 and any fd on its file (a
+ * dup, /dev/stdout opened by path), else 2 for fd 2 and its file; 0 for
+ * anything else.
  */
 static __always_inline __u32 std_stream(__u32 fd)
 {
-	struct inode *ino;
-	struct file *f;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct file *f = fd_to_file(fd);
+	struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
+	struct std_files *sf;
 
-	if (fd == 1 || fd == 2)
-		return fd;
-	if (fd < 3 || !(f = fd_to_file(fd)))
+	if (!ino || other_socket(f, ino))
 		return 0;
-	ino = BPF_CORE_READ(f, f_inode);
-	if (!ino)
-		return 0;
-	if ((f = fd_to_file(1)) && BPF_CORE_READ(f, f_inode) == ino)
+	sf = bpf_map_lookup_elem(&ebt_std_files, &tgid);
+	if (sf && sf->out == (__u64)ino)
 		return 1;
-	if ((f = fd_to_file(2)) && BPF_CORE_READ(f, f_inode) == ino)
+	if (sf && sf->err == (__u64)ino)
+		return 2;
+	if (fd == 1 || fd_inode(1) == ino)
+		return 1;
+	if (fd == 2 || fd_inode(2) == ino)
 		return 2;
 	return 0;
 }
@@ -451,8 +520,6 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- data ------------------------------------------------------------------ */
 
-#define S_IFMT 00170000
-#define S_IFCHR 0020000
 #define DEV_NULL ((1U << 20) | 3) /* kernel dev_t of char 1:3 */
 
 /* Does a write to fd land in /dev/null? Nobody would read such a line (no
@@ -482,9 +549,10 @@ static __always_inline int enter_log(__u32 fd, __u64 buf, __u32 iovcnt)
 	return 0;
 }
 
-/* sys_enter of a data syscall: remember args only for tracked HTTP-ish fds. */
-static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
-				      __u32 dir)
+/* sys_enter of a data syscall: remember args only for tracked HTTP-ish
+ * fds, or (log) for a write to stdout/stderr. */
+static __always_inline int enter_io(__u32 fd, __u64 buf, __u32 iovcnt,
+				    __u32 dir, bool log)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
@@ -494,13 +562,36 @@ static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
 		return 0;
 	c = bpf_map_lookup_elem(&ebt_conns, &key);
 	if (!c) {
-		if (ebt_cfg.capture_logs && dir == EBT_DIR_EGRESS)
+		if (ebt_cfg.capture_logs && log)
 			return enter_log(fd, buf, iovcnt);
 		return 0;
 	}
 	if (c->proto == EBT_PROTO_OTHER)
 		return 0;
 	return save_args(fd, buf, iovcnt, dir, IO_DATA);
+}
+
+/* read/write-like calls: a write on an untracked fd may be a log line. */
+static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
+				      __u32 dir)
+{
+	return enter_io(fd, buf, iovcnt, dir, dir == EBT_DIR_EGRESS);
+}
+
+/* sendto: a program that sends on fd 1 knows it holds a socket there, not
+ * its stdout; only a tracked connection is of interest. */
+static __always_inline int enter_send(__u32 fd, __u64 buf)
+{
+	return enter_io(fd, buf, 0, EBT_DIR_EGRESS, false);
+}
+
+/* pwrite64/pwritev/pwritev2: positioned writes only reach files, never a
+ * connection or a pipe; one to stdout redirected to a file is a log. */
+static __always_inline int enter_pwrite(__u32 fd, __u64 buf, __u32 iovcnt)
+{
+	if (ebt_cfg.hook_only || !ebt_cfg.capture_logs)
+		return 0;
+	return enter_log(fd, buf, iovcnt);
 }
 
 static __always_inline __u32 copy_iov(struct ebt_ev_data *ev, __u64 iov_ptr,
@@ -590,23 +681,136 @@ static __always_inline __u32 last_byte(struct io_args *a, long ret)
 	return (__u32)b + 1;
 }
 
-static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
+/*
+ * A log write is walked in steps (bpf_loop): each step reads the next
+ * iovec or copies what fits of the current one into the piece being
+ * filled; a full piece goes to the ring at once. A plain write is one
+ * buffer; sendfile (no buffer) copies nothing and reports its bytes lost.
+ */
+struct log_walk {
+	__u64 id;
+	__u64 iov_ptr; /* iovec array, or 0: base/left is the only buffer */
+	__u64 base;    /* where the next bytes are */
+	__u64 left;    /* bytes left there */
+	__u64 ret;     /* bytes the syscall wrote */
+	__u64 want;    /* bytes to capture: ret, at most EBT_LOG_PIECES_MAX */
+	__u64 done;    /* bytes sent in earlier pieces */
+	__u32 fill;    /* bytes in the piece being filled */
+	__u32 iovcnt;
+	__u32 iov_i;   /* next iovec to read */
+	__u32 fd;
+	__u32 stream;
+	__u32 tail;    /* last byte + 1 of a write not captured whole */
+	__u32 ended;   /* the last piece was sent */
+	__u32 _pad;
+};
+
+/* In a map, not on the stack: the verifier then sees its fields as any
+ * value and checks the loop body once, instead of once per piece. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct log_walk);
+} ebt_log_walk SEC(".maps");
+
+#define LOG_CAPTURE_MAX ((__u64)EBT_LOG_PIECES_MAX * PAYLOAD_MASK)
+#define LOG_STEPS_MAX (2 * EBT_LOG_IOV_MAX + EBT_LOG_PIECES_MAX + 2)
+
+/* Send the piece being filled; last: no more pieces of this write. */
+static long log_piece(struct log_walk *w, bool last)
 {
-	__u32 zero = 0, cap;
+	__u32 zero = 0, cap = w->fill & PAYLOAD_MASK;
 	struct scratch *s = bpf_map_lookup_elem(&ebt_scratch, &zero);
 
 	if (!s)
-		return 0;
-	cap = copy_payload(s, a, ret);
-	fill_hdr(&s->ev.hdr, EBT_EV_LOG, id, a->fd, 0);
+		return 1;
+	fill_hdr(&s->ev.hdr, EBT_EV_LOG, w->id, w->fd, w->done);
 	s->ev.direction = EBT_DIR_EGRESS;
-	s->ev.role = a->stream;
-	s->ev.total_len = (__u32)ret;
+	s->ev.role = w->stream;
+	s->ev.total_len = (__u32)w->ret;
 	s->ev.cap_len = cap;
-	s->ev.seq = 0;
-	s->ev.tail = cap < (__u64)ret ? last_byte(a, ret) : 0;
-	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +
-				  (cap & PAYLOAD_MASK));
+	s->ev.seq = last ? 0 : 1;
+	s->ev.tail = last && w->done + cap < w->ret ? w->tail : 0;
+	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) + cap);
+	w->done += cap;
+	w->fill = 0;
+	w->ended = last;
+	return last ? 1 : 0;
+}
+
+/* The next iovec becomes the current buffer; false when there is none. */
+static bool log_next_iov(struct log_walk *w)
+{
+	struct iovec iov;
+
+	if (!w->iov_ptr || w->iov_i >= w->iovcnt ||
+	    bpf_probe_read_user(&iov, sizeof(iov),
+				(void *)(w->iov_ptr +
+					 (__u64)w->iov_i * sizeof(iov))))
+		return false;
+	w->iov_i++;
+	w->base = (__u64)iov.iov_base;
+	w->left = iov.iov_len;
+	return true;
+}
+
+static long log_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0, n;
+	struct log_walk *w = bpf_map_lookup_elem(&ebt_log_walk, &zero);
+	struct scratch *s;
+	__u64 rest;
+
+	if (!w)
+		return 1;
+	if (!w->left)
+		return log_next_iov(w) ? 0 : log_piece(w, true);
+	s = bpf_map_lookup_elem(&ebt_scratch, &zero);
+	if (!s)
+		return 1;
+	rest = w->want - w->done - w->fill;
+	n = PAYLOAD_MASK - (w->fill & PAYLOAD_MASK);
+	if (w->left < n)
+		n = (__u32)w->left;
+	if (rest < n)
+		n = (__u32)rest;
+	n &= PAYLOAD_MASK;
+	if (bpf_probe_read_user(s->ev.payload + (w->fill & PAYLOAD_MASK), n,
+				(void *)w->base))
+		return log_piece(w, true);
+	w->fill += n;
+	w->base += n;
+	w->left -= n;
+	if (w->done + w->fill >= w->want)
+		return log_piece(w, true);
+	return w->fill >= PAYLOAD_MASK ? log_piece(w, false) : 0;
+}
+
+static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
+{
+	__u32 zero = 0;
+	struct log_walk *w = bpf_map_lookup_elem(&ebt_log_walk, &zero);
+
+	if (!w)
+		return 0;
+	*w = (struct log_walk){
+		.id = id, .ret = (__u64)ret, .fd = a->fd, .stream = a->stream,
+		.iovcnt = a->iovcnt > EBT_LOG_IOV_MAX ? EBT_LOG_IOV_MAX
+						      : a->iovcnt,
+	};
+	w->want = w->ret > LOG_CAPTURE_MAX ? LOG_CAPTURE_MAX : w->ret;
+	if (a->iovcnt) {
+		w->iov_ptr = a->buf;
+	} else {
+		w->base = a->buf;
+		w->left = a->buf ? w->ret : 0;
+	}
+	if (w->want < w->ret)
+		w->tail = last_byte(a, ret);
+	bpf_loop(LOG_STEPS_MAX, log_step, NULL, 0);
+	if (!w->ended)
+		log_piece(w, true);
 	return 0;
 }
 
@@ -697,7 +901,19 @@ static __always_inline int enter_msg(__u32 fd, __u64 msg_ptr, __u32 dir)
 DATA_TP(read, EBT_DIR_INGRESS, 1, 0)
 DATA_TP(recvfrom, EBT_DIR_INGRESS, 1, 0)
 DATA_TP(write, EBT_DIR_EGRESS, 1, 0)
-DATA_TP(sendto, EBT_DIR_EGRESS, 1, 0)
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_send((__u32)ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_data(ctx->ret);
+}
+
 DATA_TP(readv, EBT_DIR_INGRESS, 1, (__u32)ctx->args[2])
 DATA_TP(writev, EBT_DIR_EGRESS, 1, (__u32)ctx->args[2])
 
@@ -724,6 +940,23 @@ int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	return exit_data(ctx->ret);
 }
+
+#define PWRITE_TP(name, cntexpr)                                              \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
+	{                                                                      \
+		return enter_pwrite((__u32)ctx->args[0], ctx->args[1],         \
+				    cntexpr);                                  \
+	}                                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
+	{                                                                      \
+		return exit_data(ctx->ret);                                    \
+	}
+
+PWRITE_TP(pwrite64, 0)
+PWRITE_TP(pwritev, (__u32)ctx->args[2])
+PWRITE_TP(pwritev2, (__u32)ctx->args[2])
 
 /* sendfile(out_fd, in_fd, ...): bytes leave on out_fd, none are copied. */
 SEC("tracepoint/syscalls/sys_enter_sendfile64")
@@ -768,6 +1001,42 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return enter_close_fd((__u32)ctx->args[0]);
 }
 
+/* dup2/dup3 onto an open fd close it first, without a close() call: a
+ * tracked connection there is gone (e.g. stdout restored over a socket
+ * that had taken fd 1). */
+static __always_inline int enter_dup_onto(__u32 oldfd, __u32 newfd)
+{
+	return oldfd == newfd ? 0 : enter_close_fd(newfd);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_dup_onto((__u32)ctx->args[0], (__u32)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_dup_onto((__u32)ctx->args[0], (__u32)ctx->args[1]);
+}
+
+/* Remember what a selected process starts with as stdout and stderr. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct std_files sf;
+
+	if (ebt_cfg.hook_only || !ebt_cfg.capture_logs || !selected(tgid))
+		return 0;
+	sf.out = (__u64)fd_inode(1);
+	sf.err = (__u64)fd_inode(2);
+	bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
@@ -778,6 +1047,7 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 		return 0;
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
 	bpf_map_delete_elem(&ebt_conn_procs, &e.hdr.tgid);
+	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));
 	return 0;
 }
@@ -852,17 +1122,21 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
  */
 #if defined(__TARGET_ARCH_x86)
 enum {
-	NR_read = 0, NR_write = 1, NR_close = 3, NR_readv = 19, NR_writev = 20,
-	NR_sendfile = 40, NR_connect = 42, NR_accept = 43, NR_sendto = 44,
-	NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47, NR_accept4 = 288,
+	NR_read = 0, NR_write = 1, NR_close = 3, NR_pwrite64 = 18,
+	NR_readv = 19, NR_writev = 20, NR_dup2 = 33, NR_sendfile = 40,
+	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45,
+	NR_sendmsg = 46, NR_recvmsg = 47, NR_accept4 = 288, NR_dup3 = 292,
+	NR_pwritev = 296, NR_pwritev2 = 328,
 };
 #define SC_NR(regs) ((long)(regs)->orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
 enum {
-	NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65,
-	NR_writev = 66, NR_sendfile = 71, NR_accept = 202, NR_connect = 203,
-	NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212,
-	NR_accept4 = 242,
+	NR_dup3 = 24, NR_close = 57, NR_read = 63, NR_write = 64,
+	NR_readv = 65, NR_writev = 66, NR_pwrite64 = 68, NR_pwritev = 70,
+	NR_sendfile = 71, NR_accept = 202, NR_connect = 203, NR_sendto = 206,
+	NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212,
+	NR_accept4 = 242, NR_pwritev2 = 287,
+	NR_dup2 = -2, /* arm64 has only dup3 */
 };
 #define SC_NR(regs) ((long)(regs)->syscallno)
 #else
@@ -891,8 +1165,18 @@ static __always_inline int raw_enter(struct pt_regs *regs, long nr)
 	case NR_recvfrom:
 		return enter_data(fd, a1, 0, EBT_DIR_INGRESS);
 	case NR_write:
-	case NR_sendto:
 		return enter_data(fd, a1, 0, EBT_DIR_EGRESS);
+	case NR_sendto:
+		return enter_send(fd, a1);
+	case NR_pwrite64:
+		return enter_pwrite(fd, a1, 0);
+	case NR_pwritev:
+	case NR_pwritev2:
+		return enter_pwrite(fd, a1,
+				    (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
+	case NR_dup2:
+	case NR_dup3:
+		return enter_dup_onto(fd, (__u32)a1);
 	case NR_readv:
 		return enter_data(fd, a1, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs),
 				  EBT_DIR_INGRESS);
@@ -928,7 +1212,7 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 		return exit_connect_ret(ret);
 	case NR_read: case NR_recvfrom: case NR_write: case NR_sendto:
 	case NR_readv: case NR_writev: case NR_recvmsg: case NR_sendmsg:
-	case NR_sendfile:
+	case NR_sendfile: case NR_pwrite64: case NR_pwritev: case NR_pwritev2:
 		return exit_data(ret);
 	}
 	return 0;

@@ -22,6 +22,15 @@
 #define EBT_CLASSIFY_MIN 4
 /* Max iovec entries copied from readv/writev/sendmsg/recvmsg. */
 #define EBT_IOV_MAX 16
+/*
+ * A write to stdout/stderr longer than one payload goes to the ring as
+ * several EBT_EV_LOG records ("pieces") of at most EBT_PAYLOAD_MAX - 1
+ * bytes each, up to this many per write (about 1 MiB); what is past them
+ * is reported as not captured. iovecs walked per writev/pwritev: all of
+ * them up to EBT_LOG_IOV_MAX (the kernel's UIO_MAXIOV).
+ */
+#define EBT_LOG_PIECES_MAX 128
+#define EBT_LOG_IOV_MAX 1024
 #define EBT_COMM_LEN 16
 
 enum ebt_event_type {
@@ -30,7 +39,10 @@ enum ebt_event_type {
 	EBT_EV_CONN_CLOSE = 3, /* close() of a tracked connection */
 	EBT_EV_PROC_EXIT = 4,  /* last thread of a process exited */
 	EBT_EV_PROC_FORK = 5,  /* a tracked process forked a new process */
-	EBT_EV_LOG = 6,        /* write to fd 1/2: struct ebt_ev_data, role = fd */
+	EBT_EV_LOG = 6,        /* write to stdout/stderr: struct ebt_ev_data,
+				* role = stream (1, 2), hdr.conn_start_ns =
+				* offset of this piece in the write, seq = 1
+				* when more pieces of the write follow, else 0 */
 };
 
 enum ebt_role {

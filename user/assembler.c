@@ -204,6 +204,36 @@ void ebt_asm_log_lines(struct ebt_tracer *t, const struct ebt_thread_ctx *tc,
 		x->log_lines += lines;
 }
 
+bool ebt_asm_ctx_live(struct ebt_tracer *t, const struct ebt_thread_ctx *tc)
+{
+	struct ebt_conn *c;
+
+	if (!tc->inherited)
+		return true;
+	c = htab_get(t->conns, &tc->conn);
+	return c && find_index(c, tc->index);
+}
+
+void ebt_asm_fork(struct ebt_tracer *t, uint32_t ptid, uint32_t ptgid,
+		  uint32_t child)
+{
+	const struct ebt_thread_ctx *pc = htab_get(t->threads, &ptid);
+	struct ebt_thread_ctx *tc;
+	int err = 0;
+
+	if (!pc || pc->tgid != ptgid || !ebt_asm_ctx_live(t, pc))
+		return;
+	tc = malloc(sizeof(*tc));
+	if (!tc)
+		return;
+	*tc = *pc;
+	tc->tgid = child;
+	tc->inherited = true;
+	free(htab_put(t->threads, &child, tc, &err));
+	if (err)
+		free(tc);
+}
+
 static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 			      const struct ebt_exchange *x)
 {
@@ -221,6 +251,7 @@ static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 		}
 	}
 	tc->tgid = c->id.tgid;
+	tc->inherited = false;
 	tc->set_ns = x->start_ns;
 	tc->conn = c->id;
 	tc->index = x->index;

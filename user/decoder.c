@@ -30,7 +30,8 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 	t->clients = htab_new(sizeof(struct ebt_tuple));
 	t->threads = htab_new(sizeof(uint32_t));
 	t->resources = ebt_resources_new(cfg->resource_attributes);
-	if (!t->conns || !t->clients || !t->threads || !t->resources) {
+	if (!t->conns || !t->clients || !t->threads || !t->resources ||
+	    ebt_logcapture_init(t) != 0) {
 		ebt_tracer_fini(t);
 		return -1;
 	}
@@ -43,6 +44,7 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 	htab_free(t->conns, ebt_conn_free);
 	htab_free(t->threads, free);
 	ebt_resources_free(t->resources);
+	ebt_logcapture_fini(t);
 	t->clients = t->conns = t->threads = NULL;
 	t->resources = NULL;
 }
@@ -73,50 +75,12 @@ static bool data_ok(const struct ebt_ev_data *e, size_t len)
 	       e->direction <= EBT_DIR_EGRESS;
 }
 
-/* A write to stdout/stderr, with the server span active on that thread. */
-static void log_write(struct ebt_tracer *t, const struct ebt_ev_data *e)
-{
-	struct ebt_thread_ctx *tc = htab_get(t->threads, &e->hdr.tid);
-	struct ebt_resource *r;
-	struct ebt_log_ctx ctx;
-	struct ebt_log_chunk c = {
-		.tgid = e->hdr.tgid, .tid = e->hdr.tid,
-		.stream = (uint8_t)e->role,
-		.ts_ns = (uint64_t)((int64_t)e->hdr.ts_ns + t->mono_to_real_ns),
-		.data = e->payload, .cap_len = e->cap_len,
-		.total_len = e->total_len,
-		.ends_line = e->tail == (uint32_t)'\n' + 1,
-	};
-
-	t->stats.log_writes++;
-	if (!t->logs || (e->role != 1 && e->role != 2))
-		return;
-	/* resolve the process now: it may be gone when its lines flush */
-	r = ebt_resources_get(t->resources, e->hdr.tgid, NULL);
-	if (!ebt_config_has_filter(t->cfg) && t->cfg->logs_containers &&
-	    !(r && ebt_resource_get(r, "container.id"))) {
-		t->stats.log_writes_skipped++;
-		return;
-	}
-	if (tc && tc->tgid == e->hdr.tgid) {
-		uint32_t lines = 0;
-
-		for (uint32_t i = 0; i < e->cap_len; i++)
-			lines += e->payload[i] == '\n';
-		if (lines)
-			ebt_asm_log_lines(t, tc, lines);
-		memcpy(ctx.trace_id, tc->trace_id, 16);
-		memcpy(ctx.span_id, tc->span_id, 8);
-		c.ctx = &ctx;
-	}
-	ebt_logs_feed(t->logs, &c);
-}
-
 static void proc_fork(struct ebt_tracer *t, const struct ebt_ev_proc *e)
 {
 	if (t->bpf && t->cfg->n_pids)
 		ebt_bpf_pid_inherit(t->bpf, e->hdr.tgid, e->child_tgid);
 	ebt_proc_fork(t, e->hdr.tgid, e->child_tgid);
+	ebt_asm_fork(t, e->hdr.tid, e->hdr.tgid, e->child_tgid);
 }
 
 int ebt_tracer_handle(void *ctx, const void *data, size_t len)
@@ -138,7 +102,7 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 			t->stats.bad_records++;
 			break;
 		}
-		log_write(t, data);
+		ebt_log_write(t, data);
 		break;
 	case EBT_EV_DATA:
 		if (!data_ok(data, len)) {
@@ -151,9 +115,12 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 		ebt_conn_close(t, h);
 		break;
 	case EBT_EV_PROC_EXIT:
-		if (t->logs)
+		if (t->logs) {
+			ebt_logcapture_exit(t, h->tgid);
 			ebt_logs_forget(t->logs, h->tgid);
+		}
 		ebt_proc_exit(t, h->tgid);
+		free(htab_del(t->threads, &h->tgid)); /* its main thread */
 		if (t->bpf && t->cfg->n_pids)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);
 		break;
@@ -179,6 +146,7 @@ static bool thread_expired(const void *key, void *val, void *ctx)
 void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns)
 {
 	htab_sweep(t->threads, thread_expired, &now_ns);
+	ebt_logcapture_tick(t, now_ns);
 	if (t->logs)
 		ebt_logs_tick(t->logs,
 			      (uint64_t)((int64_t)now_ns + t->mono_to_real_ns));

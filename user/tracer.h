@@ -54,6 +54,7 @@ struct ebt_tracer {
 	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
 	struct ebt_resources *resources;
 	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
+	struct htab *log_parts;       /* tid -> pieces of a big log write */
 	ebt_span_sink sink;
 	void *sink_ctx;
 	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */
@@ -122,6 +123,11 @@ struct ebt_conn {
 	struct http_stream *resp;
 	uint64_t msg_start[2]; /* per side: ts of the first byte of msg */
 	bool in_msg[2];
+	/* per direction (enum ebt_direction): stream offset of the next
+	 * byte, once a record showed it; what BPF was told to skip up to */
+	uint64_t next_off[2];
+	bool off_known[2];
+	uint64_t skip_until[2];
 	uint32_t n_requests;
 	struct ebt_exchange *head, *tail; /* FIFO */
 	unsigned n_pending;
@@ -135,6 +141,8 @@ struct ebt_thread_ctx {
 	uint32_t index;
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
+	bool inherited; /* a child process's, from the thread that forked it:
+			 * valid while that thread's request is in flight */
 };
 
 /* conntrack.c */
@@ -158,5 +166,20 @@ void ebt_random_id(struct ebt_tracer *t, uint8_t *out, size_t len);
 /* Count log lines written on a thread against its active server span. */
 void ebt_asm_log_lines(struct ebt_tracer *t, const struct ebt_thread_ctx *tc,
 		       uint32_t lines);
+/* A process forked by thread ptid of ptgid: while that thread serves a
+ * request, the child's writes carry its trace context. */
+void ebt_asm_fork(struct ebt_tracer *t, uint32_t ptid, uint32_t ptgid,
+		  uint32_t child);
+/* Is tc still the context of a request in flight? */
+bool ebt_asm_ctx_live(struct ebt_tracer *t, const struct ebt_thread_ctx *tc);
+
+/* logcapture.c: EBT_EV_LOG records -> the line assembler (t->logs) */
+int ebt_logcapture_init(struct ebt_tracer *t);
+void ebt_logcapture_fini(struct ebt_tracer *t);
+void ebt_log_write(struct ebt_tracer *t, const struct ebt_ev_data *e);
+/* Feed the writes whose last piece did not come: of a process that
+ * exited, or (tick) older than a second. */
+void ebt_logcapture_exit(struct ebt_tracer *t, uint32_t tgid);
+void ebt_logcapture_tick(struct ebt_tracer *t, uint64_t now_mono_ns);
 
 #endif /* EBT_TRACER_H */

@@ -202,26 +202,29 @@ def test_pid_filter_follows_short_lived_children():
 LONG_WRITER = r"""
 import os, sys
 sys.stdin.readline()
-os.write(1, b"x" * 10000 + b"\n")
+big = 1100000  # over the ~1 MiB a log write is captured up to
+os.write(1, b"x" * big + b"\n")
 os.write(1, b"after the long line\n")
-os.writev(1, [b"y" * 6000, b"z" * 6000 + b"\n"])
+os.writev(1, [b"y" * 600000, b"z" * 600000 + b"\n"])
 os.write(1, b"after the long writev\n")
-os.write(1, b"w" * 10000)
+os.write(1, b"w" * big)
 os.write(1, b" end of the cut line\n")
 sys.stdin.readline()
 """
 
 
-def test_long_log_write_that_ends_its_line_leaves_the_next_whole():
+def test_long_log_write_that_ends_its_line_leaves_the_next_whole(tmp_path):
     """A write bigger than the capture: BPF reports its last byte, so the
     line after a cut write that ended in a newline is not flagged
     truncated, and the rest of a cut line still is."""
+    out = open(tmp_path / "out", "wb")
     w = subprocess.Popen(["python3", "-c", LONG_WRITER], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=out, stderr=subprocess.PIPE)
     t = Tracer("--pid", str(w.pid)).start()
     try:
         w.stdin.write(b"go\n"); w.stdin.flush()
-        recs = wait_logs(t, lambda r: True, count=6)
+        wait_logs(t, lambda r: r["body"]["stringValue"] == " end of the cut line")
+        recs = list(t.logs)
         w.stdin.write(b"done\n"); w.stdin.flush()
         by = {r["body"]["stringValue"][:8]: attrs(r) for r in recs}
         assert by["xxxxxxxx"].get("ebpftrace.log.truncated") is True, recs

@@ -1,0 +1,445 @@
+"""stdout/stderr written in odd ways by real programs, with the real BPF
+programs: every line arrives once, whole, in order per stream, with the
+right stream, process and trace id, and nothing is invented.
+
+Each writer waits for a line on stdin before it writes, so the tracer
+(started with --pid of the writer, which follows its children) is
+attached first.
+"""
+import os
+import subprocess
+import sys
+import time
+
+from lib.tracer import Tracer, attrs
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def body(r):
+    return r["body"]["stringValue"]
+
+
+def stream(r):
+    return attrs(r)["log.iostream"]
+
+
+def wait_logs(t, pred, count=1, timeout=10):
+    deadline = time.time() + timeout
+    got = []
+    while time.time() < deadline:
+        got = [r for r in list(t.logs) if pred(r)]
+        if len(got) >= count:
+            break
+        time.sleep(0.1)
+    return got
+
+
+def settle(t, quiet=1.5, timeout=10):
+    """All records, once none arrived for `quiet` seconds."""
+    deadline = time.time() + timeout
+    n, since = -1, time.time()
+    while time.time() < deadline:
+        k = len(t.logs)
+        if k != n:
+            n, since = k, time.time()
+        elif time.time() - since >= quiet:
+            break
+        time.sleep(0.1)
+    return list(t.logs)
+
+
+class Writer:
+    """python3 -c script, traced by a tracer on its pid; `go` starts it."""
+
+    def __init__(self, script, *args, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, cmd=None, tracer_args=()):
+        self.proc = subprocess.Popen(cmd or [sys.executable, "-c", script, *args],
+                                     stdin=subprocess.PIPE, stdout=stdout,
+                                     stderr=stderr)
+        self.tracer = Tracer("--pid", str(self.proc.pid), *tracer_args).start()
+        self.out = self.err = b""
+
+    def go(self, timeout=30):
+        self.out, self.err = self.proc.communicate(b"go\n", timeout=timeout)
+        return self
+
+    def stop(self):
+        self.tracer.stop()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def by_stream(recs):
+    """(stdout records, stderr records), each in time order."""
+    recs = sorted(recs, key=lambda r: int(r["timeUnixNano"]))
+    return ([r for r in recs if stream(r) == "stdout"],
+            [r for r in recs if stream(r) == "stderr"])
+
+
+def mine(recs, pid):
+    return [r for r in recs if attrs(r["resource"]).get("process.pid") == pid]
+
+
+PIECES = r"""
+import os, sys, time
+sys.stdin.readline()
+os.write(1, b"first ")
+time.sleep(0.3)
+os.write(1, b"half, ")
+os.write(1, b"second half\nnext line\n")
+os.write(2, b"err")
+time.sleep(0.2)
+os.write(2, b"or line\n")
+os.write(1, b"last words without a newline")
+"""
+
+
+def test_line_in_pieces_and_final_line_without_newline_at_exit():
+    with Writer(PIECES) as w:
+        w.go()
+        recs = settle(w.tracer)
+        out, err = by_stream(mine(recs, w.proc.pid))
+        assert [body(r) for r in out] == ["first half, second half", "next line",
+                                          "last words without a newline"], out
+        assert [body(r) for r in err] == ["error line"], err
+        assert attrs(out[-1]).get("ebpftrace.log.no_newline") is True
+        assert all(attrs(r).get("ebpftrace.log.no_newline") is None for r in out[:2] + err)
+
+
+KILLED = r"""
+import os, signal, sys
+sys.stdin.readline()
+os.write(1, b"whole line\n")
+os.write(1, b"partial line, then killed")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_partial_line_of_a_killed_process_arrives_once():
+    with Writer(KILLED) as w:
+        w.go()
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == ["whole line", "partial line, then killed"], out
+        assert not err
+
+
+SOCKET_ON_FD1 = r"""
+import os, socket, sys
+sys.stdin.readline()
+os.write(1, b"stdout before close\n")
+saved = os.dup(1)
+udp_rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp_rx.bind(("127.0.0.1", 0))
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0)); lst.listen(1)
+os.close(1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+assert u.fileno() == 1, u.fileno()
+u.sendto(b"udp datagram on fd 1\n", udp_rx.getsockname())
+u.connect(udp_rx.getsockname())
+os.write(1, b"udp write on fd 1\n")
+u.close()
+a, b = socket.socketpair()
+if a.fileno() != 1:
+    os.dup2(a.fileno(), 1)
+b.setblocking(False)
+os.write(1, b"unix socket write on fd 1\n")
+socket.socket(fileno=os.dup(1)).send(b"unix send on fd 1\n")
+os.close(1)
+c = socket.create_connection(lst.getsockname())
+assert c.fileno() == 1, c.fileno()
+c.send(b"tcp send on fd 1\n")
+os.write(1, b"tcp write on fd 1\n")
+os.dup2(saved, 1)
+os.write(1, b"stdout again\n")
+"""
+
+
+JOURNAL = r"""
+import os, socket, sys
+sys.stdin.readline()
+srv = socket.socket(socket.AF_UNIX)
+srv.bind("/run/systemd/journal/stdout")
+srv.listen(1)
+cli = socket.socket(socket.AF_UNIX)
+cli.connect("/run/systemd/journal/stdout")
+peer, _ = srv.accept()
+saved = os.dup(1)
+os.dup2(cli.fileno(), 1)
+os.write(1, b"through the journal stream\n")
+os.dup2(saved, 1)
+os.write(1, b"journal got: " + peer.recv(100))
+"""
+
+
+def test_journald_stdout_stream_socket_is_stdout():
+    """systemd services write to a unix socket connected to journald's
+    /run/systemd/journal/stdout: that socket is their stdout (here a
+    private /run in a mount namespace, so no real journald is needed)."""
+    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+           'mount -t tmpfs none /run && mkdir -p /run/systemd/journal && '
+           'exec python3 -c "$0"', JOURNAL]
+    with Writer(None, cmd=cmd) as w:
+        w.go()
+        assert w.proc.returncode == 0, w.err
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == [
+            "through the journal stream",
+            "journal got: through the journal stream"], out
+        assert not err
+
+
+def test_a_socket_opened_on_fd_1_is_not_stdout():
+    """stdout closed, then fd 1 reused: UDP (sendto and write), a unix
+    socketpair (write and send) and TCP (send and write) on fd 1 are not
+    stdout; fd 1 restored with dup2 over the TCP socket is again."""
+    with Writer(SOCKET_ON_FD1) as w:
+        w.go()
+        assert w.proc.returncode == 0, w.err
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == ["stdout before close", "stdout again"], out
+        assert not err
+
+
+DUP_2_TO_1 = r"""
+import os, sys
+sys.stdin.readline()
+os.write(1, b"out 1\n")
+os.write(2, b"err 1\n")
+os.dup2(1, 2)
+os.write(2, b"err after 2>&1\n")
+os.write(1, b"out 2\n")
+"""
+
+
+def test_stderr_dup_of_stdout_is_labelled_as_the_pipe_it_reaches():
+    """2>&1: fd 2 is fd 1's pipe; a container runtime's log says stdout
+    for those bytes, so does the tracer."""
+    with Writer(DUP_2_TO_1) as w:
+        w.go()
+        assert w.out == b"out 1\nerr after 2>&1\nout 2\n"
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == ["out 1", "err after 2>&1", "out 2"], out
+        assert [body(r) for r in err] == ["err 1"], err
+
+
+REDIRECT = r"""
+import os, sys
+sys.stdin.readline()
+os.write(1, b"to the pipe\n")
+saved = os.dup(1)
+f = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.dup2(f, 1)
+os.write(1, b"to the file through fd 1\n")
+n = os.open("/dev/null", os.O_WRONLY)
+os.dup2(n, 1)
+os.write(1, b"to /dev/null through fd 1\n")
+os.dup2(saved, 1)
+os.write(1, b"to the pipe again\n")
+os.pwrite(f, b"pwrite to the file\n", 1000)
+os.dup2(f, 1)
+os.pwrite(1, b"pwrite to stdout\n", 0)
+os.pwritev(1, [b"pwritev ", b"to stdout\n"], 100)
+"""
+
+
+def test_stdout_reopened_mid_run(tmp_path):
+    with Writer(REDIRECT, str(tmp_path / "f")) as w:
+        w.go()
+        assert w.proc.returncode == 0, w.err
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == ["to the pipe", "to the file through fd 1",
+                                          "to the pipe again", "pwrite to stdout",
+                                          "pwritev to stdout"], out
+
+
+NONBLOCK = r"""
+import errno, fcntl, os, signal, sys, time
+sys.stdin.readline()
+fl = fcntl.fcntl(1, fcntl.F_GETFL)
+fcntl.fcntl(1, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+data = b"".join(b"line %05d %s\n" % (i, b"x" * 90) for i in range(3000))
+off = eagain = short = 0
+while off < len(data):
+    try:
+        n = os.write(1, data[off:off + 20000])
+    except BlockingIOError:
+        eagain += 1
+        time.sleep(0.002)
+        continue
+    short += n < min(20000, len(data) - off)
+    off += n
+os.write(2, b"eagain %d short %d\n" % (eagain, short))
+"""
+
+
+def test_nonblocking_pipe_short_writes_and_eagain():
+    """Only the bytes the kernel took are captured: every line once, in order."""
+    w = subprocess.Popen([sys.executable, "-c", NONBLOCK], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        w.stdin.write(b"go\n"); w.stdin.flush()
+        got = b""
+        while True:
+            time.sleep(0.001)
+            chunk = w.stdout.read1(4096)
+            if not chunk:
+                break
+            got += chunk
+        w.wait()
+        stats = w.stderr.read()
+        eagain, short = map(int, stats.split()[1::2])
+        assert eagain > 0 and short > 0, stats
+        want = got.decode().splitlines()
+        assert len(want) == 3000
+        out, err = by_stream(mine(settle(t), w.pid))
+        assert [body(r) for r in out] == want
+        assert not [r for r in out if attrs(r).get("ebpftrace.log.truncated")]
+    finally:
+        t.stop(); w.kill()
+
+
+EPIPE = r"""
+import os, signal, sys, time
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+sys.stdin.readline()
+os.write(2, b"before\n")
+time.sleep(0.5)
+try:
+    os.write(2, b"after the reader left\n")
+except BrokenPipeError:
+    os.write(1, b"EPIPE\n")
+"""
+
+
+def test_failed_write_to_a_pipe_without_reader_captures_nothing():
+    w = subprocess.Popen([sys.executable, "-c", EPIPE], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        w.stdin.write(b"go\n"); w.stdin.flush()
+        assert w.stderr.readline() == b"before\n"
+        w.stderr.close()
+        w.wait()
+        assert w.stdout.read() == b"EPIPE\n"
+        out, err = by_stream(mine(settle(t), w.pid))
+        assert [body(r) for r in err] == ["before"], err
+        assert [body(r) for r in out] == ["EPIPE"], out
+    finally:
+        t.stop(); w.kill()
+
+
+WRITEV = r"""
+import os, sys
+sys.stdin.readline()
+os.writev(1, [b"%d," % i for i in range(100)] + [b"end\n"])
+os.writev(1, [b"a" * 5000, b"b" * 5000, b"c" * 5000, b"\n"])
+sys.stdout.buffer.write(b"".join(b"buffered %04d\n" % i for i in range(2000)))
+sys.stdout.buffer.flush()
+os.write(1, b"y" * 8191 + b"\n")
+os.write(1, b"z" * 8192)
+os.write(1, b"\n")
+"""
+
+
+def test_writev_many_iovecs_and_big_writes_arrive_whole():
+    with Writer(WRITEV) as w:
+        w.go()
+        out, _ = by_stream(mine(settle(w.tracer), w.proc.pid))
+        want = w.out.decode().splitlines()
+        assert [body(r) for r in out] == want
+        assert not [r for r in out if attrs(r).get("ebpftrace.log.truncated")]
+
+
+TEXT = (b"crlf line\r\n" b"progress 10%\rprogress 50%\rprogress 100%\n"
+        b"\x1b[31mred\x1b[0m and\ttab\n" b"caf\xc3" b"\xa9 split\n"
+        b"bad \xff\xfe utf8\n" b"nul \x00 byte\n" b"\n\n\n" b"after blanks\n")
+TEXT_WRITER = r"""
+import os, sys
+sys.stdin.readline()
+data = %r
+for cut in (data.index(b"\xc3") + 1,):
+    os.write(1, data[:cut]); os.write(1, data[cut:])
+""" % TEXT
+
+
+def test_odd_bytes():
+    with Writer(TEXT_WRITER) as w:
+        w.go()
+        out, _ = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == [
+            "crlf line", "progress 10%\rprogress 50%\rprogress 100%",
+            "\x1b[31mred\x1b[0m and\ttab", "caf\u00e9 split", "bad \\xff\\xfe utf8",
+            "nul \\x00 byte", "", "", "", "after blanks"], out
+
+
+THREADED_SERVER = r"""
+import os, subprocess, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        n = self.path.rsplit("/", 1)[1]
+        for i in range(3):
+            os.write(1, b"request %s line %d\n" % (n.encode(), i))
+            time.sleep(0.02)
+        if n.endswith("0"):
+            subprocess.run(["sh", "-c", 'echo "child of request $0"; '
+                            'printf "printf of request %s\\n" "$0" >&2', n])
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(body)
+
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("READY", s.server_address[1], flush=True)
+s.serve_forever()
+"""
+
+
+def test_lines_of_concurrent_requests_and_their_children_carry_their_trace():
+    """Threads of one process write to the same stdout at once; each line
+    carries the trace of the request its thread serves. A shell run by the
+    handler (echo, printf >&2) writes as its own process, with the trace
+    of the request that started it."""
+    srv = subprocess.Popen([sys.executable, "-c", THREADED_SERVER],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    port = int(srv.stdout.readline().split()[1])
+    t = Tracer("--pid", str(srv.pid)).start()
+    try:
+        since = time.time_ns()
+        urls = [f"http://127.0.0.1:{port}/work/{n}" for n in range(1, 13)]
+        procs = [subprocess.Popen(["curl", "-s", u], stdout=subprocess.PIPE) for u in urls]
+        assert all(p.communicate(timeout=20)[0] == b"ok" for p in procs)
+        spans = t.wait_for(lambda s: s.kind == 2 and s.attrs.get("server.port") == port,
+                           count=12, since=since)
+        trace = {s.attrs["url.path"].rsplit("/", 1)[1]: s.trace_id for s in spans}
+        want = {f"request {n} line {i}" for n in range(1, 13) for i in range(3)}
+        want |= {"child of request 10", "printf of request 10"}
+        recs = wait_logs(t, lambda r: body(r) in want, count=len(want))
+        got = sorted(body(r) for r in recs)
+        assert got == sorted(want), got
+        for r in recs:
+            n = body(r).split()[-1] if "of request" in body(r) else body(r).split()[1]
+            assert r.get("traceId") == trace[n], (body(r), r.get("traceId"), trace[n])
+        kids = {body(r): r for r in recs if "of request" in body(r)}
+        assert stream(kids["child of request 10"]) == "stdout"
+        assert stream(kids["printf of request 10"]) == "stderr"
+        pids = {attrs(r["resource"]).get("process.pid") for r in kids.values()}
+        assert srv.pid not in pids, "the shell's lines are its own process's"
+        # after the request, a line of the same threads carries no trace
+    finally:
+        t.stop(); srv.kill()
