@@ -312,6 +312,7 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	x->tid = tid;
 	x->start_ns = ts;
 	copy_n(x->method, sizeof(x->method), m->method, strlen(m->method));
+	x->version_minor = m->version_minor;
 	x->target = strdup(m->target);
 	x->host = m->host[0] ? strdup(m->host) : NULL;
 	x->user_agent = m->user_agent[0] ? strdup(m->user_agent) : NULL;
@@ -403,8 +404,12 @@ static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
 	if (strcmp(method, x->method) != 0)
 		ebt_span_add_str(s, "http.request.method_original", x->method);
 	ebt_span_add_int(s, "http.response.status_code", m->status);
+	/* a 1.0 request answered "HTTP/1.1 ..." is a 1.0 exchange: the
+	 * server only advertises what it could do (RFC 9110, 6.2) */
 	ebt_span_add_str(s, "network.protocol.version",
-			 m->version_minor == 0 ? "1.0" : "1.1");
+			 m->version_minor == 0 || x->version_minor == 0 ?
+				 "1.0" :
+				 "1.1");
 	if (x->user_agent)
 		ebt_span_add_str(s, "user_agent.original", x->user_agent);
 	if (x->req_body)

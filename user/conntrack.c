@@ -261,17 +261,26 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 		c->in_msg[f.side] = false;
 }
 
+/* The connection ends (close, or its process is gone, which closes it
+ * too): a body delimited by the close ends with the last bytes seen, not
+ * at the close, which a client may make long after reading them. */
+static void conn_eof(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	struct feed_ctx f = {.t = t, .c = c, .ts = c->last_ns,
+			     .side = SIDE_RESP};
+
+	if (!c->not_http)
+		http_stream_eof(c->resp, &parser_cb, &f);
+}
+
 void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
 {
 	struct ebt_conn_id id = conn_id(h);
 	struct ebt_conn *c = htab_get(t->conns, &id);
-	struct feed_ctx f = {.t = t, .c = c, .ts = h->ts_ns, .tid = h->tid,
-			     .side = SIDE_RESP};
 
 	if (!c)
 		return;
-	if (!c->not_http)
-		http_stream_eof(c->resp, &parser_cb, &f);
+	conn_eof(t, c);
 	ebt_conn_drop_pending(t, c);
 	conn_remove(t, c);
 }
@@ -289,6 +298,7 @@ static bool conn_of_tgid(const void *key, void *val, void *ctx)
 
 	if (id->tgid != x->tgid)
 		return false;
+	conn_eof(x->t, c); /* exit closed it: a client may never call close */
 	unindex_client(x->t, c);
 	if (x->t->bpf)
 		ebt_bpf_conn_delete(x->t->bpf, id->tgid, id->fd);

@@ -82,6 +82,7 @@ struct ebt_exchange {
 	uint32_t tid;    /* thread that read (server) / wrote (client) it */
 	uint64_t start_ns;
 	char method[HTTP_METHOD_MAX];
+	int version_minor; /* of the request: HTTP/1.<minor> */
 	char *target;
 	char *host;
 	char *user_agent;

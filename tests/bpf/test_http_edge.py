@@ -264,3 +264,115 @@ def test_options_asterisk(edge, go):
     assert srv[0].attrs["url.path"] == "*"
     assert srv[0].attrs["http.request.method"] == "OPTIONS"
     assert cli[0].attrs["url.full"] == f"http://x:{go.port}"  # was ...:port*
+
+
+# ---- HTTP/1.0 and bodies delimited by the close --------------------------
+
+HTTP10_SERVER = r'''
+import http.server, os, socketserver, tempfile
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def do_GET(self):
+        if self.path.startswith("/sendfile"):
+            fd, p = tempfile.mkstemp()
+            os.write(fd, b"f" * 50000)
+            os.close(fd)
+            self.send_response(200)
+            self.send_header("Content-Length", "50000")
+            self.end_headers()
+            self.wfile.flush()
+            with open(p, "rb") as f:
+                self.connection.sendfile(f)
+            os.unlink(p)
+            return
+        self.send_response(200)
+        self.end_headers()  # no length: the body ends at the close
+        for i in range(3):
+            self.wfile.write(b"close delimited line %d\n" % i)
+            self.wfile.flush()
+    def log_message(self, *a):
+        pass
+s = socketserver.TCPServer(("127.0.0.1", 0), H)
+print("READY", s.server_address[1], flush=True)
+s.serve_forever()
+'''
+
+READ_TO_EOF_CLIENT = r'''
+import os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /%s HTTP/1.1\r\nHost: a\r\n\r\n" % sys.argv[2].encode())
+while s.recv(65536):
+    pass
+if sys.argv[2] == "linger":
+    time.sleep(1.5)  # the response is over; the close comes later
+    s.close()
+os._exit(0)  # "exit": no close() at all
+'''
+
+BODY_10 = 3 * len(b"close delimited line 0\n")
+
+
+@pytest.fixture(scope="module")
+def py10(edge, tmp_path_factory):
+    script = tmp_path_factory.mktemp("py10") / "http10_server.py"
+    script.write_text(HTTP10_SERVER)
+    p = Peer("python3", "-u", str(script))
+    yield p
+    p.stop()
+
+
+def test_http10_close_delimited_response(edge, py10):
+    t0 = time.time_ns()
+    assert curl("--http1.0", py10.url + "/ten") == [200]
+    srv, cli = exchanges(edge, py10.port, t0, 1)
+    for s in srv + cli:
+        check(s, "GET", "/ten", 200, resp_size=BODY_10)
+        assert s.attrs["network.protocol.version"] == "1.0"
+
+
+def test_close_delimited_client_that_lingers_or_never_closes(edge, py10, tmp_path):
+    """A client reads the body to EOF, then closes 1.5 s later, or exits
+    without closing: its span ends with the body's last byte (it ended at
+    the close, and was lost without one)."""
+    script = tmp_path / "read_to_eof.py"
+    script.write_text(READ_TO_EOF_CLIENT)
+    t0 = time.time_ns()
+    run("python3", str(script), str(py10.port), "linger")
+    run("python3", str(script), str(py10.port), "exit")
+    srv, cli = exchanges(edge, py10.port, t0, 2)
+    for s, path in zip(srv, ("/linger", "/exit")):
+        check(s, "GET", path, 200, resp_size=BODY_10)
+    for c, path in zip(cli, ("/linger", "/exit")):
+        check(c, "GET", path, 200, resp_size=BODY_10)
+        assert c.end - c.start < 1e9, c
+
+
+def test_http10_request_to_an_http11_server(edge, node):
+    """curl --http1.0 with keep-alive, twice on one connection, to Node,
+    which answers with HTTP/1.1 status lines: both spans say 1.0."""
+    t0 = time.time_ns()
+    ka = ("--http1.0", "-H", "Connection: keep-alive")
+    assert curl(*ka, node.url + "/a", *NEXT, *ka, node.url + "/b") == [200, 200]
+    srv, cli = exchanges(edge, node.port, t0, 2)
+    for pair, path in zip(zip(srv, cli), ("/a", "/b")):
+        for s in pair:
+            check(s, "GET", path, 200, resp_size=len(f"node {path}\n"))
+            assert s.attrs["network.protocol.version"] == "1.0", s
+    assert srv[0].attrs["network.peer.port"] == srv[1].attrs["network.peer.port"]
+
+
+def test_sendfile_bodies(edge, go, py10):
+    """Go's http.ServeFile and Python's socket.sendfile send the body with
+    sendfile(2), which moves no bytes through user memory; the next
+    exchange on the connection is right too."""
+    t0 = time.time_ns()
+    assert curl(go.url + "/file", *NEXT, go.url + "/empty") == [200, 204]
+    srv, cli = exchanges(edge, go.port, t0, 2)
+    for s in (srv[0], cli[0]):
+        check(s, "GET", "/file", 200, resp_size=200000)
+    for s in (srv[1], cli[1]):
+        check(s, "GET", "/empty", 204)
+    assert curl(py10.url + "/sendfile") == [200]
+    srv, cli = exchanges(edge, py10.port, t0, 1)
+    for s in srv + cli:
+        check(s, "GET", "/sendfile", 200, resp_size=50000)

@@ -620,6 +620,55 @@ static void test_chunked_request_body_size(void **state)
 		7);
 }
 
+/* A close-delimited body ends with its last bytes, also when the client
+ * closes long after reading them, or never closes (it exits). */
+static void test_close_delimited_ends_at_last_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_ev_close c;
+	struct ebt_ev_proc e;
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1, "HTTP/1.0 200 OK\r\n\r\nbody");
+	memset(&c, 0, sizeof(c));
+	hdr(&c.hdr, EBT_EV_CONN_CLOSE, 10, 11, 6, 600, f->now += 2000000000);
+	ebt_tracer_handle(&f->t, &c, sizeof(c));
+	open_conn(f, 10, 7, EBT_ROLE_CLIENT, 50001, 9090);
+	data(f, 10, 11, 7, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 7, EBT_DIR_INGRESS, 1, "HTTP/1.0 200 OK\r\n\r\nbody");
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, EBT_EV_PROC_EXIT, 10, 10, 0, 0, f->now += 1000000000);
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+	assert_int_equal(f->cap.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(ebt_span_find(f->cap.spans[i],
+					       "http.response.body.size")->num,
+				 4);
+		assert_true(f->cap.spans[i]->end_ns - f->cap.spans[i]->start_ns <
+			    10000);
+	}
+}
+
+/* "GET / HTTP/1.0" answered "HTTP/1.1 200": the exchange is HTTP/1.0. */
+static void test_http10_request_answered_as_11(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /old HTTP/1.0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 2, "GET /new HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 3,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(attr(f->cap.spans[0], "network.protocol.version"),
+			    "1.0");
+	assert_string_equal(attr(f->cap.spans[1], "network.protocol.version"),
+			    "1.1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -668,6 +717,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_chunked_request_body_size,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_close_delimited_ends_at_last_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_http10_request_answered_as_11, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
