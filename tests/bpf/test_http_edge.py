@@ -376,3 +376,188 @@ def test_sendfile_bodies(edge, go, py10):
     srv, cli = exchanges(edge, py10.port, t0, 1)
     for s in srv + cli:
         check(s, "GET", "/sendfile", 200, resp_size=50000)
+
+
+# ---- interim responses: 100 Continue, 103 Early Hints ----------------------
+
+@pytest.fixture(scope="module")
+def jdk(edge):
+    p = Peer("java", os.path.join(PEERS, "JdkServer.java"), "0")
+    yield p
+    p.stop()
+
+
+def test_expect_100_continue(edge, go, node, py, jdk):
+    """curl sends Expect: 100-continue before a body over 1 MiB and waits for
+    the interim 100 (Go, Node, Python and the JDK send it) before the body; Node's
+    client writes the body on its 'continue' event. One span per exchange,
+    with the final status, never the 100."""
+    with open("/tmp/ebpftrace-edge-body", "wb") as f:
+        f.write(b"b" * 1_500_000)
+    for peer, answer in ((go, b"got 1500000\n"), (node, b"got 1500000\n"),
+                         (py, b"got 1500000 bytes\n"), (jdk, b"got 1500000 bytes\n")):
+        t0 = time.time_ns()
+        assert curl("--data-binary", "@/tmp/ebpftrace-edge-body", peer.url + "/echo") == [200]
+        srv, cli = exchanges(edge, peer.port, t0, 1)
+        for s in srv + cli:
+            check(s, "POST", "/echo", 200, req_size=1500000, resp_size=len(answer))
+    t0 = time.time_ns()
+    assert run("node", os.path.join(PEERS, "node_edge.js"), "post-continue",
+               node.url + "/up", "100000").split() == ["200"]
+    srv, cli = exchanges(edge, node.port, t0, 1)
+    for s in srv + cli:
+        check(s, "POST", "/up", 200, req_size=100000, resp_size=len(b"got 100000\n"))
+
+
+def test_early_hints_then_final_response(edge, go, node):
+    """Go (WriteHeader(103)) and Node (writeEarlyHints) send 103 before the
+    200; curl reads both. Also pipelined behind other requests."""
+    for peer in (go, node):
+        t0 = time.time_ns()
+        assert curl(peer.url + "/hints") == [200]
+        srv, cli = exchanges(edge, peer.port, t0, 1)
+        for s in srv + cli:
+            check(s, "GET", "/hints", 200, resp_size=7)
+    t0 = time.time_ns()
+    out = raw_exchange(go.port, b"GET /hints HTTP/1.1\r\nHost: a\r\n\r\n"
+                       b"GET /etag HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"v1\"\r\n\r\n"
+                       b"HEAD /file HTTP/1.1\r\nHost: a\r\n\r\n"
+                       b"GET /empty HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert out.count(b"HTTP/1.1 ") == 5  # 103, 200, 304, 200, 204
+    srv, cli = exchanges(edge, go.port, t0, 4)
+    want = [("GET", "/hints", 200, 7), ("GET", "/etag", 304, None),
+            ("HEAD", "/file", 200, None), ("GET", "/empty", 204, None)]
+    for s, c, (m, p, st, size) in zip(srv, cli, want):
+        check(s, m, p, st, resp_size=size)
+        check(c, m, p, st, resp_size=size)
+
+
+# ---- bodies with no content, streamed, rejected early -------------------------
+
+def test_head_304_204_on_one_connection(edge, go, node):
+    """HEAD answered with the Content-Length (Go) or Transfer-Encoding:
+    chunked (Node) of a body never sent, 304 to If-None-Match, 204: none of
+    them has a body, and the next exchange on the connection is right."""
+    t0 = time.time_ns()
+    assert curl("-I", go.url + "/file", *NEXT, "-H", 'If-None-Match: "v1"', go.url + "/etag",
+                *NEXT, go.url + "/etag", *NEXT, go.url + "/empty") == [200, 304, 200, 204]
+    srv, cli = exchanges(edge, go.port, t0, 4)
+    want = [("HEAD", "/file", 200, None), ("GET", "/etag", 304, None),
+            ("GET", "/etag", 200, 8), ("GET", "/empty", 204, None)]
+    for s, c, (m, p, st, size) in zip(srv, cli, want):
+        check(s, m, p, st, resp_size=size)
+        check(c, m, p, st, resp_size=size)
+    t0 = time.time_ns()
+    assert curl("-I", node.url + "/chunked", *NEXT, node.url + "/after") == [200, 200]
+    srv, cli = exchanges(edge, node.port, t0, 2)
+    for s in (srv[0], cli[0]):
+        check(s, "HEAD", "/chunked", 200)
+    for s in (srv[1], cli[1]):
+        check(s, "GET", "/after", 200, resp_size=len(b"node /after\n"))
+
+
+def test_streamed_response_with_trailer(edge, go, node):
+    """Go flushes five chunks 100 ms apart and ends with a trailer field;
+    Node writes a chunked body in pieces: the spans last as long as the
+    body took, and the size is the payload."""
+    t0 = time.time_ns()
+    assert curl(go.url + "/stream") == [200]
+    srv, cli = exchanges(edge, go.port, t0, 1)
+    for s in srv + cli:
+        check(s, "GET", "/stream", 200, resp_size=5 * len(b"part 0 of a streamed body\n"))
+        assert s.end - s.start >= 0.4e9, s
+    t0 = time.time_ns()
+    assert curl(node.url + "/chunked") == [200]
+    srv, cli = exchanges(edge, node.port, t0, 1)
+    for s in srv + cli:
+        check(s, "GET", "/chunked", 200, resp_size=len(b"first part\nsecond part\nlast\n"))
+        assert s.end - s.start >= 0.04e9, s
+
+
+def test_server_rejects_before_reading_the_body(edge, go):
+    """Go answers 413 and closes without reading the 1.5 MB body curl is
+    sending: one span each, the server's 4xx not an error, the client's is."""
+    with open("/tmp/ebpftrace-edge-body", "wb") as f:
+        f.write(b"b" * 1_500_000)
+    t0 = time.time_ns()
+    assert curl("--data-binary", "@/tmp/ebpftrace-edge-body", go.url + "/reject") == [413]
+    srv, cli = exchanges(edge, go.port, t0, 1)
+    for s in srv + cli:
+        check(s, "POST", "/reject", 413, req_size=1500000, resp_size=9)
+    assert srv[0].status == 0 and cli[0].status == 2
+
+
+# ---- connections: slow, half-closed, upgraded, many at once ----------------
+
+def test_request_sent_byte_by_byte(edge, go):
+    """Headers written one byte at a time over ~1 s: the server span starts
+    at the first byte, so it covers the whole request."""
+    t0 = time.time_ns()
+    req = b"GET /etag HTTP/1.1\r\nHost: slow\r\nConnection: close\r\n\r\n"
+    out = raw_exchange(go.port, req, slow=0.02)
+    assert out.startswith(b"HTTP/1.1 200")
+    srv, cli = exchanges(edge, go.port, t0, 1)
+    for s in srv + cli:
+        check(s, "GET", "/etag", 200, resp_size=8)
+        assert s.end - s.start >= 0.02 * (len(req) - 1) * 0.9e9, s
+    assert srv[0].attrs["server.address"] == "slow"
+
+
+def test_client_half_closes_after_the_request(edge, go):
+    t0 = time.time_ns()
+    out = raw_exchange(go.port, b"GET /empty HTTP/1.1\r\nHost: a\r\n\r\n", half_close=True)
+    assert out.startswith(b"HTTP/1.1 204")
+    srv, cli = exchanges(edge, go.port, t0, 1)
+    for s in srv + cli:
+        check(s, "GET", "/empty", 204)
+
+
+def test_websocket_upgrade_frames_are_not_http(edge, node):
+    """101 Switching Protocols ends HTTP on the connection: frames whose
+    payload looks like HTTP make no span on either side."""
+    import base64
+    t0 = time.time_ns()
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as s:
+        key = base64.b64encode(os.urandom(16))
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                  b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 101")
+        mask = b"\x01\x02\x03\x04"
+        for m in (b"GET /inframe HTTP/1.1\r\n\r\n", b"POST /x HTTP/1.1\r\n\r\n"):
+            s.sendall(bytes([0x81, 0x80 | len(m)]) + mask +
+                      bytes(c ^ mask[i % 4] for i, c in enumerate(m)))
+            time.sleep(0.1)
+        got = b""
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+    assert got.count(b"HTTP/1.1 200 OK") == 2  # the server's frames
+    srv, cli = exchanges(edge, node.port, t0, 1)
+    for sp in srv + cli:
+        check(sp, "GET", "/ws", 101)
+
+
+def test_node_client_keepalive_agent(edge, go):
+    t0 = time.time_ns()
+    assert run("node", os.path.join(PEERS, "node_edge.js"), "get",
+               go.url + "/empty", "3").split() == ["204"] * 3
+    srv, cli = exchanges(edge, go.port, t0, 3)
+    for s in srv + cli:
+        check(s, "GET", "/empty", 204)
+    assert len({s.attrs["network.peer.port"] for s in srv}) == 1
+
+
+def test_many_concurrent_keepalive_connections(edge, go, node):
+    """A Go client with 8 connections, 5 requests each, to Node: 40 pairs,
+    each server span the child of its own client span."""
+    t0 = time.time_ns()
+    out = run(go_edge_binary(), "get", node.url + "/many", "8", "5")
+    assert out.split() == ["200"] * 40
+    srv, cli = exchanges(edge, node.port, t0, 40, quiet=1.5)
+    for s in srv + cli:
+        check(s, "GET", "/many", 200, resp_size=len(b"node /many\n"))
+    assert len({s.attrs["network.peer.port"] for s in srv}) == 8
+    assert len({s.parent for s in srv}) == 40
