@@ -865,6 +865,18 @@ static __always_inline int exit_data(long ret)
 	return 0;
 }
 
+#define EBT_MSG_PEEK 2
+
+/* recv(MSG_PEEK) leaves the bytes queued: the read that consumes them is
+ * the one captured, or a request would be seen twice (protocol sniffers
+ * peek: Envoy's HTTP inspector, servers that tell TLS from plaintext). */
+static __always_inline int enter_recv(__u32 fd, __u64 buf, __u64 flags)
+{
+	if (flags & EBT_MSG_PEEK)
+		return 0;
+	return enter_data(fd, buf, 0, EBT_DIR_INGRESS);
+}
+
 /* msghdr->msg_iov / msg_iovlen for sendmsg/recvmsg. */
 static __always_inline int enter_msg(__u32 fd, __u64 msg_ptr, __u32 dir)
 {
@@ -899,8 +911,19 @@ static __always_inline int enter_msg(__u32 fd, __u64 msg_ptr, __u32 dir)
 	}
 
 DATA_TP(read, EBT_DIR_INGRESS, 1, 0)
-DATA_TP(recvfrom, EBT_DIR_INGRESS, 1, 0)
 DATA_TP(write, EBT_DIR_EGRESS, 1, 0)
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_recv((__u32)ctx->args[0], ctx->args[1], ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_data(ctx->ret);
+}
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int enter_sendto(struct trace_event_raw_sys_enter *ctx)
@@ -920,6 +943,8 @@ DATA_TP(writev, EBT_DIR_EGRESS, 1, (__u32)ctx->args[2])
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
+	if (ctx->args[2] & EBT_MSG_PEEK)
+		return 0;
 	return enter_msg((__u32)ctx->args[0], ctx->args[1], EBT_DIR_INGRESS);
 }
 
@@ -1162,8 +1187,9 @@ static __always_inline int raw_enter(struct pt_regs *regs, long nr)
 	a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	switch (nr) {
 	case NR_read:
-	case NR_recvfrom:
 		return enter_data(fd, a1, 0, EBT_DIR_INGRESS);
+	case NR_recvfrom:
+		return enter_recv(fd, a1, PT_REGS_PARM4_CORE_SYSCALL(regs));
 	case NR_write:
 		return enter_data(fd, a1, 0, EBT_DIR_EGRESS);
 	case NR_sendto:
@@ -1184,6 +1210,8 @@ static __always_inline int raw_enter(struct pt_regs *regs, long nr)
 		return enter_data(fd, a1, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs),
 				  EBT_DIR_EGRESS);
 	case NR_recvmsg:
+		if (PT_REGS_PARM3_CORE_SYSCALL(regs) & EBT_MSG_PEEK)
+			return 0;
 		return enter_msg(fd, a1, EBT_DIR_INGRESS);
 	case NR_sendmsg:
 		return enter_msg(fd, a1, EBT_DIR_EGRESS);

@@ -561,3 +561,50 @@ def test_many_concurrent_keepalive_connections(edge, go, node):
         check(s, "GET", "/many", 200, resp_size=len(b"node /many\n"))
     assert len({s.attrs["network.peer.port"] for s in srv}) == 8
     assert len({s.parent for s in srv}) == 40
+
+
+# ---- how a server reads ------------------------------------------------------
+
+def peek_server():
+    """A server that peeks at each request before it reads it; its port."""
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+
+    def serve():
+        conn, _ = lsock.accept()
+        with conn:
+            for _ in range(2):
+                peeked = conn.recv(4096, socket.MSG_PEEK)
+                assert peeked.startswith(b"GET /peek/")
+                req = b""
+                while b"\r\n\r\n" not in req:
+                    req += conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\npeek\n")
+        lsock.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return lsock.getsockname()[1]
+
+
+@pytest.mark.parametrize("hooks", ["tracepoints", "raw"])
+def test_server_peeks_before_reading(edge, hooks):
+    """A server that looks at what is queued with recv(MSG_PEEK) before it
+    reads it (as protocol sniffers do: Envoy's HTTP inspector, servers that
+    tell TLS from plaintext on one port) is handed each byte twice, but only
+    the read consumes it: two keep-alive requests are two exchanges (the
+    peeked copy made a third request, and the second response went to it)."""
+    t = edge if hooks == "tracepoints" else \
+        Tracer("--pid", str(os.getpid()), "--hooks", "raw").start()
+    try:
+        port = peek_server()
+        t0 = time.time_ns()
+        url = f"http://127.0.0.1:{port}/peek/"
+        assert curl(url + "1", *NEXT, url + "2") == [200, 200]
+        srv, cli = exchanges(t, port, t0, 2)
+    finally:
+        if t is not edge:
+            assert t.stop() == 0
+    for pair, path in zip(zip(srv, cli), ("/peek/1", "/peek/2")):
+        for s in pair:
+            check(s, "GET", path, 200, resp_size=5)
