@@ -22,6 +22,7 @@ struct feed_ctx {
 	struct ebt_tracer *t;
 	struct ebt_conn *c;
 	uint64_t ts;
+	uint64_t prev_ts; /* the side's data record before this one */
 	uint32_t tid;
 	int side;
 };
@@ -186,11 +187,14 @@ static void on_head(void *ctx, const struct http_msg *m)
 static void on_complete(void *ctx, const struct http_msg *m)
 {
 	struct feed_ctx *f = ctx;
+	/* a body whose end a gap hid, found when the next message began:
+	 * it ended with the side's previous record, not this one */
+	uint64_t end = m->ended_before && f->prev_ts ? f->prev_ts : f->ts;
 
 	f->c->in_msg[f->side] = false;
 	f->c->msg_start[f->side] = f->ts;
 	if (f->side == SIDE_RESP && m->status >= 200)
-		ebt_asm_response(f->t, f->c, m, f->ts);
+		ebt_asm_response(f->t, f->c, m, end);
 	else if (f->side == SIDE_REQ)
 		ebt_asm_request_done(f->c, m);
 }
@@ -254,6 +258,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 		c->in_msg[f.side] = true;
 		c->msg_start[f.side] = e->hdr.ts_ns;
 	}
+	f.prev_ts = c->side_ns[f.side];
+	c->side_ns[f.side] = e->hdr.ts_ns;
 	s = f.side == SIDE_REQ ? c->req : c->resp;
 	http_stream_feed(s, e->payload, e->cap_len, e->total_len, &parser_cb,
 			 &f);

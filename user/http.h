@@ -62,6 +62,8 @@ struct http_msg {
 	bool upgrade;    /* Upgrade header present */
 	bool head_cut;   /* head's end never captured: fields may be missing */
 	bool body_lost;  /* chunk framing hidden by a capture gap: size unknown */
+	bool ended_before; /* body_lost, and its end was in a gap before the
+			    * bytes of the feed that reported it */
 	uint64_t body_bytes; /* filled in for on_complete */
 };
 
@@ -89,7 +91,8 @@ struct http_callbacks {
 	 * A chunked body whose framing a capture gap hid is reported with
 	 * body_lost set (body_bytes meaningless) when its end is found: a
 	 * last chunk "\r\n0\r\n\r\n" in captured bytes, a later feed that
-	 * starts with a valid start line, or (response side) the close.
+	 * starts with a valid start line (then ended_before is set: the body
+	 * ended in the gap before that feed), or (response side) the close.
 	 */
 	void (*on_complete)(void *ctx, const struct http_msg *m);
 	/*

@@ -792,6 +792,7 @@ static void msg_init(struct http_msg *m, bool is_request)
 	m->upgrade = false;
 	m->head_cut = false;
 	m->body_lost = false;
+	m->ended_before = false;
 	m->body_bytes = 0;
 }
 
@@ -826,6 +827,7 @@ static void msg_copy(struct http_msg *d, const struct http_msg *m)
 	d->upgrade = m->upgrade;
 	d->head_cut = m->head_cut;
 	d->body_lost = m->body_lost;
+	d->ended_before = m->ended_before;
 	d->body_bytes = m->body_bytes;
 }
 
@@ -1272,6 +1274,8 @@ static size_t do_chunk_lost(struct feed *f, const uint8_t *d, size_t pos,
 	size_t start = pos;
 
 	if (pos == 0 && starts_message(s->side, d, len)) {
+		if (f->m)
+			f->m->ended_before = true;
 		complete(f);
 		return pos;
 	}

@@ -123,6 +123,7 @@ struct ebt_conn {
 	struct http_stream *req;
 	struct http_stream *resp;
 	uint64_t msg_start[2]; /* per side: ts of the first byte of msg */
+	uint64_t side_ns[2];   /* per side: ts of its latest data record */
 	bool in_msg[2];
 	/* per direction (enum ebt_direction): stream offset of the next
 	 * byte, once a record showed it; what BPF was told to skip up to */

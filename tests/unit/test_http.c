@@ -828,6 +828,7 @@ static void test_gap_across_chunk_boundary(void **state)
 	assert_int_equal(feed_str(s, r, "x0\r\n\r\nrest\r\n0\r\n0\r\n"), 0);
 	assert_int_equal(feed_str(s, r, "\r\n"), 1);
 	assert_true(r->done[0].body_lost);
+	assert_false(r->done[0].ended_before); /* in this feed */
 	assert_int_equal(r->done[0].status, 200);
 	assert_int_equal(feed_str(s, r, "HTTP/1.1 204 No Content\r\n\r\n"), 1);
 	assert_false(r->done[1].body_lost);
@@ -852,6 +853,7 @@ static void test_chunk_lost_ends_at_next_head(void **state)
 	assert_int_equal(feed_str(s, r, "A b\r\n"), 0);
 	assert_int_equal(feed_str(s, r, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"), 2);
 	assert_true(r->done[0].body_lost);
+	assert_true(r->done[0].ended_before); /* in the gap before /next */
 	assert_string_equal(r->done[0].target, "/up");
 	assert_string_equal(r->done[1].target, "/next");
 	assert_false(r->done[1].body_lost);

@@ -669,6 +669,35 @@ static void test_http10_request_answered_as_11(void **state)
 			    "1.1");
 }
 
+/* curl reads a big chunked body 16 kB at a time; the last read was cut
+ * too, so the last chunk was never seen: the next response (one request
+ * later, after the connection idled) ends it, but it ended with the last
+ * read of its own bytes. */
+static void test_lost_chunk_end_is_its_last_read(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t last_read;
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0, "GET /big HTTP/1.1\r\n\r\n");
+	data_capped(f, 10, 6, EBT_DIR_INGRESS, 1,
+		    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "1000\r\nxx", 16384);
+	data_capped(f, 10, 6, EBT_DIR_INGRESS, 2, "xxxx", 12000);
+	last_read = f->now;
+	f->now += 3000000000ULL; /* idle in the client's pool */
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 3, "GET /next HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 4,
+	     "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	assert_int_equal(f->cap.spans[0]->end_ns - f->t.mono_to_real_ns,
+			 last_read);
+	assert_null(ebt_span_find(f->cap.spans[0], "http.response.body.size"));
+	assert_int_equal(ebt_span_find(f->cap.spans[1],
+				       "http.response.status_code")->num,
+			 204);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +750,8 @@ int main(void)
 			test_close_delimited_ends_at_last_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_http10_request_answered_as_11, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lost_chunk_end_is_its_last_read, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
