@@ -280,14 +280,15 @@ struct {
 } ebt_std_files SEC(".maps");
 
 /*
- * Which standard stream does a write to fd reach? The one whose file it
- * writes to. First the files the process was started with: a shell's
- * `printf ... >&2` (dup2(2, 1), then a write to fd 1) reaches stderr, and
- * after `2>&1` both fds reach stdout's file, as a container runtime's log
- * says. Then (a process started before the tracer, or stdout reopened on
- * a file) the fds as they are now: 1 for fd 1 and any fd on its file (a
- * dup, /dev/stdout opened by path), else 2 for fd 2 and its file; 0 for
- * anything else.
+ * Which standard stream does a write to fd reach? When the process was
+ * started with stdout and stderr on different files, the one whose file
+ * it writes to: a shell's `printf ... >&2` (dup2(2, 1), then a write to
+ * fd 1) reaches stderr, and after an `exec 2>&1` in a script fd 2 reaches
+ * stdout's file. Otherwise (both on one pipe or terminal, as with `2>&1`
+ * before the exec: nothing tells the streams apart but the fd; or a
+ * process started before the tracer; or stdout reopened on a file) the fd
+ * says it: 1 and 2 themselves, and another fd on fd 1's file (a dup,
+ * /dev/stdout opened by path) or else on fd 2's; 0 for anything else.
  */
 static __always_inline __u32 std_stream(__u32 fd)
 {
@@ -299,13 +300,17 @@ static __always_inline __u32 std_stream(__u32 fd)
 	if (!ino || other_socket(f, ino))
 		return 0;
 	sf = bpf_map_lookup_elem(&ebt_std_files, &tgid);
-	if (sf && sf->out == (__u64)ino)
+	if (sf && sf->out != sf->err) {
+		if (sf->out == (__u64)ino)
+			return 1;
+		if (sf->err == (__u64)ino)
+			return 2;
+	}
+	if (fd == 1 || fd == 2)
+		return fd;
+	if (fd_inode(1) == ino)
 		return 1;
-	if (sf && sf->err == (__u64)ino)
-		return 2;
-	if (fd == 1 || fd_inode(1) == ino)
-		return 1;
-	if (fd == 2 || fd_inode(2) == ino)
+	if (fd_inode(2) == ino)
 		return 2;
 	return 0;
 }
@@ -1046,12 +1051,15 @@ int enter_dup3(struct trace_event_raw_sys_enter *ctx)
 	return enter_dup_onto((__u32)ctx->args[0], (__u32)ctx->args[1]);
 }
 
-/* Remember what a selected process starts with as stdout and stderr. */
+/* Remember what a selected process starts with as stdout and stderr, and
+ * tell userspace the name of the program it now runs. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ebt_ev_exec e = {};
 	struct std_files sf;
 
 	if (ebt_cfg.hook_only || !ebt_cfg.capture_logs || !selected(tgid))
@@ -1059,6 +1067,9 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	sf.out = (__u64)fd_inode(1);
 	sf.err = (__u64)fd_inode(2);
 	bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
+	fill_hdr(&e.hdr, EBT_EV_PROC_EXEC, id, 0, 0);
+	proc_comm(e.comm);
+	rb_output(&e, sizeof(e));
 	return 0;
 }
 

@@ -43,6 +43,8 @@ enum ebt_event_type {
 				* role = stream (1, 2), hdr.conn_start_ns =
 				* offset of this piece in the write, seq = 1
 				* when more pieces of the write follow, else 0 */
+	EBT_EV_PROC_EXEC = 7,  /* a selected process exec'd (logs on):
+				* struct ebt_ev_exec */
 };
 
 enum ebt_role {
@@ -120,6 +122,14 @@ _Static_assert(sizeof(struct ebt_ev_data) == 56 + EBT_PAYLOAD_MAX,
 struct ebt_ev_close {
 	struct ebt_event_hdr hdr;
 };
+
+/* Its program's name, for a short-lived child (echo, cat) whose lines are
+ * read after it is gone from /proc. */
+struct ebt_ev_exec {
+	struct ebt_event_hdr hdr;
+	char comm[EBT_COMM_LEN];
+};
+_Static_assert(sizeof(struct ebt_ev_exec) == 48, "ev_exec layout");
 
 struct ebt_ev_proc {
 	struct ebt_event_hdr hdr; /* tgid = process; fd = child tgid for fork */

@@ -63,6 +63,8 @@ static size_t min_size(uint32_t type)
 	case EBT_EV_PROC_EXIT:
 	case EBT_EV_PROC_FORK:
 		return sizeof(struct ebt_ev_proc);
+	case EBT_EV_PROC_EXEC:
+		return sizeof(struct ebt_ev_exec);
 	default:
 		return SIZE_MAX;
 	}
@@ -81,6 +83,7 @@ static void proc_fork(struct ebt_tracer *t, const struct ebt_ev_proc *e)
 		ebt_bpf_pid_inherit(t->bpf, e->hdr.tgid, e->child_tgid);
 	ebt_proc_fork(t, e->hdr.tgid, e->child_tgid);
 	ebt_asm_fork(t, e->hdr.tid, e->hdr.tgid, e->child_tgid);
+	ebt_logcapture_fork(t, e->hdr.tgid, e->child_tgid);
 }
 
 int ebt_tracer_handle(void *ctx, const void *data, size_t len)
@@ -123,6 +126,9 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 		free(htab_del(t->threads, &h->tgid)); /* its main thread */
 		if (t->bpf && t->cfg->n_pids)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);
+		break;
+	case EBT_EV_PROC_EXEC:
+		ebt_logcapture_exec(t, data);
 		break;
 	default: /* EBT_EV_PROC_FORK */
 		proc_fork(t, data);

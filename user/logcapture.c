@@ -9,6 +9,10 @@
  * order, so they are joined per thread and fed as one chunk: a big write
  * is one write again, whatever other threads wrote meanwhile. A piece that
  * never came (ring full) cuts the write there; the rest is counted lost.
+ *
+ * A short-lived child (echo, cat, a shell) is often gone from /proc when
+ * its lines are read: its parent (fork record) and the program it exec'd
+ * (exec record) name it then, with the parent's environment and cgroup.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,13 @@ struct log_parts {
 	uint8_t *buf;
 };
 
+/* What names a process once it is gone. */
+struct log_proc {
+	uint32_t parent;  /* 0: not seen forked */
+	bool resolved;    /* its resource is built (and cached) */
+	char comm[EBT_COMM_LEN]; /* "": not seen exec'd */
+};
+
 static void parts_free(void *p)
 {
 	struct log_parts *lp = p;
@@ -46,13 +57,72 @@ static void parts_free(void *p)
 int ebt_logcapture_init(struct ebt_tracer *t)
 {
 	t->log_parts = htab_new(sizeof(uint32_t));
-	return t->log_parts ? 0 : -1;
+	t->log_procs = htab_new(sizeof(uint32_t));
+	return t->log_parts && t->log_procs ? 0 : -1;
 }
 
 void ebt_logcapture_fini(struct ebt_tracer *t)
 {
 	htab_free(t->log_parts, parts_free);
-	t->log_parts = NULL;
+	htab_free(t->log_procs, free);
+	t->log_parts = t->log_procs = NULL;
+}
+
+static struct log_proc *proc_get(struct ebt_tracer *t, uint32_t tgid)
+{
+	struct log_proc *p = htab_get(t->log_procs, &tgid);
+	int err = 0;
+
+	if (p || !(p = calloc(1, sizeof(*p))))
+		return p;
+	htab_put(t->log_procs, &tgid, p, &err);
+	if (err) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void ebt_logcapture_fork(struct ebt_tracer *t, uint32_t parent,
+			 uint32_t child)
+{
+	struct log_proc *p;
+
+	if (!t->logs || !(p = proc_get(t, child)))
+		return;
+	*p = (struct log_proc){ .parent = parent };
+}
+
+void ebt_logcapture_exec(struct ebt_tracer *t, const struct ebt_ev_exec *e)
+{
+	struct log_proc *p;
+
+	if (!t->logs || !(p = proc_get(t, e->hdr.tgid)))
+		return;
+	memcpy(p->comm, e->comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	/* what was built before names the program before the exec */
+	ebt_resources_forget(t->resources, e->hdr.tgid);
+	p->resolved = false;
+}
+
+/* The process that wrote: itself while in /proc, else named after the
+ * program it exec'd, with its parent's environment and cgroup. */
+static struct ebt_resource *writer(struct ebt_tracer *t, uint32_t tgid)
+{
+	struct log_proc *p = htab_get(t->log_procs, &tgid);
+	const char *comm;
+
+	if (!p)
+		return ebt_resources_get(t->resources, tgid, NULL);
+	comm = p->comm[0] ? p->comm : NULL;
+	if (p->resolved || !p->parent)
+		return ebt_resources_get(t->resources, tgid, comm);
+	p->resolved = true;
+	if (comm)
+		return ebt_resources_get_execd(t->resources, tgid, p->parent,
+					       comm);
+	return ebt_resources_get_forked(t->resources, tgid, p->parent, NULL);
 }
 
 /* One write (or what was captured of it) to the line assembler. */
@@ -72,7 +142,7 @@ static void feed(struct ebt_tracer *t, const struct ebt_event_hdr *h,
 
 	t->stats.log_writes++;
 	/* resolve the process now: it may be gone when its lines flush */
-	r = ebt_resources_get(t->resources, h->tgid, NULL);
+	r = writer(t, h->tgid);
 	if (!ebt_config_has_filter(t->cfg) && t->cfg->logs_containers &&
 	    !(r && ebt_resource_get(r, "container.id"))) {
 		t->stats.log_writes_skipped++;
@@ -221,6 +291,8 @@ void ebt_logcapture_exit(struct ebt_tracer *t, uint32_t tgid)
 {
 	if (t->log_parts && htab_len(t->log_parts))
 		parts_flush(t, tgid, UINT64_MAX);
+	if (t->log_procs)
+		free(htab_del(t->log_procs, &tgid));
 }
 
 void ebt_logcapture_tick(struct ebt_tracer *t, uint64_t now_mono_ns)

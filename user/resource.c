@@ -410,13 +410,15 @@ static void jvm_property(const char *cmd, size_t len, char *out,
 
 /* /proc is read from src: the process itself, or its parent for a forked
  * child that exited before we looked. */
+/* prog: the process whose cmdline and exe name the program; 0: comm. */
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
-			uint32_t pid, uint32_t src, const char *comm)
+			uint32_t pid, uint32_t prog, const char *comm)
 {
 	char *buf = NULL, link[64], exe[4096];
-	ssize_t n;
+	ssize_t n = 0;
 
-	n = read_proc(src, "cmdline", &buf);
+	if (prog)
+		n = read_proc(prog, "cmdline", &buf);
 	ebt_service_name_from_cmdline(buf ? buf : "", n > 0 ? (size_t)n : 0,
 				      e->proc, sizeof(e->proc));
 	jvm_property(buf ? buf : "", n > 0 ? (size_t)n : 0, e->jvm,
@@ -424,8 +426,8 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	free(buf);
 	if (e->proc[0] == '\0')
 		snprintf(e->proc, sizeof(e->proc), "%s", comm);
-	snprintf(link, sizeof(link), "/proc/%u/exe", src);
-	n = readlink(link, exe, sizeof(exe) - 1);
+	snprintf(link, sizeof(link), "/proc/%u/exe", prog);
+	n = prog ? readlink(link, exe, sizeof(exe) - 1) : -1;
 	if (n > 0) {
 		exe[n] = '\0';
 		ebt_resource_add_str(e->r, "process.executable.name",
@@ -616,7 +618,7 @@ static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 }
 
 static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
-			       uint32_t src, const char *comm)
+			       uint32_t src, uint32_t prog, const char *comm)
 {
 	struct res_entry *e = calloc(1, sizeof(*e));
 	const char *attr_svc;
@@ -635,7 +637,7 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	free(env);
 	attr_svc = ebt_resource_get(e->r, "service.name");
 	snprintf(e->attrs, sizeof(e->attrs), "%s", attr_svc ? attr_svc : "");
-	add_process(rs, e, pid, src, comm);
+	add_process(rs, e, pid, prog, comm);
 	add_container(e, src);
 	set_service(e, e->r, NULL, NULL, NULL);
 	ebt_resource_add_str(e->r, "telemetry.sdk.name", "ebpftrace");
@@ -645,8 +647,11 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	return e;
 }
 
+/* src: the process to read the environment and cgroup of; prog: see
+ * add_process. */
 static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
-				      uint32_t src, const char *comm)
+				      uint32_t src, uint32_t prog,
+				      const char *comm)
 {
 	struct res_entry *e = htab_get(rs->by_tgid, &tgid);
 	int err;
@@ -666,7 +671,7 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 			resolve_pod(rs, e, false);
 		return e->r;
 	}
-	e = build(rs, tgid, src, comm ? comm : "unknown");
+	e = build(rs, tgid, src, prog, comm ? comm : "unknown");
 	if (!e)
 		return NULL;
 	e->blind = !comm && strcmp(e->proc, "unknown") == 0;
@@ -681,7 +686,7 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 				       uint32_t tgid, const char *comm)
 {
-	return get_from(rs, tgid, tgid, comm);
+	return get_from(rs, tgid, tgid, tgid, comm);
 }
 
 struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
@@ -693,7 +698,21 @@ struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
 	bool alive = read_proc(child, "cmdline", &cmd) > 0;
 
 	free(cmd);
-	return get_from(rs, child, alive ? child : parent, comm);
+	return get_from(rs, child, alive ? child : parent,
+			alive ? child : parent, comm);
+}
+
+struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
+					     uint32_t child, uint32_t parent,
+					     const char *comm)
+{
+	char *cmd = NULL;
+	bool alive = read_proc(child, "cmdline", &cmd) > 0;
+
+	free(cmd);
+	if (alive)
+		return get_from(rs, child, child, child, comm);
+	return get_from(rs, child, parent, 0, comm);
 }
 
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)

@@ -47,6 +47,11 @@ struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
 					      uint32_t child, uint32_t parent,
 					      const char *comm);
+/* For a child that exec'd comm: if it is already gone, its program is
+ * comm, its environment and cgroup its parent's (a shell's echo). */
+struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
+					     uint32_t child, uint32_t parent,
+					     const char *comm);
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid);
 
 /*

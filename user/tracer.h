@@ -55,6 +55,7 @@ struct ebt_tracer {
 	struct ebt_resources *resources;
 	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
 	struct htab *log_parts;       /* tid -> pieces of a big log write */
+	struct htab *log_procs;       /* tgid -> parent, exec'd program */
 	ebt_span_sink sink;
 	void *sink_ctx;
 	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */
@@ -179,8 +180,12 @@ bool ebt_asm_ctx_live(struct ebt_tracer *t, const struct ebt_thread_ctx *tc);
 int ebt_logcapture_init(struct ebt_tracer *t);
 void ebt_logcapture_fini(struct ebt_tracer *t);
 void ebt_log_write(struct ebt_tracer *t, const struct ebt_ev_data *e);
+/* Parent and program of a process, to name it once it is gone. */
+void ebt_logcapture_fork(struct ebt_tracer *t, uint32_t parent,
+			 uint32_t child);
+void ebt_logcapture_exec(struct ebt_tracer *t, const struct ebt_ev_exec *e);
 /* Feed the writes whose last piece did not come: of a process that
- * exited, or (tick) older than a second. */
+ * exited (and forget it), or (tick) older than a second. */
 void ebt_logcapture_exit(struct ebt_tracer *t, uint32_t tgid);
 void ebt_logcapture_tick(struct ebt_tracer *t, uint64_t now_mono_ns);
 

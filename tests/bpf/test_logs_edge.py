@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 from lib.tracer import Tracer, attrs
 
@@ -209,25 +210,46 @@ def test_a_socket_opened_on_fd_1_is_not_stdout():
         assert not err
 
 
-DUP_2_TO_1 = r"""
+SHELL_REDIRECTS = r"""
+import subprocess, sys
+sys.stdin.readline()
+subprocess.run(["sh", "-c", 'echo out 1; echo err 1 >&2; printf "err %s\\n" 2 >&2; '
+                'ls /nonexistent-dir-for-the-test; exec 2>&1; echo err after 2 to 1 >&2; '
+                'echo out 2'])
+"""
+
+
+def test_shell_redirections_to_separate_pipes():
+    """stdout and stderr on two pipes, a shell started after the tracer:
+    `>&2` on a builtin (dup2(2, 1), then a write to fd 1) is stderr, and
+    after `exec 2>&1` what goes to fd 2 reaches the stdout pipe: stdout.
+    Each line lands where the pipes say."""
+    with Writer(SHELL_REDIRECTS) as w:
+        w.go()
+        out, err = by_stream(settle(w.tracer))
+        assert w.out.decode().splitlines() == ["out 1", "err after 2 to 1", "out 2"]
+        assert [body(r) for r in out] == ["out 1", "err after 2 to 1", "out 2"], out
+        assert [body(r) for r in err] == w.err.decode().splitlines(), err
+        assert [body(r) for r in err][:2] == ["err 1", "err 2"], err
+
+
+SHARED_PIPE = r"""
 import os, sys
 sys.stdin.readline()
 os.write(1, b"out 1\n")
 os.write(2, b"err 1\n")
-os.dup2(1, 2)
-os.write(2, b"err after 2>&1\n")
 os.write(1, b"out 2\n")
 """
 
 
-def test_stderr_dup_of_stdout_is_labelled_as_the_pipe_it_reaches():
-    """2>&1: fd 2 is fd 1's pipe; a container runtime's log says stdout
-    for those bytes, so does the tracer."""
-    with Writer(DUP_2_TO_1) as w:
+def test_stdout_and_stderr_on_one_pipe_keep_their_stream():
+    """stderr=STDOUT (2>&1 before the process started): one pipe, nothing
+    but the fd tells the streams apart, so the fd does."""
+    with Writer(SHARED_PIPE, stderr=subprocess.STDOUT) as w:
         w.go()
-        assert w.out == b"out 1\nerr after 2>&1\nout 2\n"
+        assert w.out == b"out 1\nerr 1\nout 2\n"
         out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
-        assert [body(r) for r in out] == ["out 1", "err after 2>&1", "out 2"], out
+        assert [body(r) for r in out] == ["out 1", "out 2"], out
         assert [body(r) for r in err] == ["err 1"], err
 
 
@@ -415,8 +437,10 @@ def test_lines_of_concurrent_requests_and_their_children_carry_their_trace():
     carries the trace of the request its thread serves. A shell run by the
     handler (echo, printf >&2) writes as its own process, with the trace
     of the request that started it."""
+    service = "edge-" + uuid.uuid4().hex[:8]
     srv = subprocess.Popen([sys.executable, "-c", THREADED_SERVER],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, OTEL_SERVICE_NAME=service))
     port = int(srv.stdout.readline().split()[1])
     t = Tracer("--pid", str(srv.pid)).start()
     try:
@@ -438,8 +462,166 @@ def test_lines_of_concurrent_requests_and_their_children_carry_their_trace():
         kids = {body(r): r for r in recs if "of request" in body(r)}
         assert stream(kids["child of request 10"]) == "stdout"
         assert stream(kids["printf of request 10"]) == "stderr"
-        pids = {attrs(r["resource"]).get("process.pid") for r in kids.values()}
-        assert srv.pid not in pids, "the shell's lines are its own process's"
-        # after the request, a line of the same threads carries no trace
+        for r in kids.values():
+            res = attrs(r["resource"])
+            assert res["process.pid"] != srv.pid, "the shell's lines are its own"
+            assert res["process.executable.name"] == "sh", res
+            assert res["service.name"] == service, res
     finally:
         t.stop(); srv.kill()
+
+
+def test_jvm_stack_traces_from_concurrent_requests():
+    """Real JVM: e.printStackTrace() (one write per line, System.err) on
+    several request threads at once, with other threads' stderr lines in
+    between: each trace is one record, whole, with its request's trace."""
+    from lib.peers import Server
+    srv = Server("jdk").start()
+    t = Tracer("--pid", str(srv.proc.pid), "--http-query", "keep").start()
+    try:
+        since = time.time_ns()
+        base = srv.url
+        urls = []
+        for n in range(8):
+            urls.append(f"{base}/stack?msg=boom-{n}")
+            urls.append(f"{base}/log?msg=line-{n}&stream=stderr")
+        procs = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", u]) for u in urls]
+        for p in procs:
+            p.wait(timeout=30)
+        spans = t.wait_for(lambda s: s.kind == 2 and s.attrs.get("server.port") == srv.port,
+                           count=16, since=since)
+        trace = {}
+        for s in spans:
+            q = s.attrs.get("url.query") or ""
+            trace[q.split("=", 1)[1].split("&")[0]] = s.trace_id
+        recs = wait_logs(t, lambda r: "boom-" in body(r) or body(r).startswith("line-"),
+                         count=16)
+        time.sleep(1.5)  # a held record would leave now; nothing more may come
+        recs = [r for r in list(t.logs) if "boom-" in body(r) or body(r).startswith("line-")]
+        assert len(recs) == 16, [body(r) for r in recs]
+        for r in recs:
+            b = body(r)
+            assert stream(r) == "stderr"
+            if b.startswith("line-"):
+                assert b in {f"line-{n}" for n in range(8)}, b
+                key = b
+            else:
+                lines = b.split("\n")
+                assert lines[0].startswith("java.lang.IllegalStateException: boom-"), b
+                assert len(lines) >= 3 and all(l.startswith("\tat ") for l in lines[1:]), b
+                assert "JdkServer.failDeep" in lines[1], b
+                key = lines[0].split(": ")[1]
+            assert r.get("traceId") == trace[key], (b, r.get("traceId"), trace[key])
+    finally:
+        t.stop(); srv.stop()
+
+
+PTY_PARENT = r"""
+import os, pty, subprocess, sys
+sys.stdin.readline()
+master, slave = pty.openpty()
+child = subprocess.Popen([sys.executable, "-c",
+    "import sys, os\n"
+    "print('on a tty, line buffered')\n"
+    "sys.stdout.write('progress 1/3\\r'); sys.stdout.flush()\n"
+    "sys.stdout.write('progress 3/3\\n'); sys.stdout.flush()\n"
+    "print('\\u00e9t\\u00e9 \\x1b[1mbold\\x1b[0m')\n"
+    "print('to stderr on the tty', file=sys.stderr)\n"],
+    stdout=slave, stderr=slave)
+os.close(slave)
+seen = b""
+while True:
+    try:
+        b = os.read(master, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    seen += b
+child.wait()
+print(child.pid, flush=True)
+"""
+
+
+def test_stdout_on_a_pty():
+    """A pty as stdout and stderr (both on one terminal): Python is line
+    buffered there; the terminal adds \\r\\n on output, the program wrote
+    \\n and that is what the records hold; stderr stays stderr."""
+    with Writer(PTY_PARENT) as w:
+        w.go()
+        child = int(w.out.split()[-1])
+        out, err = by_stream(mine(settle(w.tracer), child))
+        assert [body(r) for r in out] == [
+            "on a tty, line buffered", "progress 1/3\rprogress 3/3",
+            "\u00e9t\u00e9 \x1b[1mbold\x1b[0m"], out
+        assert [body(r) for r in err] == ["to stderr on the tty"], err
+
+
+PY_BUFFERED = r"""
+import sys
+sys.stdin.readline()
+for i in range(3000):
+    print("buffered line %04d" % i, "x" * (i % 50))
+print("x" * 1000000)
+print("last, no newline", end="")
+"""
+
+
+def test_python_print_to_a_pipe_flushed_in_blocks_and_at_exit():
+    """print() to a pipe is block buffered: 8 KiB writes cutting lines
+    anywhere, a 1 MB line written at once, and the rest (no newline) at
+    exit. Every line once, whole; the 1 MB line in pieces of max_line
+    (flagged split) that put together are the line."""
+    with Writer(PY_BUFFERED) as w:
+        w.go()
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        want = w.out.decode().split("\n")
+        assert len(want) == 3002
+        bodies = [body(r) for r in out]
+        big = [r for r in out if body(r).startswith("xxxx")]
+        assert all(attrs(r).get("ebpftrace.log.split") for r in big), len(big)
+        assert len(big) > 10
+        joined = bodies[:3000] + ["".join(body(r) for r in big)] + bodies[3000 + len(big):]
+        assert joined == want
+        assert not [r for r in out if attrs(r).get("ebpftrace.log.truncated")]
+        assert attrs(out[-1]).get("ebpftrace.log.no_newline") is True
+
+
+NODE = r"""
+const fs = require('fs');
+fs.readSync(0, Buffer.alloc(16));
+for (let i = 0; i < 2000; i++) console.log('node line %d %s', i, 'y'.repeat(i % 40));
+console.error(JSON.stringify({level: 'error', msg: 'a json line', n: 1}));
+process.stdout.write('partial ');
+setTimeout(() => { process.stdout.write('then the rest\n'); console.log('bye'); }, 200);
+"""
+
+
+def test_node_console_log_to_a_pipe():
+    with Writer(None, cmd=["node", "-e", NODE]) as w:
+        w.go()
+        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        assert [body(r) for r in out] == w.out.decode().splitlines()
+        assert len(out) == 2002
+        assert [body(r) for r in err] == ['{"level":"error","msg":"a json line","n":1}']
+
+
+CAT = r"""
+import subprocess, sys
+sys.stdin.readline()
+subprocess.run(["cat", sys.argv[1]])
+"""
+
+
+def test_cat_of_a_big_file_to_a_pipe(tmp_path):
+    """coreutils cat writes 128 KiB at a time to a pipe: each write is
+    captured whole (a file as stdout makes cat use copy_file_range, which
+    is not captured: docs/limits.md)."""
+    f = tmp_path / "big.txt"
+    f.write_bytes(b"".join(b"cat line %06d\n" % i for i in range(30000)))
+    with Writer(CAT, str(f)) as w:
+        w.go()
+        recs = settle(w.tracer)
+        out, _ = by_stream([r for r in recs if attrs(r["resource"]).get("process.executable.name") == "cat"])
+        assert [body(r) for r in out] == f.read_text().splitlines()
+        assert not [r for r in out if attrs(r).get("ebpftrace.log.truncated")]
