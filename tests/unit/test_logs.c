@@ -547,6 +547,29 @@ static void test_throwable_joins_only_its_writer(void **state)
 	fx_free(f);
 }
 
+/* Two threads printing traces line by line, interleaved: a frame joins
+ * the record of the thread that wrote it, never another thread's. */
+static void test_frames_join_only_their_thread(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	const char *a1 = "Exception in thread \"a\" java.lang.Error: a\n",
+		   *b1 = "Exception in thread \"b\" java.lang.Error: b\n",
+		   *fa = "\tat A.run(A.java:1)\n", *fb = "\tat B.run(B.java:2)\n";
+
+	(void)state;
+	feed_ex(f, 100, 1, EBT_LOG_STDERR, a1, strlen(a1), strlen(a1), NULL);
+	feed_ex(f, 100, 1, EBT_LOG_STDERR, fa, strlen(fa), strlen(fa), NULL);
+	feed_ex(f, 100, 2, EBT_LOG_STDERR, b1, strlen(b1), strlen(b1), NULL);
+	feed_ex(f, 100, 1, EBT_LOG_STDERR, fa, strlen(fa), strlen(fa), NULL);
+	feed_ex(f, 100, 2, EBT_LOG_STDERR, fb, strlen(fb), strlen(fb), NULL);
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 4, "Exception in thread \"a\" java.lang.Error: a\n"
+			   "\tat A.run(A.java:1)",
+		     "Exception in thread \"b\" java.lang.Error: b",
+		     "\tat A.run(A.java:1)", "\tat B.run(B.java:2)");
+	fx_free(f);
+}
+
 static void test_java_multiline_off(void **state)
 {
 	struct ebt_logs_config cfg;
@@ -1063,6 +1086,7 @@ int main(void)
 		T(test_spring_boot_blank_line_before_trace),
 		T(test_throwable_after_two_blank_lines),
 		T(test_throwable_joins_only_its_writer),
+		T(test_frames_join_only_their_thread),
 		T(test_java_multiline_off),
 		T(test_java_not_continuations),
 		T(test_java_join_bounded),
