@@ -35,6 +35,15 @@ struct {
 	__type(value, struct ebt_conn_info);
 } ebt_conns SEC(".maps");
 
+/* Long bodies not to copy, set by userspace (struct ebt_skip). LRU: an
+ * entry of a connection that went away is reused, never in the way. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct ebt_conn_key);
+	__type(value, struct ebt_skip);
+} ebt_skip SEC(".maps");
+
 /* Processes that have opened a tracked connection (tgid -> 1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -737,6 +746,7 @@ static long log_piece(struct log_walk *w, bool last)
 	s->ev.cap_len = cap;
 	s->ev.seq = last ? 0 : 1;
 	s->ev.tail = last && w->done + cap < w->ret ? w->tail : 0;
+	s->ev.off = w->done;
 	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) + cap);
 	w->done += cap;
 	w->fill = 0;
@@ -819,15 +829,39 @@ static __always_inline int emit_log(__u64 id, struct io_args *a, long ret)
 	return 0;
 }
 
+/* Syscalls shorter than this are always recorded: skipping pays off for
+ * the long reads and writes of a long body, and the small ones of ordinary
+ * requests do not look the skip map up. */
+#define SKIP_MIN_LEN 1024
+
+/* Do all ret bytes from stream offset off lie inside a body that
+ * userspace said need not be copied? */
+static __always_inline bool in_skipped_body(struct ebt_conn_key *key,
+					    struct ebt_conn_info *c, __u32 dir,
+					    __u64 off, long ret)
+{
+	struct ebt_skip *k = bpf_map_lookup_elem(&ebt_skip, key);
+
+	return k && k->start_ns == c->start_ns &&
+	       off + (__u64)ret < k->until[dir];
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
 {
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = a->fd};
 	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
 	__u32 zero = 0, cap;
 	struct scratch *s;
+	__u64 off;
 
 	if (!c || c->proto == EBT_PROTO_OTHER)
 		return 0;
+	off = __sync_fetch_and_add(&c->off[a->direction & 1], (__u64)ret);
+	if (ret >= SKIP_MIN_LEN &&
+	    in_skipped_body(&key, c, a->direction & 1, off, ret)) {
+		stat_inc(EBT_STAT_SKIPPED_BODY);
+		return 0;
+	}
 	s = bpf_map_lookup_elem(&ebt_scratch, &zero);
 	if (!s)
 		return 0;
@@ -846,6 +880,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
 	s->ev.cap_len = cap;
 	s->ev.seq = __sync_fetch_and_add(&c->seq, 1);
 	s->ev.tail = 0;
+	s->ev.off = off;
 	if (cap < (__u64)ret)
 		stat_inc(EBT_STAT_TRUNCATED);
 	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +

@@ -78,8 +78,24 @@ struct ebt_conn_info {
 	__u32 proto;    /* enum ebt_proto */
 	__u32 seq;      /* data records attempted; gaps reveal lost records */
 	__u32 _pad;
+	__u64 off[2];   /* bytes moved so far, by enum ebt_direction */
 };
-_Static_assert(sizeof(struct ebt_conn_info) == 24, "conn_info layout");
+_Static_assert(sizeof(struct ebt_conn_info) == 40, "conn_info layout");
+
+/*
+ * Value of the BPF skip map (same key as the conn map), written by
+ * userspace once it has parsed a head that announces a long body: the
+ * stream offset, per direction, where that body (or chunk) ends. A data
+ * syscall of the same connection (start_ns) whose bytes all lie before it
+ * makes no record: only lengths matter there, and the record offsets tell
+ * userspace how many bytes went by. The syscall that reaches the end is
+ * recorded as usual, so the end of the body and its time are seen.
+ */
+struct ebt_skip {
+	__u64 start_ns;
+	__u64 until[2]; /* by enum ebt_direction; 0: no skipping */
+};
+_Static_assert(sizeof(struct ebt_skip) == 24, "skip layout");
 
 /* Common header of every ring-buffer record. */
 struct ebt_event_hdr {
@@ -114,9 +130,11 @@ struct ebt_ev_data {
 	__u32 cap_len;   /* bytes of payload[] that follow (<= total_len) */
 	__u32 seq;       /* per-connection record number, from 0 */
 	__u32 tail;      /* log write cut short: its last byte + 1; else 0 */
+	__u64 off;       /* data: stream offset of the first byte, in this
+			  * direction (skipped bytes make offsets jump) */
 	__u8 payload[EBT_PAYLOAD_MAX];
 };
-_Static_assert(sizeof(struct ebt_ev_data) == 56 + EBT_PAYLOAD_MAX,
+_Static_assert(sizeof(struct ebt_ev_data) == 64 + EBT_PAYLOAD_MAX,
 	       "ev_data layout");
 
 struct ebt_ev_close {
@@ -145,6 +163,7 @@ enum ebt_stat {
 	EBT_STAT_CONN_FULL = 2,  /* conn map full: connection not tracked */
 	EBT_STAT_TRUNCATED = 3,  /* data records with cap_len < total_len */
 	EBT_STAT_SKIPPED_OTHER = 4, /* data on non-HTTP conns, not copied */
+	EBT_STAT_SKIPPED_BODY = 5, /* data inside a known body: no record */
 	EBT_STAT__COUNT = 8,
 };
 

@@ -15,6 +15,9 @@
 #include "tracer.h"
 
 #define MAX_PENDING HTTP_PIPELINE_MAX
+/* A body with at least this much still to come is not copied by BPF
+ * (one map update saves the copies of every syscall inside it). */
+#define SKIP_MIN_BYTES (64 * 1024)
 
 enum { SIDE_REQ = 0, SIDE_RESP = 1 };
 
@@ -73,6 +76,7 @@ static int reset_parsers(struct ebt_conn *c)
 	c->req = http_stream_new(HTTP_SIDE_REQUEST);
 	c->resp = http_stream_new(HTTP_SIDE_RESPONSE);
 	c->in_msg[0] = c->in_msg[1] = false;
+	c->off_known[0] = c->off_known[1] = false;
 	return c->req && c->resp ? 0 : -1;
 }
 
@@ -235,6 +239,42 @@ static struct ebt_conn *lookup_for_data(struct ebt_tracer *t,
 	return c;
 }
 
+/* Bytes BPF did not record (inside a long body) went by before e. */
+static void feed_skipped(struct ebt_conn *c, const struct ebt_ev_data *e,
+			 struct http_stream *s, struct feed_ctx *f)
+{
+	unsigned dir = e->direction & 1;
+
+	if (c->off_known[dir] && e->off > c->next_off[dir])
+		http_stream_gap(s, e->off - c->next_off[dir], &parser_cb, f);
+}
+
+static void advance_offset(struct ebt_conn *c, const struct ebt_ev_data *e)
+{
+	unsigned dir = e->direction & 1;
+	uint64_t end = e->off + e->total_len;
+
+	if (!c->off_known[dir] || end > c->next_off[dir])
+		c->next_off[dir] = end;
+	c->off_known[dir] = true;
+}
+
+/* A long body ahead: tell BPF where it ends, only its length matters. */
+static void skip_body(struct ebt_tracer *t, struct ebt_conn *c, unsigned dir,
+		      const struct http_stream *s)
+{
+	uint64_t left = http_stream_body_left(s), until;
+
+	if (!t->bpf || left < SKIP_MIN_BYTES || !c->off_known[dir])
+		return;
+	until = c->next_off[dir] + left;
+	if (until <= c->skip_until[dir])
+		return;
+	c->skip_until[dir] = until;
+	ebt_bpf_skip_set(t->bpf, c->id.tgid, c->id.fd, c->id.start_ns,
+			 c->skip_until);
+}
+
 void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 {
 	struct ebt_conn *c = lookup_for_data(t, e);
@@ -261,10 +301,14 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	f.prev_ts = c->side_ns[f.side];
 	c->side_ns[f.side] = e->hdr.ts_ns;
 	s = f.side == SIDE_REQ ? c->req : c->resp;
+	feed_skipped(c, e, s, &f);
 	http_stream_feed(s, e->payload, e->cap_len, e->total_len, &parser_cb,
 			 &f);
+	advance_offset(c, e);
 	if (http_stream_in_resync(s)) /* skipped bytes start no message */
 		c->in_msg[f.side] = false;
+	else if (!c->not_http)
+		skip_body(t, c, e->direction & 1, s);
 }
 
 /* The connection ends (close, or its process is gone, which closes it
@@ -287,6 +331,8 @@ void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
 	if (!c)
 		return;
 	conn_eof(t, c);
+	if (t->bpf && (c->skip_until[0] || c->skip_until[1]))
+		ebt_bpf_skip_delete(t->bpf, id.tgid, id.fd);
 	ebt_conn_drop_pending(t, c);
 	conn_remove(t, c);
 }
@@ -361,6 +407,8 @@ static void copy_to_child(struct ebt_tracer *t, const struct ebt_conn *p,
 	memcpy(c->comm, p->comm, sizeof(c->comm));
 	c->cgroup_id = p->cgroup_id;
 	c->next_seq = p->next_seq;
+	memcpy(c->next_off, p->next_off, sizeof(c->next_off));
+	memcpy(c->off_known, p->off_known, sizeof(c->off_known));
 	if (t->bpf)
 		ebt_bpf_conn_copy(t->bpf, p->id.tgid, p->id.fd, child);
 }

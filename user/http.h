@@ -126,6 +126,17 @@ void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
  */
 void http_stream_expect(struct http_stream *s, const char *method);
 
+/*
+ * count bytes went by unseen (the capture skipped them): as if fed with
+ * nothing captured. Inside a body of known length they only count.
+ */
+void http_stream_gap(struct http_stream *s, uint64_t count,
+		     const struct http_callbacks *cb, void *ctx);
+
+/* Bytes of the current Content-Length body, or of the current chunk's
+ * data, still to come; 0 when the stream is not inside one. */
+uint64_t http_stream_body_left(const struct http_stream *s);
+
 /* True while the stream has consumed bytes it could not frame (resync). */
 bool http_stream_in_resync(const struct http_stream *s);
 

@@ -1475,6 +1475,27 @@ int http_stream_feed(struct http_stream *s, const uint8_t *data, size_t len,
 	return f.done;
 }
 
+void http_stream_gap(struct http_stream *s, uint64_t count,
+		     const struct http_callbacks *cb, void *ctx)
+{
+	struct http_msg local;
+	struct feed f;
+
+	if (!s || !count)
+		return;
+	feed_init(&f, s, cb, ctx);
+	f.local = &local;
+	account_gap(&f, count);
+	persist(&f);
+}
+
+uint64_t http_stream_body_left(const struct http_stream *s)
+{
+	if (!s || (s->state != ST_BODY_LEN && s->state != ST_CHUNK_DATA))
+		return 0;
+	return s->remaining;
+}
+
 void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
 		     void *ctx)
 {

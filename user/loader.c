@@ -266,6 +266,24 @@ void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 	bpf_map__update_elem(m, &k, sizeof(k), &v, sizeof(v), BPF_EXIST);
 }
 
+void ebt_bpf_skip_set(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+		      uint64_t start_ns, const uint64_t until[2])
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+	struct ebt_skip v = {.start_ns = start_ns,
+			     .until = {until[0], until[1]}};
+
+	bpf_map__update_elem(b->skel->maps.ebt_skip, &k, sizeof(k), &v,
+			     sizeof(v), BPF_ANY);
+}
+
+void ebt_bpf_skip_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+
+	bpf_map__delete_elem(b->skel->maps.ebt_skip, &k, sizeof(k), 0);
+}
+
 void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
 {
 	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};

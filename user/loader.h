@@ -29,6 +29,11 @@ void ebt_bpf_stats(struct ebt_bpf *b, uint64_t *out);
 void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 			    uint64_t start_ns, uint32_t proto);
 void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
+/* Bytes of a long body BPF need not copy: stream offsets, per direction,
+ * where the body ends (struct ebt_skip). */
+void ebt_bpf_skip_set(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+		      uint64_t start_ns, const uint64_t until[2]);
+void ebt_bpf_skip_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
 /* A forked child shares its parent's sockets: track them for the child. */
 void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		       uint32_t child_tgid);

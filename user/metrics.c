@@ -47,6 +47,9 @@ static const struct metric_def defs[] = {
 	{ "kernel_skipped_not_http_total", C, "Data syscalls on connections "
 	  "classified as not HTTP, not copied.", NULL,
 	  F(kernel_skipped_other) },
+	{ "kernel_skipped_body_total", C, "Data syscalls inside a long HTTP "
+	  "body whose length was known, not recorded.", NULL,
+	  F(kernel_skipped_body) },
 	/* capture thread */
 	{ "records_total", C, "Ring-buffer records decoded in userspace.",
 	  NULL, F(records) },
@@ -268,6 +271,7 @@ void ebt_metrics_fill(struct ebt_metrics_snapshot *s, const uint64_t *kernel,
 		s->conn_map_full = kernel[EBT_STAT_CONN_FULL];
 		s->truncated_records = kernel[EBT_STAT_TRUNCATED];
 		s->kernel_skipped_other = kernel[EBT_STAT_SKIPPED_OTHER];
+		s->kernel_skipped_body = kernel[EBT_STAT_SKIPPED_BODY];
 	}
 	fill_tracer(s, t);
 	if (o)

@@ -37,6 +37,7 @@ struct ebt_metrics_snapshot {
 	uint64_t conn_map_full;
 	uint64_t truncated_records;
 	uint64_t kernel_skipped_other;
+	uint64_t kernel_skipped_body;
 	/* capture thread */
 	uint64_t records;
 	uint64_t bad_records;

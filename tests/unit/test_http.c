@@ -792,6 +792,39 @@ static void test_gap_in_body_ok(void **state)
 	done(s, r);
 }
 
+/* What BPF skipped inside a long body (http_stream_gap) only counts; what
+ * is left of the body is known (http_stream_body_left) so BPF can be told. */
+static void test_skipped_body_bytes(void **state)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nab";
+	const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			      "\r\n100000\r\nxy";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	assert_int_equal(http_stream_body_left(s), 0);
+	assert_int_equal(feed_str(s, r, resp), 0);
+	assert_int_equal(http_stream_body_left(s), 1000000 - 2);
+	http_stream_gap(s, 500000, &cbs, r);
+	assert_int_equal(http_stream_body_left(s), 500000 - 2);
+	http_stream_gap(s, 499990, &cbs, r);
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(feed_str(s, r, "12345678"), 1);
+	assert_int_equal(r->done[0].body_bytes, 1000000);
+	assert_int_equal(http_stream_body_left(s), 0);
+	/* chunk data: the rest of the chunk, then its framing as usual */
+	assert_int_equal(feed_str(s, r, chunked), 0);
+	assert_int_equal(http_stream_body_left(s), 0x100000 - 2);
+	http_stream_gap(s, 0x100000 - 3, &cbs, r);
+	assert_int_equal(feed_str(s, r, "z\r\n0\r\n\r\n"), 1);
+	assert_int_equal(r->done[1].body_bytes, 0x100000);
+	assert_int_equal(r->errors, 0);
+	http_stream_gap(NULL, 10, &cbs, r);
+	assert_int_equal(http_stream_body_left(NULL), 0);
+	done(s, r);
+}
+
 static void test_gap_in_chunk_data_ok(void **state)
 {
 	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
@@ -1538,6 +1571,7 @@ int main(void)
 		cmocka_unit_test(test_each_byte_split_requests),
 		cmocka_unit_test(test_each_byte_split_responses),
 		cmocka_unit_test(test_gap_in_body_ok),
+		cmocka_unit_test(test_skipped_body_bytes),
 		cmocka_unit_test(test_gap_in_chunk_data_ok),
 		cmocka_unit_test(test_gap_across_chunk_boundary),
 		cmocka_unit_test(test_chunk_lost_ends_at_next_head),
