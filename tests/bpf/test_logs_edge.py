@@ -625,3 +625,53 @@ def test_cat_of_a_big_file_to_a_pipe(tmp_path):
         out, _ = by_stream([r for r in recs if attrs(r["resource"]).get("process.executable.name") == "cat"])
         assert [body(r) for r in out] == f.read_text().splitlines()
         assert not [r for r in out if attrs(r).get("ebpftrace.log.truncated")]
+
+
+def go_logs_binary():
+    from lib.peers import CACHE, PEERS
+    out = os.path.join(CACHE, "bin", "gologs")
+    src = os.path.join(PEERS, "GoLogs")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(
+            os.path.join(src, "main.go")):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run(["go", "build", "-o", out, "."], cwd=src, check=True,
+                       env=dict(os.environ, CGO_ENABLED="0"))
+    return out
+
+
+def test_go_log_and_fmt_from_goroutines():
+    """Go: log.Printf (stderr) and fmt.Println (stdout) in handlers of
+    concurrent requests carry their request's trace; 8 goroutines writing
+    at once give every line once; two fmt.Print calls make one line."""
+    p = subprocess.Popen([go_logs_binary()], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    port = int(p.stdout.readline().split()[1])
+    t = Tracer("--pid", str(p.pid)).start()
+    try:
+        since = time.time_ns()
+        urls = [f"http://127.0.0.1:{port}/work/{n}" for n in range(1, 9)]
+        procs = [subprocess.Popen(["curl", "-s", u], stdout=subprocess.PIPE) for u in urls]
+        assert all(c.communicate(timeout=20)[0] == b"ok" for c in procs)
+        spans = t.wait_for(lambda s: s.kind == 2 and s.attrs.get("server.port") == port,
+                           count=8, since=since)
+        trace = {s.attrs["url.path"].rsplit("/", 1)[1]: s.trace_id for s in spans}
+        p.stdin.write(b"burst\n"); p.stdin.flush()
+        while p.stderr.readline() not in (b"done\n", b""):
+            pass
+        recs = settle(t)
+        out, err = by_stream(mine(recs, p.pid))
+        req = [r for r in out + err if body(r).startswith("go request ")]
+        assert len(req) == 32, [body(r) for r in req]
+        for r in req:
+            n = body(r).split()[2]
+            assert r.get("traceId") == trace[n], (body(r), r.get("traceId"), trace[n])
+            assert stream(r) == ("stdout" if body(r).endswith("stdout") else "stderr")
+        burst = [body(r) for r in out if body(r).startswith("goroutine ")]
+        assert sorted(burst) == sorted(f"goroutine {g} line {i}"
+                                       for g in range(8) for i in range(200))
+        for g in range(8):  # in order per goroutine
+            mine_g = [b for b in burst if b.startswith(f"goroutine {g} ")]
+            assert mine_g == [f"goroutine {g} line {i}" for i in range(200)]
+        assert "two prints" in [body(r) for r in out]
+    finally:
+        t.stop(); p.kill()

@@ -1,0 +1,3 @@
+module ebpftrace/peers/gologs
+
+go 1.21
