@@ -620,6 +620,51 @@ static void test_chunked_request_body_size(void **state)
 		7);
 }
 
+/* A record at stream offset off of which cap bytes were captured. */
+static void data_at(struct fixture *f, uint32_t dir, uint32_t seq,
+		    uint64_t off, const char *bytes, uint32_t total)
+{
+	static struct ebt_ev_data e;
+	size_t n = strlen(bytes);
+
+	memset(&e, 0, offsetof(struct ebt_ev_data, payload));
+	hdr(&e.hdr, EBT_EV_DATA, 10, 11, 5, 500, f->now += 1000);
+	e.direction = dir;
+	e.total_len = total;
+	e.cap_len = (uint32_t)n;
+	e.seq = seq;
+	e.off = off;
+	memcpy(e.payload, bytes, n);
+	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
+}
+
+/* BPF records nothing inside a long body: the offsets jump, the skipped
+ * bytes count into the body, and the next request on the connection is
+ * parsed from its first byte. */
+static void test_skipped_body_counts_by_offset(void **state)
+{
+	struct fixture *f = *state;
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+	uint64_t hl = strlen(head);
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /dl HTTP/1.1\r\n\r\n", 20);
+	data_at(f, EBT_DIR_EGRESS, 1, 0, head, (uint32_t)hl + 65536);
+	/* 14 writes of 64 KiB not recorded, then the last one */
+	data_at(f, EBT_DIR_EGRESS, 2, hl + 15 * 65536, "tail",
+		(uint32_t)(1000000 - 15 * 65536));
+	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(ebt_span_find(f->cap.spans[0],
+				       "http.response.body.size")->num,
+			 1000000);
+	data_at(f, EBT_DIR_INGRESS, 3, 20, "GET /next HTTP/1.1\r\n\r\n", 22);
+	data_at(f, EBT_DIR_EGRESS, 4, hl + 1000000,
+		"HTTP/1.1 204 No Content\r\n\r\n", 27);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/next");
+	assert_int_equal(f->t.stats.parse_errors, 0);
+}
+
 /* A close-delimited body ends with its last bytes, also when the client
  * closes long after reading them, or never closes (it exits). */
 static void test_close_delimited_ends_at_last_byte(void **state)
@@ -744,6 +789,8 @@ int main(void)
 			test_absolute_form_through_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options_asterisk, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_skipped_body_counts_by_offset,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunked_request_body_size,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
