@@ -1,13 +1,13 @@
 """Long bodies (downloads and uploads of tens of MiB, on loopback at full
-speed) traced by the real BPF programs.
+speed) traced by the real BPF programs, both ends.
 
 Once userspace has parsed a head that announces a long body, BPF stops
 recording the syscalls inside it (only their lengths matter) and records
-the one that reaches its end. These tests run the tracer with a small ring
-buffer (1 MiB, half the default) so that copying every 64 KiB write of eight concurrent
-downloads would overflow it: every exchange must still make exactly one
-server and one client span with the right sizes, and the counters must
-show that the bodies were skipped, not copied.
+the one that reaches its end. Copying an 8 KiB prefix of every 64 KiB
+write and read of eight concurrent downloads would overflow the default
+2 MiB ring buffer (one of eight 64 MiB downloads lost its span that way):
+every exchange must make exactly one server and one client span with the
+right sizes, and the counters must show that the bodies were skipped.
 """
 import os
 import re
@@ -70,8 +70,7 @@ def big(tmp_path_factory):
     script = d / "big_server.py"
     script.write_text(BIG_SERVER)
     metrics = free_port()
-    t = Tracer("--pid", str(os.getpid()), "--ringbuf-size", "1MiB",
-               "--metrics-listen", f"127.0.0.1:{metrics}").start()
+    t = Tracer("--pid", str(os.getpid()), "--metrics-listen", f"127.0.0.1:{metrics}").start()
     srv = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
     line = srv.stdout.readline().decode()
     assert line.startswith("READY"), line
