@@ -12,6 +12,8 @@ import sys
 import time
 import uuid
 
+import pytest
+
 from lib.tracer import Tracer, attrs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -273,8 +275,12 @@ os.pwritev(1, [b"pwritev ", b"to stdout\n"], 100)
 """
 
 
-def test_stdout_reopened_mid_run(tmp_path):
-    with Writer(REDIRECT, str(tmp_path / "f")) as w:
+@pytest.mark.parametrize("hooks", ["tracepoints", "raw"])
+def test_stdout_reopened_mid_run(tmp_path, hooks):
+    """fd 1 dup2'ed onto a file (still stdout: captured), onto /dev/null
+    (not), back to the pipe; pwrite/pwritev to stdout on a file. Both
+    hook sets (--hooks raw switches on the syscall number)."""
+    with Writer(REDIRECT, str(tmp_path / "f"), tracer_args=("--hooks", hooks)) as w:
         w.go()
         assert w.proc.returncode == 0, w.err
         out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
@@ -373,8 +379,11 @@ os.write(1, b"\n")
 """
 
 
-def test_writev_many_iovecs_and_big_writes_arrive_whole():
-    with Writer(WRITEV) as w:
+@pytest.mark.parametrize("hooks", ["tracepoints", "raw"])
+def test_writev_many_iovecs_and_big_writes_arrive_whole(hooks):
+    """writev of 101 iovecs, writes of 8191, 8192 and 15001 bytes, and
+    Python's 8 KiB buffer flushes: every line whole."""
+    with Writer(WRITEV, tracer_args=("--hooks", hooks)) as w:
         w.go()
         out, _ = by_stream(mine(settle(w.tracer), w.proc.pid))
         want = w.out.decode().splitlines()
@@ -420,11 +429,15 @@ class H(BaseHTTPRequestHandler):
         if n.endswith("0"):
             subprocess.run(["sh", "-c", 'echo "child of request $0"; '
                             'printf "printf of request %s\\n" "$0" >&2', n])
+        if n == "11":
+            subprocess.Popen(["sh", "-c", 'sleep 0.5; echo "late child of $0"', n])
         body = b"ok"
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
+        os.write(1, b"after response %s\n" % n.encode())
 
 s = ThreadingHTTPServer(("127.0.0.1", 0), H)
 print("READY", s.server_address[1], flush=True)
@@ -453,9 +466,17 @@ def test_lines_of_concurrent_requests_and_their_children_carry_their_trace():
         trace = {s.attrs["url.path"].rsplit("/", 1)[1]: s.trace_id for s in spans}
         want = {f"request {n} line {i}" for n in range(1, 13) for i in range(3)}
         want |= {"child of request 10", "printf of request 10"}
-        recs = wait_logs(t, lambda r: body(r) in want, count=len(want))
+        after = {f"after response {n}" for n in range(1, 13)} | {"late child of 11"}
+        recs = wait_logs(t, lambda r: body(r) in want | after,
+                         count=len(want) + len(after))
+        late = [r for r in recs if body(r) in after]
+        recs = [r for r in recs if body(r) in want]
         got = sorted(body(r) for r in recs)
         assert got == sorted(want), got
+        # once the response is written the request is over: nothing then
+        # carries its trace, not even a child it left running
+        assert sorted(body(r) for r in late) == sorted(after)
+        assert not [r for r in late if r.get("traceId")], late
         for r in recs:
             n = body(r).split()[-1] if "of request" in body(r) else body(r).split()[1]
             assert r.get("traceId") == trace[n], (body(r), r.get("traceId"), trace[n])
