@@ -84,6 +84,7 @@ static void proc_fork(struct ebt_tracer *t, const struct ebt_ev_proc *e)
 	ebt_proc_fork(t, e->hdr.tgid, e->child_tgid);
 	ebt_asm_fork(t, e->hdr.tid, e->hdr.tgid, e->child_tgid);
 	ebt_logcapture_fork(t, e->hdr.tgid, e->child_tgid);
+	ebt_logs_release(t->logs, e->hdr.tgid);
 }
 
 int ebt_tracer_handle(void *ctx, const void *data, size_t len)

@@ -865,6 +865,19 @@ void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid)
 	}
 }
 
+void ebt_logs_release(struct ebt_logs *l, uint32_t tgid)
+{
+	if (!l)
+		return;
+	for (uint32_t st = EBT_LOG_STDOUT; st <= EBT_LOG_STDERR; st++) {
+		struct skey key = { .tgid = tgid, .stream = st };
+		struct lstream *s = htab_get(l->streams, &key);
+
+		if (s)
+			emit_held(l, s);
+	}
+}
+
 void ebt_logs_flush_all(struct ebt_logs *l)
 {
 	if (!l)

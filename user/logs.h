@@ -130,6 +130,10 @@ void ebt_logs_feed(struct ebt_logs *l, const struct ebt_log_chunk *c);
 void ebt_logs_tick(struct ebt_logs *l, uint64_t now_ns);
 /* Process exited: emit what its streams hold and forget them. */
 void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid);
+/* Process forked: emit the records it holds back for multiline joining
+ * (not a line still being written), so its earlier lines do not come out
+ * after those of the child, which writes to the same stdout. */
+void ebt_logs_release(struct ebt_logs *l, uint32_t tgid);
 /* Emit everything buffered (shutdown). */
 void ebt_logs_flush_all(struct ebt_logs *l);
 void ebt_logs_stats(const struct ebt_logs *l, struct ebt_logs_stats *out);

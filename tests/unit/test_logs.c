@@ -570,6 +570,25 @@ static void test_frames_join_only_their_thread(void **state)
 	fx_free(f);
 }
 
+/* A fork lets out the record held for joining (the child's lines must not
+ * come first), not the line still being written. */
+static void test_release_held_on_fork(void **state)
+{
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	feed(f, EBT_LOG_STDOUT, "before the fork\npartial ");
+	assert_int_equal(f->k.n, 0);
+	ebt_logs_release(f->l, 100);
+	assert_texts(f, 1, "before the fork");
+	feed_ex(f, 101, 101, EBT_LOG_STDOUT, "child\n", 6, 6, NULL);
+	ebt_logs_forget(f->l, 101);
+	feed(f, EBT_LOG_STDOUT, "line\n");
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 3, "before the fork", "child", "partial line");
+	fx_free(f);
+}
+
 static void test_java_multiline_off(void **state)
 {
 	struct ebt_logs_config cfg;
@@ -1087,6 +1106,7 @@ int main(void)
 		T(test_throwable_after_two_blank_lines),
 		T(test_throwable_joins_only_its_writer),
 		T(test_frames_join_only_their_thread),
+		T(test_release_held_on_fork),
 		T(test_java_multiline_off),
 		T(test_java_not_continuations),
 		T(test_java_join_bounded),
