@@ -21,6 +21,7 @@ from lib.peers import CACHE, PEERS
 from lib.tracer import Span, Tracer
 
 SERVER, CLIENT = 2, 3
+SKEW = 2_000_000  # ns
 
 
 def go_edge_binary():
@@ -115,7 +116,9 @@ def exchanges(t, port, since, count, quiet=1.0):
         c = ids.get(s.parent)
         assert c is not None, f"server span {s} has no client parent in {cli}"
         assert c.trace_id == s.trace_id
-        assert c.start <= s.start and s.end <= c.end, (c, s)
+        # the server's span inside the client's; a syscall's exit on one
+        # CPU may be stamped a little after the peer's on another
+        assert c.start <= s.start + SKEW and s.end <= c.end + SKEW, (c, s)
         assert c.attrs["http.request.method"] == s.attrs["http.request.method"]
         assert c.attrs["http.response.status_code"] == s.attrs["http.response.status_code"]
     return srv, cli
