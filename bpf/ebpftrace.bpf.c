@@ -1104,6 +1104,9 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXEC, id, 0, 0);
 	proc_comm(e.comm);
+	bpf_probe_read_kernel_str(e.exe, sizeof(e.exe),
+				  BPF_CORE_READ(bprm, file, f_path.dentry,
+						d_name.name));
 	rb_output(&e, sizeof(e));
 	return 0;
 }

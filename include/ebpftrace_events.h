@@ -141,13 +141,17 @@ struct ebt_ev_close {
 	struct ebt_event_hdr hdr;
 };
 
-/* Its program's name, for a short-lived child (echo, cat) whose lines are
- * read after it is gone from /proc. */
+#define EBT_EXE_LEN 48
+
+/* Its program's names, for a short-lived child (echo, cat) whose lines are
+ * read after it is gone from /proc: comm, and the file it runs (what
+ * /proc/<pid>/exe names: "dash" for a comm of "sh"), cut to 47 bytes. */
 struct ebt_ev_exec {
 	struct ebt_event_hdr hdr;
 	char comm[EBT_COMM_LEN];
+	char exe[EBT_EXE_LEN];
 };
-_Static_assert(sizeof(struct ebt_ev_exec) == 48, "ev_exec layout");
+_Static_assert(sizeof(struct ebt_ev_exec) == 96, "ev_exec layout");
 
 struct ebt_ev_proc {
 	struct ebt_event_hdr hdr; /* tgid = process; fd = child tgid for fork */

@@ -43,6 +43,7 @@ struct log_proc {
 	uint32_t parent;  /* 0: not seen forked */
 	bool resolved;    /* its resource is built (and cached) */
 	char comm[EBT_COMM_LEN]; /* "": not seen exec'd */
+	char exe[EBT_EXE_LEN];   /* base name of the file it exec'd */
 };
 
 static void parts_free(void *p)
@@ -101,6 +102,8 @@ void ebt_logcapture_exec(struct ebt_tracer *t, const struct ebt_ev_exec *e)
 		return;
 	memcpy(p->comm, e->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
+	memcpy(p->exe, e->exe, sizeof(p->exe));
+	p->exe[sizeof(p->exe) - 1] = '\0';
 	/* what was built before names the program before the exec */
 	ebt_resources_forget(t->resources, e->hdr.tgid);
 	p->resolved = false;
@@ -121,7 +124,7 @@ static struct ebt_resource *writer(struct ebt_tracer *t, uint32_t tgid)
 	p->resolved = true;
 	if (comm)
 		return ebt_resources_get_execd(t->resources, tgid, p->parent,
-					       comm);
+					       comm, p->exe[0] ? p->exe : comm);
 	return ebt_resources_get_forked(t->resources, tgid, p->parent, NULL);
 }
 

@@ -410,9 +410,11 @@ static void jvm_property(const char *cmd, size_t len, char *out,
 
 /* /proc is read from src: the process itself, or its parent for a forked
  * child that exited before we looked. */
-/* prog: the process whose cmdline and exe name the program; 0: comm. */
+/* prog: the process whose cmdline and exe name the program; 0: comm and
+ * the exe name given (comm if NULL). */
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
-			uint32_t pid, uint32_t prog, const char *comm)
+			uint32_t pid, uint32_t prog, const char *comm,
+			const char *exe_name)
 {
 	char *buf = NULL, link[64], exe[4096];
 	ssize_t n = 0;
@@ -434,7 +436,8 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 				     base_name(exe));
 		ebt_resource_add_str(e->r, "process.executable.path", exe);
 	} else {
-		ebt_resource_add_str(e->r, "process.executable.name", comm);
+		ebt_resource_add_str(e->r, "process.executable.name",
+				     exe_name ? exe_name : comm);
 	}
 	ebt_resource_add_int(e->r, "process.pid", pid);
 	ebt_resource_add_str(e->r, "host.name", rs->host);
@@ -618,7 +621,8 @@ static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 }
 
 static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
-			       uint32_t src, uint32_t prog, const char *comm)
+			       uint32_t src, uint32_t prog, const char *comm,
+			       const char *exe_name)
 {
 	struct res_entry *e = calloc(1, sizeof(*e));
 	const char *attr_svc;
@@ -637,7 +641,7 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	free(env);
 	attr_svc = ebt_resource_get(e->r, "service.name");
 	snprintf(e->attrs, sizeof(e->attrs), "%s", attr_svc ? attr_svc : "");
-	add_process(rs, e, pid, prog, comm);
+	add_process(rs, e, pid, prog, comm, exe_name);
 	add_container(e, src);
 	set_service(e, e->r, NULL, NULL, NULL);
 	ebt_resource_add_str(e->r, "telemetry.sdk.name", "ebpftrace");
@@ -647,11 +651,11 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	return e;
 }
 
-/* src: the process to read the environment and cgroup of; prog: see
- * add_process. */
+/* src: the process to read the environment and cgroup of; prog and
+ * exe_name: see add_process. */
 static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 				      uint32_t src, uint32_t prog,
-				      const char *comm)
+				      const char *comm, const char *exe_name)
 {
 	struct res_entry *e = htab_get(rs->by_tgid, &tgid);
 	int err;
@@ -671,7 +675,7 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 			resolve_pod(rs, e, false);
 		return e->r;
 	}
-	e = build(rs, tgid, src, prog, comm ? comm : "unknown");
+	e = build(rs, tgid, src, prog, comm ? comm : "unknown", exe_name);
 	if (!e)
 		return NULL;
 	e->blind = !comm && strcmp(e->proc, "unknown") == 0;
@@ -686,7 +690,7 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 				       uint32_t tgid, const char *comm)
 {
-	return get_from(rs, tgid, tgid, tgid, comm);
+	return get_from(rs, tgid, tgid, tgid, comm, NULL);
 }
 
 struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
@@ -699,20 +703,20 @@ struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
 
 	free(cmd);
 	return get_from(rs, child, alive ? child : parent,
-			alive ? child : parent, comm);
+			alive ? child : parent, comm, NULL);
 }
 
 struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
 					     uint32_t child, uint32_t parent,
-					     const char *comm)
+					     const char *comm, const char *exe)
 {
 	char *cmd = NULL;
 	bool alive = read_proc(child, "cmdline", &cmd) > 0;
 
 	free(cmd);
 	if (alive)
-		return get_from(rs, child, child, child, comm);
-	return get_from(rs, child, parent, 0, comm);
+		return get_from(rs, child, child, child, comm, NULL);
+	return get_from(rs, child, parent, 0, comm, exe);
 }
 
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)

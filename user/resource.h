@@ -47,11 +47,12 @@ struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
 					      uint32_t child, uint32_t parent,
 					      const char *comm);
-/* For a child that exec'd comm: if it is already gone, its program is
- * comm, its environment and cgroup its parent's (a shell's echo). */
+/* For a child that exec'd the file exe (comm its process name): if it is
+ * already gone, its program is named by them, its environment and cgroup
+ * are its parent's (a shell's echo). */
 struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
 					     uint32_t child, uint32_t parent,
-					     const char *comm);
+					     const char *comm, const char *exe);
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid);
 
 /*

@@ -205,25 +205,27 @@ static void test_write_without_its_last_piece(void **state)
 	assert_rec(f, 3, "cut by time", 31, EBT_LOG_TRUNCATED);
 }
 
-/* A child that exec'd echo and is gone when its line is read: named echo,
- * its own pid, not its parent's program. */
+/* A child that exec'd /bin/sh (a link to dash) and is gone when its line
+ * is read: named after the file it runs, as /proc/<pid>/exe would have
+ * said, with its own pid, not after its parent's program. */
 static void test_gone_child_named_by_its_exec(void **state)
 {
 	struct fixture *f = *state;
 	struct ebt_ev_exec x = {
 		.hdr = {.type = EBT_EV_PROC_EXEC, .tgid = GONE_PID,
 			.tid = GONE_PID, .ts_ns = f->now},
-		.comm = "echo",
+		.comm = "sh",
+		.exe = "dash",
 	};
 	struct ebt_resource *r;
 
 	proc_event(f, EBT_EV_PROC_FORK, (uint32_t)getpid(), GONE_PID);
 	ebt_tracer_handle(&f->t, &x, sizeof(x));
-	whole(f, GONE_PID, GONE_PID, "from echo\n");
+	whole(f, GONE_PID, GONE_PID, "from sh\n");
 	r = ebt_resources_get(f->t.resources, GONE_PID, NULL);
 	assert_non_null(r);
 	assert_string_equal(ebt_resource_get(r, "process.executable.name"),
-			    "echo");
+			    "dash");
 	ebt_logs_flush_all(f->t.logs);
 	assert_int_equal(f->n, 1);
 	assert_int_equal(f->recs[0].tgid, GONE_PID);
