@@ -266,6 +266,77 @@ static void expect_same_as_fresh(struct otlp_encoder *enc,
 	free(want);
 }
 
+/* The output buffer is sized by a bound summed while the tree is built:
+ * shapes that need the most framing (negative ints take 10-byte varints,
+ * long heap strings, every attribute slot, a resource per span) must fit
+ * and come out whole. The encoder aborts if the bound is ever short. */
+static void test_encode_extremes(void **state)
+{
+	struct otlp_encoder *enc = otlp_encoder_new();
+	struct ebt_resource *r[64];
+	struct ebt_span *spans[64];
+	static char rkeys[EBT_RES_MAX_ATTRS][16], skeys[EBT_SPAN_MAX_ATTRS][16];
+	char long_val[3000];
+	const uint8_t *out;
+	size_t len;
+	pb_request *req;
+
+	(void)state;
+	memset(long_val, 'v', sizeof(long_val) - 1);
+	long_val[sizeof(long_val) - 1] = 0;
+	/* keys are kept by pointer (literals in the tracer): one each */
+	for (unsigned k = 0; k < EBT_RES_MAX_ATTRS; k++)
+		snprintf(rkeys[k], sizeof(rkeys[k]), "res.key.%u", k);
+	for (unsigned k = 0; k < EBT_SPAN_MAX_ATTRS; k++)
+		snprintf(skeys[k], sizeof(skeys[k]), "span.key.%u", k);
+	for (unsigned i = 0; i < 64; i++) {
+		r[i] = ebt_resource_new(i + 1);
+		for (unsigned k = 0; k < EBT_RES_MAX_ATTRS; k++) {
+			if (k % 2)
+				ebt_resource_add_int(r[i], rkeys[k], INT64_MIN + k);
+			else
+				ebt_resource_add_str(r[i], rkeys[k],
+						     i % 3 ? long_val : "");
+		}
+		spans[i] = ebt_span_new();
+		memset(spans[i]->trace_id, 0xff, sizeof(spans[i]->trace_id));
+		memset(spans[i]->span_id, 0xff, sizeof(spans[i]->span_id));
+		memset(spans[i]->parent_span_id, 0xff, 8);
+		ebt_span_set_name(spans[i], i % 2 ? long_val : "");
+		spans[i]->kind = EBT_KIND_CLIENT;
+		spans[i]->start_ns = UINT64_MAX - 1;
+		spans[i]->end_ns = UINT64_MAX;
+		spans[i]->status = EBT_STATUS_ERROR;
+		for (unsigned k = 0; k < EBT_SPAN_MAX_ATTRS; k++) {
+			if (k % 2)
+				ebt_span_add_int(spans[i], skeys[k],
+						 -1 - (int64_t)k);
+			else
+				ebt_span_add_str(spans[i], skeys[k],
+						 long_val + k * 100);
+		}
+		spans[i]->resource = r[i];
+	}
+	assert_int_equal(otlp_encoder_encode(enc, spans, 64, &out, &len), 0);
+	req = unpack_request(len, out);
+	assert_non_null(req);
+	assert_int_equal(opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(req), len);
+	assert_int_equal(req->n_resource_spans, 64);
+	for (unsigned i = 0; i < 64; i++) {
+		pb_span *sp = req->resource_spans[i]->scope_spans[0]->spans[0];
+
+		assert_int_equal(sp->n_attributes, EBT_SPAN_MAX_ATTRS);
+		assert_int_equal(sp->attributes[1]->value->int_value, -2);
+		assert_int_equal(strlen(sp->name), i % 2 ? strlen(long_val) : 0);
+		assert_int_equal(req->resource_spans[i]->resource->n_attributes,
+				 EBT_RES_MAX_ATTRS);
+	}
+	free_request(req);
+	for (unsigned i = 0; i < 64; i++)
+		ebt_span_free(spans[i]); /* drops the resource reference */
+	otlp_encoder_free(enc);
+}
+
 /* Batches of other shapes in between leave nothing behind. */
 static void test_encoder_reuse(void **state)
 {
@@ -1085,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_encode_status),
 		cmocka_unit_test(test_encode_empty),
 		cmocka_unit_test(test_encoder_reuse),
+		cmocka_unit_test(test_encode_extremes),
 		cmocka_unit_test(test_gzip_roundtrip),
 		cmocka_unit_test(test_encoder_gzip_reuse),
 		cmocka_unit_test(test_export_retry_after),
