@@ -546,9 +546,11 @@ static bool same_writer(const struct meta *a, const struct meta *b)
 }
 
 /* Does cur continue the held record? A stack trace's first line only
- * when the same writer wrote both (a printStackTrace after an unrelated
- * line stays its own record), and it alone may follow a held blank line
- * (Spring Boot's pattern prints one between the message and the trace).
+ * when the same writer wrote both and the held record is one line, the
+ * message a logger prints the trace under (a printStackTrace after an
+ * unrelated line, or right after another trace, stays its own record),
+ * and it alone may follow a held blank line (Spring Boot's pattern prints
+ * one between the message and the trace).
  * Other continuation lines only from the thread that wrote the held
  * record: a trace is printed by one thread, and a frame line of another
  * thread's trace must not join this one. */
@@ -559,7 +561,8 @@ static bool continues_held(const struct lstream *s)
 	if (!s->have_held || !s->held.len)
 		return false;
 	if (throwable)
-		return same_writer(&s->held_m, &s->cur_m);
+		return s->held_m.lines == 1 &&
+		       same_writer(&s->held_m, &s->cur_m);
 	return !s->held_blank && s->held_m.tid == s->cur_m.tid &&
 	       is_continuation(s->cur.p, s->cur.len);
 }

@@ -723,3 +723,44 @@ def test_shell_script_with_child_commands_in_order():
         assert got == [("1 from sh", "sh"), ("2 from echo", "echo"), ("3 from sh", "sh"),
                        ("4 from printf", "printf"), ("5 from sh", "sh"),
                        ("6 from echo", "echo"), ("progress... done", "sh")], got
+
+
+def test_jvm_logback_style_big_events_and_print_stack_trace_from_two_threads():
+    """Two JVM threads: logback-style events (an ERROR line and a 300-frame
+    trace in one write of over 8 KiB to stdout) and printStackTrace (one
+    write per line, stderr). Each event is one record, whole; each
+    printStackTrace one record."""
+    from lib.peers import PEERS
+    w = subprocess.Popen(["java", os.path.join(PEERS, "JavaLogs.java")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        out_b, err_b = w.communicate(b"go\n", timeout=60)
+        assert err_b.endswith(b"done\n")
+        out, err = by_stream(mine(settle(t), w.pid))
+        events = [body(r) for r in out]
+        assert len(events) == 10, [e[:60] for e in events]
+        assert sorted(e.split("\n")[0] for e in events) == sorted(
+            f"ERROR [{who}] request {i} failed" for who in "ab" for i in range(5))
+        assert all(len(e) > 8192 for e in events)
+        piped = []  # the events as the pipe has them, in order
+        for line in out_b.decode().splitlines():
+            if line.startswith("ERROR "):
+                piped.append(line)
+            else:
+                piped[-1] += "\n" + line
+        assert events == piped
+        assert not [r for r in out if attrs(r).get("ebpftrace.log.truncated")]
+        for r in out:
+            lines = body(r).split("\n")
+            assert lines[1].startswith("java.lang.IllegalStateException: deep ")
+            assert len(lines) > 300 and all(l.startswith("\tat ") for l in lines[2:]), lines[-3:]
+            assert lines[0].split("[")[1][0] == lines[1].split()[-2], lines[:2]
+        traces = [body(r) for r in err if body(r) != "done"]
+        assert sorted(tr.split("\n")[0] for tr in traces) == sorted(
+            f"java.lang.IllegalArgumentException: plain {who} {i}"
+            for who in "ab" for i in range(5)), traces
+        assert all(len(tr.split("\n")) >= 3 for tr in traces)
+    finally:
+        t.stop(); w.kill()

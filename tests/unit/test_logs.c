@@ -570,6 +570,30 @@ static void test_frames_join_only_their_thread(void **state)
 	fx_free(f);
 }
 
+/* One thread printing two exceptions back to back (printStackTrace in a
+ * loop): two records; a logger's message then its trace: one. */
+static void test_consecutive_traces_stay_apart(void **state)
+{
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	feed(f, EBT_LOG_STDERR, "java.lang.IllegalStateException: one\n"
+				"\tat A.a(A.java:1)\n");
+	feed(f, EBT_LOG_STDERR, "java.lang.IllegalStateException: two\n");
+	feed(f, EBT_LOG_STDERR, "\tat A.a(A.java:2)\n");
+	feed(f, EBT_LOG_STDERR, "ERROR request failed\n"
+				"java.lang.IllegalStateException: three\n"
+				"\tat A.a(A.java:3)\n");
+	ebt_logs_flush_all(f->l);
+	assert_texts(f, 3,
+		     "java.lang.IllegalStateException: one\n\tat A.a(A.java:1)",
+		     "java.lang.IllegalStateException: two\n\tat A.a(A.java:2)",
+		     "ERROR request failed\n"
+		     "java.lang.IllegalStateException: three\n"
+		     "\tat A.a(A.java:3)");
+	fx_free(f);
+}
+
 /* A fork lets out the record held for joining (the child's lines must not
  * come first), not the line still being written. */
 static void test_release_held_on_fork(void **state)
@@ -1107,6 +1131,7 @@ int main(void)
 		T(test_throwable_joins_only_its_writer),
 		T(test_frames_join_only_their_thread),
 		T(test_release_held_on_fork),
+		T(test_consecutive_traces_stay_apart),
 		T(test_java_multiline_off),
 		T(test_java_not_continuations),
 		T(test_java_join_bounded),
