@@ -845,14 +845,30 @@ void ebt_logs_feed(struct ebt_logs *l, const struct ebt_log_chunk *c)
 	l->chunk = NULL;
 }
 
+/*
+ * A complete line held for joining leaves after EBT_LOGS_HOLD_NS; a line
+ * still without its newline waits for the rest up to flush_timeout (a
+ * prompt, "Downloading... " then "done" seconds later), as a container
+ * runtime's log waits for the newline.
+ */
 void ebt_logs_tick(struct ebt_logs *l, uint64_t now_ns)
 {
+	uint64_t hold = l ? l->cfg.flush_timeout_ns : 0;
+	struct lstream *s, *next;
+
 	if (!l)
 		return;
-	while (l->lru_head &&
-	       now_ns - l->lru_head->last_ns >= l->cfg.flush_timeout_ns &&
-	       now_ns >= l->lru_head->last_ns)
-		flush_and_free(l, l->lru_head);
+	if (hold > EBT_LOGS_HOLD_NS)
+		hold = EBT_LOGS_HOLD_NS;
+	for (s = l->lru_head; s && now_ns >= s->last_ns &&
+			      now_ns - s->last_ns >= hold; s = next) {
+		next = s->next;
+		if ((s->started || s->carry_len) &&
+		    now_ns - s->last_ns < l->cfg.flush_timeout_ns)
+			emit_held(l, s);
+		else
+			flush_and_free(l, s);
+	}
 }
 
 void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid)

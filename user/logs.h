@@ -26,7 +26,10 @@
 #define EBT_LOGS_MIN_MAX_LINE 256u
 /* Loki refuses lines over 256 KB; stay below with room for escapes. */
 #define EBT_LOGS_MAX_MAX_LINE (192u * 1024)
-#define EBT_LOGS_DEFAULT_FLUSH_NS 1000000000ull
+#define EBT_LOGS_DEFAULT_FLUSH_NS 5000000000ull
+/* A complete line held back to see whether a stack trace's next line
+ * joins it waits at most this long (or flush_timeout if shorter). */
+#define EBT_LOGS_HOLD_NS 1000000000ull
 #define EBT_LOGS_DEFAULT_MAX_STREAMS 4096u
 #define EBT_LOGS_DEFAULT_MAX_BYTES (16ull << 20)
 
@@ -87,7 +90,8 @@ typedef void (*ebt_log_sink)(void *ctx, const struct ebt_log_record *r);
 
 struct ebt_logs_config {
 	uint32_t max_line;         /* bytes of a record, after escaping */
-	uint64_t flush_timeout_ns; /* idle time before a partial line goes */
+	uint64_t flush_timeout_ns; /* idle time before a partial line goes
+				    * (a held complete one: EBT_LOGS_HOLD_NS) */
 	bool multiline;            /* join Java stack traces */
 	uint32_t max_streams;      /* (process, stream) pairs buffered */
 	uint64_t max_bytes;        /* buffer memory over all streams */
@@ -113,7 +117,7 @@ struct ebt_logs_stats {
 
 struct ebt_logs;
 
-/* Defaults: 64 KiB lines, 1 s flush, multiline on, 4096 streams, 16 MiB. */
+/* Defaults: 64 KiB lines, 5 s flush, multiline on, 4096 streams, 16 MiB. */
 void ebt_logs_config_default(struct ebt_logs_config *cfg);
 /*
  * cfg values of 0 take the defaults (except multiline); max_line is
@@ -126,7 +130,8 @@ struct ebt_logs *ebt_logs_new(const struct ebt_logs_config *cfg,
 void ebt_logs_free(struct ebt_logs *l);
 
 void ebt_logs_feed(struct ebt_logs *l, const struct ebt_log_chunk *c);
-/* Flush streams idle for flush_timeout or longer; free idle streams. */
+/* Emit held records of streams idle for EBT_LOGS_HOLD_NS; flush and free
+ * streams idle for flush_timeout (or idle with no partial line). */
 void ebt_logs_tick(struct ebt_logs *l, uint64_t now_ns);
 /* Process exited: emit what its streams hold and forget them. */
 void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid);

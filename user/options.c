@@ -367,9 +367,10 @@ static const struct opt opts[] = {
 	  .max = 192 * 1024 },
 	{ .key = "logs.flush_timeout", .flag = "--logs-flush-timeout",
 	  .env = { "EBPFTRACE_LOGS_FLUSH_TIMEOUT" }, .type = T_DURATION,
-	  .def = "1s", .cmds = CMD_TRACE, .metavar = "DURATION",
+	  .def = "5s", .cmds = CMD_TRACE, .metavar = "DURATION",
 	  .help = "a line without its newline is sent after the process "
-		  "wrote nothing for this long",
+		  "wrote nothing for this long (a complete line waits at "
+		  "most 1s for a stack trace's next line)",
 	  .off = FIELD(logs_flush_timeout_ms, uint64_t), .min = 1,
 	  .max = 60000 },
 	{ .key = "logs.multiline", .flag = "--logs-multiline",

@@ -803,3 +803,38 @@ def test_sendfile_to_stdout_invents_nothing(tmp_path):
         out, _ = by_stream(mine(settle(w.tracer), w.proc.pid))
         assert [body(r) for r in out] == ["before", "after %d" % f.stat().st_size], out
         assert attrs(out[1]).get("ebpftrace.log.truncated") is True
+
+
+SLOW_LINE = r"""
+import sys, time
+sys.stdin.readline()
+print("starting", flush=True)
+sys.stdout.write("Downloading... "); sys.stdout.flush()
+time.sleep(2.5)
+print("done", flush=True)
+sys.stdout.write("Password: "); sys.stdout.flush()
+time.sleep(7)
+"""
+
+
+def test_line_finished_seconds_later_is_one_record():
+    """printf without newline + fflush, the rest 2.5 s later: one record,
+    as a container runtime's log has it (it waits for the newline); a
+    prompt that never gets one leaves after logs.flush_timeout (5 s) while
+    the process still runs, and the complete line before it did not wait."""
+    w = subprocess.Popen([sys.executable, "-c", SLOW_LINE], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = Tracer("--pid", str(w.pid)).start()
+    try:
+        w.stdin.write(b"go\n"); w.stdin.flush()
+        started = time.time()
+        first = wait_logs(t, lambda r: body(r) == "starting")
+        assert first and time.time() - started < 2.4, "a complete line waited"
+        got = wait_logs(t, lambda r: body(r) == "Password: ", timeout=12)
+        assert got and w.poll() is None, "the prompt left while the process runs"
+        out, _ = by_stream(mine(list(t.logs), w.pid))
+        assert [body(r) for r in out] == ["starting", "Downloading... done", "Password: "]
+        assert attrs(out[1]).get("ebpftrace.log.no_newline") is None
+        assert attrs(out[2]).get("ebpftrace.log.no_newline") is True
+    finally:
+        t.stop(); w.kill()

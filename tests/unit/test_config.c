@@ -144,7 +144,7 @@ static void test_defaults(void **state)
 	assert_null(cfg.resource_attributes);
 	assert_true(cfg.logs_enabled);
 	assert_int_equal(cfg.logs_max_line, 64 * 1024);
-	assert_int_equal(cfg.logs_flush_timeout_ms, 1000);
+	assert_int_equal(cfg.logs_flush_timeout_ms, 5000);
 	assert_true(cfg.logs_multiline);
 	assert_null(cfg.loki_endpoint);
 	assert_null(cfg.loki_tenant);

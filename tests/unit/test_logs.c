@@ -570,6 +570,35 @@ static void test_frames_join_only_their_thread(void **state)
 	fx_free(f);
 }
 
+/* "Downloading... " then, 3 s later, "done": one line, as the pipe has
+ * it; a complete line before it still leaves after 1 s. */
+static void test_partial_line_waits_longer_than_held_line(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	uint64_t t0 = f->now;
+
+	(void)state;
+	feed(f, EBT_LOG_STDOUT, "starting\nDownloading... ");
+	ebt_logs_tick(f->l, t0 + SEC);
+	assert_texts(f, 1, "starting");
+	ebt_logs_tick(f->l, t0 + 3 * SEC);
+	assert_int_equal(f->k.n, 1);
+	f->now = t0 + 3 * SEC;
+	feed(f, EBT_LOG_STDOUT, "done\n");
+	ebt_logs_tick(f->l, f->now + SEC);
+	assert_texts(f, 2, "starting", "Downloading... done");
+	assert_int_equal(f->k.v[1].r.flags, 0);
+	/* its first byte's write (1 ns after the line of the same write) */
+	assert_int_equal(f->k.v[1].r.ts_ns, t0 + 1);
+	feed(f, EBT_LOG_STDOUT, "Password: ");
+	ebt_logs_tick(f->l, f->now + 4 * SEC);
+	assert_int_equal(f->k.n, 2);
+	ebt_logs_tick(f->l, f->now + 5 * SEC);
+	assert_texts(f, 3, "starting", "Downloading... done", "Password: ");
+	assert_int_equal(f->k.v[2].r.flags, EBT_LOG_NO_NEWLINE);
+	fx_free(f);
+}
+
 /* One thread printing two exceptions back to back (printStackTrace in a
  * loop): two records; a logger's message then its trace: one. */
 static void test_consecutive_traces_stay_apart(void **state)
@@ -1132,6 +1161,7 @@ int main(void)
 		T(test_frames_join_only_their_thread),
 		T(test_release_held_on_fork),
 		T(test_consecutive_traces_stay_apart),
+		T(test_partial_line_waits_longer_than_held_line),
 		T(test_java_multiline_off),
 		T(test_java_not_continuations),
 		T(test_java_join_bounded),
