@@ -611,6 +611,7 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 	if (!c->head)
 		c->tail = NULL;
 	c->n_pending--;
+	c->skip_resp += x->skip_after;
 	if (c->role == EBT_ROLE_SERVER) {
 		clear_thread_active(t, c, x);
 		if ((!x->has_parent || x->from_header) && !x->children)

@@ -52,6 +52,7 @@ void ebt_conn_drop_pending(struct ebt_tracer *t, struct ebt_conn *c)
 	}
 	c->tail = NULL;
 	c->n_pending = 0;
+	c->skip_resp = 0;
 }
 
 void ebt_conn_free(void *p)
@@ -165,6 +166,28 @@ static bool from_tracer(struct ebt_tracer *t, struct ebt_conn *c)
 	return true;
 }
 
+/* More requests in flight than are kept: this one is not, and its
+ * response, which follows the last kept one's, goes by unpaired (else each
+ * later response would pair with an earlier request). It keeps its index:
+ * the n-th request on both ends links a local peer. */
+static void overflow(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	c->tail->skip_after++;
+	c->n_requests++;
+	t->stats.exchanges_dropped++;
+}
+
+/* A final response belongs to the oldest request in flight. */
+static void pair_response(struct feed_ctx *f, const struct http_msg *m,
+			  uint64_t end)
+{
+	if (f->c->skip_resp) {
+		f->c->skip_resp--;
+		return;
+	}
+	ebt_asm_response(f->t, f->c, m, end);
+}
+
 static void on_head(void *ctx, const struct http_msg *m)
 {
 	struct feed_ctx *f = ctx;
@@ -175,15 +198,14 @@ static void on_head(void *ctx, const struct http_msg *m)
 	}
 	f->c->ever_head = true;
 	if (f->side == SIDE_REQ) {
-		if (f->c->n_pending >= MAX_PENDING) {
-			ebt_conn_drop_pending(f->t, f->c);
-			return;
-		}
-		ebt_asm_request(f->t, f->c, m, f->c->msg_start[SIDE_REQ],
-				f->tid);
+		if (f->c->n_pending >= MAX_PENDING)
+			overflow(f->t, f->c);
+		else
+			ebt_asm_request(f->t, f->c, m,
+					f->c->msg_start[SIDE_REQ], f->tid);
 		http_stream_expect(f->c->resp, m->method);
 	} else if (m->status == 101) {
-		ebt_asm_response(f->t, f->c, m, f->ts);
+		pair_response(f, m, f->ts);
 		mark_not_http(f->t, f->c); /* upgraded: opaque from here */
 	}
 }
@@ -198,7 +220,7 @@ static void on_complete(void *ctx, const struct http_msg *m)
 	f->c->in_msg[f->side] = false;
 	f->c->msg_start[f->side] = f->ts;
 	if (f->side == SIDE_RESP && m->status >= 200)
-		ebt_asm_response(f->t, f->c, m, end);
+		pair_response(f, m, end);
 	else if (f->side == SIDE_REQ)
 		ebt_asm_request_done(f->c, m);
 }

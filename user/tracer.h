@@ -100,6 +100,8 @@ struct ebt_exchange {
 	bool inferred_parent; /* client: the process's only server span */
 	bool from_header;     /* context from the request's traceparent */
 	unsigned children;
+	unsigned skip_after; /* requests after this one not kept (too deep a
+			      * pipeline): their responses follow its own */
 	uint32_t log_lines; /* stdout/stderr lines written while active */
 };
 
@@ -134,6 +136,8 @@ struct ebt_conn {
 	uint32_t n_requests;
 	struct ebt_exchange *head, *tail; /* FIFO */
 	unsigned n_pending;
+	unsigned skip_resp; /* responses to requests past the FIFO bound,
+			     * to let go by: they pair with nothing */
 };
 
 /* The server span active on one thread (thread-per-request servers). */

@@ -656,3 +656,27 @@ def test_chunked_body_whose_end_the_capture_missed(edge):
         check(s, "GET", "/next", 204)
     assert cli[0].end - cli[0].start < 0.6e9, cli[0]
     assert cli[0].end <= cli[1].start
+
+
+def test_pipeline_deeper_than_kept_never_mispairs(edge, go):
+    """40 requests written at once (more than the 32 kept in flight per
+    connection), then one more after their responses: the first 32 and the
+    last are traced, each with its own response, and none is paired with
+    another's (the 33rd response went to the 34th request, and so on)."""
+    t0 = time.time_ns()
+    paths = [b"/etag" if i % 2 else b"/empty" for i in range(40)]
+    with socket.create_connection(("127.0.0.1", go.port), timeout=10) as s:
+        s.sendall(b"".join(b"GET %s?i=%d HTTP/1.1\r\nHost: a\r\n\r\n" % (p, i)
+                           for i, p in enumerate(paths)))
+        got = b""
+        while got.count(b"HTTP/1.1 ") < 40 or not got.endswith(b"content\n"):
+            got += s.recv(65536)
+        s.sendall(b"GET /hints HTTP/1.1\r\nHost: a\r\n\r\n")
+        while not got.endswith(b"hinted\n"):
+            got += s.recv(65536)
+    srv, cli = exchanges(edge, go.port, t0, 33)
+    for spans in (srv, cli):
+        for s, p in zip(spans, paths[:32] + [b"/hints"]):
+            want = {b"/etag": ("/etag", 200, 8), b"/empty": ("/empty", 204, None),
+                    b"/hints": ("/hints", 200, 7)}[p]
+            check(s, "GET", *want[:2], resp_size=want[2])

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,7 @@
 
 #include "tracer.h"
 
-#define MAX_SPANS 16
+#define MAX_SPANS 64
 
 struct capture {
 	struct ebt_span *spans[MAX_SPANS];
@@ -743,6 +744,43 @@ static void test_lost_chunk_end_is_its_last_read(void **state)
 			 204);
 }
 
+/* 40 pipelined requests, more than are kept in flight: the first 32 are
+ * paired with their own responses, the rest go by, and the exchange after
+ * them on the connection is right again. */
+static void test_pipeline_deeper_than_kept(void **state)
+{
+	struct fixture *f = *state;
+	static char reqs[40 * 40], resps[40 * 64];
+	size_t rn = 0, sn = 0;
+
+	for (int i = 0; i < 40; i++) {
+		rn += (size_t)sprintf(reqs + rn, "GET /p/%d HTTP/1.1\r\n\r\n", i);
+		sn += (size_t)sprintf(resps + sn,
+				      "HTTP/1.1 200 OK\r\nContent-Length: %d"
+				      "\r\n\r\n%*s", i + 1, i + 1, "x");
+	}
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, reqs);
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1, resps);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 2, "GET /after HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 3,
+	     "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(f->cap.n, 33);
+	for (int i = 0; i < 32; i++) {
+		char path[16];
+
+		sprintf(path, "/p/%d", i);
+		assert_string_equal(attr(f->cap.spans[i], "url.path"), path);
+		assert_int_equal(ebt_span_find(f->cap.spans[i],
+					       "http.response.body.size")->num,
+				 i + 1);
+	}
+	assert_string_equal(attr(f->cap.spans[32], "url.path"), "/after");
+	assert_int_equal(ebt_span_find(f->cap.spans[32],
+				       "http.response.status_code")->num,
+			 204);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +837,8 @@ int main(void)
 			test_http10_request_answered_as_11, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_lost_chunk_end_is_its_last_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_pipeline_deeper_than_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
