@@ -680,3 +680,24 @@ def test_pipeline_deeper_than_kept_never_mispairs(edge, go):
             want = {b"/etag": ("/etag", 200, 8), b"/empty": ("/empty", 204, None),
                     b"/hints": ("/hints", 200, 7)}[p]
             check(s, "GET", *want[:2], resp_size=want[2])
+
+
+def test_jdk_http_client(edge, go):
+    """java.net.http.HttpClient on one keep-alive connection: a POST with
+    Expect: 100-continue, a POST of unknown length (chunked), a HEAD, a
+    GET with a chunked answer."""
+    t0 = time.time_ns()
+    out = run("java", os.path.join(PEERS, "JdkEdgeClient.java"), go.url, timeout=120)
+    assert out.split() == ["200"] * 4
+    srv, cli = exchanges(edge, go.port, t0, 4)
+    for s, c in zip(srv, cli):
+        assert c.service == "JdkEdgeClient"
+        assert c.attrs["network.peer.port"] == cli[0].attrs["network.peer.port"]
+    for s in (srv[0], cli[0]):
+        check(s, "POST", "/echo", 200, req_size=100000, resp_size=len(b"got 100000\n"))
+    for s in (srv[1], cli[1]):
+        check(s, "POST", "/echo", 200, req_size=(100000,), resp_size=len(b"got 100000\n"))
+    for s in (srv[2], cli[2]):
+        check(s, "HEAD", "/file", 200)
+    for s in (srv[3], cli[3]):
+        check(s, "GET", "/big", 200, resp_size=(100000,))
