@@ -230,43 +230,6 @@ static __always_inline struct sock *fd_to_sock(__u32 fd)
 #define S_IFSOCK 0140000
 #define S_IFCHR 0020000
 
-/* "/run/systemd/journal/stdout" with its NUL, as little-endian words */
-static __always_inline bool journal_path(const __u64 w[4])
-{
-	return w[0] == 0x7379732f6e75722fULL && w[1] == 0x756f6a2f646d6574ULL &&
-	       w[2] == 0x6474732f6c616e72ULL && (__u32)w[3] == 0x0074756fU;
-}
-
-/* Is this unix socket connected to journald's stdout socket (how systemd
- * gives services their stdout/stderr)? */
-static __always_inline bool journal_stream(struct sock *sk)
-{
-	struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
-	struct unix_address *ua =
-		peer ? BPF_CORE_READ((struct unix_sock *)peer, addr) : NULL;
-	__u64 w[4] = {};
-
-	if (!ua || bpf_core_read(w, 28, &ua->name[0].sun_path))
-		return false;
-	return journal_path(w);
-}
-
-/* A socket on fd 1 or 2 is not a standard stream (stdout closed and the fd
- * reused for a connection, an inetd-style service talking on it), except
- * journald's stdout stream. */
-static __always_inline bool other_socket(struct file *f, struct inode *ino)
-{
-	struct socket *so;
-	struct sock *sk;
-
-	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
-		return false;
-	so = BPF_CORE_READ(f, private_data);
-	sk = so ? BPF_CORE_READ(so, sk) : NULL;
-	return !sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX ||
-	       !journal_stream(sk);
-}
-
 static __always_inline struct inode *fd_inode(__u32 fd)
 {
 	struct file *f = fd_to_file(fd);
@@ -289,6 +252,31 @@ struct {
 } ebt_std_files SEC(".maps");
 
 /*
+ * A socket is a standard stream only as the unix socket the process was
+ * given as stdout or stderr: journald's stream for systemd services, the
+ * socketpair libuv (Node's child_process, PM2) gives a child. A TCP or UDP
+ * socket never is (an inetd-style service talks on it), nor a socket the
+ * process put on fd 1 itself (stdout closed, the fd reused). Of a process
+ * started before the tracer, any unix stream socket is taken.
+ */
+static __always_inline bool other_socket(struct file *f, struct inode *ino,
+					 struct std_files *sf)
+{
+	struct socket *so;
+	struct sock *sk;
+
+	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
+		return false;
+	so = BPF_CORE_READ(f, private_data);
+	sk = so ? BPF_CORE_READ(so, sk) : NULL;
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+		return true;
+	if (sf)
+		return sf->out != (__u64)ino && sf->err != (__u64)ino;
+	return BPF_CORE_READ(sk, sk_type) != SOCK_STREAM;
+}
+
+/*
  * Which standard stream does a write to fd reach? When the process was
  * started with stdout and stderr on different files, the one whose file
  * it writes to: a shell's `printf ... >&2` (dup2(2, 1), then a write to
@@ -306,9 +294,11 @@ static __always_inline __u32 std_stream(__u32 fd)
 	struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
 	struct std_files *sf;
 
-	if (!ino || other_socket(f, ino))
+	if (!ino)
 		return 0;
 	sf = bpf_map_lookup_elem(&ebt_std_files, &tgid);
+	if (other_socket(f, ino, sf))
+		return 0;
 	if (sf && sf->out != sf->err) {
 		if (sf->out == (__u64)ino)
 			return 1;

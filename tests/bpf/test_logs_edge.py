@@ -167,7 +167,7 @@ os.write(1, b"stdout again\n")
 
 
 JOURNAL = r"""
-import os, socket, sys
+import os, socket, subprocess, sys
 sys.stdin.readline()
 srv = socket.socket(socket.AF_UNIX)
 srv.bind("/run/systemd/journal/stdout")
@@ -175,41 +175,80 @@ srv.listen(1)
 cli = socket.socket(socket.AF_UNIX)
 cli.connect("/run/systemd/journal/stdout")
 peer, _ = srv.accept()
-saved = os.dup(1)
-os.dup2(cli.fileno(), 1)
-os.write(1, b"through the journal stream\n")
-os.dup2(saved, 1)
-os.write(1, b"journal got: " + peer.recv(100))
+subprocess.run(["sh", "-c", "echo from a service; cat /nonexistent-service-file"],
+               stdout=cli, stderr=cli)
+cli.close()
+got = b""
+while not got.endswith(b"directory\n"):
+    got += peer.recv(100)
+os.write(1, b"journal got: " + got.replace(b"\n", b" | ") + b"\n")
 """
 
 
 def test_journald_stdout_stream_socket_is_stdout():
-    """systemd services write to a unix socket connected to journald's
-    /run/systemd/journal/stdout: that socket is their stdout (here a
-    private /run in a mount namespace, so no real journald is needed)."""
+    """systemd gives a service a unix socket connected to journald's
+    /run/systemd/journal/stdout as stdout and stderr: the service's lines
+    on it are captured (here a private /run in a mount namespace, so no
+    real journald is needed; stdout and stderr are one socket, so the fd
+    tells the streams apart)."""
     cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
            'mount -t tmpfs none /run && mkdir -p /run/systemd/journal && '
            'exec python3 -c "$0"', JOURNAL]
     with Writer(None, cmd=cmd) as w:
         w.go()
         assert w.proc.returncode == 0, w.err
-        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
-        assert [body(r) for r in out] == [
-            "through the journal stream",
-            "journal got: through the journal stream"], out
-        assert not err
+        assert w.out == (b"journal got: from a service | cat: /nonexistent-service-file:"
+                         b" No such file or directory | \n")
+        recs = [r for r in settle(w.tracer)
+                if attrs(r["resource"]).get("process.pid") != w.proc.pid]
+        out, err = by_stream(recs)
+        assert [body(r) for r in out] == ["from a service"], out
+        assert [body(r) for r in err] == [
+            "cat: /nonexistent-service-file: No such file or directory"], err
+
+
+RUN_CHILD = r"""
+import subprocess, sys
+sys.stdin.readline()
+sys.exit(subprocess.run([sys.executable, "-c", sys.argv[1]], input=b"go\n").returncode)
+"""
 
 
 def test_a_socket_opened_on_fd_1_is_not_stdout():
     """stdout closed, then fd 1 reused: UDP (sendto and write), a unix
     socketpair (write and send) and TCP (send and write) on fd 1 are not
-    stdout; fd 1 restored with dup2 over the TCP socket is again."""
-    with Writer(SOCKET_ON_FD1) as w:
+    stdout; fd 1 restored with dup2 over the TCP socket is again. (The
+    writer starts after the tracer, which so knows its real stdout.)"""
+    with Writer(RUN_CHILD, SOCKET_ON_FD1) as w:
         w.go()
         assert w.proc.returncode == 0, w.err
-        out, err = by_stream(mine(settle(w.tracer), w.proc.pid))
+        recs = [r for r in settle(w.tracer)
+                if attrs(r["resource"]).get("process.pid") != w.proc.pid]
+        out, err = by_stream(recs)
         assert [body(r) for r in out] == ["stdout before close", "stdout again"], out
         assert not err
+
+
+NODE_PARENT = r"""
+const { spawnSync } = require('child_process');
+require('fs').readSync(0, Buffer.alloc(16));
+const r = spawnSync('sh', ['-c', 'echo from a node child; echo its stderr >&2'],
+                    { stdio: ['ignore', 'pipe', 'pipe'] });
+process.stdout.write('child said: ' + r.stdout);
+"""
+
+
+def test_child_of_node_writes_to_a_socketpair_stdout():
+    """libuv (Node's child_process, PM2) gives a child unix socketpairs as
+    stdout and stderr: they are its standard streams."""
+    with Writer(None, cmd=["node", "-e", NODE_PARENT]) as w:
+        w.go()
+        assert w.out == b"child said: from a node child\n"
+        recs = settle(w.tracer)
+        kids = [r for r in recs if attrs(r["resource"]).get("process.pid") != w.proc.pid]
+        out, err = by_stream(kids)
+        assert [body(r) for r in out] == ["from a node child"], out
+        assert [body(r) for r in err] == ["its stderr"], err
 
 
 SHELL_REDIRECTS = r"""
