@@ -1251,18 +1251,21 @@ static uint8_t last_chunk_step(uint8_t k, uint8_t c)
 	return (k == 5 && c == '0') ? 3 : 0;
 }
 
-/* Does p[0..n) start with a whole, valid start line for this side? */
+/* Does p[0..n) start with a whole, valid head for this side? Body bytes
+ * at the start of a read could look like a start line; a whole head with
+ * its blank line is much less likely. */
 static bool starts_message(int side, const uint8_t *p, size_t n)
 {
-	const uint8_t *lf = memchr(p, '\n', n), *pos = p;
 	struct http_msg m;
+	struct head h = { .m = &m };
+	uint8_t eol = 0;
+	size_t e;
 
-	if (!lf || !looks_like(side, p, n))
+	if (!looks_like(side, p, n))
 		return false;
+	e = head_end(p, n, &eol);
 	msg_init(&m, side == HTTP_SIDE_REQUEST);
-	return (side == HTTP_SIDE_REQUEST ?
-			parse_request_line(&pos, lf + 1, &m) :
-			parse_status_line(&pos, lf + 1, &m)) == HTTP_ERR_NONE;
+	return e && parse_head(&h, p, e) == HTTP_ERR_NONE;
 }
 
 /* Chunked body without framing: ends at the first last_chunk seen, or

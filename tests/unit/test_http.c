@@ -884,6 +884,8 @@ static void test_chunk_lost_ends_at_next_head(void **state)
 	assert_int_equal(r->heads, 1);
 	assert_int_equal(feed_capped(s, r, "GET the rest of the text " "and more", 10), 0);
 	assert_int_equal(feed_str(s, r, "A b\r\n"), 0);
+	/* a whole start line, but no whole head: body text too */
+	assert_int_equal(feed_str(s, r, "GET /in/body HTTP/1.1\r\nmore text"), 0);
 	assert_int_equal(feed_str(s, r, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"), 2);
 	assert_true(r->done[0].body_lost);
 	assert_true(r->done[0].ended_before); /* in the gap before /next */
