@@ -291,12 +291,31 @@ static bool is_interpreter(const char *exe)
 
 #define MAX_ARGS 256
 
+/*
+ * A program that rewrote its command line into a process title (nginx,
+ * postgres, sshd, php-fpm, gunicorn with setproctitle: "nginx: worker
+ * process"; puma: "puma 6.4.0 (tcp://0.0.0.0:3000) [app]") has no argv
+ * left: its name is the title's first word. The length of that word, or
+ * 0 when argv[0] is not such a title (no space, or a path with a space).
+ */
+static size_t title_name_len(const char *a0, int nonempty_args)
+{
+	size_t n = strcspn(a0, ": ");
+
+	if (n == 0 || memchr(a0, '/', n))
+		return 0;
+	if (a0[n] == ':' && (a0[n + 1] == ' ' || a0[n + 1] == '\0'))
+		return n;
+	return a0[n] == ' ' && nonempty_args == 1 ? n : 0;
+}
+
 void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 				   char *out, size_t outsz)
 {
 	char *copy = malloc(len + 1), *argv[MAX_ARGS];
-	int argc = 0;
+	int argc = 0, nonempty = 0;
 	const char *exe;
+	size_t title;
 
 	out[0] = '\0';
 	if (!copy || len == 0) {
@@ -308,6 +327,14 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 	for (size_t i = 0; i < len && argc < MAX_ARGS; i++) {
 		if (i == 0 || copy[i - 1] == '\0')
 			argv[argc++] = copy + i;
+	}
+	for (int i = 0; i < argc; i++)
+		nonempty += argv[i][0] != '\0';
+	title = title_name_len(argv[0], nonempty);
+	if (title) {
+		snprintf(out, outsz, "%.*s", (int)title, argv[0]);
+		free(copy);
+		return;
 	}
 	exe = base_name(argv[0]);
 	if (!((strncmp(exe, "java", 4) == 0 &&

@@ -52,6 +52,23 @@ static void test_interpreters(void **state)
 	name_of("/usr/sbin/nginx|-g|daemon off;", "nginx");
 }
 
+/* Process titles written over argv: the title's first word. */
+static void test_process_titles(void **state)
+{
+	(void)state;
+	name_of("nginx: worker process||||||", "nginx");
+	name_of("nginx: master process /usr/sbin/nginx -c /etc/nginx/a.conf",
+		"nginx");
+	name_of("postgres: 15/main: checkpointer", "postgres");
+	name_of("gunicorn: worker [app:app]|||", "gunicorn");
+	name_of("puma 6.4.0 (tcp://0.0.0.0:3000) [app]||", "puma");
+	/* not titles: a path with a space, a separate argument, a URL */
+	name_of("/opt/My App/bin/shop|--port|80", "shop");
+	name_of("/opt/My App/bin/shop", "shop");
+	name_of("python3|/srv/my app.py", "my app.py");
+	name_of("shop|http://x:80/", "shop");
+}
+
 static void kv(void *ctx, const char *k, const char *v)
 {
 	char *buf = ctx;
@@ -117,6 +134,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jvm_names),
 		cmocka_unit_test(test_interpreters),
+		cmocka_unit_test(test_process_titles),
 		cmocka_unit_test(test_kv_list),
 		cmocka_unit_test(test_gone_process_named_later),
 	};
