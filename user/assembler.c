@@ -184,13 +184,16 @@ static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
 		x->inferred_parent = true;
 	if (!tc)
 		return false;
+	/* a request dropped unanswered (its client went away, a gap) left
+	 * the thread marked: its span will never be exported, no parent */
+	sc = htab_get(t->conns, &tc->conn);
+	sx = sc ? find_index(sc, tc->index) : NULL;
+	if (!sx)
+		return false;
 	memcpy(x->trace_id, tc->trace_id, 16);
 	memcpy(x->parent_id, tc->span_id, 8);
 	x->has_parent = true;
-	sc = htab_get(t->conns, &tc->conn);
-	sx = sc ? find_index(sc, tc->index) : NULL;
-	if (sx)
-		sx->children++;
+	sx->children++;
 	return true;
 }
 

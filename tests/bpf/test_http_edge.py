@@ -701,3 +701,38 @@ def test_jdk_http_client(edge, go):
         check(s, "HEAD", "/file", 200)
     for s in (srv[3], cli[3]):
         check(s, "GET", "/big", 200, resp_size=(100000,))
+
+
+def test_request_dropped_unanswered_is_nobody_s_parent(edge, go):
+    """A server thread reads a request whose client gives up and closes
+    before the answer; the thread then calls another server. That call is
+    not the child of the request that was never answered (its span does
+    not exist)."""
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    port = lsock.getsockname()[1]
+    out = {}
+
+    def serve():
+        conn, _ = lsock.accept()
+        req = b""
+        while b"\r\n\r\n" not in req:
+            req += conn.recv(4096)
+        assert conn.recv(4096) == b""  # the client is gone
+        conn.close()
+        out["later"] = raw_exchange(go.port, b"GET /empty HTTP/1.1\r\nHost: a\r\n"
+                                    b"Connection: close\r\n\r\n")
+        lsock.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    t0 = time.time_ns()
+    with socket.create_connection(("127.0.0.1", port)) as c:
+        c.sendall(b"GET /abandoned HTTP/1.1\r\nHost: h\r\n\r\n")
+    th.join()
+    assert out["later"].startswith(b"HTTP/1.1 204")
+    srv, cli = exchanges(edge, go.port, t0, 1)
+    assert cli[0].parent == "", cli[0]
+    assert not edge.wait_for(lambda s: s.attrs.get("url.path") == "/abandoned",
+                             count=0, since=t0)

@@ -781,6 +781,29 @@ static void test_pipeline_deeper_than_kept(void **state)
 			 204);
 }
 
+/* The request a thread read was dropped without an answer (its client
+ * closed first): a request the thread writes later is not its child. */
+static void test_no_parent_from_a_dropped_request(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_ev_close c;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /gone HTTP/1.1\r\n\r\n");
+	memset(&c, 0, sizeof(c));
+	hdr(&c.hdr, EBT_EV_CONN_CLOSE, 10, 11, 5, 500, f->now += 10);
+	ebt_tracer_handle(&f->t, &c, sizeof(c));
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0,
+	     "GET /later HTTP/1.1\r\nHost: b:9090\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(f->cap.spans[0]->kind, EBT_KIND_CLIENT);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(f->cap.spans[0]->parent_span_id[i], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -839,6 +862,8 @@ int main(void)
 			test_lost_chunk_end_is_its_last_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_pipeline_deeper_than_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_no_parent_from_a_dropped_request, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
