@@ -1076,6 +1076,20 @@ int enter_dup3(struct trace_event_raw_sys_enter *ctx)
 	return enter_dup_onto((__u32)ctx->args[0], (__u32)ctx->args[1]);
 }
 
+/* A process exec'd with stdout and stderr on one file that is one of its
+ * parent's two (a shell's `prog 2>&1`): its streams are its parent's, so
+ * what it writes to fd 2 is labelled as the pipe it reaches says. */
+static __always_inline void merged_by_parent(struct task_struct *p,
+					     struct std_files *sf)
+{
+	__u32 ptgid = BPF_CORE_READ(p, real_parent, tgid);
+	struct std_files *psf = bpf_map_lookup_elem(&ebt_std_files, &ptgid);
+
+	if (psf && psf->out != psf->err &&
+	    (psf->out == sf->out || psf->err == sf->out))
+		*sf = *psf;
+}
+
 /* Remember what a selected process starts with as stdout and stderr, and
  * tell userspace the name of the program it now runs. */
 SEC("tp_btf/sched_process_exec")
@@ -1091,6 +1105,8 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 		return 0;
 	sf.out = (__u64)fd_inode(1);
 	sf.err = (__u64)fd_inode(2);
+	if (sf.out == sf.err)
+		merged_by_parent(p, &sf);
 	bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXEC, id, 0, 0);
 	proc_comm(e.comm);

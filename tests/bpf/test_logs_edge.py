@@ -877,3 +877,25 @@ def test_line_finished_seconds_later_is_one_record():
         assert attrs(out[2]).get("ebpftrace.log.no_newline") is True
     finally:
         t.stop(); w.kill()
+
+
+MERGED_IN_SCRIPT = r"""
+import subprocess, sys
+sys.stdin.readline()
+prog = "import os; os.write(1, b'%s out\\n'); os.write(2, b'%s err\\n')"
+subprocess.run(["sh", "-c", 'python3 -c "$0" 2>&1; python3 -c "$1"',
+                prog % ("merged", "merged"), prog % ("apart", "apart")])
+"""
+
+
+def test_program_run_with_2_to_1_by_a_traced_shell():
+    """`prog 2>&1` in a script whose stdout and stderr are two pipes: what
+    prog writes to fd 2 lands in the stdout pipe and is labelled stdout,
+    as a container runtime would; without 2>&1 it stays stderr."""
+    with Writer(MERGED_IN_SCRIPT) as w:
+        w.go()
+        assert w.out == b"merged out\nmerged err\napart out\n"
+        assert w.err == b"apart err\n"
+        out, err = by_stream(settle(w.tracer))
+        assert [body(r) for r in out] == ["merged out", "merged err", "apart out"], out
+        assert [body(r) for r in err] == ["apart err"], err
