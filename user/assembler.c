@@ -478,13 +478,15 @@ static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	char buf[HTTP_TARGET_MAX], local[64], peer[64];
 
 	http_split_target(x->target, &path, &plen, &query, &qlen);
-	ebt_span_add_strn(s, "url.path", path, plen);
+	if (plen)
+		ebt_span_add_strn(s, "url.path", path, plen);
 	if (qlen && http_query_redact(query, qlen, t->cfg->query_mode, buf,
 				      sizeof(buf)))
 		ebt_span_add_str(s, "url.query", buf);
 	ebt_span_add_str(s, "url.scheme",
 			 x->fwd_proto[0] ? x->fwd_proto : "http");
-	ebt_span_add_str(s, "http.route", route);
+	if (route[0])
+		ebt_span_add_str(s, "http.route", route);
 	addr_str(c->tuple.laddr, local, sizeof(local));
 	addr_str(c->tuple.raddr, peer, sizeof(peer));
 	add_server_address(s, c, x, local);
@@ -547,7 +549,7 @@ static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
 	bool server = c->role != EBT_ROLE_CLIENT;
 	const char *m = strcmp(method, "_OTHER") == 0 ? "HTTP" : method;
 
-	if (server) {
+	if (server && route[0]) {
 		size_t ml = strlen(m);
 
 		copy_n(name, sizeof(name), m, ml);
@@ -590,7 +592,9 @@ static struct ebt_span *build_span(struct ebt_tracer *t,
 	s->start_ns = (uint64_t)((int64_t)x->start_ns + t->mono_to_real_ns);
 	s->end_ns = (uint64_t)((int64_t)end + t->mono_to_real_ns);
 	http_split_target(x->target, &path, &plen, &query, &qlen);
-	http_route_template(path, plen, route, sizeof(route));
+	route[0] = '\0'; /* CONNECT host:port has no path, no route */
+	if (plen)
+		http_route_template(path, plen, route, sizeof(route));
 	set_name_status(s, c, method, route, m->status);
 	add_common(s, x, m, method);
 	if (c->role == EBT_ROLE_CLIENT)

@@ -223,6 +223,11 @@ static void on_complete(void *ctx, const struct http_msg *m)
 		pair_response(f, m, end);
 	else if (f->side == SIDE_REQ)
 		ebt_asm_request_done(f->c, m);
+	/* a CONNECT tunnel is open: its bytes are not parsed on either side
+	 * (requests read in it would wait for answers never parsed, and
+	 * parent the proxy's outbound calls with spans never exported) */
+	if (f->side == SIDE_RESP && http_stream_opaque(f->c->resp))
+		mark_not_http(f->t, f->c);
 }
 
 /* Bytes not captured or a head too big: what was seen looked like HTTP. */

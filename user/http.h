@@ -140,6 +140,9 @@ uint64_t http_stream_body_left(const struct http_stream *s);
 /* True while the stream has consumed bytes it could not frame (resync). */
 bool http_stream_in_resync(const struct http_stream *s);
 
+/* True once the stream is a tunnel (after 101, or 2xx to CONNECT). */
+bool http_stream_opaque(const struct http_stream *s);
+
 /* Number of bytes of valid HTTP seen so far (for classification). */
 uint64_t http_stream_good_bytes(const struct http_stream *s);
 

@@ -1534,6 +1534,11 @@ void http_stream_expect(struct http_stream *s, const char *method)
 	s->fifo_len++;
 }
 
+bool http_stream_opaque(const struct http_stream *s)
+{
+	return s && s->state == ST_OPAQUE;
+}
+
 bool http_stream_in_resync(const struct http_stream *s)
 {
 	return s && s->state == ST_RESYNC;

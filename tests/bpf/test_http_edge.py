@@ -736,3 +736,67 @@ def test_request_dropped_unanswered_is_nobody_s_parent(edge, go):
     assert cli[0].parent == "", cli[0]
     assert not edge.wait_for(lambda s: s.attrs.get("url.path") == "/abandoned",
                              count=0, since=t0)
+
+
+CONNECT_PROXY = r'''
+import socket, threading
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen()
+print("READY", ls.getsockname()[1], flush=True)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+        b.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+def tunnel(c):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += c.recv(4096)
+    host, port = head.split()[1].decode().rsplit(":", 1)
+    u = socket.create_connection((host, int(port)))
+    c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+    pipe(c, u)
+while True:
+    threading.Thread(target=tunnel, args=(ls.accept()[0],), daemon=True).start()
+'''
+
+
+def test_connect_tunnel_with_plain_http_inside(edge, go, tmp_path):
+    """curl -p -x: CONNECT to a proxy, then plain HTTP through the tunnel.
+    One CONNECT span per side (no route, no path); the tunnel's bytes are
+    not parsed (docs/limits.md), and the proxy's own connection upstream is
+    traced with no parent that would never be exported."""
+    script = tmp_path / "connect_proxy.py"
+    script.write_text(CONNECT_PROXY)
+    proxy = Peer("python3", "-u", str(script))
+    try:
+        t0 = time.time_ns()
+        assert curl("-p", "-x", proxy.url, go.url + "/empty") == [204]
+        (cs,) = edge.wait_for(lambda s: s.kind == CLIENT and s.service == "curl"
+                              and s.attrs.get("network.peer.port") == proxy.port, since=t0)
+        (ps,) = edge.wait_for(lambda s: s.kind == SERVER
+                              and s.resource.get("process.pid") == proxy.proc.pid, since=t0)
+        (gs,) = edge.wait_for(lambda s: s.kind == SERVER
+                              and s.resource.get("process.pid") == go.proc.pid, since=t0)
+        (pc,) = edge.wait_for(lambda s: s.kind == CLIENT and s.span_id == gs.parent, since=t0)
+        time.sleep(1)
+    finally:
+        proxy.stop()
+    for s in (cs, ps):
+        assert s.name == "CONNECT", s
+        assert s.attrs["http.response.status_code"] == 200
+    assert "http.route" not in ps.attrs and "url.path" not in ps.attrs
+    assert ps.parent == cs.span_id
+    check(gs, "GET", "/empty", 204)
+    assert pc.resource["process.pid"] == proxy.proc.pid
+    assert pc.parent == "", pc  # was the span of a request read in the tunnel
+    every = [s for s in edge.all_spans() if isinstance(s, Span) and s.start >= t0]
+    assert sorted(s.span_id for s in every) == sorted(
+        s.span_id for s in (cs, ps, pc, gs)), every  # nothing from inside

@@ -804,6 +804,35 @@ static void test_no_parent_from_a_dropped_request(void **state)
 		assert_int_equal(f->cap.spans[0]->parent_span_id[i], 0);
 }
 
+/* A forward proxy's CONNECT tunnel carrying plain HTTP: one CONNECT
+ * span; what goes through the tunnel is not parsed, and the proxy's own
+ * call upstream has no parent that is never exported. */
+static void test_connect_tunnel_is_not_parsed(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 3128, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0,
+	     "CONNECT origin:80 HTTP/1.1\r\nHost: origin:80\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 Connection established\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 2, "GET /in HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 80);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0,
+	     "GET /in HTTP/1.1\r\nHost: origin\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 3,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(f->cap.spans[0]->name, "CONNECT");
+	assert_null(ebt_span_find(f->cap.spans[0], "http.route"));
+	assert_null(ebt_span_find(f->cap.spans[0], "url.path"));
+	assert_int_equal(f->cap.spans[1]->kind, EBT_KIND_CLIENT);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(f->cap.spans[1]->parent_span_id[i], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +893,8 @@ int main(void)
 			test_pipeline_deeper_than_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_no_parent_from_a_dropped_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_connect_tunnel_is_not_parsed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
