@@ -1026,6 +1026,32 @@ int exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
 	return exit_data(ctx->ret);
 }
 
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): bytes move between
+ * a pipe and a socket inside the kernel (a proxy splicing a body, Go's
+ * io.Copy between connections); as with sendfile none are copied, but the
+ * parser must count them. The connection is whichever end is tracked. */
+static __always_inline int enter_splice(__u32 fd_in, __u32 fd_out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd_out};
+
+	if (bpf_map_lookup_elem(&ebt_conns, &key))
+		return enter_io(fd_out, 0, 0, EBT_DIR_EGRESS, false);
+	return enter_io(fd_in, 0, 0, EBT_DIR_INGRESS, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_splice")
+int enter_splice_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_splice((__u32)ctx->args[0], (__u32)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_splice")
+int exit_splice_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_data(ctx->ret);
+}
+
 /* ---- close / process lifetime ------------------------------------------- */
 
 static __always_inline int enter_close_fd(__u32 fd)
@@ -1206,7 +1232,7 @@ enum {
 	NR_readv = 19, NR_writev = 20, NR_dup2 = 33, NR_sendfile = 40,
 	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45,
 	NR_sendmsg = 46, NR_recvmsg = 47, NR_accept4 = 288, NR_dup3 = 292,
-	NR_pwritev = 296, NR_pwritev2 = 328,
+	NR_pwritev = 296, NR_pwritev2 = 328, NR_splice = 275,
 };
 #define SC_NR(regs) ((long)(regs)->orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
@@ -1215,7 +1241,7 @@ enum {
 	NR_readv = 65, NR_writev = 66, NR_pwrite64 = 68, NR_pwritev = 70,
 	NR_sendfile = 71, NR_accept = 202, NR_connect = 203, NR_sendto = 206,
 	NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212,
-	NR_accept4 = 242, NR_pwritev2 = 287,
+	NR_accept4 = 242, NR_pwritev2 = 287, NR_splice = 76,
 	NR_dup2 = -2, /* arm64 has only dup3 */
 };
 #define SC_NR(regs) ((long)(regs)->syscallno)
@@ -1238,6 +1264,8 @@ static __always_inline int raw_enter(struct pt_regs *regs, long nr)
 		return enter_close_fd(fd);
 	case NR_sendfile:
 		return enter_data(fd, 0, 0, EBT_DIR_EGRESS);
+	case NR_splice:
+		return enter_splice(fd, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
 	}
 	a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	switch (nr) {
@@ -1296,6 +1324,7 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 	case NR_read: case NR_recvfrom: case NR_write: case NR_sendto:
 	case NR_readv: case NR_writev: case NR_recvmsg: case NR_sendmsg:
 	case NR_sendfile: case NR_pwrite64: case NR_pwritev: case NR_pwritev2:
+	case NR_splice:
 		return exit_data(ret);
 	}
 	return 0;

@@ -496,6 +496,7 @@ static const struct ebt_check checks[] = {
 	SYSCALL("sendmsg", "request and response bytes"),
 	SYSCALL("close", "end of connections"),
 	SYSCALL("sendfile64", "response bodies sent from files"),
+	SYSCALL("splice", "bodies moved between a pipe and a socket"),
 	SCHED("sched_process_exit", "forget exited processes"),
 	SCHED("sched_process_fork", "follow the children of selected pids"),
 	{ .name = "uprobes", .purpose = "TLS plaintext (libssl) and JVM "

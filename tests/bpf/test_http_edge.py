@@ -800,3 +800,51 @@ def test_connect_tunnel_with_plain_http_inside(edge, go, tmp_path):
     every = [s for s in edge.all_spans() if isinstance(s, Span) and s.start >= t0]
     assert sorted(s.span_id for s in every) == sorted(
         s.span_id for s in (cs, ps, pc, gs)), every  # nothing from inside
+
+
+@pytest.mark.parametrize("hooks", ["tracepoints", "raw"])
+def test_body_spliced_from_a_pipe(edge, hooks):
+    """A server that moves bodies with splice(2) (a pipe to the socket, as
+    proxies that splice do, or Go's io.Copy between connections): the bytes
+    never pass through its memory. Three keep-alive exchanges: each span
+    has its own response (the body's bytes, unseen, used to swallow the
+    next response head and shift every later pairing)."""
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    port = lsock.getsockname()[1]
+    bodies = [b"s" * 3000, b"t" * 10, b"u" * 20000]
+
+    def serve():
+        conn, _ = lsock.accept()
+        with conn:
+            rfile = conn.makefile("rb")
+            for body in bodies:
+                while rfile.readline() not in (b"\r\n", b""):
+                    pass
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+                r, w = os.pipe()
+                os.set_blocking(w, True)
+                threading.Thread(target=lambda: (os.write(w, body), os.close(w))).start()
+                left = len(body)
+                while left:
+                    left -= os.splice(r, conn.fileno(), left)
+                os.close(r)
+        lsock.close()
+    t = edge if hooks == "tracepoints" else \
+        Tracer("--pid", str(os.getpid()), "--hooks", "raw").start()
+    th = threading.Thread(target=serve)
+    th.start()
+    try:
+        t0 = time.time_ns()
+        url = f"http://127.0.0.1:{port}/splice/"
+        assert curl(url + "1", *NEXT, url + "2", *NEXT, url + "3") == [200, 200, 200]
+        th.join()
+        srv, cli = exchanges(t, port, t0, 3)
+    finally:
+        if t is not edge:
+            assert t.stop() == 0
+    for i, (s, c) in enumerate(zip(srv, cli)):
+        check(s, "GET", f"/splice/{i + 1}", 200, resp_size=len(bodies[i]))
+        check(c, "GET", f"/splice/{i + 1}", 200, resp_size=len(bodies[i]))

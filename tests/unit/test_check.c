@@ -226,7 +226,7 @@ static void test_table_complete(void **state)
 		"syscall read", "syscall readv", "syscall recvfrom",
 		"syscall recvmsg", "syscall write", "syscall writev",
 		"syscall sendto", "syscall sendmsg", "syscall close",
-		"syscall sendfile64", "sched_process_exit",
+		"syscall sendfile64", "syscall splice", "sched_process_exit",
 		"sched_process_fork", "BTF", "BPF tracepoint progs",
 		"BPF ring buffer", "BPF task storage", "tracefs", "CAP_BPF",
 		"CAP_PERFMON",
