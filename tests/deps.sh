@@ -5,7 +5,8 @@ set -euo pipefail
 PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
       protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev
       libcmocka-dev libclang-rt-14-dev wrk curl python3-pytest
-      libmicrohttpd-dev containerd runc etcd-server openssl)
+      libmicrohttpd-dev containerd runc etcd-server openssl
+      nginx-light haproxy)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -33,6 +34,10 @@ python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 # with the project's own .proto compiled by grpcio-tools at test time.
 python3 -c 'import grpc, grpc_tools' 2>/dev/null || \
 	python3 -m pip install -q grpcio grpcio-tools
+# gunicorn and uvicorn: the Python app servers of tests/bpf/test_real_servers.py
+# (Express comes from npm into ~/.cache/ebpftrace/npm-express at test time).
+python3 -c 'import gunicorn, uvicorn' 2>/dev/null || \
+	python3 -m pip install -q gunicorn uvicorn
 # tracefs is needed to attach tracepoints.
 if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

@@ -169,19 +169,124 @@ sole_in_flight(struct ebt_tracer *t, const struct ebt_conn *c,
 	return sc && find_index(sc, f.tc->index) ? f.tc : NULL;
 }
 
-/* Client side: the server span active on the writing thread, else the
- * only one in flight in the process. */
+/* The pending server exchange an in-flight entry names; NULL once it is
+ * answered or its connection is gone. */
+static struct ebt_exchange *inflight_get(struct ebt_tracer *t,
+					 const struct ebt_inflight *f)
+{
+	struct ebt_conn *sc = htab_get(t->conns, &f->conn);
+
+	return sc ? find_index(sc, f->index) : NULL;
+}
+
+/* Keeps only the thread's requests still waiting for their response. */
+static void inflight_prune(struct ebt_tracer *t, struct ebt_thread_ctx *tc)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < tc->n_inflight; i++)
+		if (inflight_get(t, &tc->inflight[i]))
+			tc->inflight[n++] = tc->inflight[i];
+	tc->n_inflight = n;
+}
+
+/* sx's target is the client's, or ends with it (a proxy that strips a
+ * prefix: location /api/ { proxy_pass http://b/; }). 2: same, 1: suffix. */
+static int target_match(const struct ebt_exchange *sx,
+			const struct ebt_exchange *x)
+{
+	size_t sl = strlen(sx->target), cl = strlen(x->target);
+
+	if (strcmp(sx->target, x->target) == 0)
+		return 2;
+	return x->target[0] == '/' && sl > cl &&
+	       strcmp(sx->target + sl - cl, x->target) == 0;
+}
+
+/* The in-flight request f names, if its target matches x's as well as
+ * the best candidate's (match level bm). */
+static struct ebt_exchange *hint(struct ebt_tracer *t, bool has,
+				 const struct ebt_inflight *f,
+				 const struct ebt_exchange *x, int bm)
+{
+	struct ebt_exchange *sx = has ? inflight_get(t, f) : NULL;
+
+	return sx && target_match(sx, x) == bm ? sx : NULL;
+}
+
+/*
+ * An event-loop thread (nginx, Node) with several requests in flight: the
+ * latest one read says nothing about which one this outbound request
+ * serves. A proxy forwards the request's own target (or its tail), so the
+ * parent is an in-flight request with that target: the one the thread had
+ * read last when it opened this connection (the connection's first
+ * request) or when it wrote (a pooled connection, written at once), else
+ * the only candidate. Several and no hint: a root span.
+ */
+static struct ebt_exchange *by_target(struct ebt_tracer *t,
+				      const struct ebt_thread_ctx *tc,
+				      const struct ebt_conn *c,
+				      const struct ebt_exchange *x)
+{
+	struct ebt_exchange *best = NULL, *sx;
+	int bm = 0, m;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < tc->n_inflight; i++) {
+		sx = inflight_get(t, &tc->inflight[i]);
+		m = sx ? target_match(sx, x) : 0;
+		if (m && m == bm)
+			n++;
+		if (m > bm) {
+			best = sx;
+			bm = m;
+			n = 1;
+		}
+	}
+	if (!best)
+		return NULL;
+	if (x->index == 0 &&
+	    (sx = hint(t, c->has_opened_for, &c->opened_for, x, bm)))
+		return sx;
+	if ((sx = hint(t, tc->has_last_read, &tc->last_read, x, bm)))
+		return sx;
+	return n == 1 ? best : NULL;
+}
+
+static bool link_event_loop(struct ebt_tracer *t, struct ebt_thread_ctx *tc,
+			    const struct ebt_conn *c, struct ebt_exchange *x)
+{
+	struct ebt_exchange *sx = by_target(t, tc, c, x);
+
+	if (!sx)
+		return false;
+	memcpy(x->trace_id, sx->trace_id, 16);
+	memcpy(x->parent_id, sx->span_id, 8);
+	x->has_parent = true;
+	x->inferred_parent = "same_target_in_flight";
+	sx->children++;
+	return true;
+}
+
+/* Client side: the server span active on the writing thread (by target
+ * when the thread has several in flight), else the only one in flight in
+ * the process. */
 static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
 			struct ebt_exchange *x)
 {
-	const struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
+	struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
 	struct ebt_conn *sc;
 	struct ebt_exchange *sx;
 
 	if (tc && tc->tgid != c->id.tgid)
 		tc = NULL;
-	if (!tc && (tc = sole_in_flight(t, c, x)))
-		x->inferred_parent = true;
+	if (tc && !tc->inherited) {
+		inflight_prune(t, tc);
+		if (tc->n_inflight > 1)
+			return link_event_loop(t, tc, c, x);
+	}
+	if (!tc && (tc = (struct ebt_thread_ctx *)sole_in_flight(t, c, x)))
+		x->inferred_parent = "only_server_span_in_flight";
 	if (!tc)
 		return false;
 	/* a request dropped unanswered (its client went away, a gap) left
@@ -237,6 +342,47 @@ void ebt_asm_fork(struct ebt_tracer *t, uint32_t ptid, uint32_t ptgid,
 		free(tc);
 }
 
+static void activate(struct ebt_thread_ctx *tc, const struct ebt_conn_id *id,
+		     const struct ebt_exchange *x)
+{
+	tc->tgid = id->tgid;
+	tc->inherited = false;
+	tc->set_ns = x->start_ns;
+	tc->conn = *id;
+	tc->index = x->index;
+	memcpy(tc->trace_id, x->trace_id, 16);
+	memcpy(tc->span_id, x->span_id, 8);
+}
+
+/* The thread that read request bytes on c names the request it read last
+ * (the connection's latest). */
+void ebt_asm_server_read(struct ebt_tracer *t, const struct ebt_conn *c,
+			 uint32_t tid)
+{
+	struct ebt_thread_ctx *tc;
+
+	if (!c->tail || !(tc = htab_get(t->threads, &tid)) ||
+	    tc->tgid != c->id.tgid || tc->inherited)
+		return;
+	tc->last_read = (struct ebt_inflight){.conn = c->id,
+					      .index = c->tail->index};
+	tc->has_last_read = true;
+}
+
+/* A client connection remembers the request its thread had read last. */
+void ebt_asm_client_open(struct ebt_tracer *t, struct ebt_conn *c,
+			 uint32_t tid)
+{
+	const struct ebt_thread_ctx *tc = htab_get(t->threads, &tid);
+
+	c->has_opened_for = tc && tc->tgid == c->id.tgid && !tc->inherited &&
+			    tc->has_last_read;
+	if (c->has_opened_for)
+		c->opened_for = tc->last_read;
+}
+
+/* x joins the thread's requests in flight (the oldest leaves a full
+ * list) and becomes its active one. */
 static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 			      const struct ebt_exchange *x)
 {
@@ -253,22 +399,44 @@ static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 			return;
 		}
 	}
-	tc->tgid = c->id.tgid;
-	tc->inherited = false;
-	tc->set_ns = x->start_ns;
-	tc->conn = c->id;
-	tc->index = x->index;
-	memcpy(tc->trace_id, x->trace_id, 16);
-	memcpy(tc->span_id, x->span_id, 8);
+	if (tc->tgid != c->id.tgid || tc->inherited) {
+		tc->n_inflight = 0;
+		tc->has_last_read = false;
+	}
+	inflight_prune(t, tc);
+	if (tc->n_inflight == EBT_THREAD_INFLIGHT)
+		memmove(tc->inflight, tc->inflight + 1,
+			--tc->n_inflight * sizeof(tc->inflight[0]));
+	tc->inflight[tc->n_inflight++] =
+		(struct ebt_inflight){.conn = c->id, .index = x->index};
+	activate(tc, &c->id, x);
 }
 
+/* x was answered (and left its connection's list): if it was the active
+ * request, the latest one still in flight on the thread takes over. */
 static void clear_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 				const struct ebt_exchange *x)
 {
 	struct ebt_thread_ctx *tc = htab_get(t->threads, &x->tid);
+	const struct ebt_inflight *f;
+	struct ebt_exchange *next = NULL;
 
-	if (tc && tc->index == x->index &&
-	    memcmp(&tc->conn, &c->id, sizeof(c->id)) == 0)
+	if (!tc || tc->index != x->index ||
+	    memcmp(&tc->conn, &c->id, sizeof(c->id)) != 0) {
+		if (tc && !tc->inherited)
+			inflight_prune(t, tc);
+		return;
+	}
+	if (tc->inherited) {
+		free(htab_del(t->threads, &x->tid));
+		return;
+	}
+	inflight_prune(t, tc);
+	f = tc->n_inflight ? &tc->inflight[tc->n_inflight - 1] : NULL;
+	next = f ? inflight_get(t, f) : NULL;
+	if (next)
+		activate(tc, &f->conn, next);
+	else
 		free(htab_del(t->threads, &x->tid));
 }
 
@@ -533,7 +701,7 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	ebt_span_add_str(s, "url.full", url);
 	if (x->inferred_parent)
 		ebt_span_add_str(s, "ebpftrace.parent.inferred",
-				 "only_server_span_in_flight");
+				 x->inferred_parent);
 	ebt_span_add_str(s, "server.address", name);
 	ebt_span_add_int(s, "server.port", port);
 	if (c->have_tuple) {

@@ -136,8 +136,10 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
 	c->cgroup_id = e->cgroup_id;
-	if (c->role == EBT_ROLE_CLIENT)
+	if (c->role == EBT_ROLE_CLIENT) {
 		htab_put(t->clients, &c->tuple, c, &err);
+		ebt_asm_client_open(t, c, e->hdr.tid);
+	}
 }
 
 /* The connection is not HTTP: stop parsing, and stop BPF copying it. */
@@ -332,6 +334,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	http_stream_feed(s, e->payload, e->cap_len, e->total_len, &parser_cb,
 			 &f);
 	advance_offset(c, e);
+	if (f.side == SIDE_REQ && c->role == EBT_ROLE_SERVER)
+		ebt_asm_server_read(t, c, e->hdr.tid);
 	if (http_stream_in_resync(s)) /* skipped bytes start no message */
 		c->in_msg[f.side] = false;
 	else if (!c->not_http)

@@ -97,7 +97,8 @@ struct ebt_exchange {
 	uint8_t parent_id[8];
 	bool has_parent;
 	bool remote_parent; /* from traceparent or a traced peer */
-	bool inferred_parent; /* client: the process's only server span */
+	const char *inferred_parent; /* client: why a guessed parent (NULL:
+				      * the thread's only request) */
 	bool from_header;     /* context from the request's traceparent */
 	unsigned children;
 	unsigned skip_after; /* requests after this one not kept (too deep a
@@ -109,6 +110,12 @@ struct ebt_conn_id {
 	uint32_t tgid;
 	uint32_t fd;
 	uint64_t start_ns;
+};
+
+/* A server request read on a thread and not yet answered. */
+struct ebt_inflight {
+	struct ebt_conn_id conn;
+	uint32_t index;
 };
 
 struct ebt_conn {
@@ -138,9 +145,17 @@ struct ebt_conn {
 	unsigned n_pending;
 	unsigned skip_resp; /* responses to requests past the FIFO bound,
 			     * to let go by: they pair with nothing */
+	bool has_opened_for;
+	struct ebt_inflight opened_for; /* client: the request its thread
+					 * had read last when it connected */
 };
 
-/* The server span active on one thread (thread-per-request servers). */
+#define EBT_THREAD_INFLIGHT 16
+
+/* The server span active on one thread (thread-per-request servers), and
+ * the requests the thread has in flight: more than one makes it an event
+ * loop (nginx, Node), where the latest request is not the one an
+ * outbound request serves. */
 struct ebt_thread_ctx {
 	uint32_t tgid;
 	uint64_t set_ns;
@@ -150,6 +165,11 @@ struct ebt_thread_ctx {
 	uint8_t span_id[8];
 	bool inherited; /* a child process's, from the thread that forked it:
 			 * valid while that thread's request is in flight */
+	unsigned n_inflight;
+	struct ebt_inflight inflight[EBT_THREAD_INFLIGHT];
+	bool has_last_read;
+	struct ebt_inflight last_read; /* the request whose bytes (head or
+					* body) the thread read last */
 };
 
 /* conntrack.c */
@@ -179,6 +199,10 @@ void ebt_asm_fork(struct ebt_tracer *t, uint32_t ptid, uint32_t ptgid,
 		  uint32_t child);
 /* Is tc still the context of a request in flight? */
 bool ebt_asm_ctx_live(struct ebt_tracer *t, const struct ebt_thread_ctx *tc);
+void ebt_asm_server_read(struct ebt_tracer *t, const struct ebt_conn *c,
+			 uint32_t tid);
+void ebt_asm_client_open(struct ebt_tracer *t, struct ebt_conn *c,
+			 uint32_t tid);
 
 /* logcapture.c: EBT_EV_LOG records -> the line assembler (t->logs) */
 int ebt_logcapture_init(struct ebt_tracer *t);

@@ -833,6 +833,126 @@ static void test_connect_tunnel_is_not_parsed(void **state)
 		assert_int_equal(f->cap.spans[1]->parent_span_id[i], 0);
 }
 
+static const char OK0[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+/* The span whose url.path (server) or url.full (client) is v. */
+static struct ebt_span *span_at(struct fixture *f, enum ebt_span_kind kind,
+				const char *v)
+{
+	for (unsigned i = 0; i < f->cap.n; i++) {
+		struct ebt_span *s = f->cap.spans[i];
+		const char *u = attr(s, kind == EBT_KIND_SERVER ? "url.path"
+							      : "url.full");
+
+		if (s->kind == kind && u && strcmp(u, v) == 0)
+			return s;
+	}
+	fail_msg("no span at %s", v);
+	return NULL;
+}
+
+static void assert_child(const struct ebt_span *c, const struct ebt_span *s)
+{
+	assert_memory_equal(c->trace_id, s->trace_id, 16);
+	assert_memory_equal(c->parent_span_id, s->span_id, 8);
+	assert_string_equal(attr(c, "ebpftrace.parent.inferred"),
+			    "same_target_in_flight");
+}
+
+/* An nginx worker (one thread, tid 10) reads two requests (fds 5, 7),
+ * connects upstream for each (fds 6, 8) and writes the upstream requests
+ * once the connects complete, in the other order: each goes under the
+ * request it forwards, not under the latest one read. */
+static void event_loop_two_requests(struct fixture *f, const char *a,
+				    const char *b)
+{
+	char req[128];
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", a);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 0, req);
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40001);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", b);
+	data(f, 10, 10, 7, EBT_DIR_INGRESS, 0, req);
+	open_conn(f, 10, 8, EBT_ROLE_CLIENT, 50001, 9090);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: b:9090\r\n\r\n",
+		 b);
+	data(f, 10, 10, 8, EBT_DIR_EGRESS, 0, req);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: b:9090\r\n\r\n",
+		 a);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 0, req);
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 1, OK0);
+	data(f, 10, 10, 8, EBT_DIR_INGRESS, 1, OK0);
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 1, OK0);
+	data(f, 10, 10, 7, EBT_DIR_EGRESS, 1, OK0);
+	assert_int_equal(f->cap.n, 4);
+}
+
+static void test_event_loop_parent_by_target(void **state)
+{
+	struct fixture *f = *state;
+
+	event_loop_two_requests(f, "/a", "/b");
+	assert_child(span_at(f, EBT_KIND_CLIENT, "http://b:9090/a"),
+		     span_at(f, EBT_KIND_SERVER, "/a"));
+	assert_child(span_at(f, EBT_KIND_CLIENT, "http://b:9090/b"),
+		     span_at(f, EBT_KIND_SERVER, "/b"));
+}
+
+/* Same target twice: the request read last when the connection opened. */
+static void test_event_loop_same_target_by_connect(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_span *c6 = NULL, *s5 = NULL;
+
+	event_loop_two_requests(f, "/same", "/same");
+	for (unsigned i = 0; i < f->cap.n; i++) {
+		struct ebt_span *s = f->cap.spans[i];
+		const struct ebt_attr *port = ebt_span_find(s, "network.peer.port");
+
+		if (s->kind == EBT_KIND_CLIENT && i == 0)
+			c6 = s; /* fd 6's response came first */
+		if (s->kind == EBT_KIND_SERVER && port && port->num == 40000)
+			s5 = s;
+	}
+	assert_non_null(c6);
+	assert_non_null(s5);
+	assert_child(c6, s5);
+}
+
+/* A proxy that strips a prefix forwards the target's tail; a target no
+ * request in flight has gives no parent (a root, not a guess). */
+static void test_event_loop_suffix_or_root(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_span *root;
+
+	event_loop_two_requests(f, "/api/x", "/api/other");
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40002);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 0, "GET /api/y HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40003);
+	data(f, 10, 10, 7, EBT_DIR_INGRESS, 0, "GET /api/z HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50002, 9090);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 0,
+	     "GET /y HTTP/1.1\r\nHost: b:9090\r\n\r\n");
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 1, OK0);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 2,
+	     "GET /health HTTP/1.1\r\nHost: b:9090\r\n\r\n");
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 3, OK0);
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 1, OK0);
+	data(f, 10, 10, 7, EBT_DIR_EGRESS, 1, OK0);
+	assert_int_equal(f->cap.n, 8);
+	assert_child(span_at(f, EBT_KIND_CLIENT, "http://b:9090/api/x"),
+		     span_at(f, EBT_KIND_SERVER, "/api/x"));
+	assert_child(span_at(f, EBT_KIND_CLIENT, "http://b:9090/y"),
+		     span_at(f, EBT_KIND_SERVER, "/api/y"));
+	root = span_at(f, EBT_KIND_CLIENT, "http://b:9090/health");
+	for (int k = 0; k < 8; k++)
+		assert_int_equal(root->parent_span_id[k], 0);
+	assert_null(attr(root, "ebpftrace.parent.inferred"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +966,12 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_client_on_worker_thread_ambiguous, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_event_loop_parent_by_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_event_loop_same_target_by_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_event_loop_suffix_or_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_client_on_worker_thread_not_a_jvm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,

@@ -1,0 +1,692 @@
+"""Production servers and proxies as users run them, traced by the real BPF
+programs: nginx (static files over sendfile, reverse proxy with a keep-alive
+upstream pool), gunicorn (prefork sync workers), uvicorn (asyncio), Express
+on Node.js and HAProxy, with a Python backend behind the proxies.
+
+Each case checks what a user sees: exactly one server span per request
+(method, url.path, http.route, status, body sizes), the client spans, the
+parent/child links the design promises (same-host 4-tuple; a proxy's
+upstream request under the request it forwards, also with many in flight
+on one event-loop thread) and a service.name a person recognises.
+
+The tracer is this module's own, selected with --pid of the test process:
+every server is a child of it (the tracer follows forks) and so are the
+curl clients. The servers are installed by tests/deps.sh (apt: nginx-light,
+haproxy; pip: gunicorn, uvicorn); Express by npm into the cache.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lib.peers import CACHE
+from lib.tracer import Span, Tracer
+
+SERVER, CLIENT = 2, 3
+ERROR = 2       # span status code
+SKEW = 2_000_000  # ns: a syscall exit on one CPU may be stamped after the peer's
+
+
+def need(tool, *extra_dirs):
+    path = shutil.which(tool) or next(
+        (os.path.join(d, tool) for d in extra_dirs
+         if os.path.exists(os.path.join(d, tool))), None)
+    if not path:
+        pytest.fail(f"{tool} is not installed: run tests/deps.sh (make deps)")
+    return path
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Proc:
+    """A server started as a child of the test process, ready once its
+    port accepts connections."""
+
+    def __init__(self, cmd, port, workdir, cwd=None, env=None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = os.path.join(workdir, f"server-{port}.log")
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=out,
+                                         stderr=subprocess.STDOUT,
+                                         env=dict(os.environ, **(env or {})))
+        deadline = time.time() + 30
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail(f"{cmd} exited: {self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"{cmd} not listening on {port}: {self.output()}")
+                time.sleep(0.05)
+
+    def output(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")[-2000:]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def tracer():
+    if os.geteuid() != 0:
+        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
+    t = Tracer("--pid", str(os.getpid())).start()
+    yield t
+    rc = t.stop()
+    assert rc == 0, t.stderr.decode(errors="replace")
+    bad = [s for s in t.all_spans() if not isinstance(s, Span)]
+    assert not bad, f"tracer printed lines that are not span JSON: {bad[:3]}"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("real-servers"))
+
+
+# ---- the backend behind the proxies -------------------------------------
+
+BACKEND = r'''
+import sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        parts = self.path.split("?")[0].split("/")
+        if "fail" in parts:
+            return self.reply(500, b"fail\n")
+        if "missing" in parts:
+            return self.reply(404, b"missing\n")
+        if "sleep" in parts:  # .../sleep/<ms>/<tag>
+            time.sleep(int(parts[parts.index("sleep") + 1]) / 1000)
+        self.reply(200, ("path %s\n" % self.path).encode())
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        self.reply(200, b"got %d\n" % len(self.rfile.read(n)))
+
+class S(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+def backend_body(path):
+    return len(f"path {path}\n")
+
+
+@pytest.fixture(scope="module")
+def backend(tracer, workdir):
+    script = os.path.join(workdir, "backend.py")
+    with open(script, "w") as f:
+        f.write(BACKEND)
+    port = free_port()
+    p = Proc([sys.executable, script, str(port)], port, workdir)
+    yield p
+    p.stop()
+
+
+# ---- helpers --------------------------------------------------------------
+
+def curl(*args):
+    """[(status, downloaded size)] of the transfers of one curl run."""
+    out = subprocess.run(["curl", "-s", *args], capture_output=True, timeout=60)
+    assert out.returncode == 0, out
+    words = out.stdout.decode().split()
+    return [(int(a), int(b)) for a, b in zip(words[::2], words[1::2])]
+
+
+W = ("-o", "/dev/null", "-w", "%{http_code} %{size_download}\\n")
+NEXT = ("--next",) + W
+
+
+def parallel(urls, *opts):
+    """One curl process per URL, all at once: (status, size) per URL."""
+    procs = [subprocess.Popen(["curl", "-s", *opts, *W, u],
+                              stdout=subprocess.PIPE) for u in urls]
+    res = []
+    for p in procs:
+        out, _ = p.communicate(timeout=60)
+        a, b = out.decode().split()
+        res.append((int(a), int(b)))
+    return res
+
+
+def spans_where(t, pred, since, count, quiet=1.0):
+    """Exactly `count` spans matching pred (started since `since`), once no
+    more came for `quiet` seconds; in start order."""
+    t.wait_for(pred, count, since=since, timeout=20)
+    time.sleep(quiet)
+    got = sorted(t.wait_for(pred, count, since=since), key=lambda s: s.start)
+    assert len(got) == count, (f"expected {count} spans, got {len(got)}:\n"
+                               + "\n".join(map(repr, got)))
+    return got
+
+
+def spans_on(t, kind, port, since, count):
+    """The spans of `kind` whose server.port is `port`."""
+    return spans_where(t, lambda s: s.kind == kind
+                       and s.attrs.get("server.port") == port, since, count)
+
+
+def spans_of(t, kind, service, since, count):
+    return spans_where(t, lambda s: s.kind == kind and s.service == service,
+                       since, count)
+
+
+def by_id(spans):
+    return {s.span_id: s for s in spans}
+
+
+def child_of(c, p):
+    assert c.trace_id == p.trace_id and c.parent == p.span_id, (c, p)
+    assert p.start <= c.start + SKEW and c.end <= p.end + SKEW, (c, p)
+
+
+def check_server(s, method, path, status, resp=None, req=None):
+    a = s.attrs
+    assert a["http.request.method"] == method, s
+    assert a["url.path"] == path, s
+    assert a["http.response.status_code"] == status, s
+    assert s.name == f"{method} {a['http.route']}", s
+    assert (s.status == ERROR) == (status >= 500), s
+    assert a.get("http.response.body.size") == resp, s
+    assert a.get("http.request.body.size") == req, s
+
+
+def check_client(s, method, path, status, resp=None, req=None):
+    a = s.attrs
+    assert s.name == method, s
+    assert a["http.request.method"] == method, s
+    assert a["url.full"].split("?")[0].endswith(path), s
+    assert a["http.response.status_code"] == status, s
+    assert (s.status == ERROR) == (status >= 400), s
+    assert a.get("http.response.body.size") == resp, s
+    assert a.get("http.request.body.size") == req, s
+
+
+def proxy_chains(t, proxy, since, count):
+    """count chains curl -> proxy (server, client) -> backend, each in one
+    trace: [(curl client, proxy server, proxy client, backend server)].
+    Spans are told apart by service: a proxy that forwards the Host header
+    (HAProxy) makes the backend's server.port the proxy's."""
+    b_srv = spans_of(t, SERVER, "backend.py", since, count)
+    p_srv = spans_of(t, SERVER, proxy, since, count)
+    p_cli = spans_of(t, CLIENT, proxy, since, count)
+    c_cli = spans_of(t, CLIENT, "curl", since, count)
+    ups, srvs, curls = by_id(p_cli), by_id(p_srv), by_id(c_cli)
+    chains = []
+    for b in b_srv:
+        u = ups.get(b.parent)
+        assert u is not None, f"backend span {b} is not under a proxy client span"
+        s = srvs.get(u.parent)
+        assert s is not None, f"proxy client span {u} is not under a proxy server span"
+        c = curls.get(s.parent)
+        assert c is not None, f"proxy server span {s} is not under a curl span"
+        child_of(b, u)
+        child_of(u, s)
+        child_of(s, c)
+        assert b.attrs["url.path"].endswith(
+            u.attrs["url.full"].split("://", 1)[1].split("/", 1)[1]
+            .split("?")[0].rstrip("/") or "/"), (b, u)
+        chains.append((c, s, u, b))
+    assert len({s.span_id for _, s, _, _ in chains}) == count, \
+        "a proxy server span is the parent of two upstream requests"
+    return sorted(chains, key=lambda ch: ch[1].start)
+
+
+# ---- nginx ------------------------------------------------------------------
+
+NGINX_CONF = """
+user root;
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream backend {{ server 127.0.0.1:{bport}; keepalive 2; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {d}/www;
+        location /api/ {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+        location /strip/ {{
+            proxy_pass http://backend/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+BIG = 200_000
+
+
+@pytest.fixture(scope="module")
+def nginx(tracer, backend, workdir):
+    binary = need("nginx", "/usr/sbin")
+    d = os.path.join(workdir, "nginx")
+    os.makedirs(os.path.join(d, "www"))
+    with open(os.path.join(d, "www", "big.bin"), "wb") as f:
+        f.write(os.urandom(BIG))
+    with open(os.path.join(d, "www", "index.html"), "w") as f:
+        f.write("<h1>hi</h1>\n")
+    port = free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(d=d, port=port, bport=backend.port))
+    p = Proc([binary, "-c", conf, "-e", os.path.join(d, "nginx-error.log")],
+             port, workdir)
+    yield p
+    p.stop()
+
+
+def test_nginx_static_files(tracer, nginx):
+    """Static files: nginx answers with writev + sendfile (the body never
+    passes through its memory); 404 from its own error page."""
+    t0 = time.time_ns()
+    got = curl(*W, nginx.url + "/big.bin", *NEXT, nginx.url + "/index.html",
+               *NEXT, nginx.url + "/nope.txt", *NEXT, nginx.url + "/big.bin")
+    assert [g[0] for g in got] == [200, 200, 404, 200]
+    srv = spans_on(tracer, SERVER, nginx.port, t0, 4)
+    cli = spans_on(tracer, CLIENT, nginx.port, t0, 4)
+    for (status, size), s, c, path in zip(got, srv, cli, (
+            "/big.bin", "/index.html", "/nope.txt", "/big.bin")):
+        check_server(s, "GET", path, status, resp=size)
+        check_client(c, "GET", path, status, resp=size)
+        child_of(s, c)
+        assert s.service == "nginx", s.resource
+    assert got[0][1] == BIG
+    # one connection (curl --next): one client port
+    assert len({s.attrs["network.peer.port"] for s in srv}) == 1
+
+
+def test_nginx_reverse_proxy(tracer, nginx, backend):
+    """curl -> nginx -> backend over nginx's keep-alive upstream pool:
+    GET, POST with a body, a 500 and a 404 from the backend, and a location
+    that strips its prefix (proxy_pass http://backend/)."""
+    body = os.path.join(os.path.dirname(nginx.log), "post-5000")
+    with open(body, "wb") as f:
+        f.write(b"p" * 5000)
+    t0 = time.time_ns()
+    got = curl(*W, nginx.url + "/api/users/7", *NEXT, "--data-binary",
+               "@" + body, nginx.url + "/api/orders", *NEXT,
+               nginx.url + "/api/fail", *NEXT, nginx.url + "/api/missing",
+               *NEXT, nginx.url + "/strip/users/9")
+    assert [g[0] for g in got] == [200, 200, 500, 404, 200]
+    chains = proxy_chains(tracer, "nginx", t0, 5)
+    want = [("GET", "/api/users/7", "/api/users/7", 200, None),
+            ("POST", "/api/orders", "/api/orders", 200, 5000),
+            ("GET", "/api/fail", "/api/fail", 500, None),
+            ("GET", "/api/missing", "/api/missing", 404, None),
+            ("GET", "/strip/users/9", "/users/9", 200, None)]
+    for (c, s, u, b), (method, path, bpath, status, req), (_, size) in zip(
+            chains, want, got):
+        check_client(c, method, path, status, resp=size, req=req)
+        check_server(s, method, path, status, resp=size, req=req)
+        check_client(u, method, bpath, status, resp=size, req=req)
+        check_server(b, method, bpath, status, resp=size, req=req)
+        assert s.service == u.service == "nginx", s.resource
+        assert b.service == "backend.py", b.resource
+    assert chains[0][3].attrs["http.route"] == "/api/users/{id}"
+
+
+def test_nginx_many_in_flight(tracer, nginx, backend):
+    """24 requests at once through one nginx worker (one thread: an event
+    loop) to a backend answering after different delays, with only two
+    pooled upstream connections: nginx opens more and writes to each when
+    its connect completes, after it has read other requests. Every
+    upstream request must sit under the request it forwards."""
+    t0 = time.time_ns()
+    paths = [f"/api/sleep/{(i * 37) % 150 + 20}/r{i}" for i in range(24)]
+    got = parallel([nginx.url + p for p in paths])
+    assert all(g[0] == 200 for g in got), got
+    chains = proxy_chains(tracer, "nginx", t0, 24)
+    seen = set()
+    for c, s, u, b in chains:
+        path = s.attrs["url.path"]
+        assert b.attrs["url.path"] == path, (s, b)
+        assert c.attrs["url.full"].endswith(path)
+        check_server(s, "GET", path, 200, resp=backend_body(path))
+        seen.add(path)
+    assert seen == set(paths)
+
+
+def test_nginx_body_read_while_others_in_flight(tracer, nginx, backend):
+    """nginx reads a whole request body before it contacts the upstream:
+    a slow upload (A) goes upstream after requests that came later (B, to
+    another target, still in flight; C, to the same target, done): A's
+    upstream request belongs under A, not under the latest request read."""
+    body = os.path.join(os.path.dirname(nginx.log), "post-100k")
+    with open(body, "wb") as f:
+        f.write(b"u" * 100_000)
+    t0 = time.time_ns()
+    a = subprocess.Popen(["curl", "-s", *W, "--limit-rate", "100K",
+                          "--data-binary", "@" + body,
+                          nginx.url + "/api/orders"], stdout=subprocess.PIPE)
+    time.sleep(0.2)
+    b = subprocess.Popen(["curl", "-s", *W, nginx.url + "/api/sleep/2000/b"],
+                         stdout=subprocess.PIPE)
+    time.sleep(0.2)
+    assert curl(*W, "-d", "small", nginx.url + "/api/orders") == [(200, 6)]
+    assert a.communicate(timeout=30)[0].split() == [b"200", b"11"]
+    assert b.communicate(timeout=30)[0].split()[0] == b"200"
+    chains = proxy_chains(tracer, "nginx", t0, 3)
+    for c, s, u, b in chains:
+        assert s.attrs["url.path"] == b.attrs["url.path"], (s, b)
+        assert c.attrs.get("http.request.body.size") == \
+            s.attrs.get("http.request.body.size") == \
+            b.attrs.get("http.request.body.size"), (c, s, b)
+    sizes = sorted(s.attrs.get("http.request.body.size") or 0
+                   for _, s, _, _ in chains)
+    assert sizes == [0, 5, 100_000]
+
+
+def test_nginx_same_target_in_flight(tracer, nginx, backend):
+    """16 identical requests at once: nothing in the target tells them
+    apart, the connection each upstream request went out on does."""
+    t0 = time.time_ns()
+    path = "/api/sleep/40/same"
+    got = parallel([nginx.url + path] * 16)
+    assert got == [(200, backend_body(path))] * 16
+    chains = proxy_chains(tracer, "nginx", t0, 16)
+    for c, s, u, b in chains:
+        check_server(s, "GET", path, 200, resp=backend_body(path))
+        check_server(b, "GET", path, 200, resp=backend_body(path))
+
+
+# ---- gunicorn, uvicorn ------------------------------------------------------
+
+WSGI = '''
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    n = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(n) if n else b""
+    if path == "/fail":
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        return [b"fail\\n"]
+    if path == "/missing":
+        start_response("404 Not Found", [("Content-Type", "text/plain"),
+                                         ("Content-Length", "5")])
+        return [b"nope\\n"]
+    out = b"hello %d\\n" % len(body)
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(out)))])
+    return [out]
+'''
+
+ASGI = '''
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    n = 0
+    while True:
+        m = await receive()
+        n += len(m.get("body", b""))
+        if not m.get("more_body"):
+            break
+    path = scope["path"]
+    status = 500 if path == "/fail" else 404 if path == "/missing" else 200
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain")]})
+    body = {500: b"fail\\n", 404: b"nope\\n"}.get(status, b"hello %d\\n" % n)
+    await send({"type": "http.response.body", "body": body})
+'''
+
+
+def python_app(workdir, name, text, module):
+    try:
+        __import__(module)
+    except ImportError:
+        pytest.fail(f"python module {module} is missing: run tests/deps.sh")
+    with open(os.path.join(workdir, name), "w") as f:
+        f.write(text)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tracer, workdir):
+    python_app(workdir, "wsgiapp.py", WSGI, "gunicorn")
+    port = free_port()
+    p = Proc([sys.executable, need("gunicorn"), "-w", "3", "-b",
+              f"127.0.0.1:{port}", "wsgiapp:app"], port, workdir, cwd=workdir)
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def uvicorn(tracer, workdir):
+    python_app(workdir, "asgiapp.py", ASGI, "uvicorn")
+    port = free_port()
+    p = Proc([sys.executable, need("uvicorn"), "--port", str(port),
+              "--log-level", "warning", "asgiapp:app"], port, workdir,
+             cwd=workdir)
+    yield p
+    p.stop()
+
+
+def app_server_cases(tracer, srv, name, body_len):
+    """GET, POST with a body, 500, 404 on one curl run (keep-alive where
+    the server keeps connections), then 20 requests at once."""
+    t0 = time.time_ns()
+    got = curl(*W, srv.url + "/hello", *NEXT, "-d", "x" * 3000,
+               srv.url + "/items", *NEXT, srv.url + "/fail", *NEXT,
+               srv.url + "/missing")
+    assert [g[0] for g in got] == [200, 200, 500, 404]
+    spans = spans_on(tracer, SERVER, srv.port, t0, 4)
+    clis = spans_on(tracer, CLIENT, srv.port, t0, 4)
+    want = [("GET", "/hello", 200, None, body_len(0)),
+            ("POST", "/items", 200, 3000, body_len(3000)),
+            ("GET", "/fail", 500, None, 5), ("GET", "/missing", 404, None, 5)]
+    for s, c, (method, path, status, req, resp), (_, size) in zip(
+            spans, clis, want, got):
+        assert size == resp
+        check_server(s, method, path, status, resp=resp, req=req)
+        check_client(c, method, path, status, resp=resp, req=req)
+        child_of(s, c)
+        assert s.service == name, s.resource
+    t1 = time.time_ns()
+    got = parallel([f"{srv.url}/users/{i}" for i in range(20)])
+    assert got == [(200, body_len(0))] * 20
+    spans = spans_on(tracer, SERVER, srv.port, t1, 20)
+    assert sorted(s.attrs["url.path"] for s in spans) == \
+        sorted(f"/users/{i}" for i in range(20))
+    assert {s.attrs["http.route"] for s in spans} == {"/users/{id}"}
+    assert {s.service for s in spans} == {name}
+    return spans
+
+
+def test_gunicorn_prefork_workers(tracer, gunicorn):
+    """gunicorn -w 3: the workers are forks of the master accepting on the
+    listening socket they inherited; each answers and closes."""
+    spans = app_server_cases(tracer, gunicorn, "gunicorn",
+                             lambda n: len(f"hello {n}\n"))
+    pids = {s.resource["process.pid"] for s in spans}
+    assert gunicorn.proc.pid not in pids  # the master never serves
+
+
+def test_uvicorn_asyncio(tracer, uvicorn):
+    """uvicorn: one asyncio loop, keep-alive, chunked responses (no
+    Content-Length from the app)."""
+    app_server_cases(tracer, uvicorn, "uvicorn", lambda n: len(f"hello {n}\n"))
+
+
+# ---- Express on Node.js -----------------------------------------------------
+
+EXPRESS_APP = r'''
+const express = require("express");
+const http = require("http");
+const app = express();
+app.use(express.json());
+app.get("/users/:id", (req, res) => res.json({id: Number(req.params.id)}));
+app.post("/orders", (req, res) =>
+  res.status(201).json({items: (req.body.items || []).length}));
+app.get("/proxy/:id", (req, res) => {
+  http.get(process.argv[3] + "/users/" + req.params.id, (r) => {
+    let n = 0;
+    r.on("data", (d) => (n += d.length));
+    r.on("end", () => res.send("upstream " + r.statusCode + " " + n));
+  }).on("error", (e) => res.status(502).send(String(e)));
+});
+app.get("/boom", () => { throw new Error("boom"); });
+app.listen(Number(process.argv[2]), "127.0.0.1");
+'''
+
+
+def express_modules():
+    d = os.path.join(CACHE, "npm-express")
+    if not os.path.exists(os.path.join(d, "node_modules", "express")):
+        os.makedirs(d, exist_ok=True)
+        out = subprocess.run([need("npm"), "install", "--no-audit", "--no-fund",
+                              "--silent", "express@4"], cwd=d,
+                             capture_output=True, timeout=300)
+        assert out.returncode == 0, out
+    return os.path.join(d, "node_modules")
+
+
+@pytest.fixture(scope="module")
+def express(tracer, backend, workdir):
+    modules = express_modules()
+    script = os.path.join(workdir, "shop.js")
+    with open(script, "w") as f:
+        f.write(EXPRESS_APP)
+    port = free_port()
+    p = Proc([need("node"), script, str(port), backend.url], port, workdir,
+             env={"NODE_PATH": modules})
+    yield p
+    p.stop()
+
+
+def test_express(tracer, express, backend):
+    """Express: route params, a JSON body, the default 404 and 500 pages,
+    and an outbound call made while serving (one request in flight: the
+    thread rule links it; the backend's span by the 4-tuple)."""
+    t0 = time.time_ns()
+    got = curl(*W, express.url + "/users/42", *NEXT, "-H",
+               "Content-Type: application/json", "-d", '{"items":[1,2,3]}',
+               express.url + "/orders", *NEXT, express.url + "/nope", *NEXT,
+               express.url + "/boom", *NEXT, express.url + "/proxy/5")
+    assert [g[0] for g in got] == [200, 201, 404, 500, 200]
+    srv = spans_on(tracer, SERVER, express.port, t0, 5)
+    cli = spans_on(tracer, CLIENT, express.port, t0, 5)
+    want = [("GET", "/users/42", 200, None), ("POST", "/orders", 201, 17),
+            ("GET", "/nope", 404, None), ("GET", "/boom", 500, None),
+            ("GET", "/proxy/5", 200, None)]
+    for s, c, (method, path, status, req), (_, size) in zip(srv, cli, want, got):
+        check_server(s, method, path, status, resp=size, req=req)
+        check_client(c, method, path, status, resp=size, req=req)
+        child_of(s, c)
+        assert s.service == "shop.js", s.resource
+    assert srv[0].attrs["http.route"] == "/users/{id}"
+    down = [s for s in tracer.all_spans() if isinstance(s, Span)
+            and s.kind == CLIENT and s.start >= t0
+            and s.attrs.get("server.port") == backend.port
+            and s.service == "shop.js"]
+    assert len(down) == 1, down
+    check_client(down[0], "GET", "/users/5", 200,
+                 resp=backend_body("/users/5"))
+    child_of(down[0], srv[4])
+    b = spans_of(tracer, SERVER, "backend.py", t0, 1)
+    assert b[0].attrs["url.path"] == "/users/5"
+    child_of(b[0], down[0])
+
+
+# ---- HAProxy ----------------------------------------------------------------
+
+HAPROXY_CFG = """
+global
+    maxconn 512
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+backend be
+    http-reuse always
+    server s1 127.0.0.1:{bport}
+"""
+
+
+@pytest.fixture(scope="module")
+def haproxy(tracer, backend, workdir):
+    binary = need("haproxy", "/usr/sbin")
+    port = free_port()
+    cfg = os.path.join(workdir, "haproxy.cfg")
+    with open(cfg, "w") as f:
+        f.write(HAPROXY_CFG.format(port=port, bport=backend.port))
+    p = Proc([binary, "-db", "-f", cfg], port, workdir)
+    yield p
+    p.stop()
+
+
+def test_haproxy(tracer, haproxy, backend):
+    """HAProxy (threads, connection reuse): a request chain per request,
+    then 20 at once."""
+    t0 = time.time_ns()
+    got = curl(*W, haproxy.url + "/api/users/3", *NEXT, "-d", "y" * 700,
+               haproxy.url + "/api/orders", *NEXT, haproxy.url + "/api/fail")
+    assert [g[0] for g in got] == [200, 200, 500]
+    chains = proxy_chains(tracer, "haproxy", t0, 3)
+    for (c, s, u, b), (method, path, status, req), (_, size) in zip(
+            chains, [("GET", "/api/users/3", 200, None),
+                     ("POST", "/api/orders", 200, 700),
+                     ("GET", "/api/fail", 500, None)], got):
+        for x in (c, u):
+            check_client(x, method, path, status, resp=size, req=req)
+        for x in (s, b):
+            check_server(x, method, path, status, resp=size, req=req)
+        assert s.service == u.service == "haproxy", s.resource
+    t1 = time.time_ns()
+    paths = [f"/api/sleep/{(i * 53) % 120 + 10}/h{i}" for i in range(20)]
+    got = parallel([haproxy.url + p for p in paths])
+    assert all(g[0] == 200 for g in got), got
+    chains = proxy_chains(tracer, "haproxy", t1, 20)
+    assert {s.attrs["url.path"] for _, s, _, _ in chains} == set(paths)
+    for c, s, u, b in chains:
+        assert b.attrs["url.path"] == s.attrs["url.path"]
