@@ -344,6 +344,53 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 	free(copy);
 }
 
+bool ebt_cmdline_is_spawned_worker(const char *cmdline, size_t len)
+{
+	static const char flag[] = "--multiprocessing-fork";
+
+	for (size_t i = 0; i < len; i += strnlen(cmdline + i, len - i) + 1)
+		if (strnlen(cmdline + i, len - i) == sizeof(flag) - 1 &&
+		    memcmp(cmdline + i, flag, sizeof(flag) - 1) == 0)
+			return true;
+	return false;
+}
+
+/* The parent's pid from /proc/<pid>/stat ("pid (comm) state ppid ..."),
+ * 0 if unknown. */
+static uint32_t parent_pid(uint32_t pid)
+{
+	char *buf = NULL, *p;
+	unsigned ppid = 0;
+
+	if (read_proc(pid, "stat", &buf) > 0 && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 1, " %*c %u", &ppid) != 1)
+		ppid = 0;
+	free(buf);
+	return ppid;
+}
+
+/* The command line that names prog's program: its own, or its parent's
+ * for a spawned worker. */
+static ssize_t program_cmdline(uint32_t prog, char **buf)
+{
+	ssize_t n = read_proc(prog, "cmdline", buf);
+	uint32_t pp;
+
+	if (n > 0 && ebt_cmdline_is_spawned_worker(*buf, (size_t)n) &&
+	    (pp = parent_pid(prog)) > 1) {
+		char *pbuf = NULL;
+		ssize_t pn = read_proc(pp, "cmdline", &pbuf);
+
+		if (pn > 0) {
+			free(*buf);
+			*buf = pbuf;
+			return pn;
+		}
+		free(pbuf);
+	}
+	return n;
+}
+
 /* ---- service.name precedence ------------------------------------------ */
 
 enum ebt_svc_source ebt_service_name_pick(const struct ebt_svc_candidates *c,
@@ -447,7 +494,7 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	ssize_t n = 0;
 
 	if (prog)
-		n = read_proc(prog, "cmdline", &buf);
+		n = program_cmdline(prog, &buf);
 	ebt_service_name_from_cmdline(buf ? buf : "", n > 0 ? (size_t)n : 0,
 				      e->proc, sizeof(e->proc));
 	jvm_property(buf ? buf : "", n > 0 ? (size_t)n : 0, e->jvm,

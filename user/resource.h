@@ -64,6 +64,13 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 				   char *out, size_t outsz);
 
 /*
+ * A worker a parent started by exec'ing the interpreter on a stub rather
+ * than on a program (Python multiprocessing "spawn": uvicorn --workers,
+ * hypercorn): its command line names nothing; its parent's does.
+ */
+bool ebt_cmdline_is_spawned_worker(const char *cmdline, size_t len);
+
+/*
  * Parse "k=v,k2=v2" (OTEL_RESOURCE_ATTRIBUTES, percent-encoded values),
  * calling fn for each pair. Returns pairs parsed, -1 on malformed input.
  */

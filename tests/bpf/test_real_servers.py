@@ -554,6 +554,29 @@ def test_uvicorn_asyncio(tracer, uvicorn):
     app_server_cases(tracer, uvicorn, "uvicorn", lambda n: len(f"hello {n}\n"))
 
 
+def test_uvicorn_spawned_workers(tracer, workdir):
+    """uvicorn --workers 2 starts its workers through multiprocessing
+    "spawn": each is `python3 -c 'from multiprocessing.spawn import ...'`,
+    a command line that names no program. They are named after uvicorn,
+    not `python3`."""
+    python_app(workdir, "asgiapp.py", ASGI, "uvicorn")
+    port = free_port()
+    p = Proc([sys.executable, need("uvicorn"), "--port", str(port),
+              "--workers", "2", "--log-level", "warning", "asgiapp:app"],
+             port, workdir, cwd=workdir)
+    try:
+        time.sleep(1)  # both workers listening
+        t0 = time.time_ns()
+        got = parallel([f"{p.url}/users/{i}" for i in range(12)])
+        assert got == [(200, len("hello 0\n"))] * 12
+        spans = spans_on(tracer, SERVER, port, t0, 12)
+    finally:
+        p.stop()
+    assert {s.service for s in spans} == {"uvicorn"}, \
+        {s.resource["process.pid"]: s.service for s in spans}
+    assert p.proc.pid not in {s.resource["process.pid"] for s in spans}
+
+
 # ---- Express on Node.js -----------------------------------------------------
 
 EXPRESS_APP = r'''

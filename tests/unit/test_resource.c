@@ -69,6 +69,32 @@ static void test_process_titles(void **state)
 	name_of("shop|http://x:80/", "shop");
 }
 
+static bool spawned(const char *args)
+{
+	char cmd[512];
+	size_t n = strlen(args);
+
+	memcpy(cmd, args, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (cmd[i] == '|')
+			cmd[i] = '\0';
+	return ebt_cmdline_is_spawned_worker(cmd, n + 1);
+}
+
+/* uvicorn --workers 2: each worker is "python3 -c <spawn stub>", named
+ * after its parent by the resource code. */
+static void test_spawned_workers(void **state)
+{
+	(void)state;
+	assert_true(spawned("/usr/bin/python3|-B|-c|from multiprocessing.spawn "
+			    "import spawn_main; spawn_main(tracker_fd=7, "
+			    "pipe_handle=9)|--multiprocessing-fork"));
+	assert_false(spawned("python3|-c|from multiprocessing.resource_tracker"
+			     " import main;main(6)"));
+	assert_false(spawned("python3|app.py|--multiprocessing-forks"));
+	assert_false(spawned("python3|app.py"));
+}
+
 static void kv(void *ctx, const char *k, const char *v)
 {
 	char *buf = ctx;
@@ -135,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_jvm_names),
 		cmocka_unit_test(test_interpreters),
 		cmocka_unit_test(test_process_titles),
+		cmocka_unit_test(test_spawned_workers),
 		cmocka_unit_test(test_kv_list),
 		cmocka_unit_test(test_gone_process_named_later),
 	};
