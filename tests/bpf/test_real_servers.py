@@ -237,15 +237,19 @@ def check_client(s, method, path, status, resp=None, req=None):
     assert a.get("http.request.body.size") == req, s
 
 
-def proxy_chains(t, proxy, since, count):
+def proxy_chains(t, proxy, since, count, ab=False):
     """count chains curl -> proxy (server, client) -> backend, each in one
     trace: [(curl client, proxy server, proxy client, backend server)].
     Spans are told apart by service: a proxy that forwards the Host header
     (HAProxy) makes the backend's server.port the proxy's."""
+    path = "/api/" if ab else "/"  # ab's static requests come after
     b_srv = spans_of(t, SERVER, "backend.py", since, count)
-    p_srv = spans_of(t, SERVER, proxy, since, count)
+    p_srv = spans_where(t, lambda s: s.kind == SERVER and s.service == proxy
+                        and s.attrs["url.path"].startswith(path), since, count)
     p_cli = spans_of(t, CLIENT, proxy, since, count)
-    c_cli = spans_of(t, CLIENT, "curl", since, count)
+    c_cli = spans_where(t, lambda s: s.kind == CLIENT
+                        and s.service == ("ab" if ab else "curl")
+                        and path in s.attrs["url.full"], since, count)
     ups, srvs, curls = by_id(p_cli), by_id(p_srv), by_id(c_cli)
     chains = []
     for b in b_srv:
@@ -437,6 +441,29 @@ def test_nginx_same_target_in_flight(tracer, nginx, backend):
     for c, s, u, b in chains:
         check_server(s, "GET", path, 200, resp=backend_body(path))
         check_server(b, "GET", path, 200, resp=backend_body(path))
+
+
+def test_nginx_under_ab(tracer, nginx, backend):
+    """ApacheBench, keep-alive, 8 at a time: 300 proxied requests and 300
+    static ones make exactly 300 spans of each kind each, chains intact."""
+    ab = need("ab")
+    t0 = time.time_ns()
+    for url in (nginx.url + "/api/users/1", nginx.url + "/index.html"):
+        out = subprocess.run([ab, "-q", "-k", "-n", "300", "-c", "8", url],
+                             capture_output=True, timeout=120)
+        assert out.returncode == 0, out
+        text = out.stdout.decode()
+        assert "Complete requests:      300" in text, text
+        assert "Failed requests:        0" in text, text
+    chains = proxy_chains(tracer, "nginx", t0, 300, ab=True)
+    for c, s, u, b in chains:
+        check_server(s, "GET", "/api/users/1", 200,
+                     resp=backend_body("/api/users/1"))
+    static = spans_where(tracer, lambda s: s.kind == SERVER
+                         and s.service == "nginx"
+                         and s.attrs["url.path"] == "/index.html", t0, 300)
+    for s in static:
+        check_server(s, "GET", "/index.html", 200, resp=len("<h1>hi</h1>\n"))
 
 
 # ---- gunicorn, uvicorn ------------------------------------------------------
