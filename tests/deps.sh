@@ -15,7 +15,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
+	# nginx, haproxy, containerd and etcd are test peers the tests start
+	# themselves: do not let the packages start them as system services
+	# (policy-rc.d 101 = "not allowed"), and leave an existing policy alone.
+	norc=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+		$SUDO chmod 755 /usr/sbin/policy-rc.d
+		norc=1
+	fi
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+	[ -z "$norc" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 # A JDK and Maven: the JDK peers, the PetClinic-shaped Spring Boot app and
 # the OpenTelemetry Java agent (both from Maven Central). Any JDK 17+ on
