@@ -259,6 +259,14 @@ def raw_exchange(port, data, slow=0.0, half_close=False):
             out += d
 
 
+def recv_more(sock, n=65536):
+    """The next bytes from sock; the peer closing first fails the test (a
+    loop on recv() would spin on the empty reads)."""
+    d = sock.recv(n)
+    assert d, "connection closed early"
+    return d
+
+
 def test_options_asterisk(edge, go):
     t0 = time.time_ns()
     out = raw_exchange(go.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -583,7 +591,7 @@ def peek_server():
                 assert peeked.startswith(b"GET /peek/")
                 req = b""
                 while b"\r\n\r\n" not in req:
-                    req += conn.recv(4096)
+                    req += recv_more(conn, 4096)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\npeek\n")
         lsock.close()
     threading.Thread(target=serve, daemon=True).start()
@@ -633,7 +641,7 @@ def test_chunked_body_whose_end_the_capture_missed(edge):
                            b"HTTP/1.1 204 No Content\r\n\r\n"):
                 req = b""
                 while b"\r\n\r\n" not in req:
-                    req += conn.recv(4096)
+                    req += recv_more(conn, 4096)
                 conn.sendall(answer)
         lsock.close()
     th = threading.Thread(target=serve)
@@ -644,7 +652,7 @@ def test_chunked_body_whose_end_the_capture_missed(edge):
         time.sleep(0.2)  # all of it is queued: one read takes it
         got = b""
         while not got.endswith(b"0\r\n\r\n"):
-            got += c.recv(65536)
+            got += recv_more(c)
         time.sleep(1.0)
         c.sendall(b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
         assert c.recv(4096).startswith(b"HTTP/1.1 204")
@@ -670,10 +678,10 @@ def test_pipeline_deeper_than_kept_never_mispairs(edge, go):
                            for i, p in enumerate(paths)))
         got = b""
         while got.count(b"HTTP/1.1 ") < 40 or not got.endswith(b"content\n"):
-            got += s.recv(65536)
+            got += recv_more(s)
         s.sendall(b"GET /hints HTTP/1.1\r\nHost: a\r\n\r\n")
         while not got.endswith(b"hinted\n"):
-            got += s.recv(65536)
+            got += recv_more(s)
     srv, cli = exchanges(edge, go.port, t0, 33)
     for spans in (srv, cli):
         for s, p in zip(spans, paths[:32] + [b"/hints"]):
@@ -719,7 +727,7 @@ def test_request_dropped_unanswered_is_nobody_s_parent(edge, go):
         conn, _ = lsock.accept()
         req = b""
         while b"\r\n\r\n" not in req:
-            req += conn.recv(4096)
+            req += recv_more(conn, 4096)
         assert conn.recv(4096) == b""  # the client is gone
         conn.close()
         out["later"] = raw_exchange(go.port, b"GET /empty HTTP/1.1\r\nHost: a\r\n"
@@ -757,7 +765,10 @@ def pipe(a, b):
 def tunnel(c):
     head = b""
     while b"\r\n\r\n" not in head:
-        head += c.recv(4096)
+        d = c.recv(4096)
+        if not d:
+            return
+        head += d
     host, port = head.split()[1].decode().rsplit(":", 1)
     u = socket.create_connection((host, int(port)))
     c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -829,7 +840,9 @@ def test_body_spliced_from_a_pipe(edge, hooks):
                 threading.Thread(target=lambda: (os.write(w, body), os.close(w))).start()
                 left = len(body)
                 while left:
-                    left -= os.splice(r, conn.fileno(), left)
+                    n = os.splice(r, conn.fileno(), left)
+                    assert n > 0, "pipe closed early"
+                    left -= n
                 os.close(r)
         lsock.close()
     t = edge if hooks == "tracepoints" else \
