@@ -66,15 +66,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def big(tmp_path_factory):
+@pytest.fixture(scope="module", params=["tracepoints", "raw"])
+def big(request, tmp_path_factory):
     if os.geteuid() != 0:
         pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
     d = tmp_path_factory.mktemp("big")
     script = d / "big_server.py"
     script.write_text(BIG_SERVER)
     metrics = free_port()
-    t = Tracer("--pid", str(os.getpid()), "--metrics-listen", f"127.0.0.1:{metrics}").start()
+    t = Tracer("--pid", str(os.getpid()), "--hooks", request.param,
+               "--metrics-listen", f"127.0.0.1:{metrics}").start()
     srv = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
     line = srv.stdout.readline().decode()
     assert line.startswith("READY"), line
