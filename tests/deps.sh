@@ -6,7 +6,7 @@ PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
       protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev
       libcmocka-dev libclang-rt-14-dev wrk curl python3-pytest
       libmicrohttpd-dev containerd runc etcd-server openssl
-      nginx-light haproxy apache2-utils)
+      nginx-light haproxy apache2-utils wget)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -48,6 +48,11 @@ python3 -c 'import grpc, grpc_tools' 2>/dev/null || \
 # (Express comes from npm into ~/.cache/ebpftrace/npm-express at test time).
 python3 -c 'import gunicorn, uvicorn' 2>/dev/null || \
 	python3 -m pip install -q gunicorn uvicorn
+# requests, httpx, aiohttp: the Python client libraries of
+# tests/bpf/test_real_clients.py (axios comes from npm, OkHttp and
+# HttpClient 5 from Maven Central, into the cache, at test time).
+python3 -c 'import requests, httpx, aiohttp' 2>/dev/null || \
+	python3 -m pip install -q requests httpx aiohttp
 # tracefs is needed to attach tracepoints.
 if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

@@ -344,13 +344,19 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 
 /* The connection ends (close, or its process is gone, which closes it
  * too): a body delimited by the close ends with the last bytes seen, not
- * at the close, which a client may make long after reading them. */
+ * at the close, which a client may make long after reading them. A client
+ * that closes inside a response body (it stopped reading a download) had
+ * its answer: the exchange ends there, its body size unknown. */
 static void conn_eof(struct ebt_tracer *t, struct ebt_conn *c)
 {
 	struct feed_ctx f = {.t = t, .c = c, .ts = c->last_ns,
 			     .side = SIDE_RESP};
 
-	if (!c->not_http)
+	if (c->not_http)
+		return;
+	if (c->role == EBT_ROLE_CLIENT)
+		http_stream_eof_cut(c->resp, &parser_cb, &f);
+	else
 		http_stream_eof(c->resp, &parser_cb, &f);
 }
 

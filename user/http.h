@@ -121,6 +121,15 @@ void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
 		     void *ctx);
 
 /*
+ * Response side, the connection ended inside a body whose head was
+ * reported (a client that stopped reading a download and closed, or whose
+ * process is gone): completes the message with body_lost set, since its
+ * status is known and the exchange happened; then as http_stream_eof.
+ */
+void http_stream_eof_cut(struct http_stream *s,
+			 const struct http_callbacks *cb, void *ctx);
+
+/*
  * Response side only: tell the parser the method of the next request in
  * order (pipelining FIFO), so HEAD and CONNECT responses are framed right.
  */

@@ -1519,6 +1519,38 @@ void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
 	s->fifo_head = 0;
 }
 
+/* Inside a body framed by length or chunks (not by the close). */
+static bool in_framed_body(const struct http_stream *s)
+{
+	switch (s->state) {
+	case ST_BODY_LEN:
+	case ST_CHUNK_SIZE:
+	case ST_CHUNK_DATA:
+	case ST_CHUNK_END:
+	case ST_TRAILERS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void http_stream_eof_cut(struct http_stream *s,
+			 const struct http_callbacks *cb, void *ctx)
+{
+	struct feed f;
+
+	if (s && s->side == HTTP_SIDE_RESPONSE && s->msg &&
+	    in_framed_body(s)) {
+		feed_init(&f, s, cb, ctx);
+		/* in the trailers the body was whole */
+		if (s->state != ST_TRAILERS)
+			f.m->body_lost = true;
+		s->after = ST_HEAD;
+		complete(&f);
+	}
+	http_stream_eof(s, cb, ctx);
+}
+
 void http_stream_expect(struct http_stream *s, const char *method)
 {
 	enum method_kind k = MK_OTHER;

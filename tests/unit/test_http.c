@@ -590,6 +590,54 @@ static void test_close_delimited_eof(void **state)
 	done(s, r);
 }
 
+/* A client that closes inside a body (it stopped reading a download):
+ * the response is completed with its size unknown; a close between
+ * messages or inside a head completes nothing, nor does plain eof. */
+static void test_eof_cut_inside_body(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\nxyz");
+	http_stream_eof_cut(s, &cbs, r);
+	assert_int_equal(r->completes, 1);
+	assert_int_equal(r->done[0].status, 200);
+	assert_true(r->done[0].body_lost);
+	feed_str(s, r, "HTTP/1.1 206 Partial\r\nTransfer-Encoding: chunked\r\n"
+		       "\r\n10\r\n0123");
+	http_stream_eof_cut(s, &cbs, r);
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->done[1].status, 206);
+	assert_true(r->done[1].body_lost);
+	/* in the trailers: the body was whole */
+	feed_str(s, r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+		       "\r\n2\r\nab\r\n0\r\nX-Sum: 1\r\n");
+	http_stream_eof_cut(s, &cbs, r);
+	assert_int_equal(r->completes, 3);
+	assert_false(r->done[2].body_lost);
+	assert_int_equal(r->done[2].body_bytes, 2);
+	/* nothing half-read, or a head cut short: nothing to complete */
+	http_stream_eof_cut(s, &cbs, r);
+	feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Le");
+	http_stream_eof_cut(s, &cbs, r);
+	assert_int_equal(r->completes, 3);
+	/* plain eof still drops a body cut short */
+	feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nxyz");
+	http_stream_eof(s, &cbs, r);
+	assert_int_equal(r->completes, 3);
+	/* the request side is never completed by a close */
+	done(s, r);
+	s = http_stream_new(HTTP_SIDE_REQUEST);
+	r = rec_new();
+	feed_str(s, r, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nxyz");
+	http_stream_eof_cut(s, &cbs, r);
+	assert_int_equal(r->completes, 0);
+	assert_int_equal(r->errors, 0);
+	http_stream_eof_cut(NULL, NULL, NULL);
+	done(s, r);
+}
+
 static void test_transfer_encoding_variants(void **state)
 {
 	struct rec *r;
@@ -1567,6 +1615,7 @@ int main(void)
 		cmocka_unit_test(test_connect_tunnel),
 		cmocka_unit_test(test_upgrade_request_then_frames),
 		cmocka_unit_test(test_close_delimited_eof),
+		cmocka_unit_test(test_eof_cut_inside_body),
 		cmocka_unit_test(test_transfer_encoding_variants),
 		cmocka_unit_test(test_pipelined_fifo),
 		cmocka_unit_test(test_fifo_full),

@@ -556,6 +556,48 @@ static void test_close_ends_close_delimited_response(void **state)
 	assert_string_equal(f->cap.spans[0]->name, "GET /old");
 }
 
+static void close_fd(struct fixture *f, uint32_t tgid, uint32_t fd)
+{
+	struct ebt_ev_close c;
+
+	memset(&c, 0, sizeof(c));
+	hdr(&c.hdr, EBT_EV_CONN_CLOSE, tgid, tgid, fd, fd * 100, f->now += 10);
+	ebt_tracer_handle(&f->t, &c, sizeof(c));
+}
+
+/* A client that read a download's head and part of its body, then closed
+ * (requests' stream=True then close, curl | head): its span has the status,
+ * ends at the last bytes read and has no body size. A server whose
+ * response is cut short by its own close still makes no span. */
+static void test_client_closes_inside_body(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_span *c;
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 8080);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 0,
+	     "GET /big HTTP/1.1\r\nHost: b:8080\r\n\r\n");
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\nxyz");
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 2, "more");
+	assert_int_equal(f->cap.n, 0);
+	close_fd(f, 10, 6);
+	assert_int_equal(f->cap.n, 1);
+	c = f->cap.spans[0];
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_string_equal(attr(c, "url.full"), "http://b:8080/big");
+	assert_int_equal(ebt_span_find(c, "http.response.status_code")->num, 200);
+	assert_null(ebt_span_find(c, "http.response.body.size"));
+	/* it ends with the last bytes read, not at the close */
+	assert_true(c->end_ns - c->start_ns <= 2000);
+	open_conn(f, 20, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 20, 20, 5, EBT_DIR_INGRESS, 0, "GET /big HTTP/1.1\r\n\r\n");
+	data(f, 20, 20, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\nxyz");
+	close_fd(f, 20, 5);
+	assert_int_equal(f->cap.n, 1);
+}
+
 /* Through a forward proxy (curl -x): the target names the origin, whose
  * port is the scheme's when left out, never the proxy's; credentials in
  * the authority are not exported. */
@@ -998,6 +1040,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_records_counted,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_client_closes_inside_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_close_ends_close_delimited_response, setup,
 			teardown),

@@ -1,0 +1,3 @@
+module ebpftrace/peers/goclients
+
+go 1.21
