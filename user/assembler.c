@@ -59,6 +59,18 @@ static struct ebt_exchange *find_index(struct ebt_conn *c, uint32_t index)
 	return NULL;
 }
 
+static struct ebt_tuple mirror(const struct ebt_tuple *tu)
+{
+	struct ebt_tuple peer;
+
+	memset(&peer, 0, sizeof(peer));
+	memcpy(peer.laddr, tu->raddr, 16);
+	memcpy(peer.raddr, tu->laddr, 16);
+	peer.lport = tu->rport;
+	peer.rport = tu->lport;
+	return peer;
+}
+
 /* Server side: the traced client whose tuple mirrors ours. */
 static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
 			    struct ebt_exchange *x)
@@ -69,11 +81,7 @@ static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
 
 	if (!c->have_tuple)
 		return false;
-	memset(&peer, 0, sizeof(peer));
-	memcpy(peer.laddr, c->tuple.raddr, 16);
-	memcpy(peer.raddr, c->tuple.laddr, 16);
-	peer.lport = c->tuple.rport;
-	peer.rport = c->tuple.lport;
+	peer = mirror(&c->tuple);
 	cl = htab_get(t->clients, &peer);
 	cx = cl ? find_index(cl, x->index) : NULL;
 	/* a peer that took its context from the request's traceparent (a
@@ -85,6 +93,34 @@ static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
 	memcpy(x->parent_id, cx->span_id, 8);
 	x->has_parent = x->remote_parent = true;
 	return true;
+}
+
+/*
+ * Client side, the same link the other way: the server's read of a
+ * request can reach the tracer before the client's write of it (the
+ * writer's syscall exit is stamped after the reader's, on another CPU), so
+ * the server span began a trace of its own. A client span that is a root
+ * (curl) joins that trace as the server span's parent. One with a parent
+ * of its own keeps its trace; the server span moves to it at its
+ * response, when it made no outbound request meanwhile.
+ */
+static void adopt_late_server(struct ebt_tracer *t, struct ebt_conn *c,
+			      struct ebt_exchange *x)
+{
+	struct ebt_tuple peer;
+	struct ebt_conn *sc;
+	struct ebt_exchange *sx;
+
+	if (x->has_parent || !c->have_tuple)
+		return;
+	peer = mirror(&c->tuple);
+	sc = htab_get(t->servers, &peer);
+	sx = sc ? find_index(sc, x->index) : NULL;
+	if (!sx || sx->has_parent)
+		return;
+	memcpy(x->trace_id, sx->trace_id, 16);
+	memcpy(sx->parent_id, x->span_id, 8);
+	sx->has_parent = sx->remote_parent = true;
 }
 
 struct in_flight {
@@ -204,24 +240,26 @@ static int target_match(const struct ebt_exchange *sx,
 }
 
 /* The in-flight request f names, if its target matches x's as well as
- * the best candidate's (match level bm). */
+ * the best candidates' (match level bm) and it has no outbound request
+ * yet (a proxy forwards a request once). */
 static struct ebt_exchange *hint(struct ebt_tracer *t, bool has,
 				 const struct ebt_inflight *f,
 				 const struct ebt_exchange *x, int bm)
 {
 	struct ebt_exchange *sx = has ? inflight_get(t, f) : NULL;
 
-	return sx && target_match(sx, x) == bm ? sx : NULL;
+	return sx && !sx->children && target_match(sx, x) == bm ? sx : NULL;
 }
 
 /*
  * An event-loop thread (nginx, Node) with several requests in flight: the
  * latest one read says nothing about which one this outbound request
  * serves. A proxy forwards the request's own target (or its tail), so the
- * parent is an in-flight request with that target: the one the thread had
- * read last when it opened this connection (the connection's first
- * request) or when it wrote (a pooled connection, written at once), else
- * the only candidate. Several and no hint: a root span.
+ * parent is an in-flight request with that target and no outbound request
+ * yet: the one the thread had read last when it opened this connection
+ * (the connection's first request) or when it wrote (a pooled connection,
+ * written at once), else the only candidate. Several and no hint (a
+ * client library's queue: Node's http.Agent): a root span.
  */
 static struct ebt_exchange *by_target(struct ebt_tracer *t,
 				      const struct ebt_thread_ctx *tc,
@@ -235,12 +273,14 @@ static struct ebt_exchange *by_target(struct ebt_tracer *t,
 	for (unsigned i = 0; i < tc->n_inflight; i++) {
 		sx = inflight_get(t, &tc->inflight[i]);
 		m = sx ? target_match(sx, x) : 0;
-		if (m && m == bm)
-			n++;
 		if (m > bm) {
-			best = sx;
+			best = NULL;
 			bm = m;
-			n = 1;
+			n = 0;
+		}
+		if (m && m == bm && !sx->children) {
+			best = sx;
+			n++;
 		}
 	}
 	if (!best)
@@ -367,6 +407,18 @@ void ebt_asm_server_read(struct ebt_tracer *t, const struct ebt_conn *c,
 	tc->last_read = (struct ebt_inflight){.conn = c->id,
 					      .index = c->tail->index};
 	tc->has_last_read = true;
+}
+
+/* A thread that read a response (an upstream answered) may write next for
+ * any request it holds (a client library's queue): what it read last
+ * before says nothing about that write. */
+void ebt_asm_client_read(struct ebt_tracer *t, const struct ebt_conn *c,
+			 uint32_t tid)
+{
+	struct ebt_thread_ctx *tc = htab_get(t->threads, &tid);
+
+	if (tc && tc->tgid == c->id.tgid)
+		tc->has_last_read = false;
 }
 
 /* A client connection remembers the request its thread had read last. */
@@ -498,6 +550,8 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	set_context(t, c, x, m);
 	if (c->role == EBT_ROLE_SERVER)
 		set_thread_active(t, c, x);
+	else
+		adopt_late_server(t, c, x);
 	if (c->tail)
 		c->tail->next = x;
 	else

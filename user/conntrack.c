@@ -107,9 +107,12 @@ static struct ebt_conn *conn_new(struct ebt_tracer *t,
 
 static void unindex_client(struct ebt_tracer *t, struct ebt_conn *c)
 {
-	if (c->role == EBT_ROLE_CLIENT && c->have_tuple &&
-	    htab_get(t->clients, &c->tuple) == c)
-		htab_del(t->clients, &c->tuple);
+	struct htab *by_tuple =
+		c->role == EBT_ROLE_CLIENT ? t->clients : t->servers;
+
+	if (c->role != EBT_ROLE_UNKNOWN && c->have_tuple &&
+	    htab_get(by_tuple, &c->tuple) == c)
+		htab_del(by_tuple, &c->tuple);
 }
 
 static void conn_remove(struct ebt_tracer *t, struct ebt_conn *c)
@@ -139,6 +142,8 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 	if (c->role == EBT_ROLE_CLIENT) {
 		htab_put(t->clients, &c->tuple, c, &err);
 		ebt_asm_client_open(t, c, e->hdr.tid);
+	} else if (c->role == EBT_ROLE_SERVER) {
+		htab_put(t->servers, &c->tuple, c, &err);
 	}
 }
 
@@ -336,6 +341,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	advance_offset(c, e);
 	if (f.side == SIDE_REQ && c->role == EBT_ROLE_SERVER)
 		ebt_asm_server_read(t, c, e->hdr.tid);
+	else if (f.side == SIDE_RESP && c->role == EBT_ROLE_CLIENT)
+		ebt_asm_client_read(t, c, e->hdr.tid);
 	if (http_stream_in_resync(s)) /* skipped bytes start no message */
 		c->in_msg[f.side] = false;
 	else if (!c->not_http)

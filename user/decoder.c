@@ -28,9 +28,11 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 		t->rng = ebt_now_real_ns() | 1;
 	t->conns = htab_new(sizeof(struct ebt_conn_id));
 	t->clients = htab_new(sizeof(struct ebt_tuple));
+	t->servers = htab_new(sizeof(struct ebt_tuple));
 	t->threads = htab_new(sizeof(uint32_t));
 	t->resources = ebt_resources_new(cfg->resource_attributes);
-	if (!t->conns || !t->clients || !t->threads || !t->resources ||
+	if (!t->conns || !t->clients || !t->servers || !t->threads ||
+	    !t->resources ||
 	    ebt_logcapture_init(t) != 0) {
 		ebt_tracer_fini(t);
 		return -1;
@@ -41,11 +43,12 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 void ebt_tracer_fini(struct ebt_tracer *t)
 {
 	htab_free(t->clients, NULL);
+	htab_free(t->servers, NULL);
 	htab_free(t->conns, ebt_conn_free);
 	htab_free(t->threads, free);
 	ebt_resources_free(t->resources);
 	ebt_logcapture_fini(t);
-	t->clients = t->conns = t->threads = NULL;
+	t->clients = t->servers = t->conns = t->threads = NULL;
 	t->resources = NULL;
 }
 

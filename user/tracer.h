@@ -51,6 +51,7 @@ struct ebt_tracer {
 	struct ebt_bpf *bpf;          /* NULL in unit tests */
 	struct htab *conns;           /* conn id -> struct ebt_conn* */
 	struct htab *clients;         /* ebt_tuple -> struct ebt_conn* */
+	struct htab *servers;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
 	struct ebt_resources *resources;
 	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
@@ -202,6 +203,8 @@ bool ebt_asm_ctx_live(struct ebt_tracer *t, const struct ebt_thread_ctx *tc);
 void ebt_asm_server_read(struct ebt_tracer *t, const struct ebt_conn *c,
 			 uint32_t tid);
 void ebt_asm_client_open(struct ebt_tracer *t, struct ebt_conn *c,
+			 uint32_t tid);
+void ebt_asm_client_read(struct ebt_tracer *t, const struct ebt_conn *c,
 			 uint32_t tid);
 
 /* logcapture.c: EBT_EV_LOG records -> the line assembler (t->logs) */

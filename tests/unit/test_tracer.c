@@ -322,6 +322,41 @@ static void test_local_peer_link_by_tuple(void **state)
 	assert_memory_equal(s->parent_span_id, c->span_id, 8);
 }
 
+/* The server's read came before the client's write (the writer's syscall
+ * exit stamped later, on another CPU), and the server (a proxy) wrote its
+ * upstream request meanwhile: the root client span joins the server's
+ * trace as its parent, and the upstream span stays in that trace. */
+static void test_local_peer_client_record_late(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	open_conn(f, 30, 9, EBT_ROLE_CLIENT, 50002, 9090);
+	data(f, 30, 30, 9, EBT_DIR_EGRESS, 0,
+	     "GET /x HTTP/1.1\r\nHost: up:9090\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 9, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 3);
+	struct ebt_span *up = f->cap.spans[0], *s = f->cap.spans[1],
+			*c = f->cap.spans[2];
+
+	assert_int_equal(s->kind, EBT_KIND_SERVER);
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+	assert_memory_equal(up->trace_id, s->trace_id, 16);
+	assert_memory_equal(up->parent_span_id, s->span_id, 8);
+	for (int k = 0; k < 8; k++)
+		assert_int_equal(c->parent_span_id[k], 0);
+}
+
 /* The app's own instrumentation (an agent) wrote a traceparent into its
  * outgoing request: our client span is still the child of our server span
  * on that thread, and the traced peer's server span the child of our
@@ -995,6 +1030,58 @@ static void test_event_loop_suffix_or_root(void **state)
 	assert_null(attr(root, "ebpftrace.parent.inferred"));
 }
 
+/* Node's http.Agent with two sockets (6, 8) and four requests to one
+ * target: A and B go out at once, C and D wait in the agent's queue and
+ * go out when responses come back. The request read last (D) is not the
+ * one written then: A and B are linked, C and D (nothing tells them
+ * apart) are roots, never a second child of A, B or D. */
+static void test_event_loop_client_queue(void **state)
+{
+	struct fixture *f = *state;
+	static const char up[] = "GET /same HTTP/1.1\r\nHost: b:9090\r\n\r\n";
+	static const char req[] = "GET /same HTTP/1.1\r\n\r\n";
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	open_conn(f, 10, 8, EBT_ROLE_CLIENT, 50001, 9090);
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 0, req);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 0, up);		/* A */
+	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40001);
+	data(f, 10, 10, 7, EBT_DIR_INGRESS, 0, req);
+	data(f, 10, 10, 8, EBT_DIR_EGRESS, 0, up);		/* B */
+	open_conn(f, 10, 9, EBT_ROLE_SERVER, 8080, 40002);
+	data(f, 10, 10, 9, EBT_DIR_INGRESS, 0, req);
+	open_conn(f, 10, 11, EBT_ROLE_SERVER, 8080, 40003);
+	data(f, 10, 10, 11, EBT_DIR_INGRESS, 0, req);
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 1, OK0);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 2, up);		/* C */
+	data(f, 10, 10, 8, EBT_DIR_INGRESS, 1, OK0);
+	data(f, 10, 10, 8, EBT_DIR_EGRESS, 2, up);		/* D */
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 3, OK0);
+	data(f, 10, 10, 8, EBT_DIR_INGRESS, 3, OK0);
+	for (uint32_t fd = 5; fd <= 11; fd += 2)
+		data(f, 10, 10, fd, EBT_DIR_EGRESS, 1, OK0);
+	assert_int_equal(f->cap.n, 8);
+	/* clients in the order their responses came: A, B, C, D */
+	struct ebt_span *cl[4], *sv[4];
+	unsigned nc = 0, ns = 0;
+
+	for (unsigned i = 0; i < f->cap.n; i++) {
+		if (f->cap.spans[i]->kind == EBT_KIND_CLIENT)
+			cl[nc++] = f->cap.spans[i];
+		else
+			sv[ns++] = f->cap.spans[i];
+	}
+	assert_int_equal(nc, 4);
+	assert_int_equal(ns, 4);
+	assert_memory_equal(cl[0]->parent_span_id, sv[0]->span_id, 8);
+	assert_child(cl[1], sv[1]);
+	for (int k = 0; k < 8; k++) {
+		assert_int_equal(cl[2]->parent_span_id[k], 0);
+		assert_int_equal(cl[3]->parent_span_id[k], 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1015,9 +1102,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_event_loop_suffix_or_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+			test_event_loop_client_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 			test_client_on_worker_thread_not_a_jvm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_local_peer_client_record_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_own_links_before_app_traceparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(
