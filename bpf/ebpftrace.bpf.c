@@ -625,11 +625,15 @@ static __always_inline __u32 copy_iov(struct ebt_ev_data *ev, __u64 iov_ptr,
 	return off;
 }
 
-/* First bytes of a connection: could this be HTTP/1.x? */
+/* First bytes of a connection: could this be HTTP/1.x? A request may
+ * follow empty lines (RFC 9112 2.2: a server ignores a CRLF before the
+ * request line; some clients send one after a body): userspace decides. */
 static __always_inline __u32 classify(const __u8 *p)
 {
 	if (p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P')
 		return EBT_PROTO_HTTP1;
+	if (p[0] == '\r' || p[0] == '\n')
+		return EBT_PROTO_UNKNOWN;
 	for (int i = 0; i < EBT_CLASSIFY_MIN; i++)
 		if (p[i] < 'A' || p[i] > 'Z')
 			return p[i] == ' ' && i >= 3 ? EBT_PROTO_HTTP1

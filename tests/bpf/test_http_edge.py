@@ -861,3 +861,19 @@ def test_body_spliced_from_a_pipe(edge, hooks):
     for i, (s, c) in enumerate(zip(srv, cli)):
         check(s, "GET", f"/splice/{i + 1}", 200, resp_size=len(bodies[i]))
         check(c, "GET", f"/splice/{i + 1}", 200, resp_size=len(bodies[i]))
+
+
+def test_empty_lines_before_the_first_request(edge, go, node):
+    """RFC 9112 2.2: a server ignores a CRLF before a request line (some
+    clients send one after a body); Node does, Go answers 400. Either way
+    a connection whose first bytes are that CRLF is HTTP: one exchange."""
+    for peer, status in ((node, 200), (go, 400)):
+        t0 = time.time_ns()
+        req = b"\r\nGET /etag HTTP/1.1\r\nHost: crlf\r\nConnection: close\r\n\r\n"
+        out = raw_exchange(peer.port, req)
+        assert out.startswith(b"HTTP/1.1 %d" % status), out[:200]
+        srv, cli = exchanges(edge, peer.port, t0, 1)
+        for s in srv + cli:
+            assert s.attrs["http.request.method"] == "GET", s
+            assert s.attrs["http.response.status_code"] == status, s
+        assert srv[0].attrs["url.path"] == "/etag"
