@@ -684,6 +684,57 @@ def test_express(tracer, express, backend):
     child_of(b[0], down[0])
 
 
+NODE_PROXY = r'''
+const http = require("http");
+const [port, upPort] = process.argv.slice(2).map(Number);
+const agent = new http.Agent({keepAlive: true, maxSockets: 2});
+http.createServer((req, res) => {
+  const up = http.request({host: "127.0.0.1", port: upPort, path: req.url,
+                           method: req.method, headers: req.headers, agent},
+    (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+  up.on("error", (e) => { res.writeHead(502); res.end(String(e)); });
+  req.pipe(up);
+}).listen(port, "127.0.0.1");
+'''
+
+
+def test_node_proxy_with_queued_requests(tracer, backend, workdir):
+    """A Node reverse proxy whose http.Agent keeps two sockets: of 16
+    requests at once most wait in the agent's queue and go out as sockets
+    free up, in an order nothing in the bytes shows. Distinct targets are
+    still linked; for identical ones an upstream span may be a root, but
+    never a second child of a request, and every link nests in time."""
+    script = os.path.join(workdir, "edge-proxy.js")
+    with open(script, "w") as f:
+        f.write(NODE_PROXY)
+    port = free_port()
+    p = Proc([need("node"), script, str(port), str(backend.port)], port,
+             workdir)
+    try:
+        t0 = time.time_ns()
+        paths = [f"/api/sleep/{(i * 29) % 80 + 10}/n{i}" for i in range(16)]
+        got = parallel([p.url + x for x in paths])
+        assert [g[0] for g in got] == [200] * 16
+        chains = proxy_chains(tracer, "edge-proxy.js", t0, 16)
+        assert {s.attrs["url.path"] for _, s, _, b in chains} == set(paths)
+        t1 = time.time_ns()
+        got = parallel([p.url + "/api/sleep/30/same"] * 16)
+        assert [g[0] for g in got] == [200] * 16
+    finally:
+        p.stop()
+    srv = spans_of(tracer, SERVER, "edge-proxy.js", t1, 16)
+    ups = spans_of(tracer, CLIENT, "edge-proxy.js", t1, 16)
+    back = by_id(spans_of(tracer, SERVER, "backend.py", t1, 16))
+    ids = by_id(srv)
+    for b in back.values():
+        assert b.parent in by_id(ups), f"backend span {b} not under the proxy"
+    linked = [u for u in ups if u.parent]
+    for u in linked:
+        child_of(u, ids[u.parent])
+    assert len({u.parent for u in linked}) == len(linked), \
+        "a proxy server span is the parent of two upstream requests"
+
+
 # ---- HAProxy ----------------------------------------------------------------
 
 HAPROXY_CFG = """
