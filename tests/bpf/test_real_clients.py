@@ -294,6 +294,40 @@ def test_python_server_calls_out(tracer, target):
     assert {s.attrs["url.path"] for s in outer} == {"/call/requests", "/call/httpx"}
 
 
+def test_aiohttp_server_calls_out(tracer, target):
+    """An aiohttp server whose handler calls out with a shared
+    ClientSession on the event loop: one request at a time, the call is
+    its child; 6 at once on the one thread, nothing tells which request a
+    call serves (docs/limits.md): each call is under its own request or a
+    root, never under another request."""
+    need_module("aiohttp")
+    front = Peer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve-aio",
+                 target.url)
+    try:
+        t0 = time.time_ns()
+        run(need("curl"), "-s", "-o", "/dev/null", front.url + "/call/21",
+            "--next", "-s", "-o", "/dev/null", front.url + "/call/22")
+        outer = spans(tracer, SERVER, front.port, t0, 2)
+        down, _ = exchanges(tracer, target.port, t0, sleeps(21, 2, step=1))
+        for o, d in zip(outer, down):
+            child_of(d, o)
+        t1 = time.time_ns()
+        run(need("curl"), "-s", "-o", "/dev/null", "--parallel",
+            front.url + "/call/[30-35]")
+        outer = spans(tracer, SERVER, front.port, t1, 6)
+        down, _ = exchanges(tracer, target.port, t1, sleeps(30, 6, step=1))
+    finally:
+        front.stop()
+    by_id = {s.span_id: s for s in outer}
+    for d in down:
+        if not d.parent:
+            continue
+        o = by_id.get(d.parent)
+        assert o is not None, (d, outer)
+        assert o.attrs["url.path"].split("/")[-1] == d.attrs["url.full"].split("/")[-1], (d, o)
+        child_of(d, o)
+
+
 # ---- Java: OkHttp, Apache HttpClient 5 --------------------------------------
 
 def java_client_jars():

@@ -16,6 +16,9 @@
                  "READY <port>"; GET /call/requests and /call/httpx call
                  <base>/sleep/20 in the handler (a shared requests Session,
                  or httpx.get) and answer 200 "called <status>"
+  py_clients.py serve-aio <base url>   the same with aiohttp's server:
+                 GET /call/<ms> calls <base>/sleep/<ms> with one shared
+                 aiohttp ClientSession on the event loop
 """
 import asyncio
 import sys
@@ -115,10 +118,33 @@ def serve(base):
     s.serve_forever()
 
 
+async def serve_aio(base):
+    import aiohttp
+    from aiohttp import web
+
+    async def call(req):
+        url = base + "/sleep/" + req.match_info["ms"]
+        async with req.app["client"].get(url) as r:
+            await r.read()
+            return web.Response(text="called %d\n" % r.status)
+
+    app = web.Application()
+    app["client"] = aiohttp.ClientSession()
+    app.router.add_get("/call/{ms}", call)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print("READY", runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+
 def main():
     mode, base = sys.argv[1], sys.argv[2]
     if mode == "serve":
         return serve(base)
+    if mode == "serve-aio":
+        return asyncio.run(serve_aio(base))
     run = {"requests": via_requests, "httpx": via_httpx,
            "httpx-async": lambda b: asyncio.run(via_httpx_async(b)),
            "aiohttp": lambda b: asyncio.run(via_aiohttp(b))}[mode]
