@@ -201,9 +201,9 @@ def spans_on(t, kind, port, since, count):
                        and s.attrs.get("server.port") == port, since, count)
 
 
-def spans_of(t, kind, service, since, count):
+def spans_of(t, kind, service, since, count, quiet=1.0):
     return spans_where(t, lambda s: s.kind == kind and s.service == service,
-                       since, count)
+                       since, count, quiet)
 
 
 def by_id(spans):
@@ -245,11 +245,12 @@ def proxy_chains(t, proxy, since, count, ab=False):
     path = "/api/" if ab else "/"  # ab's static requests come after
     b_srv = spans_of(t, SERVER, "backend.py", since, count)
     p_srv = spans_where(t, lambda s: s.kind == SERVER and s.service == proxy
-                        and s.attrs["url.path"].startswith(path), since, count)
-    p_cli = spans_of(t, CLIENT, proxy, since, count)
+                        and s.attrs["url.path"].startswith(path), since, count,
+                        quiet=0)
+    p_cli = spans_of(t, CLIENT, proxy, since, count, quiet=0)
     c_cli = spans_where(t, lambda s: s.kind == CLIENT
                         and s.service == ("ab" if ab else "curl")
-                        and path in s.attrs["url.full"], since, count)
+                        and path in s.attrs["url.full"], since, count, quiet=0)
     ups, srvs, curls = by_id(p_cli), by_id(p_srv), by_id(c_cli)
     chains = []
     for b in b_srv:
@@ -723,8 +724,8 @@ def test_node_proxy_with_queued_requests(tracer, backend, workdir):
     finally:
         p.stop()
     srv = spans_of(tracer, SERVER, "edge-proxy.js", t1, 16)
-    ups = spans_of(tracer, CLIENT, "edge-proxy.js", t1, 16)
-    back = by_id(spans_of(tracer, SERVER, "backend.py", t1, 16))
+    ups = spans_of(tracer, CLIENT, "edge-proxy.js", t1, 16, quiet=0)
+    back = by_id(spans_of(tracer, SERVER, "backend.py", t1, 16, quiet=0))
     ids = by_id(srv)
     for b in back.values():
         assert b.parent in by_id(ups), f"backend span {b} not under the proxy"
