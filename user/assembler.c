@@ -91,7 +91,7 @@ static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
 		return false;
 	memcpy(x->trace_id, cx->trace_id, 16);
 	memcpy(x->parent_id, cx->span_id, 8);
-	x->has_parent = x->remote_parent = true;
+	x->has_parent = x->remote_parent = x->peer_client = true;
 	return true;
 }
 
@@ -120,7 +120,33 @@ static void adopt_late_server(struct ebt_tracer *t, struct ebt_conn *c,
 		return;
 	memcpy(x->trace_id, sx->trace_id, 16);
 	memcpy(sx->parent_id, x->span_id, 8);
-	sx->has_parent = sx->remote_parent = true;
+	sx->has_parent = sx->remote_parent = sx->peer_client = true;
+}
+
+/* Client side, x's span is exported: the local server's exchange, if
+ * still pending (its response cut short by this client's close), learns
+ * that its parent exists. */
+static void mark_peer_answered(struct ebt_tracer *t, const struct ebt_conn *c,
+			       const struct ebt_exchange *x)
+{
+	struct ebt_tuple peer;
+	struct ebt_conn *sc;
+	struct ebt_exchange *sx;
+
+	if (!c->have_tuple || !htab_len(t->servers))
+		return;
+	peer = mirror(&c->tuple);
+	sc = htab_get(t->servers, &peer);
+	sx = sc ? find_index(sc, x->index) : NULL;
+	if (sx)
+		sx->peer_answered = true;
+}
+
+bool ebt_asm_cut_keeps_span(const struct ebt_conn *c)
+{
+	const struct ebt_exchange *x = c->head;
+
+	return !x || !x->peer_client || x->peer_answered;
 }
 
 struct in_flight {
@@ -845,6 +871,8 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		clear_thread_active(t, c, x);
 		if ((!x->has_parent || x->from_header) && !x->children)
 			link_local_peer(t, c, x); /* peer's record came late */
+	} else {
+		mark_peer_answered(t, c, x);
 	}
 	s = build_span(t, c, x, m, ts);
 	ebt_exchange_free(x);

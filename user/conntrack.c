@@ -351,9 +351,10 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 
 /* The connection ends (close, or its process is gone, which closes it
  * too): a body delimited by the close ends with the last bytes seen, not
- * at the close, which a client may make long after reading them. A client
- * that closes inside a response body (it stopped reading a download) had
- * its answer: the exchange ends there, its body size unknown. */
+ * at the close, which a client may make long after reading them. A close
+ * inside a response body (a client stopped reading a download, the
+ * server's writes then failed) ends the exchange there, its body size
+ * unknown: the answer was given (see ebt_asm_cut_keeps_span). */
 static void conn_eof(struct ebt_tracer *t, struct ebt_conn *c)
 {
 	struct feed_ctx f = {.t = t, .c = c, .ts = c->last_ns,
@@ -361,7 +362,7 @@ static void conn_eof(struct ebt_tracer *t, struct ebt_conn *c)
 
 	if (c->not_http)
 		return;
-	if (c->role == EBT_ROLE_CLIENT)
+	if (c->role == EBT_ROLE_CLIENT || ebt_asm_cut_keeps_span(c))
 		http_stream_eof_cut(c->resp, &parser_cb, &f);
 	else
 		http_stream_eof(c->resp, &parser_cb, &f);

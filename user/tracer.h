@@ -101,6 +101,8 @@ struct ebt_exchange {
 	const char *inferred_parent; /* client: why a guessed parent (NULL:
 				      * the thread's only request) */
 	bool from_header;     /* context from the request's traceparent */
+	bool peer_client;     /* server: parent is a traced local client's span */
+	bool peer_answered;   /* server: that client span was exported */
 	unsigned children;
 	unsigned skip_after; /* requests after this one not kept (too deep a
 			      * pipeline): their responses follow its own */
@@ -200,6 +202,11 @@ void ebt_asm_fork(struct ebt_tracer *t, uint32_t ptid, uint32_t ptgid,
 		  uint32_t child);
 /* Is tc still the context of a request in flight? */
 bool ebt_asm_ctx_live(struct ebt_tracer *t, const struct ebt_thread_ctx *tc);
+/* A server connection that ends inside a response body keeps the span of
+ * its oldest pending exchange unless that exchange's parent is a local
+ * traced client's span never exported (the client gave up before the
+ * answer: a span under it would name a parent nobody has). */
+bool ebt_asm_cut_keeps_span(const struct ebt_conn *c);
 void ebt_asm_server_read(struct ebt_tracer *t, const struct ebt_conn *c,
 			 uint32_t tid);
 void ebt_asm_client_open(struct ebt_tracer *t, struct ebt_conn *c,

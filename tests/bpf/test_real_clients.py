@@ -218,8 +218,9 @@ def test_python_requests(tracer, target):
     """A requests Session: one keep-alive connection for a GET, a JSON
     POST, a chunked upload from a generator (5 x 1000 bytes), a chunked
     download read with iter_content, a 404, a redirect chain, a PUT; then
-    a 3 MB download the app stops reading after 1 kB and closes: it got
-    its 200, so it has its span (no body size: it never had the body)."""
+    a 30 MB download the app stops reading after 1 kB and closes: it got
+    its 200, so it has its span (no body size: it never had the body), and
+    so has the server, whose writes failed midway."""
     need_module("requests")
     t0 = time.time_ns()
     assert py_client("requests", target.url) == [200, 200, 200, 200, 404, 200, 200, 200]
@@ -236,10 +237,11 @@ def test_python_requests(tracer, target):
     # one keep-alive connection for the Session's calls: one client port
     assert len({s.attrs["network.peer.port"] for s in srv[:-1]}) == 1, srv
     c, s = cli[-1], srv[-1]
-    assert c.attrs["url.full"] == f"{target.url}/bytes/3000000", c
-    assert c.attrs["http.response.status_code"] == 200 and c.status == 0, c
-    assert "http.response.body.size" not in c.attrs, c.attrs
-    assert s.attrs["http.response.body.size"] == 3_000_000, s.attrs
+    assert c.attrs["url.full"] == f"{target.url}/bytes/30000000", c
+    assert s.attrs["url.path"] == "/bytes/30000000", s
+    for x in (c, s):
+        assert x.attrs["http.response.status_code"] == 200 and x.status == 0, x
+        assert "http.response.body.size" not in x.attrs, x.attrs
     child_of(s, c)
 
 
@@ -432,7 +434,8 @@ def test_go_chunked_redirect_cancel(tracer, target):
     """Request bodies of unknown length (0, 1, 20 000 bytes in 700-byte
     writes: chunked) then a GET on the same connection; a 3-hop redirect
     chain and a 404; a call cancelled by its context before the answer
-    makes no span, the next call is right."""
+    makes no span, nor does the server's answer written after it left (its
+    parent would be that missing span); the next call is right."""
     t0 = time.time_ns()
     assert go("chunked", target.url) == [200] * 4
     exchanges(tracer, target.port, t0, [
@@ -447,7 +450,7 @@ def test_go_chunked_redirect_cancel(tracer, target):
     time.sleep(1.2)  # the server finishes the abandoned /sleep/1000
     exchanges(tracer, target.port, t2, [("GET", "/get/1", 200, None, 27)])
     assert not [s for s in tracer.all_spans() if isinstance(s, Span) and s.start >= t2
-                and s.kind == CLIENT and "/sleep/" in s.attrs["url.full"]]
+                and "/sleep/" in s.attrs.get("url.full", s.attrs.get("url.path"))]
 
 
 # ---- command-line clients ----------------------------------------------------

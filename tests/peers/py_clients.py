@@ -6,7 +6,7 @@
     requests     a Session (keep-alive): GET, POST JSON, a chunked upload
                  from a generator, a streamed chunked download
                  (iter_content), a 404, a redirect chain it follows, a PUT,
-                 then a 3 MB download it stops reading after 1 kB (closes)
+                 then a 30 MB download it stops reading after 1 kB (closes)
     httpx        httpx.Client: GET, POST JSON, generator upload, 503,
                  redirects followed
     httpx-async  httpx.AsyncClient: 5 concurrent GETs, then a POST
@@ -44,7 +44,7 @@ def via_requests(base):
         out.append(s.get(base + "/redirect/2").status_code)
         out.append(s.put(base + "/echo", data=b"q" * 3000).status_code)
     with requests.Session() as s:
-        r = s.get(base + "/bytes/3000000", stream=True)
+        r = s.get(base + "/bytes/30000000", stream=True)
         next(r.iter_content(1024))
         r.close()
         out.append(r.status_code)

@@ -602,8 +602,8 @@ static void close_fd(struct fixture *f, uint32_t tgid, uint32_t fd)
 
 /* A client that read a download's head and part of its body, then closed
  * (requests' stream=True then close, curl | head): its span has the status,
- * ends at the last bytes read and has no body size. A server whose
- * response is cut short by its own close still makes no span. */
+ * ends at the last bytes read and has no body size. So has a server's
+ * whose response was cut short (an untraced client went away). */
 static void test_client_closes_inside_body(void **state)
 {
 	struct fixture *f = *state;
@@ -630,7 +630,52 @@ static void test_client_closes_inside_body(void **state)
 	data(f, 20, 20, 5, EBT_DIR_EGRESS, 1,
 	     "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\nxyz");
 	close_fd(f, 20, 5);
-	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(f->cap.n, 2);
+	assert_int_equal(f->cap.spans[1]->kind, EBT_KIND_SERVER);
+	assert_null(ebt_span_find(f->cap.spans[1], "http.response.body.size"));
+}
+
+/* A traced local client and server: the client stops reading the
+ * download and closes, the server's writes fail and it closes: both spans,
+ * the server's under the client's. A client that gave up before any answer
+ * has no span, and the server whose late answer is cut short then has none
+ * either (its parent would be a span nobody exported). */
+static void test_local_pair_cut_short(void **state)
+{
+	static const char head[] =
+		"HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\nxyz";
+	struct fixture *f = *state;
+
+	for (int gave_up = 0; gave_up < 2; gave_up++) {
+		uint16_t cport = (uint16_t)(50000 + gave_up);
+		unsigned n = f->cap.n;
+
+		open_conn(f, 10, 6, EBT_ROLE_CLIENT, cport, 8080);
+		open_conn(f, 20, 5, EBT_ROLE_SERVER, 8080, cport);
+		data(f, 10, 10, 6, EBT_DIR_EGRESS, 0,
+		     "GET /dl HTTP/1.1\r\nHost: b:8080\r\n\r\n");
+		data(f, 20, 20, 5, EBT_DIR_INGRESS, 0,
+		     "GET /dl HTTP/1.1\r\nHost: b:8080\r\n\r\n");
+		if (!gave_up)
+			data(f, 20, 20, 5, EBT_DIR_EGRESS, 1, head);
+		if (!gave_up)
+			data(f, 10, 10, 6, EBT_DIR_INGRESS, 1, head);
+		close_fd(f, 10, 6);
+		if (gave_up)
+			data(f, 20, 20, 5, EBT_DIR_EGRESS, 1, head);
+		close_fd(f, 20, 5);
+		if (gave_up) {
+			assert_int_equal(f->cap.n, n);
+			continue;
+		}
+		assert_int_equal(f->cap.n, n + 2);
+		assert_int_equal(f->cap.spans[n]->kind, EBT_KIND_CLIENT);
+		assert_int_equal(f->cap.spans[n + 1]->kind, EBT_KIND_SERVER);
+		assert_memory_equal(f->cap.spans[n + 1]->parent_span_id,
+				    f->cap.spans[n]->span_id, 8);
+		assert_memory_equal(f->cap.spans[n + 1]->trace_id,
+				    f->cap.spans[n]->trace_id, 16);
+	}
 }
 
 /* Through a forward proxy (curl -x): the target names the origin, whose
@@ -1133,6 +1178,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_client_closes_inside_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_local_pair_cut_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_close_ends_close_delimited_response, setup,
 			teardown),
