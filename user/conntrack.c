@@ -349,23 +349,28 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 		skip_body(t, c, e->direction & 1, s);
 }
 
-/* The connection ends (close, or its process is gone, which closes it
- * too): a body delimited by the close ends with the last bytes seen, not
- * at the close, which a client may make long after reading them. A close
- * inside a response body (a client stopped reading a download, the
- * server's writes then failed) ends the exchange there, its body size
- * unknown: the answer was given (see ebt_asm_cut_keeps_span). */
-static void conn_eof(struct ebt_tracer *t, struct ebt_conn *c)
+/* The connection ends (close at close_ns, or its process is gone, which
+ * closes it too: 0): a body delimited by the close ends with the last
+ * bytes seen, not at the close, which a client may make long after reading
+ * them. A close inside a response body ends the exchange there, its body
+ * size unknown, since the answer was given (see ebt_asm_cut_keeps_span):
+ * at the client's close (it stopped reading a download; the server's
+ * writes fail from then on), or the server's last bytes written. */
+static void conn_eof(struct ebt_tracer *t, struct ebt_conn *c,
+		     uint64_t close_ns)
 {
 	struct feed_ctx f = {.t = t, .c = c, .ts = c->last_ns,
 			     .side = SIDE_RESP};
+	bool client = c->role == EBT_ROLE_CLIENT;
 
 	if (c->not_http)
 		return;
-	if (c->role == EBT_ROLE_CLIENT || ebt_asm_cut_keeps_span(c))
+	if (client && close_ns)
+		f.ts = close_ns;
+	if (client || ebt_asm_cut_keeps_span(c))
 		http_stream_eof_cut(c->resp, &parser_cb, &f);
-	else
-		http_stream_eof(c->resp, &parser_cb, &f);
+	f.ts = c->last_ns;
+	http_stream_eof(c->resp, &parser_cb, &f);
 }
 
 void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
@@ -375,7 +380,7 @@ void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
 
 	if (!c)
 		return;
-	conn_eof(t, c);
+	conn_eof(t, c, h->ts_ns);
 	if (t->bpf && (c->skip_until[0] || c->skip_until[1]))
 		ebt_bpf_skip_delete(t->bpf, id.tgid, id.fd);
 	ebt_conn_drop_pending(t, c);
@@ -395,7 +400,7 @@ static bool conn_of_tgid(const void *key, void *val, void *ctx)
 
 	if (id->tgid != x->tgid)
 		return false;
-	conn_eof(x->t, c); /* exit closed it: a client may never call close */
+	conn_eof(x->t, c, 0); /* exit closed it: a client may never call close */
 	unindex_client(x->t, c);
 	if (x->t->bpf)
 		ebt_bpf_conn_delete(x->t->bpf, id->tgid, id->fd);

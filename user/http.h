@@ -121,12 +121,13 @@ void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
 		     void *ctx);
 
 /*
- * Response side, the connection ended inside a body whose head was
- * reported (a client that stopped reading a download and closed, or whose
- * process is gone): completes the message with body_lost set, since its
- * status is known and the exchange happened; then as http_stream_eof.
+ * Response side, the connection ends inside a body whose head was reported
+ * (a client that stopped reading a download and closed, or whose process
+ * is gone): completes the message with body_lost set, since its status is
+ * known and the exchange happened, and returns true. http_stream_eof is
+ * still to be called.
  */
-void http_stream_eof_cut(struct http_stream *s,
+bool http_stream_eof_cut(struct http_stream *s,
 			 const struct http_callbacks *cb, void *ctx);
 
 /*

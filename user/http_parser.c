@@ -1534,21 +1534,22 @@ static bool in_framed_body(const struct http_stream *s)
 	}
 }
 
-void http_stream_eof_cut(struct http_stream *s,
+bool http_stream_eof_cut(struct http_stream *s,
 			 const struct http_callbacks *cb, void *ctx)
 {
 	struct feed f;
 
-	if (s && s->side == HTTP_SIDE_RESPONSE && s->msg &&
-	    in_framed_body(s)) {
-		feed_init(&f, s, cb, ctx);
-		/* in the trailers the body was whole */
-		if (s->state != ST_TRAILERS)
-			f.m->body_lost = true;
-		s->after = ST_HEAD;
-		complete(&f);
-	}
-	http_stream_eof(s, cb, ctx);
+	if (!s || s->side != HTTP_SIDE_RESPONSE || !s->msg ||
+	    !in_framed_body(s))
+		return false;
+	feed_init(&f, s, cb, ctx);
+	/* in the trailers the body was whole */
+	if (s->state != ST_TRAILERS)
+		f.m->body_lost = true;
+	s->after = ST_HEAD;
+	complete(&f);
+	buf_free(s);
+	return true;
 }
 
 void http_stream_expect(struct http_stream *s, const char *method)

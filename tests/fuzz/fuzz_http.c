@@ -154,8 +154,7 @@ static void run_side(struct http_stream *s, struct fz *z, const uint8_t *plan,
 	}
 	if (flags & 2)
 		http_stream_eof_cut(s, &cbs, z);
-	else
-		http_stream_eof(s, &cbs, z);
+	http_stream_eof(s, &cbs, z);
 	CHECK(!http_stream_in_resync(s));
 }
 

@@ -590,6 +590,15 @@ static void test_close_delimited_eof(void **state)
 	done(s, r);
 }
 
+/* A close as the tracer handles it: the cut, then eof. */
+static bool cut_then_eof(struct http_stream *s, struct rec *r)
+{
+	bool cut = http_stream_eof_cut(s, &cbs, r);
+
+	http_stream_eof(s, &cbs, r);
+	return cut;
+}
+
 /* A client that closes inside a body (it stopped reading a download):
  * the response is completed with its size unknown; a close between
  * messages or inside a head completes nothing, nor does plain eof. */
@@ -600,27 +609,27 @@ static void test_eof_cut_inside_body(void **state)
 
 	(void)state;
 	feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\nxyz");
-	http_stream_eof_cut(s, &cbs, r);
+	assert_true(cut_then_eof(s, r));
 	assert_int_equal(r->completes, 1);
 	assert_int_equal(r->done[0].status, 200);
 	assert_true(r->done[0].body_lost);
 	feed_str(s, r, "HTTP/1.1 206 Partial\r\nTransfer-Encoding: chunked\r\n"
 		       "\r\n10\r\n0123");
-	http_stream_eof_cut(s, &cbs, r);
+	assert_true(cut_then_eof(s, r));
 	assert_int_equal(r->completes, 2);
 	assert_int_equal(r->done[1].status, 206);
 	assert_true(r->done[1].body_lost);
 	/* in the trailers: the body was whole */
 	feed_str(s, r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 		       "\r\n2\r\nab\r\n0\r\nX-Sum: 1\r\n");
-	http_stream_eof_cut(s, &cbs, r);
+	assert_true(cut_then_eof(s, r));
 	assert_int_equal(r->completes, 3);
 	assert_false(r->done[2].body_lost);
 	assert_int_equal(r->done[2].body_bytes, 2);
 	/* nothing half-read, or a head cut short: nothing to complete */
-	http_stream_eof_cut(s, &cbs, r);
+	assert_false(cut_then_eof(s, r));
 	feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Le");
-	http_stream_eof_cut(s, &cbs, r);
+	assert_false(cut_then_eof(s, r));
 	assert_int_equal(r->completes, 3);
 	/* plain eof still drops a body cut short */
 	feed_str(s, r, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nxyz");
@@ -631,10 +640,10 @@ static void test_eof_cut_inside_body(void **state)
 	s = http_stream_new(HTTP_SIDE_REQUEST);
 	r = rec_new();
 	feed_str(s, r, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nxyz");
-	http_stream_eof_cut(s, &cbs, r);
+	assert_false(cut_then_eof(s, r));
 	assert_int_equal(r->completes, 0);
 	assert_int_equal(r->errors, 0);
-	http_stream_eof_cut(NULL, NULL, NULL);
+	assert_false(http_stream_eof_cut(NULL, NULL, NULL));
 	done(s, r);
 }
 
