@@ -12,13 +12,18 @@ ThreadingHTTPServer, HTTP/1.1 keep-alive; any method on:
   anything else     reads the body (Content-Length or chunked), 200 JSON
                     {"method": M, "got": <body bytes>}
 """
-import sys, time, json
+import json
+import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
     def log_message(self, *a):
         pass
+
     def reply(self, status, body, headers=()):
         self.send_response(status)
         for k, v in headers:
@@ -27,6 +32,7 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
     def body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             n = 0
@@ -39,6 +45,7 @@ class H(BaseHTTPRequestHandler):
                 n += len(self.rfile.read(size))
                 self.rfile.readline()
         return len(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
     def route(self):
         n = self.body()
         p = self.path.split("?")[0].split("/")[1:]
@@ -67,7 +74,9 @@ class H(BaseHTTPRequestHandler):
             return
         body = json.dumps({"method": self.command, "got": n}).encode()
         self.reply(200, body, [("Content-Type", "application/json")])
+
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = route
+
 
 class S(ThreadingHTTPServer):
     daemon_threads = True
