@@ -9,8 +9,11 @@
 #include "logs.h"
 #include "span.h"
 
+/* Write one span or log line; ebt_console_flush() pushes the lines out
+ * (the main loop calls it once per ring-buffer drain). */
 void ebt_console_span(FILE *out, enum ebt_format fmt,
 		      const struct ebt_span *s);
+void ebt_console_flush(FILE *out, enum ebt_format fmt);
 /* One span as an OTLP/JSON span object with its resource (caller frees). */
 char *ebt_span_to_json(const struct ebt_span *s);
 

@@ -317,6 +317,7 @@ static void main_loop(struct run_parts *p, uint64_t duration_ms)
 			log_error("ring buffer poll failed: %s", strerror(-n));
 			break;
 		}
+		ebt_console_flush(stdout, p->sinks->format);
 		now = ebt_now_mono_ns();
 		ebt_metrics_server_alive(&p->metrics, now);
 		if (end && now >= end)
@@ -739,10 +740,17 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
+/* Span and log lines to a pipe or file go out in 64 KiB writes (the main
+ * loop flushes after each ring-buffer drain); a terminal stays line by
+ * line. */
+#define STDOUT_BUFFER (64 * 1024)
+
 int main(int argc, char **argv)
 {
 	const char *prog = prog_name(argv[0]);
 
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER);
 	if (argc < 2) {
 		usage(stderr, prog);
 		return 2;

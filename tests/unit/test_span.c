@@ -12,6 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "console.h"
 #include "span.h"
 
 static bool inside(const struct ebt_span *s, const char *p)
@@ -165,6 +170,62 @@ static void test_resource_values(void **state)
 	ebt_resource_unref(r);
 }
 
+static const char *json_attr_str(cJSON *arr, const char *key, const char *type)
+{
+	cJSON *a;
+
+	cJSON_ArrayForEach(a, arr)
+		if (strcmp(cJSON_GetObjectItem(a, "key")->valuestring, key) == 0)
+			return cJSON_GetObjectItem(cJSON_GetObjectItem(a, "value"),
+						   type)->valuestring;
+	return NULL;
+}
+
+/* The console's JSON line is written without a JSON library: every byte a
+ * header value can bring must come back out of a JSON parser as it was. */
+static void test_span_json_escapes(void **state)
+{
+	const char *odd = "q\"b\\s/\x01\x1f\t\r\n\b\f\xc3\xa9\x7f end";
+	struct ebt_resource *r = ebt_resource_new(7);
+	struct ebt_span *s = ebt_span_new();
+	cJSON *o, *attrs;
+	char *out;
+
+	(void)state;
+	ebt_resource_add_str(r, "service.name", odd);
+	ebt_span_set_name(s, odd);
+	ebt_span_add_str(s, "user_agent.original", odd);
+	ebt_span_add_int(s, "server.port", -5);
+	s->status = EBT_STATUS_ERROR;
+	s->start_ns = 18446744073709551615ull;
+	s->kind = EBT_KIND_CLIENT;
+	s->resource = r;
+	memset(s->trace_id, 0x0f, 16);
+	out = ebt_span_to_json(s);
+	assert_non_null(out);
+	assert_null(strchr(out, '\n'));
+	o = cJSON_Parse(out);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "name")->valuestring, odd);
+	assert_string_equal(cJSON_GetObjectItem(o, "traceId")->valuestring,
+			    "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f");
+	assert_string_equal(cJSON_GetObjectItem(o, "parentSpanId")->valuestring, "");
+	assert_string_equal(cJSON_GetObjectItem(o, "startTimeUnixNano")->valuestring,
+			    "18446744073709551615");
+	assert_int_equal(cJSON_GetObjectItem(o, "kind")->valueint, 3);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "status"),
+					     "code")->valueint, 2);
+	attrs = cJSON_GetObjectItem(o, "attributes");
+	assert_string_equal(json_attr_str(attrs, "user_agent.original",
+					  "stringValue"), odd);
+	assert_string_equal(json_attr_str(attrs, "server.port", "intValue"), "-5");
+	attrs = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "resource"), "attributes");
+	assert_string_equal(json_attr_str(attrs, "service.name", "stringValue"), odd);
+	cJSON_Delete(o);
+	free(out);
+	ebt_span_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_strn_bounds),
 		cmocka_unit_test(test_attr_limit),
 		cmocka_unit_test(test_resource_values),
+		cmocka_unit_test(test_span_json_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
