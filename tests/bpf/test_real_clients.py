@@ -120,11 +120,12 @@ def check_pair(c, s, method, path, status, req=None, resp=None, host="127.0.0.1"
     child_of(s, c)
 
 
-def child_of(child, parent):
+def child_of(child, parent, nested=True):
     assert child.trace_id == parent.trace_id, (child, parent)
     assert child.parent == parent.span_id, (child, parent)
     assert parent.start <= child.start + SKEW, (child, parent)
-    assert child.end <= parent.end + SKEW, (child, parent)
+    if nested:
+        assert child.end <= parent.end + SKEW, (child, parent)
 
 
 def exchanges(t, port, since, want, host="127.0.0.1"):
@@ -242,7 +243,11 @@ def test_python_requests(tracer, target):
     for x in (c, s):
         assert x.attrs["http.response.status_code"] == 200 and x.status == 0, x
         assert "http.response.body.size" not in x.attrs, x.attrs
-    child_of(s, c)
+    # the server goes on writing into its socket buffer until it learns of
+    # the close: its last write may come after the client's close (2.2 ms
+    # in a CI run), so its span need not end inside the client's
+    child_of(s, c, nested=False)
+    assert s.end <= c.end + 1_000_000_000, (s, c)
 
 
 def test_httpx_sync(tracer, target):
