@@ -18,13 +18,14 @@
 #include "cgroup.h"
 #include "ebpftrace.skel.h"
 #include "log.h"
+#include "ringbuf.h"
 
 #define MAX_LINKS 64
 #define EBT_MAX_CGROUP_IDS 1024 /* ebt_cgroup_filter's max_entries */
 
 struct ebt_bpf {
 	struct ebpftrace_bpf *skel;
-	struct ring_buffer *rb;
+	struct ebt_ring *rb;
 	int nr_cpus;
 	struct bpf_link *links[MAX_LINKS];
 	unsigned n_links;
@@ -202,8 +203,7 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 	if (fill_filters(b->skel, cfg, err, errlen) ||
 	    attach_all(b, err, errlen))
 		goto fail;
-	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.ebt_events),
-				 (ring_buffer_sample_fn)fn, ctx, NULL);
+	b->rb = ebt_ring_new(bpf_map__fd(b->skel->maps.ebt_events), fn, ctx);
 	if (!b->rb) {
 		stage_error(err, errlen, "ring buffer setup", -errno);
 		goto fail;
@@ -216,12 +216,12 @@ fail:
 
 int ebt_bpf_poll(struct ebt_bpf *b, int timeout_ms)
 {
-	int n = ring_buffer__poll(b->rb, timeout_ms), m;
+	int n = ebt_ring_poll(b->rb, timeout_ms), m;
 
 	if (n < 0 && n != -EINTR)
 		return n;
 	/* BPF mostly writes without waking us: drain what the timeout left */
-	m = ring_buffer__consume(b->rb);
+	m = ebt_ring_consume(b->rb);
 	if (m < 0)
 		return m;
 	return (n > 0 ? n : 0) + m;
@@ -231,7 +231,7 @@ void ebt_bpf_stop(struct ebt_bpf *b)
 {
 	if (!b)
 		return;
-	ring_buffer__free(b->rb);
+	ebt_ring_free(b->rb);
 	for (unsigned i = 0; i < b->n_links; i++)
 		bpf_link__destroy(b->links[i]);
 	ebpftrace_bpf__destroy(b->skel);

@@ -310,8 +310,8 @@ static const struct opt opts[] = {
 	  .env = { "EBPFTRACE_RINGBUF_SIZE" }, .type = T_BYTES,
 	  .def = "2MiB", .cmds = CMD_TRACE, .metavar = "SIZE",
 	  .help = "the ring buffer that carries records from the kernel "
-		  "(rounded up to a power of two; it is mapped twice, so it "
-		  "counts twice in the tracer's RSS); the reader is woken when "
+		  "(rounded up to a power of two; it counts once in the "
+		  "tracer's RSS); the reader is woken when "
 		  "a quarter is full, else every 100 ms. Records that do not "
 		  "fit are lost and counted (ebpftrace_ringbuf_drops_total)",
 	  .off = FIELD(ringbuf_size, uint64_t), .min = 256 * 1024,
