@@ -537,65 +537,24 @@ static __always_inline bool to_devnull(__u32 fd)
 	       BPF_CORE_READ(ino, i_rdev) == DEV_NULL;
 }
 
-/* A write that is not on a connection: is it stdout/stderr to capture? */
-static __always_inline int enter_log(__u32 fd, __u64 buf, __u32 iovcnt)
+/* A write that is not on a connection: is it stdout/stderr to capture?
+ * Fills a for emit_log when it is. */
+static __always_inline bool log_args(struct io_args *a, __u32 fd, __u64 buf,
+				     __u32 iovcnt)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 stream;
-	struct io_args *a;
 
-	if (!selected(id >> 32) || !(stream = std_stream(fd)) ||
-	    to_devnull(fd))
-		return 0;
-	save_args(fd, buf, iovcnt, EBT_DIR_EGRESS, IO_LOG);
-	if ((a = args_slot(false)))
-		a->stream = stream;
-	return 0;
-}
-
-/* sys_enter of a data syscall: remember args only for tracked HTTP-ish
- * fds, or (log) for a write to stdout/stderr. */
-static __always_inline int enter_io(__u32 fd, __u64 buf, __u32 iovcnt,
-				    __u32 dir, bool log)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c;
-
-	if (ebt_cfg.hook_only)
-		return 0;
-	c = bpf_map_lookup_elem(&ebt_conns, &key);
-	if (!c) {
-		if (ebt_cfg.capture_logs && log)
-			return enter_log(fd, buf, iovcnt);
-		return 0;
-	}
-	if (c->proto == EBT_PROTO_OTHER)
-		return 0;
-	return save_args(fd, buf, iovcnt, dir, IO_DATA);
-}
-
-/* read/write-like calls: a write on an untracked fd may be a log line. */
-static __always_inline int enter_data(__u32 fd, __u64 buf, __u32 iovcnt,
-				      __u32 dir)
-{
-	return enter_io(fd, buf, iovcnt, dir, dir == EBT_DIR_EGRESS);
-}
-
-/* sendto: a program that sends on fd 1 knows it holds a socket there, not
- * its stdout; only a tracked connection is of interest. */
-static __always_inline int enter_send(__u32 fd, __u64 buf)
-{
-	return enter_io(fd, buf, 0, EBT_DIR_EGRESS, false);
-}
-
-/* pwrite64/pwritev/pwritev2: positioned writes only reach files, never a
- * connection or a pipe; one to stdout redirected to a file is a log. */
-static __always_inline int enter_pwrite(__u32 fd, __u64 buf, __u32 iovcnt)
-{
-	if (ebt_cfg.hook_only || !ebt_cfg.capture_logs)
-		return 0;
-	return enter_log(fd, buf, iovcnt);
+	if (!ebt_cfg.capture_logs ||
+	    !selected(bpf_get_current_pid_tgid() >> 32) ||
+	    !(stream = std_stream(fd)) || to_devnull(fd))
+		return false;
+	a->buf = buf;
+	a->fd = fd;
+	a->iovcnt = iovcnt;
+	a->direction = EBT_DIR_EGRESS;
+	a->kind = IO_LOG;
+	a->stream = stream;
+	return true;
 }
 
 static __always_inline __u32 copy_iov(struct ebt_ev_data *ev, __u64 iov_ptr,
@@ -649,7 +608,9 @@ static __always_inline __u32 copy_payload(struct scratch *s, struct io_args *a,
 
 	if (a->iovcnt)
 		return copy_iov(&s->ev, a->buf, a->iovcnt, want);
-	cap = want & PAYLOAD_MASK;
+	cap = want;
+	barrier_var(cap); /* keep the mask: the verifier needs it here */
+	cap &= PAYLOAD_MASK;
 	if (bpf_probe_read_user(s->ev.payload, cap, (void *)a->buf))
 		cap = 0;
 	return cap;
@@ -840,19 +801,19 @@ static __always_inline bool in_skipped_body(struct ebt_conn_key *key,
 	       off + (__u64)ret < k->until[dir];
 }
 
-static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
+static __always_inline int emit_data(__u64 id, struct io_args *a,
+				     struct ebt_conn_key *key,
+				     struct ebt_conn_info *c, long ret)
 {
-	struct ebt_conn_key key = {.tgid = id >> 32, .fd = a->fd};
-	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
 	__u32 zero = 0, cap;
 	struct scratch *s;
 	__u64 off;
 
-	if (!c || c->proto == EBT_PROTO_OTHER)
+	if (c->proto == EBT_PROTO_OTHER)
 		return 0;
 	off = __sync_fetch_and_add(&c->off[a->direction & 1], (__u64)ret);
 	if (ret >= SKIP_MIN_LEN &&
-	    in_skipped_body(&key, c, a->direction & 1, off, ret)) {
+	    in_skipped_body(key, c, a->direction & 1, off, ret)) {
 		stat_inc(EBT_STAT_SKIPPED_BODY);
 		return 0;
 	}
@@ -882,178 +843,174 @@ static __always_inline int emit_data(__u64 id, struct io_args *a, long ret)
 	return 0;
 }
 
-static __always_inline int exit_data(long ret)
+/*
+ * Data syscalls are captured at sys_exit alone: their arguments are still
+ * in the user registers the syscall entered with (the kernel does not
+ * change them; only the return value register is written), so no
+ * sys_enter program saves them. That halves the programs a read or write
+ * runs through, and the per-thread argument slot is not touched.
+ */
+static __always_inline struct pt_regs *user_regs(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args *a;
-
-	if (ebt_cfg.hook_only)
-		return 0;
-	a = args_take();
-	if (!a)
-		return 0;
-	if (a->kind == IO_DATA && ret > 0)
-		emit_data(id, a, ret);
-	else if (a->kind == IO_LOG && ret > 0)
-		emit_log(id, a, ret);
-	return 0;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-#define EBT_MSG_PEEK 2
-
-/* recv(MSG_PEEK) leaves the bytes queued: the read that consumes them is
- * the one captured, or a request would be seen twice (protocol sniffers
- * peek: Envoy's HTTP inspector, servers that tell TLS from plaintext). */
-static __always_inline int enter_recv(__u32 fd, __u64 buf, __u64 flags)
-{
-	if (flags & EBT_MSG_PEEK)
-		return 0;
-	return enter_data(fd, buf, 0, EBT_DIR_INGRESS);
-}
-
-/* msghdr->msg_iov / msg_iovlen for sendmsg/recvmsg. */
-static __always_inline int enter_msg(__u32 fd, __u64 msg_ptr, __u32 dir)
+/* fd moved ret bytes through buf (an iovec array when iovcnt > 0): record
+ * them if fd is a tracked connection, or (log) a write to stdout/stderr. */
+static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
+				      __u32 dir, bool log, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c;
+	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
+	struct io_args a = {
+		.buf = buf, .fd = fd, .iovcnt = iovcnt, .direction = dir,
+		.kind = IO_DATA,
+	};
+
+	if (c)
+		return emit_data(id, &a, &key, c, ret);
+	if (log && log_args(&a, fd, buf, iovcnt))
+		return emit_log(id, &a, ret);
+	return 0;
+}
+
+/* sendmsg/recvmsg: the iovecs are msghdr->msg_iov / msg_iovlen. */
+static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
+				       long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
+	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
+	struct io_args a = {.fd = fd, .direction = dir, .kind = IO_DATA};
 	struct user_msghdr m;
 
-	if (ebt_cfg.hook_only)
+	if (!c || c->proto == EBT_PROTO_OTHER ||
+	    bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr) ||
+	    m.msg_iovlen == 0)
 		return 0;
-	c = bpf_map_lookup_elem(&ebt_conns, &key);
-	if (!c || c->proto == EBT_PROTO_OTHER)
-		return 0;
-	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr))
-		return 0;
-	if (m.msg_iovlen == 0)
-		return 0;
-	return enter_data(fd, (__u64)m.msg_iov, (__u32)m.msg_iovlen, dir);
+	a.buf = (__u64)m.msg_iov;
+	a.iovcnt = (__u32)m.msg_iovlen;
+	return emit_data(id, &a, &key, c, ret);
 }
 
-#define DATA_TP(name, dir, bufarg, cntexpr)                                   \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
-	{                                                                      \
-		return enter_data((__u32)ctx->args[0], ctx->args[bufarg],      \
-				  cntexpr, dir);                               \
-	}                                                                      \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
-	{                                                                      \
-		return exit_data(ctx->ret);                                    \
-	}
-
-DATA_TP(read, EBT_DIR_INGRESS, 1, 0)
-DATA_TP(write, EBT_DIR_EGRESS, 1, 0)
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+/* pwrite64/pwritev/pwritev2: positioned writes only reach files, never a
+ * connection or a pipe; one to stdout redirected to a file is a log. */
+static __always_inline int capture_pwrite(__u32 fd, __u64 buf, __u32 iovcnt,
+					  long ret)
 {
-	return enter_recv((__u32)ctx->args[0], ctx->args[1], ctx->args[3]);
-}
+	struct io_args a = {};
 
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_data(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_send((__u32)ctx->args[0], ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_data(ctx->ret);
-}
-
-DATA_TP(readv, EBT_DIR_INGRESS, 1, (__u32)ctx->args[2])
-DATA_TP(writev, EBT_DIR_EGRESS, 1, (__u32)ctx->args[2])
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ctx->args[2] & EBT_MSG_PEEK)
-		return 0;
-	return enter_msg((__u32)ctx->args[0], ctx->args[1], EBT_DIR_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_data(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_msg((__u32)ctx->args[0], ctx->args[1], EBT_DIR_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_data(ctx->ret);
-}
-
-#define PWRITE_TP(name, cntexpr)                                              \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
-	{                                                                      \
-		return enter_pwrite((__u32)ctx->args[0], ctx->args[1],         \
-				    cntexpr);                                  \
-	}                                                                      \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
-	{                                                                      \
-		return exit_data(ctx->ret);                                    \
-	}
-
-PWRITE_TP(pwrite64, 0)
-PWRITE_TP(pwritev, (__u32)ctx->args[2])
-PWRITE_TP(pwritev2, (__u32)ctx->args[2])
-
-/* sendfile(out_fd, in_fd, ...): bytes leave on out_fd, none are copied. */
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int enter_sendfile64(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data((__u32)ctx->args[0], 0, 0, EBT_DIR_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendfile64")
-int exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_data(ctx->ret);
+	if (log_args(&a, fd, buf, iovcnt))
+		return emit_log(bpf_get_current_pid_tgid(), &a, ret);
+	return 0;
 }
 
 /* splice(fd_in, off_in, fd_out, off_out, len, flags): bytes move between
  * a pipe and a socket inside the kernel (a proxy splicing a body, Go's
  * io.Copy between connections); as with sendfile none are copied, but the
  * parser must count them. The connection is whichever end is tracked. */
-static __always_inline int enter_splice(__u32 fd_in, __u32 fd_out)
+static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd_out};
+	struct ebt_conn_key key = {
+		.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd_out,
+	};
 
 	if (bpf_map_lookup_elem(&ebt_conns, &key))
-		return enter_io(fd_out, 0, 0, EBT_DIR_EGRESS, false);
-	return enter_io(fd_in, 0, 0, EBT_DIR_INGRESS, false);
+		return capture_io(fd_out, 0, 0, EBT_DIR_EGRESS, false, ret);
+	return capture_io(fd_in, 0, 0, EBT_DIR_INGRESS, false, ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_splice")
-int enter_splice_tp(struct trace_event_raw_sys_enter *ctx)
+#define EBT_MSG_PEEK 2
+
+enum data_sc {
+	SC_READ, SC_WRITE, SC_READV, SC_WRITEV, SC_RECVFROM, SC_SENDTO,
+	SC_RECVMSG, SC_SENDMSG, SC_SENDFILE, SC_SPLICE, SC_PWRITE64,
+	SC_PWRITEV,
+};
+
+/*
+ * The sys_exit of data syscall sc that returned ret, its arguments read
+ * from regs. recv(MSG_PEEK) leaves the bytes queued: the read that
+ * consumes them is the one captured, or a request would be seen twice
+ * (protocol sniffers peek: Envoy's HTTP inspector, servers that tell TLS
+ * from plaintext). sendto: a program that sends on fd 1 knows it holds a
+ * socket there, not its stdout; only a tracked connection is of interest.
+ * sendfile moves bytes from a file: none are copied. regs is a BTF
+ * pointer: its fields are read directly, not through a helper call.
+ */
+static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
+				   long ret)
 {
-	return enter_splice((__u32)ctx->args[0], (__u32)ctx->args[2]);
+	__u32 fd;
+	__u64 a1;
+
+	if (ebt_cfg.hook_only || ret <= 0)
+		return 0;
+	fd = (__u32)PT_REGS_PARM1_SYSCALL(regs);
+	a1 = PT_REGS_PARM2_SYSCALL(regs);
+	switch (sc) {
+	case SC_READ:
+		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, false, ret);
+	case SC_WRITE:
+		return capture_io(fd, a1, 0, EBT_DIR_EGRESS, true, ret);
+	case SC_READV:
+		return capture_io(fd, a1, (__u32)PT_REGS_PARM3_SYSCALL(regs),
+				  EBT_DIR_INGRESS, false, ret);
+	case SC_WRITEV:
+		return capture_io(fd, a1, (__u32)PT_REGS_PARM3_SYSCALL(regs),
+				  EBT_DIR_EGRESS, true, ret);
+	case SC_RECVFROM:
+		if (PT_REGS_PARM4_SYSCALL(regs) & EBT_MSG_PEEK)
+			return 0;
+		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, false, ret);
+	case SC_SENDTO:
+		return capture_io(fd, a1, 0, EBT_DIR_EGRESS, false, ret);
+	case SC_RECVMSG:
+		if (PT_REGS_PARM3_SYSCALL(regs) & EBT_MSG_PEEK)
+			return 0;
+		return capture_msg(fd, a1, EBT_DIR_INGRESS, ret);
+	case SC_SENDMSG:
+		return capture_msg(fd, a1, EBT_DIR_EGRESS, ret);
+	case SC_SENDFILE:
+		return capture_io(fd, 0, 0, EBT_DIR_EGRESS, true, ret);
+	case SC_SPLICE:
+		return capture_splice(fd, (__u32)PT_REGS_PARM3_SYSCALL(regs),
+				      ret);
+	case SC_PWRITE64:
+		return capture_pwrite(fd, a1, 0, ret);
+	case SC_PWRITEV:
+		return capture_pwrite(fd, a1,
+				      (__u32)PT_REGS_PARM3_SYSCALL(regs),
+				      ret);
+	}
+	return 0;
 }
+
+#define DATA_TP(name, sc)                                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
+	{                                                                      \
+		return exit_io(user_regs(), sc, ctx->ret);                     \
+	}
+
+DATA_TP(read, SC_READ)
+DATA_TP(write, SC_WRITE)
+DATA_TP(readv, SC_READV)
+DATA_TP(writev, SC_WRITEV)
+DATA_TP(recvfrom, SC_RECVFROM)
+DATA_TP(sendto, SC_SENDTO)
+DATA_TP(recvmsg, SC_RECVMSG)
+DATA_TP(sendmsg, SC_SENDMSG)
+DATA_TP(sendfile64, SC_SENDFILE)
+DATA_TP(pwrite64, SC_PWRITE64)
+DATA_TP(pwritev, SC_PWRITEV)
+DATA_TP(pwritev2, SC_PWRITEV)
 
 SEC("tracepoint/syscalls/sys_exit_splice")
 int exit_splice_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_data(ctx->ret);
+	return exit_io(user_regs(), SC_SPLICE, ctx->ret);
 }
 
 /* ---- close / process lifetime ------------------------------------------- */
@@ -1253,10 +1210,10 @@ enum {
 #error "syscall numbers for this architecture are missing"
 #endif
 
+/* Data syscalls have no sys_enter work: see exit_io. */
 static __always_inline int raw_enter(struct pt_regs *regs, long nr)
 {
 	__u32 fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	__u64 a1;
 
 	switch (nr) {
 	case NR_accept:
@@ -1266,44 +1223,32 @@ static __always_inline int raw_enter(struct pt_regs *regs, long nr)
 		return enter_connect_fd(fd);
 	case NR_close:
 		return enter_close_fd(fd);
-	case NR_sendfile:
-		return enter_data(fd, 0, 0, EBT_DIR_EGRESS);
-	case NR_splice:
-		return enter_splice(fd, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
-	}
-	a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	switch (nr) {
-	case NR_read:
-		return enter_data(fd, a1, 0, EBT_DIR_INGRESS);
-	case NR_recvfrom:
-		return enter_recv(fd, a1, PT_REGS_PARM4_CORE_SYSCALL(regs));
-	case NR_write:
-		return enter_data(fd, a1, 0, EBT_DIR_EGRESS);
-	case NR_sendto:
-		return enter_send(fd, a1);
-	case NR_pwrite64:
-		return enter_pwrite(fd, a1, 0);
-	case NR_pwritev:
-	case NR_pwritev2:
-		return enter_pwrite(fd, a1,
-				    (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
 	case NR_dup2:
 	case NR_dup3:
-		return enter_dup_onto(fd, (__u32)a1);
-	case NR_readv:
-		return enter_data(fd, a1, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs),
-				  EBT_DIR_INGRESS);
-	case NR_writev:
-		return enter_data(fd, a1, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs),
-				  EBT_DIR_EGRESS);
-	case NR_recvmsg:
-		if (PT_REGS_PARM3_CORE_SYSCALL(regs) & EBT_MSG_PEEK)
-			return 0;
-		return enter_msg(fd, a1, EBT_DIR_INGRESS);
-	case NR_sendmsg:
-		return enter_msg(fd, a1, EBT_DIR_EGRESS);
+		return enter_dup_onto(fd,
+				      (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs));
 	}
 	return 0;
+}
+
+/* The data syscall of number nr, or -1. */
+static __always_inline int data_sc_of(long nr)
+{
+	switch (nr) {
+	case NR_read: return SC_READ;
+	case NR_write: return SC_WRITE;
+	case NR_readv: return SC_READV;
+	case NR_writev: return SC_WRITEV;
+	case NR_recvfrom: return SC_RECVFROM;
+	case NR_sendto: return SC_SENDTO;
+	case NR_recvmsg: return SC_RECVMSG;
+	case NR_sendmsg: return SC_SENDMSG;
+	case NR_sendfile: return SC_SENDFILE;
+	case NR_splice: return SC_SPLICE;
+	case NR_pwrite64: return SC_PWRITE64;
+	case NR_pwritev: case NR_pwritev2: return SC_PWRITEV;
+	}
+	return -1;
 }
 
 SEC("tp_btf/sys_enter")
@@ -1319,17 +1264,13 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 {
 	if (ebt_cfg.hook_only)
 		return 0;
-	switch (SC_NR(regs)) {
-	case NR_accept:
-	case NR_accept4:
+	long nr = SC_NR(regs);
+	int sc;
+
+	if (nr == NR_accept || nr == NR_accept4)
 		return exit_accept(ret);
-	case NR_connect:
+	if (nr == NR_connect)
 		return exit_connect_ret(ret);
-	case NR_read: case NR_recvfrom: case NR_write: case NR_sendto:
-	case NR_readv: case NR_writev: case NR_recvmsg: case NR_sendmsg:
-	case NR_sendfile: case NR_pwrite64: case NR_pwritev: case NR_pwritev2:
-	case NR_splice:
-		return exit_data(ret);
-	}
-	return 0;
+	sc = data_sc_of(nr);
+	return sc < 0 ? 0 : exit_io(regs, (enum data_sc)sc, ret);
 }

@@ -474,12 +474,19 @@ static const struct ebt_check checks[] = {
 	  .fn = check_map_type, .arg = "BPF_MAP_TYPE_RINGBUF",
 	  .num = BPF_MAP_TYPE_RINGBUF },
 	{ .name = "BPF task storage", .required = true,
-	  .purpose = "per-thread syscall arguments between sys_enter and "
-		     "sys_exit",
+	  .purpose = "per-thread accept/connect arguments between sys_enter "
+		     "and sys_exit",
 	  .fix = "upgrade the kernel: this one does not let tracepoint "
 		 "programs call bpf_task_storage_get",
 	  .fn = check_tp_helper, .arg = "bpf_task_storage_get",
 	  .num = BPF_FUNC_task_storage_get },
+	{ .name = "BPF task registers", .required = true,
+	  .purpose = "data syscall arguments read at sys_exit from the "
+		     "registers the syscall entered with",
+	  .fix = "upgrade to Linux 5.15 or newer: this one does not let "
+		 "tracepoint programs call bpf_task_pt_regs",
+	  .fn = check_tp_helper, .arg = "bpf_task_pt_regs",
+	  .num = BPF_FUNC_task_pt_regs },
 	{ .name = "tracefs", .required = true,
 	  .purpose = "tracepoint ids for attaching the syscall hooks",
 	  .fix = TRACEFS_MOUNT, .fn = check_tracefs },

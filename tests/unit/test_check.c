@@ -228,7 +228,8 @@ static void test_table_complete(void **state)
 		"syscall sendto", "syscall sendmsg", "syscall close",
 		"syscall sendfile64", "syscall splice", "sched_process_exit",
 		"sched_process_fork", "BTF", "BPF tracepoint progs",
-		"BPF ring buffer", "BPF task storage", "tracefs", "CAP_BPF",
+		"BPF ring buffer", "BPF task storage", "BPF task registers",
+		"tracefs", "CAP_BPF",
 		"CAP_PERFMON",
 		"CAP_SYS_ADMIN", "CAP_SYS_PTRACE",
 	};
@@ -323,6 +324,8 @@ static void test_this_machine(void **state)
 	assert_has(out, "  ok       BTF ");
 	assert_has(out, "  ok       BPF ring buffer ");
 	assert_has(out, "  ok       BPF task storage       bpf_task_storage_get: "
+			"supported");
+	assert_has(out, "  ok       BPF task registers     bpf_task_pt_regs: "
 			"supported");
 	assert_has(out, "  ok       syscall sendfile64 ");
 	assert_has(out, "  ok       sched_process_fork ");
