@@ -243,16 +243,37 @@ static bool capture_limit(enum http_error err)
 	return err == HTTP_ERR_GAP || err == HTTP_ERR_HEADER_TOO_LARGE;
 }
 
+/*
+ * A request whose start line was good but whose fields the parser rejects
+ * (a character a lenient server lets through, a Content-Length list that
+ * disagrees) gets no span, but the server answers it, or closes: its
+ * response, which comes after those of the requests before it, is let go
+ * by, and the requests around it keep their own.
+ */
+static void skip_rejected_request(struct ebt_conn *c)
+{
+	if (c->tail)
+		c->tail->skip_after++;
+	else
+		c->skip_resp++;
+}
+
 static void on_error(void *ctx, enum http_error err)
 {
 	struct feed_ctx *f = ctx;
+	/* these come after a good start line: the message was HTTP */
+	bool had_start = err == HTTP_ERR_BAD_HEADER ||
+			 err == HTTP_ERR_BAD_LENGTH;
 
 	f->t->stats.parse_errors++;
-	ebt_conn_drop_pending(f->t, f->c);
+	if (f->side == SIDE_REQ && had_start)
+		skip_rejected_request(f->c);
+	else
+		ebt_conn_drop_pending(f->t, f->c);
 	/* the next message starts later: not at the broken one's first byte */
 	f->c->in_msg[f->side] = false;
 	f->c->msg_start[f->side] = f->ts;
-	if (!f->c->ever_head && !capture_limit(err))
+	if (!f->c->ever_head && !capture_limit(err) && !had_start)
 		mark_not_http(f->t, f->c);
 }
 

@@ -147,6 +147,8 @@ struct head {
 	bool te_seen;
 	bool close;
 	bool keep_alive;
+	bool framing_field; /* the last field read was Content-Length or
+			     * Transfer-Encoding: it may not be folded */
 };
 
 static const char *const std_methods[] = {
@@ -208,19 +210,22 @@ static bool std_method_prefix(const uint8_t *p, size_t n)
 
 /*
  * Is p[0..len) consistent with the start of a request line? A run of 1 to
- * HTTP_METHOD_MAX-1 method characters (A-Z first, then A-Z, '-' or '_');
- * if the input ends inside that run and `strict`, the run must be a prefix
- * of one of the nine standard methods. Otherwise the run is followed by one
- * SP and, if present, a target start: '/', '*', or an ASCII letter or digit
- * (absolute-form "http://..." or authority-form "host:port").
+ * HTTP_METHOD_MAX-1 method characters; if `strict`, A-Z first, then A-Z,
+ * '-' or '_', and if the input ends inside that run it must be a prefix of
+ * one of the nine standard methods. Not strict, any token (RFC 9110: a
+ * method is a case-sensitive token; "get" is an extension method a server
+ * may answer). Otherwise the run is followed by one SP and, if present, a
+ * target start: '/', '*', or an ASCII letter or digit (absolute-form
+ * "http://..." or authority-form "host:port").
  */
 static bool request_prefix_ok(const uint8_t *p, size_t len, bool strict)
 {
+	uint8_t cls = strict ? C_METH : C_TCHAR;
 	size_t k = 0;
 
-	if (len == 0 || !IS(p[0], C_UPPER))
+	if (len == 0 || !IS(p[0], strict ? C_UPPER : C_TCHAR))
 		return false;
-	while (k < len && k < HTTP_METHOD_MAX && IS(p[k], C_METH))
+	while (k < len && k < HTTP_METHOD_MAX && IS(p[k], cls))
 		k++;
 	if (k >= HTTP_METHOD_MAX)
 		return false;
@@ -321,9 +326,9 @@ static enum http_error parse_request_line(const uint8_t **pos,
 	const uint8_t *l = *pos, *t;
 	size_t k, tn;
 
-	if (l == end || !IS(l[0], C_UPPER))
+	if (l == end)
 		return HTTP_ERR_BAD_START_LINE;
-	k = span(l, end, C_METH);
+	k = span(l, end, C_TCHAR); /* a token: extension methods too */
 	if (k >= HTTP_METHOD_MAX || l + k == end || l[k] != ' ')
 		return HTTP_ERR_BAD_START_LINE;
 	t = l + k + 1;
@@ -663,13 +668,34 @@ static const struct hdr_handler {
 	{ "x-forwarded-proto", 17, hdr_x_forwarded_proto },
 };
 
-/* field-name ":" OWS field-value OWS CRLF; no obs-fold, no SP before ':' */
+/*
+ * A line that starts with SP or HTAB continues the field before it
+ * (obs-fold, RFC 9112 5.2: a recipient may replace it with SP, and servers
+ * such as Python's accept it). It is passed over: the fields read here
+ * keep their first line, except Content-Length and Transfer-Encoding, which
+ * frame the message and may not be folded (a request smuggling vector).
+ */
+static enum http_error parse_fold(struct head *h, const uint8_t **pos,
+				  const uint8_t *end)
+{
+	const uint8_t *l = *pos;
+
+	if (h->framing_field)
+		return HTTP_ERR_BAD_HEADER;
+	*pos = line_end(l + span(l, end, C_VAL), end);
+	return *pos ? HTTP_ERR_NONE : HTTP_ERR_BAD_HEADER;
+}
+
+/* field-name ":" OWS field-value OWS CRLF; no SP before ':' */
 static enum http_error parse_header(struct head *h, const uint8_t **pos,
 				    const uint8_t *end)
 {
 	const uint8_t *l = *pos, *a, *b;
-	size_t k = span(l, end, C_TCHAR);
+	size_t k;
 
+	if (l < end && (*l == ' ' || *l == '\t'))
+		return parse_fold(h, pos, end);
+	k = span(l, end, C_TCHAR);
 	if (k == 0 || l + k == end || l[k] != ':')
 		return HTTP_ERR_BAD_HEADER;
 	a = l + k + 1;
@@ -680,6 +706,8 @@ static enum http_error parse_header(struct head *h, const uint8_t **pos,
 		a++;
 	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
 		b--;
+	h->framing_field = (k == 14 && ieq("content-length", l, k)) ||
+			   (k == 17 && ieq("transfer-encoding", l, k));
 	for (size_t i = 0; i < ARRAY_SIZE(hdr_table); i++)
 		if (hdr_table[i].len == k && ieq(hdr_table[i].name, l, k))
 			return hdr_table[i].fn(h, a, b - a);

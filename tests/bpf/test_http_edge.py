@@ -877,3 +877,36 @@ def test_empty_lines_before_the_first_request(edge, go, node):
             assert s.attrs["http.request.method"] == "GET", s
             assert s.attrs["http.response.status_code"] == status, s
         assert srv[0].attrs["url.path"] == "/etag"
+
+
+def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
+    """Python's server accepts what RFC 9112 lets a server accept: folded
+    field lines (obs-fold), a lowercase (extension) method, a field line
+    the tracer's parser rejects. The first two are exchanges like any
+    other; the rejected request gets no span, and the response Python
+    still sends it is not paired with the request after it."""
+    t0 = time.time_ns()
+    out = raw_exchange(py.port, (
+        b"GET /users/1 HTTP/1.1\r\nHost: fold\r\nX-List: one,\r\n two,\r\n"
+        b"\tthree\r\n\r\n"
+        b"GET /users/2 HTTP/1.1\r\nHost: fold\r\nBad Field: x\r\n\r\n"
+        b"GET /after HTTP/1.1\r\nHost: fold\r\nConnection: close\r\n\r\n"))
+    assert out.count(b"HTTP/1.1 200") == 2 and b"HTTP/1.1 404" in out, out
+    srv, cli = exchanges(edge, py.port, t0, 2)
+    check(srv[0], "GET", "/users/1", 200, resp_size=27)
+    check(srv[1], "GET", "/after", 404, resp_size=10)
+    check(cli[1], "GET", "/after", 404, resp_size=10)
+
+    # after a first request: BPF classifies a connection by an upper-case
+    # method (docs/limits.md), the parser takes any token after that
+    t0 = time.time_ns()
+    out = raw_exchange(py.port, b"GET /users/4 HTTP/1.1\r\nHost: low\r\n\r\n"
+                       b"get /users/3 HTTP/1.1\r\nHost: low\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 501" in out, out
+    srv, cli = exchanges(edge, py.port, t0, 2)
+    check(srv[0], "GET", "/users/4", 200, resp_size=27)
+    for s in (srv[1], cli[1]):
+        assert s.attrs["http.request.method"] == "_OTHER", s
+        assert s.attrs["http.request.method_original"] == "get", s
+        assert s.attrs["http.response.status_code"] == 501, s
+        assert s.name.startswith("HTTP"), s

@@ -49,6 +49,18 @@ static void check_str(const char *s, size_t cap)
 		assert_true(*s >= 0x20 && *s <= 0x7e);
 }
 
+/* RFC 9110 token: the characters a method may use. */
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
 /* What every reported message must satisfy. */
 static void check_msg(const struct http_msg *m)
 {
@@ -64,7 +76,7 @@ static void check_msg(const struct http_msg *m)
 		    strcmp(m->fwd_proto, "https") == 0);
 	assert_in_range(m->version_minor, 0, 1);
 	if (m->is_request) {
-		assert_true(m->method[0] >= 'A' && m->method[0] <= 'Z');
+		assert_true(is_token(m->method));
 		assert_non_null(m->target[0]);
 		assert_null(strchr(m->target, ' '));
 	} else {
@@ -1191,7 +1203,7 @@ static void test_mid_stream_start(void **state)
 static void test_bad_start_lines(void **state)
 {
 	static const char *bad_req[] = {
-		"get / HTTP/1.1\r\n\r\n",
+		"(GET) / HTTP/1.1\r\n\r\n",
 		"G@T / HTTP/1.1\r\n\r\n",
 		"GET  / HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.2\r\n\r\n",
@@ -1271,9 +1283,14 @@ static void test_bad_headers(void **state)
 			    HTTP_ERR_BAD_HEADER);
 	expect_header_error("GET / HTTP/1.1\r\n: v\r\n\r\n",
 			    HTTP_ERR_BAD_HEADER);
-	expect_header_error("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+	/* framing fields may not be folded (smuggling) */
+	expect_header_error("POST / HTTP/1.1\r\nContent-Length: 5\r\n 6\r\n"
+			    "\r\nhello",
 			    HTTP_ERR_BAD_HEADER);
-	expect_header_error("GET / HTTP/1.1\r\n\tA: b\r\n\r\n",
+	expect_header_error("POST / HTTP/1.1\r\nTransfer-Encoding: gzip,\r\n"
+			    "\tchunked\r\n\r\n",
+			    HTTP_ERR_BAD_HEADER);
+	expect_header_error("GET / HTTP/1.1\r\nA: b\r\n fold\x01\r\n\r\n",
 			    HTTP_ERR_BAD_HEADER);
 	expect_header_error("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n",
 			    HTTP_ERR_BAD_HEADER);
@@ -1281,6 +1298,40 @@ static void test_bad_headers(void **state)
 			    HTTP_ERR_BAD_HEADER);
 	expect_header_error("GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n",
 			    HTTP_ERR_BAD_HEADER);
+}
+
+/* obs-fold: a server may accept it (RFC 9112 5.2), so the request counts;
+ * a field keeps its first line. A whitespace line right after the start
+ * line is passed over too. Extension methods are tokens, "get" included. */
+static void test_folded_fields_and_token_methods(void **state)
+{
+	struct rec *r;
+	struct http_stream *s;
+
+	(void)state;
+	s = one_shot(HTTP_SIDE_REQUEST,
+		     "GET /a HTTP/1.1\r\nHost: example.com\r\n"
+		     "X-Long: one,\r\n two,\r\n\tthree\r\n"
+		     "User-Agent: agent/1\r\n (folded)\r\n\r\n"
+		     "GET /b HTTP/1.1\r\n \t stray\r\nHost: b\r\n\r\n",
+		     &r);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->heads, 2);
+	assert_string_equal(r->head[0].host, "example.com");
+	assert_string_equal(r->head[0].user_agent, "agent/1");
+	assert_string_equal(r->head[1].target, "/b");
+	assert_string_equal(r->head[1].host, "b");
+	done(s, r);
+	s = one_shot(HTTP_SIDE_REQUEST,
+		     "get /x HTTP/1.1\r\n\r\nM-SEARCH * HTTP/1.1\r\n\r\n"
+		     "purge /y HTTP/1.0\r\n\r\n",
+		     &r);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->heads, 3);
+	assert_string_equal(r->head[0].method, "get");
+	assert_string_equal(r->head[1].method, "M-SEARCH");
+	assert_string_equal(r->head[2].method, "purge");
+	done(s, r);
 }
 
 static void test_nul_in_header(void **state)
@@ -1649,6 +1700,7 @@ int main(void)
 		cmocka_unit_test(test_bad_start_lines),
 		cmocka_unit_test(test_extension_method),
 		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_folded_fields_and_token_methods),
 		cmocka_unit_test(test_nul_in_header),
 		cmocka_unit_test(test_content_length_checks),
 		cmocka_unit_test(test_lying_content_length),
