@@ -326,10 +326,8 @@ static enum http_error parse_request_line(const uint8_t **pos,
 	const uint8_t *l = *pos, *t;
 	size_t k, tn;
 
-	if (l == end)
-		return HTTP_ERR_BAD_START_LINE;
 	k = span(l, end, C_TCHAR); /* a token: extension methods too */
-	if (k >= HTTP_METHOD_MAX || l + k == end || l[k] != ' ')
+	if (k == 0 || k >= HTTP_METHOD_MAX || l + k == end || l[k] != ' ')
 		return HTTP_ERR_BAD_START_LINE;
 	t = l + k + 1;
 	tn = span(t, end, C_TGT);
