@@ -14,6 +14,10 @@
 
 #include "http.h"
 
+/* RFC 9110 tchar: what a method may consist of */
+#define TOKEN_CHARS "!#$%&'*+-.^_`|~0123456789" \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 #define REC_MAX 64
 #define LOG_MAX 16384
 
@@ -49,18 +53,6 @@ static void check_str(const char *s, size_t cap)
 		assert_true(*s >= 0x20 && *s <= 0x7e);
 }
 
-/* RFC 9110 token: the characters a method may use. */
-static bool is_token(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s)))
-			return false;
-	return true;
-}
-
 /* What every reported message must satisfy. */
 static void check_msg(const struct http_msg *m)
 {
@@ -76,7 +68,8 @@ static void check_msg(const struct http_msg *m)
 		    strcmp(m->fwd_proto, "https") == 0);
 	assert_in_range(m->version_minor, 0, 1);
 	if (m->is_request) {
-		assert_true(is_token(m->method));
+		assert_true(m->method[0] &&
+			strspn(m->method, TOKEN_CHARS) == strlen(m->method));
 		assert_non_null(m->target[0]);
 		assert_null(strchr(m->target, ' '));
 	} else {
