@@ -17,68 +17,40 @@ import time
 
 import pytest
 
-from lib.peers import CACHE, PEERS
-from lib.tracer import Span, Tracer
+from lib.peers import PEERS, ReadyPeer, go_peer_binary
+from lib.tracer import Span, Tracer, traced_self
 
 SERVER, CLIENT = 2, 3
 SKEW = 2_000_000  # ns
 
 
 def go_edge_binary():
-    out = os.path.join(CACHE, "bin", "goedge")
-    src = os.path.join(PEERS, "GoEdge")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(
-            os.path.join(src, "main.go")):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run(["go", "build", "-o", out, "."], cwd=src, check=True,
-                       env=dict(os.environ, CGO_ENABLED="0"))
-    return out
+    return go_peer_binary("GoEdge", "goedge")
 
 
 @pytest.fixture(scope="module")
 def edge():
-    if os.geteuid() != 0:
-        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
     go_edge_binary()
-    t = Tracer("--pid", str(os.getpid())).start()
-    yield t
-    rc = t.stop()
-    assert rc == 0, t.stderr.decode(errors="replace")
-    bad = [s for s in t.all_spans() if not isinstance(s, Span)]
-    assert not bad, f"tracer printed lines that are not span JSON: {bad[:3]}"
-
-
-class Peer:
-    def __init__(self, *cmd):
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("READY"), (cmd, line)
-        self.port = int(line.split()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+    yield from traced_self()
 
 
 @pytest.fixture(scope="module")
 def go(edge):
-    p = Peer(go_edge_binary(), "serve", "0")
+    p = ReadyPeer(go_edge_binary(), "serve", "0")
     yield p
     p.stop()
 
 
 @pytest.fixture(scope="module")
 def node(edge):
-    p = Peer("node", os.path.join(PEERS, "node_edge.js"), "serve", "0")
+    p = ReadyPeer("node", os.path.join(PEERS, "node_edge.js"), "serve", "0")
     yield p
     p.stop()
 
 
 @pytest.fixture(scope="module")
 def py(edge):
-    p = Peer("python3", "-u", os.path.join(PEERS, "pyserver.py"), "0")
+    p = ReadyPeer("python3", "-u", os.path.join(PEERS, "pyserver.py"), "0")
     yield p
     p.stop()
 
@@ -217,7 +189,7 @@ def test_forward_proxy_absolute_form(edge, py, tmp_path):
     URL's host and port name the server, not the proxy's socket."""
     script = tmp_path / "tcp_pipe.py"
     script.write_text(TCP_PIPE)
-    proxy = Peer("python3", "-u", str(script), str(py.port))
+    proxy = ReadyPeer("python3", "-u", str(script), str(py.port))
     try:
         t0 = time.time_ns()
         assert curl("-x", proxy.url, "http://example.com/users/8?k=v") == [200]
@@ -327,7 +299,7 @@ BODY_10 = 3 * len(b"close delimited line 0\n")
 def py10(edge, tmp_path_factory):
     script = tmp_path_factory.mktemp("py10") / "http10_server.py"
     script.write_text(HTTP10_SERVER)
-    p = Peer("python3", "-u", str(script))
+    p = ReadyPeer("python3", "-u", str(script))
     yield p
     p.stop()
 
@@ -393,7 +365,7 @@ def test_sendfile_bodies(edge, go, py10):
 
 @pytest.fixture(scope="module")
 def jdk(edge):
-    p = Peer("java", os.path.join(PEERS, "JdkServer.java"), "0")
+    p = ReadyPeer("java", os.path.join(PEERS, "JdkServer.java"), "0")
     yield p
     p.stop()
 
@@ -786,7 +758,7 @@ def test_connect_tunnel_with_plain_http_inside(edge, go, tmp_path):
     traced with no parent that would never be exported."""
     script = tmp_path / "connect_proxy.py"
     script.write_text(CONNECT_PROXY)
-    proxy = Peer("python3", "-u", str(script))
+    proxy = ReadyPeer("python3", "-u", str(script))
     try:
         t0 = time.time_ns()
         assert curl("-p", "-x", proxy.url, go.url + "/empty") == [204]
@@ -910,3 +882,4 @@ def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
         assert s.attrs["http.request.method_original"] == "get", s
         assert s.attrs["http.response.status_code"] == 501, s
         assert s.name.startswith("HTTP"), s
+

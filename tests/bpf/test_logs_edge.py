@@ -688,15 +688,8 @@ def test_cat_of_a_big_file_to_a_pipe(tmp_path):
 
 
 def go_logs_binary():
-    from lib.peers import CACHE, PEERS
-    out = os.path.join(CACHE, "bin", "gologs")
-    src = os.path.join(PEERS, "GoLogs")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(
-            os.path.join(src, "main.go")):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run(["go", "build", "-o", out, "."], cwd=src, check=True,
-                       env=dict(os.environ, CGO_ENABLED="0"))
-    return out
+    from lib.peers import go_peer_binary
+    return go_peer_binary("GoLogs", "gologs")
 
 
 def test_go_log_and_fmt_from_goroutines():

@@ -25,8 +25,8 @@ import time
 
 import pytest
 
-from lib.peers import CACHE, PEERS
-from lib.tracer import Span, Tracer
+from lib.peers import CACHE, PEERS, ReadyPeer
+from lib.tracer import Span, traced_self
 
 SERVER, CLIENT = 2, 3
 ERROR = 2         # span status code
@@ -42,36 +42,12 @@ def need(tool):
 
 @pytest.fixture(scope="module")
 def tracer():
-    if os.geteuid() != 0:
-        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
-    t = Tracer("--pid", str(os.getpid())).start()
-    yield t
-    rc = t.stop()
-    assert rc == 0, t.stderr.decode(errors="replace")
-    bad = [s for s in t.all_spans() if not isinstance(s, Span)]
-    assert not bad, f"tracer printed lines that are not span JSON: {bad[:3]}"
-
-
-class Peer:
-    """A server child printing "READY <port>"."""
-
-    def __init__(self, *cmd, env=None):
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL,
-                                     env=dict(os.environ, **(env or {})))
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("READY"), (cmd, line)
-        self.port = int(line.split()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+    yield from traced_self()
 
 
 @pytest.fixture(scope="module")
 def target(tracer):
-    p = Peer("python3", "-u", os.path.join(PEERS, "client_target.py"), "0")
+    p = ReadyPeer("python3", "-u", os.path.join(PEERS, "client_target.py"), "0")
     yield p
     p.stop()
 
@@ -281,7 +257,7 @@ def test_python_server_calls_out(tracer, target):
     and with httpx.get: each call is a child of the request it serves,
     also with 6 requests at once."""
     need_module("requests", "httpx")
-    front = Peer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve",
+    front = ReadyPeer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve",
                  target.url)
     try:
         t0 = time.time_ns()
@@ -308,7 +284,7 @@ def test_aiohttp_server_calls_out(tracer, target):
     call serves (docs/limits.md): each call is under its own request or a
     root, never under another request."""
     need_module("aiohttp")
-    front = Peer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve-aio",
+    front = ReadyPeer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve-aio",
                  target.url)
     try:
         t0 = time.time_ns()
@@ -387,7 +363,7 @@ def test_java_server_calls_out(tracer, target):
     """A JDK HttpServer handler calling out with OkHttp (which writes on
     the calling thread) and Apache HttpClient: each call is a child of the
     request being served."""
-    front = Peer(*java("serve", target.url))
+    front = ReadyPeer(*java("serve", target.url))
     try:
         t0 = time.time_ns()
         run(need("curl"), "-s", "-o", "/dev/null", front.url + "/call/okhttp",

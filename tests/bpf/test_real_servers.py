@@ -24,7 +24,7 @@ import time
 import pytest
 
 from lib.peers import CACHE
-from lib.tracer import Span, Tracer
+from lib.tracer import Span, traced_self
 
 SERVER, CLIENT = 2, 3
 ERROR = 2       # span status code
@@ -87,14 +87,7 @@ class Proc:
 
 @pytest.fixture(scope="module")
 def tracer():
-    if os.geteuid() != 0:
-        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
-    t = Tracer("--pid", str(os.getpid())).start()
-    yield t
-    rc = t.stop()
-    assert rc == 0, t.stderr.decode(errors="replace")
-    bad = [s for s in t.all_spans() if not isinstance(s, Span)]
-    assert not bad, f"tracer printed lines that are not span JSON: {bad[:3]}"
+    yield from traced_self()
 
 
 @pytest.fixture(scope="module")

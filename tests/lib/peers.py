@@ -9,14 +9,38 @@ PEERS = os.path.join(ROOT, "tests", "peers")
 CACHE = os.environ.get("EBPFTRACE_CACHE", os.path.expanduser("~/.cache/ebpftrace"))
 
 
-def go_server_binary():
-    out = os.path.join(CACHE, "bin", "goserver")
-    src = os.path.join(PEERS, "GoServer")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(os.path.join(src, "main.go")):
+def go_peer_binary(src_dir, name):
+    """tests/peers/<src_dir> built into the cache as bin/<name>, again
+    whenever its main.go is newer."""
+    out = os.path.join(CACHE, "bin", name)
+    src = os.path.join(PEERS, src_dir)
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(
+            os.path.join(src, "main.go")):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         subprocess.run(["go", "build", "-o", out, "."], cwd=src, check=True,
                        env=dict(os.environ, CGO_ENABLED="0"))
     return out
+
+
+def go_server_binary():
+    return go_peer_binary("GoServer", "goserver")
+
+
+class ReadyPeer:
+    """A server child that prints "READY <port>" once it listens."""
+
+    def __init__(self, *cmd, env=None):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL,
+                                     env=dict(os.environ, **(env or {})))
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("READY"), (cmd, line)
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def command(kind, port=0, downstream=None):

@@ -132,3 +132,19 @@ class Tracer:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
+
+
+def traced_self():
+    """For a module fixture (`yield from traced_self()`): a tracer on this
+    test process and its children (--pid), so other load on the machine
+    cannot crowd the ring buffer; on exit it must have stopped cleanly and
+    printed nothing but span JSON."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
+    t = Tracer("--pid", str(os.getpid())).start()
+    yield t
+    rc = t.stop()
+    assert rc == 0, t.stderr.decode(errors="replace")
+    bad = [s for s in t.all_spans() if not isinstance(s, Span)]
+    assert not bad, f"tracer printed lines that are not span JSON: {bad[:3]}"
