@@ -654,7 +654,8 @@ static void add_common(struct ebt_span *s, const struct ebt_exchange *x,
 	ebt_span_add_str(s, "http.request.method", method);
 	if (strcmp(method, x->method) != 0)
 		ebt_span_add_str(s, "http.request.method_original", x->method);
-	ebt_span_add_int(s, "http.response.status_code", m->status);
+	if (m->status)
+		ebt_span_add_int(s, "http.response.status_code", m->status);
 	/* a 1.0 request answered "HTTP/1.1 ..." is a 1.0 exchange: the
 	 * server only advertises what it could do (RFC 9110, 6.2) */
 	ebt_span_add_str(s, "network.protocol.version",
@@ -880,4 +881,36 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		return;
 	t->stats.spans++;
 	t->sink(t->sink_ctx, s);
+}
+
+/*
+ * Client side: requests still waiting when their connection closed (the
+ * server closed or reset it, or the client gave up on it): each is a span
+ * ending at the close, an error with error.type "connection_closed" and no
+ * status code, as an instrumented client reports a failed call.
+ */
+void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
+			uint64_t ts)
+{
+	static const struct http_msg no_response = {.version_minor = 1};
+
+	while (c->role == EBT_ROLE_CLIENT && c->head) {
+		struct ebt_exchange *x = c->head;
+		struct ebt_span *s;
+
+		c->head = x->next;
+		c->n_pending--;
+		mark_peer_answered(t, c, x);
+		s = build_span(t, c, x, &no_response,
+			       ts > x->start_ns ? ts : x->start_ns);
+		ebt_exchange_free(x);
+		if (!s)
+			continue;
+		s->status = EBT_STATUS_ERROR;
+		ebt_span_add_str(s, "error.type", "connection_closed");
+		t->stats.spans++;
+		t->sink(t->sink_ctx, s);
+	}
+	if (!c->head)
+		c->tail = NULL;
 }

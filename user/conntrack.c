@@ -402,6 +402,7 @@ void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
 	if (!c)
 		return;
 	conn_eof(t, c, h->ts_ns);
+	ebt_asm_unanswered(t, c, h->ts_ns);
 	if (t->bpf && (c->skip_until[0] || c->skip_until[1]))
 		ebt_bpf_skip_delete(t->bpf, id.tgid, id.fd);
 	ebt_conn_drop_pending(t, c);
@@ -411,6 +412,7 @@ void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h)
 struct exit_sweep {
 	struct ebt_tracer *t;
 	uint32_t tgid;
+	uint64_t ts;
 };
 
 static bool conn_of_tgid(const void *key, void *val, void *ctx)
@@ -422,6 +424,7 @@ static bool conn_of_tgid(const void *key, void *val, void *ctx)
 	if (id->tgid != x->tgid)
 		return false;
 	conn_eof(x->t, c, 0); /* exit closed it: a client may never call close */
+	ebt_asm_unanswered(x->t, c, x->ts);
 	unindex_client(x->t, c);
 	if (x->t->bpf)
 		ebt_bpf_conn_delete(x->t->bpf, id->tgid, id->fd);
@@ -430,9 +433,9 @@ static bool conn_of_tgid(const void *key, void *val, void *ctx)
 	return true;
 }
 
-void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid)
+void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid, uint64_t ts)
 {
-	struct exit_sweep x = {.t = t, .tgid = tgid};
+	struct exit_sweep x = {.t = t, .tgid = tgid, .ts = ts};
 
 	htab_sweep(t->conns, conn_of_tgid, &x);
 	ebt_resources_forget(t->resources, tgid);

@@ -126,7 +126,7 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 			ebt_logcapture_exit(t, h->tgid);
 			ebt_logs_forget(t->logs, h->tgid);
 		}
-		ebt_proc_exit(t, h->tgid);
+		ebt_proc_exit(t, h->tgid, h->ts_ns);
 		free(htab_del(t->threads, &h->tgid)); /* its main thread */
 		if (t->bpf && t->cfg->n_pids)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);

@@ -179,7 +179,7 @@ struct ebt_thread_ctx {
 void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e);
 void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e);
 void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h);
-void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid);
+void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid, uint64_t ts);
 void ebt_proc_fork(struct ebt_tracer *t, uint32_t parent, uint32_t child);
 void ebt_conn_free(void *conn);
 void ebt_conn_drop_pending(struct ebt_tracer *t, struct ebt_conn *c);
@@ -189,6 +189,10 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct http_msg *m, uint64_t ts, uint32_t tid);
 void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		      const struct http_msg *m, uint64_t ts);
+/* Client requests left unanswered at the connection's close (ts): error
+ * spans. */
+void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
+			uint64_t ts);
 /* A request's body was read whole: its size, for a chunked body. */
 void ebt_asm_request_done(struct ebt_conn *c, const struct http_msg *m);
 void ebt_exchange_free(struct ebt_exchange *x);

@@ -716,6 +716,9 @@ def test_request_dropped_unanswered_is_nobody_s_parent(edge, go):
     assert cli[0].parent == "", cli[0]
     assert not edge.wait_for(lambda s: s.attrs.get("url.path") == "/abandoned",
                              count=0, since=t0)
+    gone = edge.wait_for(lambda s: s.kind == CLIENT and s.attrs.get(
+        "url.full", "").endswith("/abandoned"), count=1, since=t0)
+    assert gone[0].attrs["error.type"] == "connection_closed", gone
 
 
 CONNECT_PROXY = r'''
@@ -883,3 +886,43 @@ def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
         assert s.attrs["http.response.status_code"] == 501, s
         assert s.name.startswith("HTTP"), s
 
+
+def test_server_closes_without_answering(edge):
+    """A server reads a request and closes without a word (a crash, a
+    proxy dropping it): curl's call failed, and its span says so, as an
+    instrumented client reports a failed call: an error with error.type
+    connection_closed, no status code, ending at the close. The abandoned
+    request of the client that gives up first is one too (the test just
+    above: the client closes before any answer)."""
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    port = lsock.getsockname()[1]
+
+    def serve():
+        conn, _ = lsock.accept()
+        req = b""
+        while b"\r\n\r\n" not in req:
+            req += recv_more(conn, 4096)
+        time.sleep(0.2)
+        conn.close()
+        lsock.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    t0 = time.time_ns()
+    out = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/noanswer"],
+                         capture_output=True, timeout=30)
+    th.join()
+    assert out.returncode == 52, out  # curl: empty reply from server
+    cli = edge.wait_for(lambda s: s.kind == CLIENT and
+                        s.attrs.get("url.full", "").endswith("/noanswer"),
+                        count=1, since=t0)
+    s = cli[0]
+    assert s.status == 2, s
+    assert s.attrs["error.type"] == "connection_closed", s
+    assert "http.response.status_code" not in s.attrs, s
+    assert s.end - s.start >= 150_000_000, s
+    time.sleep(0.5)
+    assert not edge.wait_for(lambda s: s.attrs.get("url.path") == "/noanswer",
+                             count=0, since=t0)

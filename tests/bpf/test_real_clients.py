@@ -414,9 +414,10 @@ def test_go_pool_and_no_keepalive(tracer, target):
 def test_go_chunked_redirect_cancel(tracer, target):
     """Request bodies of unknown length (0, 1, 20 000 bytes in 700-byte
     writes: chunked) then a GET on the same connection; a 3-hop redirect
-    chain and a 404; a call cancelled by its context before the answer
-    makes no span, nor does the server's answer written after it left (its
-    parent would be that missing span); the next call is right."""
+    chain and a 404; a call cancelled by its context before the answer is
+    a failed call (error.type connection_closed, no status code), and the
+    server's answer written after it left, if it makes a span, is that
+    span's child; the next call is right."""
     t0 = time.time_ns()
     assert go("chunked", target.url) == [200] * 4
     exchanges(tracer, target.port, t0, [
@@ -429,9 +430,18 @@ def test_go_chunked_redirect_cancel(tracer, target):
     t2 = time.time_ns()
     assert go("cancel", target.url) == [-1, 200]
     time.sleep(1.2)  # the server finishes the abandoned /sleep/1000
-    exchanges(tracer, target.port, t2, [("GET", "/get/1", 200, None, 27)])
-    assert not [s for s in tracer.all_spans() if isinstance(s, Span) and s.start >= t2
-                and "/sleep/" in s.attrs.get("url.full", s.attrs.get("url.path"))]
+    cli = spans(tracer, CLIENT, target.port, t2, 2)
+    gone, ok = cli
+    assert "/sleep/" in gone.attrs["url.full"], cli
+    assert gone.status == ERROR and "http.response.status_code" not in gone.attrs, gone
+    assert gone.attrs["error.type"] == "connection_closed", gone
+    srv = [s for s in tracer.all_spans() if isinstance(s, Span) and s.start >= t2
+           and s.kind == SERVER and s.attrs.get("server.port") == target.port]
+    late = [s for s in srv if s.attrs["url.path"].startswith("/sleep/")]
+    assert all(s.parent == gone.span_id for s in late), (late, gone)
+    answer = [s for s in srv if s.parent == ok.span_id]
+    assert len(answer) == 1, (srv, ok)
+    check_pair(ok, answer[0], "GET", "/get/1", 200, None, 27)
 
 
 # ---- command-line clients ----------------------------------------------------

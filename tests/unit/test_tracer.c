@@ -646,8 +646,8 @@ static void test_client_closes_inside_body(void **state)
 /* A traced local client and server: the client stops reading the
  * download and closes, the server's writes fail and it closes: both spans,
  * the server's under the client's. A client that gave up before any answer
- * has no span, and the server whose late answer is cut short then has none
- * either (its parent would be a span nobody exported). */
+ * has an error span (connection_closed), and the server's late answer, cut
+ * short, is its child. */
 static void test_local_pair_cut_short(void **state)
 {
 	static const char head[] =
@@ -672,11 +672,9 @@ static void test_local_pair_cut_short(void **state)
 		if (gave_up)
 			data(f, 20, 20, 5, EBT_DIR_EGRESS, 1, head);
 		close_fd(f, 20, 5);
-		if (gave_up) {
-			assert_int_equal(f->cap.n, n);
-			continue;
-		}
 		assert_int_equal(f->cap.n, n + 2);
+		assert_int_equal(f->cap.spans[n]->status,
+				 gave_up ? EBT_STATUS_ERROR : EBT_STATUS_UNSET);
 		assert_int_equal(f->cap.spans[n]->kind, EBT_KIND_CLIENT);
 		assert_int_equal(f->cap.spans[n + 1]->kind, EBT_KIND_SERVER);
 		assert_memory_equal(f->cap.spans[n + 1]->parent_span_id,
@@ -824,6 +822,46 @@ static void test_close_delimited_ends_at_last_byte(void **state)
 		assert_true(f->cap.spans[i]->end_ns - f->cap.spans[i]->start_ns <
 			    10000);
 	}
+}
+
+/* A client request the connection closed on before any answer is a failed
+ * call: an error span ending at the close, no status code; also when the
+ * process exits without closing. A server's unanswered request is not. */
+static void test_unanswered_client_request_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_ev_close c;
+	struct ebt_ev_proc e;
+	const struct ebt_span *s;
+
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0,
+	     "POST /a HTTP/1.1\r\nHost: b:9090\r\nContent-Length: 2\r\n\r\nhi");
+	memset(&c, 0, sizeof(c));
+	hdr(&c.hdr, EBT_EV_CONN_CLOSE, 10, 11, 6, 600, f->now += 3000000000);
+	ebt_tracer_handle(&f->t, &c, sizeof(c));
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /s HTTP/1.1\r\n\r\n");
+	open_conn(f, 10, 7, EBT_ROLE_CLIENT, 50001, 9090);
+	data(f, 10, 11, 7, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, EBT_EV_PROC_EXIT, 10, 10, 0, 0, f->now += 1000000000);
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+	assert_int_equal(f->cap.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		s = f->cap.spans[i];
+		assert_int_equal(s->kind, EBT_KIND_CLIENT);
+		assert_int_equal(s->status, EBT_STATUS_ERROR);
+		assert_string_equal(attr(s, "error.type"), "connection_closed");
+		assert_null(ebt_span_find(s, "http.response.status_code"));
+		assert_string_equal(attr(s, "network.protocol.version"), "1.1");
+	}
+	s = f->cap.spans[0];
+	assert_string_equal(s->name, "POST");
+	assert_int_equal(ebt_span_find(s, "http.request.body.size")->num, 2);
+	assert_true(s->end_ns - s->start_ns >= 3000000000ull);
+	assert_true(f->cap.spans[1]->end_ns - f->cap.spans[1]->start_ns >=
+		    1000000000ull);
 }
 
 /* "GET / HTTP/1.0" answered "HTTP/1.1 200": the exchange is HTTP/1.0. */
@@ -1201,6 +1239,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_close_delimited_ends_at_last_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unanswered_client_request_is_an_error, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_http10_request_answered_as_11, setup, teardown),
 		cmocka_unit_test_setup_teardown(
