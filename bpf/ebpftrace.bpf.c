@@ -937,7 +937,8 @@ enum data_sc {
  * from plaintext). sendto: a program that sends on fd 1 knows it holds a
  * socket there, not its stdout; only a tracked connection is of interest.
  * sendfile moves bytes from a file: none are copied. regs is a BTF
- * pointer: its fields are read directly, not through a helper call.
+ * pointer (NULL: this task's, fetched only for a syscall worth reading):
+ * its fields are read directly, not through a helper call.
  */
 static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 				   long ret)
@@ -947,6 +948,8 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 
 	if (ebt_cfg.hook_only || ret <= 0)
 		return 0;
+	if (!regs)
+		regs = user_regs();
 	fd = (__u32)PT_REGS_PARM1_SYSCALL(regs);
 	a1 = PT_REGS_PARM2_SYSCALL(regs);
 	switch (sc) {
@@ -991,7 +994,7 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
 	{                                                                      \
-		return exit_io(user_regs(), sc, ctx->ret);                     \
+		return exit_io(NULL, sc, ctx->ret);                            \
 	}
 
 DATA_TP(read, SC_READ)
@@ -1010,7 +1013,7 @@ DATA_TP(pwritev2, SC_PWRITEV)
 SEC("tracepoint/syscalls/sys_exit_splice")
 int exit_splice_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	return exit_io(user_regs(), SC_SPLICE, ctx->ret);
+	return exit_io(NULL, SC_SPLICE, ctx->ret);
 }
 
 /* ---- close / process lifetime ------------------------------------------- */

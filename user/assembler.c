@@ -855,18 +855,34 @@ static struct ebt_span *build_span(struct ebt_tracer *t,
 	return s;
 }
 
-void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
-		      const struct http_msg *m, uint64_t ts)
+/* The oldest pending exchange, taken off the FIFO; NULL if none. */
+static struct ebt_exchange *pop_exchange(struct ebt_conn *c)
 {
 	struct ebt_exchange *x = c->head;
-	struct ebt_span *s;
 
 	if (!x)
-		return; /* response to a request we did not see */
+		return NULL;
 	c->head = x->next;
 	if (!c->head)
 		c->tail = NULL;
 	c->n_pending--;
+	return x;
+}
+
+static void export_span(struct ebt_tracer *t, struct ebt_span *s)
+{
+	t->stats.spans++;
+	t->sink(t->sink_ctx, s);
+}
+
+void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
+		      const struct http_msg *m, uint64_t ts)
+{
+	struct ebt_exchange *x = pop_exchange(c);
+	struct ebt_span *s;
+
+	if (!x)
+		return; /* response to a request we did not see */
 	c->skip_resp += x->skip_after;
 	if (c->role == EBT_ROLE_SERVER) {
 		clear_thread_active(t, c, x);
@@ -877,10 +893,8 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 	}
 	s = build_span(t, c, x, m, ts);
 	ebt_exchange_free(x);
-	if (!s)
-		return;
-	t->stats.spans++;
-	t->sink(t->sink_ctx, s);
+	if (s)
+		export_span(t, s);
 }
 
 /*
@@ -893,13 +907,11 @@ void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 			uint64_t ts)
 {
 	static const struct http_msg no_response = {.version_minor = 1};
+	struct ebt_exchange *x;
 
-	while (c->role == EBT_ROLE_CLIENT && c->head) {
-		struct ebt_exchange *x = c->head;
+	while (c->role == EBT_ROLE_CLIENT && (x = pop_exchange(c))) {
 		struct ebt_span *s;
 
-		c->head = x->next;
-		c->n_pending--;
 		mark_peer_answered(t, c, x);
 		s = build_span(t, c, x, &no_response,
 			       ts > x->start_ns ? ts : x->start_ns);
@@ -908,9 +920,6 @@ void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 			continue;
 		s->status = EBT_STATUS_ERROR;
 		ebt_span_add_str(s, "error.type", "connection_closed");
-		t->stats.spans++;
-		t->sink(t->sink_ctx, s);
+		export_span(t, s);
 	}
-	if (!c->head)
-		c->tail = NULL;
 }

@@ -591,6 +591,7 @@ static enum http_error hdr_content_length(struct head *h, const uint8_t *v,
 	bool any = false;
 	uint64_t x;
 
+	h->framing_field = true;
 	while (list_next(v, n, &i, &tok, &tn)) {
 		if (!parse_dec(tok, tn, &x) ||
 		    (h->cl_seen && x != h->m->content_length))
@@ -612,6 +613,7 @@ static enum http_error hdr_transfer_encoding(struct head *h, const uint8_t *v,
 	const uint8_t *tok, *last = NULL;
 	size_t i = 0, tn, last_n = 0;
 
+	h->framing_field = true;
 	while (list_next(v, n, &i, &tok, &tn)) {
 		last = tok;
 		last_n = tn;
@@ -704,8 +706,7 @@ static enum http_error parse_header(struct head *h, const uint8_t **pos,
 		a++;
 	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
 		b--;
-	h->framing_field = (k == 14 && ieq("content-length", l, k)) ||
-			   (k == 17 && ieq("transfer-encoding", l, k));
+	h->framing_field = false; /* the handlers below say otherwise */
 	for (size_t i = 0; i < ARRAY_SIZE(hdr_table); i++)
 		if (hdr_table[i].len == k && ieq(hdr_table[i].name, l, k))
 			return hdr_table[i].fn(h, a, b - a);
