@@ -159,7 +159,8 @@ def test_chunked_request_bodies(edge, go, node):
 
 # ---- request targets: absolute-form (forward proxy), asterisk-form -------
 
-TCP_PIPE = r'''
+# A listener printing READY <port>, and pipe(): the head of the scripts below.
+LISTEN_AND_PIPE = r'''
 import socket, sys, threading
 ls = socket.socket()
 ls.bind(("127.0.0.1", 0))
@@ -175,7 +176,9 @@ def pipe(a, b):
         b.shutdown(socket.SHUT_WR)
     except OSError:
         pass
-while True:
+'''
+
+TCP_PIPE = LISTEN_AND_PIPE + r'''while True:
     c, _ = ls.accept()
     u = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
     threading.Thread(target=pipe, args=(c, u), daemon=True).start()
@@ -237,6 +240,22 @@ def recv_more(sock, n=65536):
     d = sock.recv(n)
     assert d, "connection closed early"
     return d
+
+
+def read_head(conn):
+    """Bytes from conn up to and including a blank line."""
+    req = b""
+    while b"\r\n\r\n" not in req:
+        req += recv_more(conn, 4096)
+    return req
+
+
+def local_listener():
+    """A listening socket on loopback, and its port."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    return lsock, lsock.getsockname()[1]
 
 
 def test_options_asterisk(edge, go):
@@ -551,9 +570,7 @@ def test_many_concurrent_keepalive_connections(edge, go, node):
 def peek_server():
     """A server that peeks at each request before it reads it; its port."""
     import threading
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen()
+    lsock, port = local_listener()
 
     def serve():
         conn, _ = lsock.accept()
@@ -561,13 +578,11 @@ def peek_server():
             for _ in range(2):
                 peeked = conn.recv(4096, socket.MSG_PEEK)
                 assert peeked.startswith(b"GET /peek/")
-                req = b""
-                while b"\r\n\r\n" not in req:
-                    req += recv_more(conn, 4096)
+                read_head(conn)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\npeek\n")
         lsock.close()
     threading.Thread(target=serve, daemon=True).start()
-    return lsock.getsockname()[1]
+    return port
 
 
 @pytest.mark.parametrize("hooks", ["tracepoints", "raw"])
@@ -599,10 +614,7 @@ def test_chunked_body_whose_end_the_capture_missed(edge):
     connection idle for a second, then sends the next request: the first
     span ends with the read that took its body, not a second later."""
     import threading
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen()
-    port = lsock.getsockname()[1]
+    lsock, port = local_listener()
     body = b"".join(b"%x\r\n%s\r\n" % (1000, b"c" * 1000) for _ in range(30))
 
     def serve():
@@ -611,9 +623,7 @@ def test_chunked_body_whose_end_the_capture_missed(edge):
             for answer in (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                            + body + b"0\r\n\r\n",
                            b"HTTP/1.1 204 No Content\r\n\r\n"):
-                req = b""
-                while b"\r\n\r\n" not in req:
-                    req += recv_more(conn, 4096)
+                read_head(conn)
                 conn.sendall(answer)
         lsock.close()
     th = threading.Thread(target=serve)
@@ -689,17 +699,12 @@ def test_request_dropped_unanswered_is_nobody_s_parent(edge, go):
     not the child of the request that was never answered (its span does
     not exist)."""
     import threading
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen()
-    port = lsock.getsockname()[1]
+    lsock, port = local_listener()
     out = {}
 
     def serve():
         conn, _ = lsock.accept()
-        req = b""
-        while b"\r\n\r\n" not in req:
-            req += recv_more(conn, 4096)
+        read_head(conn)
         assert conn.recv(4096) == b""  # the client is gone
         conn.close()
         out["later"] = raw_exchange(go.port, b"GET /empty HTTP/1.1\r\nHost: a\r\n"
@@ -721,23 +726,7 @@ def test_request_dropped_unanswered_is_nobody_s_parent(edge, go):
     assert gone[0].attrs["error.type"] == "connection_closed", gone
 
 
-CONNECT_PROXY = r'''
-import socket, threading
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen()
-print("READY", ls.getsockname()[1], flush=True)
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-        b.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-def tunnel(c):
+CONNECT_PROXY = LISTEN_AND_PIPE + r'''def tunnel(c):
     head = b""
     while b"\r\n\r\n" not in head:
         d = c.recv(4096)
@@ -796,10 +785,7 @@ def test_body_spliced_from_a_pipe(edge, hooks):
     has its own response (the body's bytes, unseen, used to swallow the
     next response head and shift every later pairing)."""
     import threading
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen()
-    port = lsock.getsockname()[1]
+    lsock, port = local_listener()
     bodies = [b"s" * 3000, b"t" * 10, b"u" * 20000]
 
     def serve():
@@ -895,16 +881,11 @@ def test_server_closes_without_answering(edge):
     request of the client that gives up first is one too (the test just
     above: the client closes before any answer)."""
     import threading
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen()
-    port = lsock.getsockname()[1]
+    lsock, port = local_listener()
 
     def serve():
         conn, _ = lsock.accept()
-        req = b""
-        while b"\r\n\r\n" not in req:
-            req += recv_more(conn, 4096)
+        read_head(conn)
         time.sleep(0.2)
         conn.close()
         lsock.close()

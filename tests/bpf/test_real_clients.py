@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from lib.peers import CACHE, PEERS, ReadyPeer
+from lib.peers import CACHE, PEERS, ReadyPeer, npm_modules
 from lib.tracer import Span, traced_self
 
 SERVER, CLIENT = 2, 3
@@ -140,14 +140,7 @@ def echo(method, n):
 # ---- Node.js: fetch (undici) and axios --------------------------------------
 
 def axios_modules():
-    d = os.path.join(CACHE, "npm-axios")
-    if not os.path.exists(os.path.join(d, "node_modules", "axios")):
-        os.makedirs(d, exist_ok=True)
-        out = subprocess.run([need("npm"), "install", "--no-audit", "--no-fund",
-                              "--silent", "axios@1"], cwd=d,
-                             capture_output=True, timeout=300)
-        assert out.returncode == 0, f"npm install axios failed: {out}"
-    return os.path.join(d, "node_modules")
+    return npm_modules("axios", "axios@1")
 
 
 def test_node_fetch(tracer, target):
@@ -258,7 +251,7 @@ def test_python_server_calls_out(tracer, target):
     also with 6 requests at once."""
     need_module("requests", "httpx")
     front = ReadyPeer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve",
-                 target.url)
+                      target.url)
     try:
         t0 = time.time_ns()
         run(need("curl"), "-s", "-o", "/dev/null", front.url + "/call/requests",
@@ -285,7 +278,7 @@ def test_aiohttp_server_calls_out(tracer, target):
     root, never under another request."""
     need_module("aiohttp")
     front = ReadyPeer("python3", "-u", os.path.join(PEERS, "py_clients.py"), "serve-aio",
-                 target.url)
+                      target.url)
     try:
         t0 = time.time_ns()
         run(need("curl"), "-s", "-o", "/dev/null", front.url + "/call/21",

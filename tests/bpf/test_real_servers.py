@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from lib.peers import CACHE
+from lib.peers import npm_modules, stop_process
 from lib.tracer import Span, traced_self
 
 SERVER, CLIENT = 2, 3
@@ -77,12 +77,7 @@ class Proc:
             return f.read().decode(errors="replace")[-2000:]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
@@ -621,14 +616,7 @@ app.listen(Number(process.argv[2]), "127.0.0.1");
 
 
 def express_modules():
-    d = os.path.join(CACHE, "npm-express")
-    if not os.path.exists(os.path.join(d, "node_modules", "express")):
-        os.makedirs(d, exist_ok=True)
-        out = subprocess.run([need("npm"), "install", "--no-audit", "--no-fund",
-                              "--silent", "express@4"], cwd=d,
-                             capture_output=True, timeout=300)
-        assert out.returncode == 0, out
-    return os.path.join(d, "node_modules")
+    return npm_modules("express", "express@4")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Starts the real test peers (tests/peers) and waits for READY <port>."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -39,8 +40,32 @@ class ReadyPeer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop_process(self.proc)
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL if it is still there after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def npm_modules(package, spec):
+    """`npm install spec` (once) into the cache; the node_modules dir to put
+    in NODE_PATH."""
+    d = os.path.join(CACHE, "npm-" + package)
+    if not os.path.exists(os.path.join(d, "node_modules", package)):
+        os.makedirs(d, exist_ok=True)
+        npm = shutil.which("npm")
+        assert npm, "npm is not installed: run tests/deps.sh (make deps)"
+        out = subprocess.run([npm, "install", "--no-audit", "--no-fund",
+                              "--silent", spec], cwd=d,
+                             capture_output=True, timeout=300)
+        assert out.returncode == 0, f"npm install {spec} failed: {out}"
+    return os.path.join(d, "node_modules")
 
 
 def command(kind, port=0, downstream=None):
@@ -83,12 +108,7 @@ class Server:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
 
 
 def run_client(*args, timeout=60):
