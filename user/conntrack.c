@@ -2,8 +2,10 @@
 /*
  * Connection table: one entry per traced connection {tgid, fd, start}, the
  * two HTTP stream parsers of that connection, and the FIFO of requests
- * awaiting a response. Lost records (sequence gaps) and parser resyncs drop
- * the pending requests: a span is emitted only from bytes seen whole.
+ * awaiting a response. Bytes not seen (lost records, bodies BPF skipped)
+ * are known by stream offset: inside a body they only count, anywhere
+ * else they and parser resyncs drop the pending requests: a span is
+ * emitted only from heads seen whole.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +130,13 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 	struct ebt_conn *c = htab_get(t->conns, &id);
 	int err;
 
-	if (!c && !(c = conn_new(t, &e->hdr, e->role)))
-		return;
+	if (!c) {
+		c = conn_new(t, &e->hdr, e->role);
+		if (!c)
+			return;
+		/* BPF counts both directions' offsets from here */
+		c->off_known[0] = c->off_known[1] = true;
+	}
 	memset(&c->tuple, 0, sizeof(c->tuple));
 	memcpy(c->tuple.laddr, e->saddr, 16);
 	memcpy(c->tuple.raddr, e->daddr, 16);
@@ -314,6 +321,23 @@ static void advance_offset(struct ebt_conn *c, const struct ebt_ev_data *e)
 	c->off_known[dir] = true;
 }
 
+/*
+ * Records of this connection were lost (the ring was full). Where both
+ * directions' stream offsets are known, the bytes they held show up as an
+ * offset jump in their own direction and are accounted there, like a
+ * skipped body: a body's bytes only count, anything else breaks that
+ * side's framing (see http_stream_gap). Otherwise nothing tells what was
+ * lost: the pending requests go and both parsers start again.
+ */
+static int lost_records(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	t->stats.seq_gaps++;
+	if (c->off_known[0] && c->off_known[1])
+		return 0;
+	ebt_conn_drop_pending(t, c);
+	return reset_parsers(c);
+}
+
 /* A long body ahead: tell BPF where it ends, only its length matters. */
 static void skip_body(struct ebt_tracer *t, struct ebt_conn *c, unsigned dir,
 		      const struct http_stream *s)
@@ -340,12 +364,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	if (!c || c->not_http)
 		return;
 	c->last_ns = e->hdr.ts_ns;
-	if (e->seq != c->next_seq) {
-		t->stats.seq_gaps++;
-		ebt_conn_drop_pending(t, c);
-		if (reset_parsers(c) != 0)
-			return;
-	}
+	if (e->seq != c->next_seq && lost_records(t, c) != 0)
+		return;
 	c->next_seq = e->seq + 1;
 	f.side = (e->direction == EBT_DIR_INGRESS) ==
 			 (c->role != EBT_ROLE_CLIENT) ? SIDE_REQ : SIDE_RESP;

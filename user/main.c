@@ -210,8 +210,9 @@ static void report_losses(struct ebt_bpf *bpf, uint64_t *last_drops,
 	ebt_bpf_stats(bpf, k);
 	if (k[EBT_STAT_RB_DROPS] > *last_drops)
 		log_warn("ring buffer full: %" PRIu64 " records lost (total "
-			 "%" PRIu64 "); spans of those connections are dropped, "
-			 "not guessed", k[EBT_STAT_RB_DROPS] - *last_drops,
+			 "%" PRIu64 "); bytes lost inside a body are counted by "
+			 "offset, exchanges whose heads were lost get no span",
+			 k[EBT_STAT_RB_DROPS] - *last_drops,
 			 k[EBT_STAT_RB_DROPS]);
 	if (k[EBT_STAT_CONN_FULL] > *last_full)
 		log_warn("connection map full: %" PRIu64 " connections not "

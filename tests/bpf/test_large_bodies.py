@@ -15,6 +15,7 @@ when other test runs kept the tracer off the CPU).
 """
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ SERVER, CLIENT = 2, 3
 MIB = 1 << 20
 
 BIG_SERVER = r'''
-import sys
+import sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 BLOCK = b"b" * 65536
 class H(BaseHTTPRequestHandler):
@@ -40,6 +41,13 @@ class H(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(n))
         self.end_headers()
+        if self.path.startswith("/paused/"):
+            # the head now, all but the last block in 0.3 s, the last
+            # block 0.6 s after that
+            time.sleep(0.3)
+            self.wfile.write(b"b" * (n - len(BLOCK)))
+            time.sleep(0.6)
+            n = len(BLOCK)
         while n > 0:
             k = min(n, len(BLOCK))
             self.wfile.write(BLOCK[:k])
@@ -165,3 +173,29 @@ def test_keepalive_request_after_a_long_body(big):
         assert a[0].end <= b[0].start <= up[0].start <= c[0].start
         # one connection: curl reused it for every request
         assert len({s[0].attrs["network.peer.port"] for s in (a, b, up, c)}) == 1
+
+
+def test_records_lost_inside_bodies_keep_their_spans(big):
+    """The tracer is held off the CPU (SIGSTOP) while four downloads send
+    8 MiB each at once: nothing has told BPF to skip those bodies yet, so
+    their records fill the ring and many are lost. The stream offsets of
+    the records that follow show where the lost bytes were (inside the
+    bodies), so every exchange still makes both spans, with its size."""
+    t0 = time.time_ns()
+    lost0 = counter(big, "ringbuf_drops_total")
+    size = 8 * MIB
+    url = f"http://127.0.0.1:{big.port}/paused/{size}"
+    big.proc.send_signal(signal.SIGSTOP)
+    try:
+        procs = [subprocess.Popen(["curl", "-sS", "-o", "/dev/null", url])
+                 for _ in range(4)]
+        time.sleep(0.6)
+    finally:
+        big.proc.send_signal(signal.SIGCONT)
+    assert [p.wait(timeout=60) for p in procs] == [0] * len(procs)
+    assert counter(big, "ringbuf_drops_total") > lost0
+    for kind in (SERVER, CLIENT):
+        got = spans_of(big, kind, f"/paused/{size}", t0, 4)
+        assert len(got) == 4, (kind, got)
+        assert {s.attrs.get("http.response.body.size") for s in got} == {size}
+        assert {s.attrs["http.response.status_code"] for s in got} == {200}

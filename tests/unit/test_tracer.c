@@ -460,11 +460,12 @@ static void test_traceparent_wins(void **state)
 	assert_string_equal(hex, "00f067aa0ba902b7");
 }
 
+/* A connection whose open record was not seen: its stream offsets are
+ * unknown, so a lost record could have held anything. */
 static void test_seq_gap_drops_pending_request(void **state)
 {
 	struct fixture *f = *state;
 
-	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
 	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
 	/* record 1 lost */
 	data(f, 10, 11, 5, EBT_DIR_EGRESS, 2,
@@ -792,6 +793,72 @@ static void test_skipped_body_counts_by_offset(void **state)
 	assert_int_equal(f->cap.n, 2);
 	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/next");
 	assert_int_equal(f->t.stats.parse_errors, 0);
+}
+
+/* The ring was full for two records inside a long body: the offsets
+ * show where their bytes went, so the exchange still makes its span. */
+static void test_lost_body_records_keep_the_span(void **state)
+{
+	struct fixture *f = *state;
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n";
+	uint64_t hl = strlen(head);
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /dl HTTP/1.1\r\n\r\n", 20);
+	data_at(f, EBT_DIR_EGRESS, 1, 0, head, (uint32_t)hl + 65536);
+	/* records 2 and 3 (64 KiB each) lost */
+	data_at(f, EBT_DIR_EGRESS, 4, hl + 3 * 65536, "tail",
+		(uint32_t)(200000 - 3 * 65536));
+	assert_int_equal(f->t.stats.seq_gaps, 1);
+	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(ebt_span_find(f->cap.spans[0],
+				       "http.response.body.size")->num,
+			 200000);
+	data_at(f, EBT_DIR_INGRESS, 5, 20, "GET /next HTTP/1.1\r\n\r\n", 22);
+	data_at(f, EBT_DIR_EGRESS, 6, hl + 200000,
+		"HTTP/1.1 204 No Content\r\n\r\n", 27);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/next");
+	assert_int_equal(f->t.stats.parse_errors, 0);
+}
+
+/* A lost record that held a response head: that exchange and the one
+ * pending when the loss shows (the next response starts after unknown
+ * bytes) get no span, nothing is paired wrongly, and the connection
+ * recovers at the next exchange. */
+static void test_lost_response_head_pairs_nothing_wrongly(void **state)
+{
+	struct fixture *f = *state;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint32_t ol = (uint32_t)strlen(ok);
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /a HTTP/1.1\r\n\r\n", 19);
+	/* record 1, the answer to /a, lost */
+	data_at(f, EBT_DIR_INGRESS, 2, 19, "GET /b HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_EGRESS, 3, ol, ok, ol);
+	assert_int_equal(f->cap.n, 0);
+	data_at(f, EBT_DIR_INGRESS, 4, 38, "GET /c HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_EGRESS, 5, 2 * ol, ok, ol);
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(attr(f->cap.spans[0], "url.path"), "/c");
+}
+
+/* A lost record that held a whole request: its answer finds nothing
+ * pending, and the next request is parsed from its first byte. */
+static void test_lost_request_record(void **state)
+{
+	struct fixture *f = *state;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint32_t ol = (uint32_t)strlen(ok);
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	/* record 0, request /a, lost */
+	data_at(f, EBT_DIR_EGRESS, 1, 0, ok, ol);
+	data_at(f, EBT_DIR_INGRESS, 2, 19, "GET /b HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_EGRESS, 3, ol, ok, ol);
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(attr(f->cap.spans[0], "url.path"), "/b");
 }
 
 /* A close-delimited body ends with its last bytes, also when the client
@@ -1232,6 +1299,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_absolute_form_through_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options_asterisk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lost_body_records_keep_the_span, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lost_response_head_pairs_nothing_wrongly, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_lost_request_record, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_skipped_body_counts_by_offset,
 						setup, teardown),
