@@ -801,6 +801,24 @@ static __always_inline bool in_skipped_body(struct ebt_conn_key *key,
 	       off + (__u64)ret < k->until[dir];
 }
 
+/*
+ * When long reads and writes fill the ring faster than userspace drains
+ * it, the last eighth of it is kept for the small records that a span
+ * cannot do without (heads, opens, closes, exits): a data syscall of
+ * SKIP_MIN_LEN or more is then let go as a lost record. Its bytes are
+ * still counted in the stream offset, so userspace finds where they were,
+ * as it does for records the full ring refused.
+ */
+#define RB_HEADROOM_SHIFT 3
+
+static __always_inline bool ring_crowded(void)
+{
+	__u64 size = bpf_ringbuf_query(&ebt_events, BPF_RB_RING_SIZE);
+	__u64 used = bpf_ringbuf_query(&ebt_events, BPF_RB_AVAIL_DATA);
+
+	return used > size - (size >> RB_HEADROOM_SHIFT);
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a,
 				     struct ebt_conn_key *key,
 				     struct ebt_conn_info *c, long ret)
@@ -815,6 +833,11 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	if (ret >= SKIP_MIN_LEN &&
 	    in_skipped_body(key, c, a->direction & 1, off, ret)) {
 		stat_inc(EBT_STAT_SKIPPED_BODY);
+		return 0;
+	}
+	if (ret >= SKIP_MIN_LEN && c->seq && ring_crowded()) {
+		__sync_fetch_and_add(&c->seq, 1); /* a gap userspace sees */
+		stat_inc(EBT_STAT_RB_DROPS);
 		return 0;
 	}
 	s = bpf_map_lookup_elem(&ebt_scratch, &zero);
