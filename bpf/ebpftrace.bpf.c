@@ -803,20 +803,36 @@ static __always_inline bool in_skipped_body(struct ebt_conn_key *key,
 
 /*
  * When long reads and writes fill the ring faster than userspace drains
- * it, the last eighth of it is kept for the small records that a span
- * cannot do without (heads, opens, closes, exits): a data syscall of
- * SKIP_MIN_LEN or more is then let go as a lost record. Its bytes are
- * still counted in the stream offset, so userspace finds where they were,
- * as it does for records the full ring refused.
+ * it, its last eighth is kept for what a span cannot do without (opens,
+ * heads, closes, exits). A data syscall of SKIP_MIN_LEN or more then
+ * keeps only its first CROWDED_CAP bytes if they may start a message (a
+ * head read or written together with the start of its body), and none
+ * otherwise: its record still gives its time, length and offset, so a
+ * body still ends where it did. In the last sixteenth such a syscall
+ * makes no record at all and counts as lost; its bytes are still counted
+ * in the stream offset, so userspace finds where they were, as it does
+ * for records the full ring refused.
  */
-#define RB_HEADROOM_SHIFT 3
+#define CROWDED_CAP 1024
 
-static __always_inline bool ring_crowded(void)
+enum crowding { ROOMY, CROWDED, JAMMED };
+
+static __always_inline enum crowding ring_crowding(void)
 {
 	__u64 size = bpf_ringbuf_query(&ebt_events, BPF_RB_RING_SIZE);
-	__u64 used = bpf_ringbuf_query(&ebt_events, BPF_RB_AVAIL_DATA);
+	__u64 free = size - bpf_ringbuf_query(&ebt_events, BPF_RB_AVAIL_DATA);
 
-	return used > size - (size >> RB_HEADROOM_SHIFT);
+	if (free >= size >> 3)
+		return ROOMY;
+	return free >= size >> 4 ? CROWDED : JAMMED;
+}
+
+/* A record not kept: userspace sees the sequence gap. */
+static __always_inline int let_go(struct ebt_conn_info *c)
+{
+	__sync_fetch_and_add(&c->seq, 1);
+	stat_inc(EBT_STAT_RB_DROPS);
+	return 0;
 }
 
 static __always_inline int emit_data(__u64 id, struct io_args *a,
@@ -824,6 +840,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 				     struct ebt_conn_info *c, long ret)
 {
 	__u32 zero = 0, cap;
+	enum crowding crowding;
 	struct scratch *s;
 	__u64 off;
 
@@ -835,15 +852,16 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 		stat_inc(EBT_STAT_SKIPPED_BODY);
 		return 0;
 	}
-	if (ret >= SKIP_MIN_LEN && c->seq && ring_crowded()) {
-		__sync_fetch_and_add(&c->seq, 1); /* a gap userspace sees */
-		stat_inc(EBT_STAT_RB_DROPS);
-		return 0;
-	}
+	crowding = ret >= SKIP_MIN_LEN && c->seq ? ring_crowding() : ROOMY;
+	if (crowding == JAMMED)
+		return let_go(c);
 	s = bpf_map_lookup_elem(&ebt_scratch, &zero);
 	if (!s)
 		return 0;
-	cap = copy_payload(s, a, ret);
+	cap = copy_payload(s, a, crowding == CROWDED ? CROWDED_CAP : ret);
+	if (crowding == CROWDED && (cap < EBT_CLASSIFY_MIN ||
+			classify(s->ev.payload) == EBT_PROTO_OTHER))
+		cap = 0;
 	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
 		c->proto = classify(s->ev.payload);
 		if (c->proto == EBT_PROTO_OTHER) {
