@@ -898,10 +898,13 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 }
 
 /*
- * Client side: requests still waiting when their connection closed (the
- * server closed or reset it, or the client gave up on it): each is a span
- * ending at the close, an error with error.type "connection_closed" and no
- * status code, as an instrumented client reports a failed call.
+ * Requests still waiting when their connection closed or their process
+ * exited: each is a span ending then, an error with error.type
+ * "connection_closed" and no status code. On the client side (the server
+ * closed or reset the connection, or the client gave up on it) that is
+ * what an instrumented client reports for a failed call; on the server
+ * side (it closed without a word: a crash, a dropped request, a process
+ * killed mid-request) the request still happened and took that long.
  */
 void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 			uint64_t ts)
@@ -909,10 +912,13 @@ void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 	static const struct http_msg no_response = {.version_minor = 1};
 	struct ebt_exchange *x;
 
-	while (c->role == EBT_ROLE_CLIENT && (x = pop_exchange(c))) {
+	if (c->role != EBT_ROLE_CLIENT && c->role != EBT_ROLE_SERVER)
+		return;
+	while ((x = pop_exchange(c))) {
 		struct ebt_span *s;
 
-		mark_peer_answered(t, c, x);
+		if (c->role == EBT_ROLE_CLIENT)
+			mark_peer_answered(t, c, x);
 		s = build_span(t, c, x, &no_response,
 			       ts > x->start_ns ? ts : x->start_ns);
 		ebt_exchange_free(x);

@@ -189,8 +189,8 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct http_msg *m, uint64_t ts, uint32_t tid);
 void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		      const struct http_msg *m, uint64_t ts);
-/* Client requests left unanswered at the connection's close (ts): error
- * spans. */
+/* Requests left unanswered at the connection's close or the process's
+ * exit (ts), client or server side: error spans without a status code. */
 void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 			uint64_t ts);
 /* A request's body was read whole: its size, for a chunked body. */

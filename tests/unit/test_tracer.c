@@ -893,8 +893,10 @@ static void test_close_delimited_ends_at_last_byte(void **state)
 
 /* A client request the connection closed on before any answer is a failed
  * call: an error span ending at the close, no status code; also when the
- * process exits without closing. A server's unanswered request is not. */
-static void test_unanswered_client_request_is_an_error(void **state)
+ * process exits without closing. So is a server's unanswered request (the
+ * process exited while serving it): a server span, the parent of the call
+ * it was making. */
+static void test_unanswered_request_is_an_error(void **state)
 {
 	struct fixture *f = *state;
 	struct ebt_ev_close c;
@@ -914,21 +916,32 @@ static void test_unanswered_client_request_is_an_error(void **state)
 	memset(&e, 0, sizeof(e));
 	hdr(&e.hdr, EBT_EV_PROC_EXIT, 10, 10, 0, 0, f->now += 1000000000);
 	ebt_tracer_handle(&f->t, &e, sizeof(e));
-	assert_int_equal(f->cap.n, 2);
-	for (unsigned i = 0; i < 2; i++) {
+	assert_int_equal(f->cap.n, 3);
+	for (unsigned i = 0; i < 3; i++) {
 		s = f->cap.spans[i];
-		assert_int_equal(s->kind, EBT_KIND_CLIENT);
 		assert_int_equal(s->status, EBT_STATUS_ERROR);
 		assert_string_equal(attr(s, "error.type"), "connection_closed");
 		assert_null(ebt_span_find(s, "http.response.status_code"));
 		assert_string_equal(attr(s, "network.protocol.version"), "1.1");
+		assert_true(s->end_ns - s->start_ns >= 1000000000ull);
 	}
 	s = f->cap.spans[0];
 	assert_string_equal(s->name, "POST");
+	assert_int_equal(s->kind, EBT_KIND_CLIENT);
 	assert_int_equal(ebt_span_find(s, "http.request.body.size")->num, 2);
 	assert_true(s->end_ns - s->start_ns >= 3000000000ull);
-	assert_true(f->cap.spans[1]->end_ns - f->cap.spans[1]->start_ns >=
-		    1000000000ull);
+	/* the exit ends the other two, in no set order */
+	const struct ebt_span *srv = f->cap.spans[1], *cli = f->cap.spans[2];
+
+	if (srv->kind != EBT_KIND_SERVER) {
+		srv = f->cap.spans[2];
+		cli = f->cap.spans[1];
+	}
+	assert_int_equal(srv->kind, EBT_KIND_SERVER);
+	assert_string_equal(srv->name, "GET /s");
+	assert_string_equal(attr(cli, "url.full"), "http://127.0.0.1:9090/b");
+	assert_memory_equal(cli->trace_id, srv->trace_id, 16);
+	assert_memory_equal(cli->parent_span_id, srv->span_id, 8);
 }
 
 /* "GET / HTTP/1.0" answered "HTTP/1.1 200": the exchange is HTTP/1.0. */
@@ -1016,8 +1029,8 @@ static void test_pipeline_deeper_than_kept(void **state)
 			 204);
 }
 
-/* The request a thread read was dropped without an answer (its client
- * closed first): a request the thread writes later is not its child. */
+/* The request a thread read was closed without an answer (an error
+ * span): a request the thread writes later is not its child. */
 static void test_no_parent_from_a_dropped_request(void **state)
 {
 	struct fixture *f = *state;
@@ -1033,10 +1046,12 @@ static void test_no_parent_from_a_dropped_request(void **state)
 	     "GET /later HTTP/1.1\r\nHost: b:9090\r\n\r\n");
 	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
 	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(f->cap.n, 1);
-	assert_int_equal(f->cap.spans[0]->kind, EBT_KIND_CLIENT);
+	assert_int_equal(f->cap.n, 2);
+	assert_int_equal(f->cap.spans[0]->kind, EBT_KIND_SERVER);
+	assert_int_equal(f->cap.spans[0]->status, EBT_STATUS_ERROR);
+	assert_int_equal(f->cap.spans[1]->kind, EBT_KIND_CLIENT);
 	for (int i = 0; i < 8; i++)
-		assert_int_equal(f->cap.spans[0]->parent_span_id[i], 0);
+		assert_int_equal(f->cap.spans[1]->parent_span_id[i], 0);
 }
 
 /* A forward proxy's CONNECT tunnel carrying plain HTTP: one CONNECT
@@ -1314,7 +1329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_close_delimited_ends_at_last_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_unanswered_client_request_is_an_error, setup,
+			test_unanswered_request_is_an_error, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_http10_request_answered_as_11, setup, teardown),
