@@ -39,7 +39,8 @@ static const struct metric_def defs[] = {
 	{ "kernel_events_total", C, "Records the BPF programs wrote to the "
 	  "ring buffer.", NULL, F(kernel_events) },
 	{ "ringbuf_drops_total", C, "Records lost in the kernel because the "
-	  "ring buffer was full.", NULL, F(ringbuf_drops) },
+	  "ring buffer was full (long reads and writes: fifteen sixteenths "
+	  "full).", NULL, F(ringbuf_drops) },
 	{ "conn_map_full_total", C, "Connections not tracked because the BPF "
 	  "connection map was full.", NULL, F(conn_map_full) },
 	{ "truncated_records_total", C, "Data records whose payload was cut "

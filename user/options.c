@@ -312,8 +312,10 @@ static const struct opt opts[] = {
 	  .help = "the ring buffer that carries records from the kernel "
 		  "(rounded up to a power of two; it counts once in the "
 		  "tracer's RSS); the reader is woken when "
-		  "a quarter is full, else every 100 ms. Records that do not "
-		  "fit are lost and counted (ebpftrace_ringbuf_drops_total)",
+		  "a quarter is full, else every 100 ms. Its last eighth is "
+		  "kept for heads, opens and closes (long reads and writes "
+		  "then leave only their lengths); records that do not fit "
+		  "are lost and counted (ebpftrace_ringbuf_drops_total)",
 	  .off = FIELD(ringbuf_size, uint64_t), .min = 256 * 1024,
 	  .max = 1ull << 30 },
 	{ .key = "otlp.queue_bytes", .flag = "--otlp-queue-bytes",
