@@ -13,6 +13,7 @@ so the concurrency here stays within what a loaded 2-core CI machine
 absorbs (eight downloads and three uploads at once lost records there
 when other test runs kept the tracer off the CPU).
 """
+import contextlib
 import os
 import re
 import signal
@@ -118,6 +119,17 @@ def counter_rose(t, name, before, timeout=5):
     return counter(t, name) > before
 
 
+@contextlib.contextmanager
+def stalled(t):
+    """The tracer held off the CPU (SIGSTOP) for the block: BPF goes on
+    filling the ring, nothing drains it."""
+    t.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        t.proc.send_signal(signal.SIGCONT)
+
+
 def path_of(s):
     """url.path of a server span; the path in url.full of a client span."""
     if "url.path" in s.attrs:
@@ -196,13 +208,10 @@ def test_records_lost_inside_bodies_keep_their_spans(big):
     lost0 = counter(big, "ringbuf_drops_total")
     size = 8 * MIB
     url = f"http://127.0.0.1:{big.port}/paused/{size}"
-    big.proc.send_signal(signal.SIGSTOP)
-    try:
+    with stalled(big):
         procs = [subprocess.Popen(["curl", "-sS", "-o", "/dev/null", url])
                  for _ in range(4)]
         time.sleep(0.6)
-    finally:
-        big.proc.send_signal(signal.SIGCONT)
     assert [p.wait(timeout=60) for p in procs] == [0] * len(procs)
     for kind in (SERVER, CLIENT):
         got = spans_of(big, kind, f"/paused/{size}", t0, 4)
@@ -224,16 +233,13 @@ def test_short_exchanges_get_through_a_ring_full_of_bodies(big):
     t0 = time.time_ns()
     url = f"http://127.0.0.1:{big.port}"
     sizes = [100, 100000] * 10
-    big.proc.send_signal(signal.SIGSTOP)
-    try:
+    with stalled(big):
         flood = [subprocess.Popen(["curl", "-sS", "-o", "/dev/null",
                                    f"{url}/dl/{16 * MIB}"]) for _ in range(2)]
         assert [p.wait(timeout=60) for p in flood] == [0, 0]
         for n in sizes:
             subprocess.run(["curl", "-sS", "-o", "/dev/null", f"{url}/dl/{n}"],
                            check=True, timeout=30)
-    finally:
-        big.proc.send_signal(signal.SIGCONT)
     for kind in (SERVER, CLIENT):
         for n in (100, 100000):
             got = spans_of(big, kind, f"/dl/{n}", t0, 10)

@@ -768,31 +768,46 @@ static void data_at(struct fixture *f, uint32_t dir, uint32_t seq,
 	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
 }
 
+/* A server sends a body of size bytes after its head: the first write
+ * (head and 64 KiB) is recorded, the next unseen 64 KiB writes are not,
+ * the one that ends the body is (record tail_seq); then the connection
+ * carries a next request. The offsets place the bytes not seen. */
+static void long_body_with_hole(struct fixture *f, uint32_t size,
+				unsigned unseen, uint32_t tail_seq)
+{
+	char head[64];
+	uint64_t hl = (uint64_t)snprintf(
+		head, sizeof(head),
+		"HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", size);
+	uint64_t tail_off = hl + (uint64_t)(unseen + 1) * 65536;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /dl HTTP/1.1\r\n\r\n", 20);
+	data_at(f, EBT_DIR_EGRESS, 1, 0, head, (uint32_t)hl + 65536);
+	data_at(f, EBT_DIR_EGRESS, tail_seq, tail_off, "tail",
+		(uint32_t)(hl + size - tail_off));
+	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(ebt_span_find(f->cap.spans[0],
+				       "http.response.body.size")->num,
+			 size);
+	data_at(f, EBT_DIR_INGRESS, tail_seq + 1, 20,
+		"GET /next HTTP/1.1\r\n\r\n", 22);
+	data_at(f, EBT_DIR_EGRESS, tail_seq + 2, hl + size,
+		"HTTP/1.1 204 No Content\r\n\r\n", 27);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/next");
+	assert_int_equal(f->t.stats.parse_errors, 0);
+}
+
 /* BPF records nothing inside a long body: the offsets jump, the skipped
  * bytes count into the body, and the next request on the connection is
  * parsed from its first byte. */
 static void test_skipped_body_counts_by_offset(void **state)
 {
 	struct fixture *f = *state;
-	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
-	uint64_t hl = strlen(head);
 
-	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
-	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /dl HTTP/1.1\r\n\r\n", 20);
-	data_at(f, EBT_DIR_EGRESS, 1, 0, head, (uint32_t)hl + 65536);
 	/* 14 writes of 64 KiB not recorded, then the last one */
-	data_at(f, EBT_DIR_EGRESS, 2, hl + 15 * 65536, "tail",
-		(uint32_t)(1000000 - 15 * 65536));
-	assert_int_equal(f->cap.n, 1);
-	assert_int_equal(ebt_span_find(f->cap.spans[0],
-				       "http.response.body.size")->num,
-			 1000000);
-	data_at(f, EBT_DIR_INGRESS, 3, 20, "GET /next HTTP/1.1\r\n\r\n", 22);
-	data_at(f, EBT_DIR_EGRESS, 4, hl + 1000000,
-		"HTTP/1.1 204 No Content\r\n\r\n", 27);
-	assert_int_equal(f->cap.n, 2);
-	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/next");
-	assert_int_equal(f->t.stats.parse_errors, 0);
+	long_body_with_hole(f, 1000000, 14, 2);
 }
 
 /* The ring was full for two records inside a long body: the offsets
@@ -800,26 +815,10 @@ static void test_skipped_body_counts_by_offset(void **state)
 static void test_lost_body_records_keep_the_span(void **state)
 {
 	struct fixture *f = *state;
-	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n";
-	uint64_t hl = strlen(head);
 
-	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
-	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /dl HTTP/1.1\r\n\r\n", 20);
-	data_at(f, EBT_DIR_EGRESS, 1, 0, head, (uint32_t)hl + 65536);
 	/* records 2 and 3 (64 KiB each) lost */
-	data_at(f, EBT_DIR_EGRESS, 4, hl + 3 * 65536, "tail",
-		(uint32_t)(200000 - 3 * 65536));
+	long_body_with_hole(f, 200000, 2, 4);
 	assert_int_equal(f->t.stats.seq_gaps, 1);
-	assert_int_equal(f->cap.n, 1);
-	assert_int_equal(ebt_span_find(f->cap.spans[0],
-				       "http.response.body.size")->num,
-			 200000);
-	data_at(f, EBT_DIR_INGRESS, 5, 20, "GET /next HTTP/1.1\r\n\r\n", 22);
-	data_at(f, EBT_DIR_EGRESS, 6, hl + 200000,
-		"HTTP/1.1 204 No Content\r\n\r\n", 27);
-	assert_int_equal(f->cap.n, 2);
-	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/next");
-	assert_int_equal(f->t.stats.parse_errors, 0);
 }
 
 /* A lost record that held a response head: that exchange and the one
