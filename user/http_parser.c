@@ -345,6 +345,37 @@ static enum http_error parse_request_line(const uint8_t **pos,
 	return HTTP_ERR_NONE;
 }
 
+/*
+ * A request line the capture cut inside its target (no LF was captured):
+ * METHOD SP target-prefix, taken only when what it gives is what the whole
+ * line would: a target at least as long as we keep, or one whose path is
+ * whole (its query began). The version is unknown: 1.1 is assumed.
+ */
+static enum http_error parse_request_line_cut(const uint8_t *l,
+					      const uint8_t *end,
+					      struct http_msg *m)
+{
+	const uint8_t *t;
+	size_t k, tn;
+
+	k = span(l, end, C_TCHAR);
+	if (k == 0 || k >= HTTP_METHOD_MAX || l + k == end || l[k] != ' ')
+		return HTTP_ERR_GAP;
+	t = l + k + 1;
+	tn = span(t, end, C_TGT);
+	if (tn == 0 || t + tn != end || !target_start_ok(t[0]) || *t == '*' ||
+	    (tn < HTTP_TARGET_MAX - 1 && !memchr(t, '?', tn)))
+		return HTTP_ERR_GAP;
+	memcpy(m->method, l, k);
+	m->method[k] = '\0';
+	m->target_truncated = true;
+	if (tn > HTTP_TARGET_MAX - 1)
+		tn = HTTP_TARGET_MAX - 1;
+	memcpy(m->target, t, tn);
+	m->target[tn] = '\0';
+	return HTTP_ERR_NONE;
+}
+
 /* HTTP-version SP 3DIGIT [SP reason-phrase] CRLF (a missing SP is fine) */
 static enum http_error parse_status_line(const uint8_t **pos,
 					 const uint8_t *end,
@@ -745,7 +776,7 @@ static enum http_error parse_head(struct head *h, const uint8_t *p, size_t n)
 /*
  * p[0..n) is the start of a head whose end was never captured: its start
  * line and whole fields up to the last LF must validate; the partial line
- * after it is ignored.
+ * after it is ignored. A request line cut in its target may still do.
  */
 static enum http_error parse_head_cut(struct head *h, const uint8_t *p,
 				      size_t n)
@@ -755,7 +786,8 @@ static enum http_error parse_head_cut(struct head *h, const uint8_t *p,
 	enum http_error err;
 
 	if (!lf)
-		return HTTP_ERR_GAP;
+		return m->is_request ? parse_request_line_cut(p, p + n, m)
+				     : HTTP_ERR_GAP;
 	end = lf + 1;
 	err = m->is_request ? parse_request_line(&pos, end, m)
 			    : parse_status_line(&pos, end, m);

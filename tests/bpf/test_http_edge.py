@@ -505,6 +505,26 @@ def test_request_sent_byte_by_byte(edge, go):
     assert srv[0].attrs["server.address"] == "slow"
 
 
+def test_request_line_longer_than_the_capture(edge, go, py):
+    """A 12 KB query string (nginx answers 414 to that; Go and Python take
+    it): the request line ends past the 8 KiB a record keeps, yet both ends
+    make their spans, with the path whole and the method and status right."""
+    t0 = time.time_ns()
+    query = "?q=" + "x" * 12000
+    assert curl(f"http://127.0.0.1:{go.port}/etag{query}",
+                *NEXT, f"http://127.0.0.1:{go.port}/empty") == [200, 204]
+    srv, cli = exchanges(edge, go.port, t0, 2)
+    for s in (srv[0], cli[0]):
+        check(s, "GET", "/etag", 200, resp_size=8)
+    for s in (srv[1], cli[1]):
+        check(s, "GET", "/empty", 204)
+    t1 = time.time_ns()
+    assert curl(f"http://127.0.0.1:{py.port}/users/7{query}") == [200]
+    srv, cli = exchanges(edge, py.port, t1, 1)
+    assert srv[0].attrs["url.path"] == "/users/7" and srv[0].name == "GET /users/{id}"
+    assert cli[0].attrs["url.full"] == f"http://127.0.0.1:{py.port}/users/7?q=REDACTED"
+
+
 def test_client_half_closes_after_the_request(edge, go):
     t0 = time.time_ns()
     out = raw_exchange(go.port, b"GET /empty HTTP/1.1\r\nHost: a\r\n\r\n", half_close=True)

@@ -1073,6 +1073,39 @@ static void test_response_head_cut(void **state)
 	done(s, r);
 }
 
+/* A request line longer than the capture: what a whole line would give. */
+static void test_request_line_cut(void **state)
+{
+	static const char *const heads[] = { "GET /", "POST /search?q=" };
+	size_t n = 9000;
+	char *req = malloc(n + 64);
+
+	(void)state;
+	assert_non_null(req);
+	for (size_t i = 0; i < 2; i++) {
+		struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+		struct rec *r = rec_new();
+		size_t h = strlen(heads[i]);
+
+		strcpy(req, heads[i]);
+		memset(req + h, 'a', n);
+		strcpy(req + h + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+		assert_int_equal(feed_capped(s, r, req, i ? 1500 : 8192), 1);
+		assert_int_equal(r->errors, 0);
+		assert_true(r->done[0].target_truncated);
+		assert_string_equal(r->done[0].method, i ? "POST" : "GET");
+		assert_memory_equal(r->done[0].target, strchr(req, '/'),
+				    strlen(r->done[0].target));
+		assert_int_equal(strlen(r->done[0].target),
+				 i ? 1500 - 5 : HTTP_TARGET_MAX - 1);
+		/* the next request is found as usual */
+		assert_int_equal(feed_str(s, r, "GET /next HTTP/1.1\r\n\r\n"), 1);
+		assert_string_equal(r->done[1].target, "/next");
+		done(s, r);
+	}
+	free(req);
+}
+
 /* Cut heads that do not validate, or say nothing final, are errors. */
 static void test_head_cut_not_reported(void **state)
 {
@@ -1081,6 +1114,8 @@ static void test_head_cut_not_reported(void **state)
 		const char *d;
 	} cases[] = {
 		{ HTTP_SIDE_REQUEST, "GET /only-the-start-li" },
+		{ HTTP_SIDE_REQUEST, "GET /x?y=1 HTTP/1.1 and more" },
+		{ HTTP_SIDE_REQUEST, "GET *?x=1" },
 		{ HTTP_SIDE_REQUEST, "GET /x HTTP/1.1\r\nBad Header\r\nxx" },
 		{ HTTP_SIDE_REQUEST, "GET /x HTTP/1.1\r\n"
 				     "Transfer-Encoding: gzip\r\nX" },
@@ -1684,6 +1719,7 @@ int main(void)
 		cmocka_unit_test(test_chunked_request_body_size),
 		cmocka_unit_test(test_gap_in_headers_then_recovery),
 		cmocka_unit_test(test_response_head_cut),
+		cmocka_unit_test(test_request_line_cut),
 		cmocka_unit_test(test_head_cut_not_reported),
 		cmocka_unit_test(test_gap_at_message_boundary),
 		cmocka_unit_test(test_gap_in_close_delimited),
