@@ -835,6 +835,35 @@ static __always_inline int let_go(struct ebt_conn_info *c)
 	return 0;
 }
 
+/*
+ * A connection adopted mid-stream (open before the tracer) may be inside a
+ * message. It is taken up at a syscall that may start a request, going
+ * the way requests go (into a server, out of a client): a response or a
+ * body before it belongs to a request that was not seen.
+ */
+static __always_inline bool adopt_starts(struct ebt_conn_info *c, __u32 dir,
+					 const __u8 *p)
+{
+	bool request_way = (c->role == EBT_ROLE_SERVER) ==
+			   (dir == EBT_DIR_INGRESS);
+
+	return request_way && classify(p) != EBT_PROTO_OTHER &&
+	       !(p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P');
+}
+
+/* Until then its bytes are let go as if the connection began after
+ * them; after EBT_ADOPT_TRIES syscalls it is taken as not HTTP. */
+static __always_inline int not_yet(struct ebt_conn_info *c, __u32 dir,
+				   long ret)
+{
+	__sync_fetch_and_sub(&c->off[dir], (__u64)ret);
+	if (--c->tries)
+		return 0;
+	c->proto = EBT_PROTO_OTHER;
+	stat_inc(EBT_STAT_SKIPPED_OTHER);
+	return 0;
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a,
 				     struct ebt_conn_key *key,
 				     struct ebt_conn_info *c, long ret)
@@ -862,6 +891,9 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	if (crowding == CROWDED && (cap < EBT_CLASSIFY_MIN ||
 			classify(s->ev.payload) == EBT_PROTO_OTHER))
 		cap = 0;
+	if (c->seq == 0 && c->tries &&
+	    (cap < EBT_CLASSIFY_MIN || !adopt_starts(c, a->direction, s->ev.payload)))
+		return not_yet(c, a->direction & 1, ret);
 	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
 		c->proto = classify(s->ev.payload);
 		if (c->proto == EBT_PROTO_OTHER) {

@@ -71,13 +71,18 @@ struct ebt_conn_key {
 	__u32 fd;
 };
 
+/* Data syscalls an adopted connection gets to show a message start. */
+#define EBT_ADOPT_TRIES 256
+
 /* Value of the BPF connection map. */
 struct ebt_conn_info {
 	__u64 start_ns; /* with tgid+fd, the connection's identity */
 	__u32 role;     /* enum ebt_role */
 	__u32 proto;    /* enum ebt_proto */
 	__u32 seq;      /* data records attempted; gaps reveal lost records */
-	__u32 _pad;
+	__u32 tries;    /* adopted (open before the tracer): data syscalls
+			 * that may still fail to classify before the
+			 * connection is taken as not HTTP; else 0 */
 	__u64 off[2];   /* bytes moved so far, by enum ebt_direction */
 };
 _Static_assert(sizeof(struct ebt_conn_info) == 40, "conn_info layout");

@@ -86,6 +86,9 @@ int ebt_cgroup_filter_path(const char *arg, const char *unified, char *out,
 ssize_t ebt_proc_cgroup_read(const char *proc, const char *pid, char *buf,
 			     size_t size);
 
+/* The cgroup2 id (what bpf_get_current_cgroup_id() gives) of process pid
+ * under proc ("/proc"): 0, or -1 (gone, no cgroup2). */
+int ebt_proc_cgroup_id(const char *proc, const char *pid, uint64_t *id);
 /* The cgroup2 mount point, or NULL when there is none (v1 only). */
 const char *ebt_cgroup2_mount(void);
 

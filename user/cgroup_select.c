@@ -182,3 +182,16 @@ int ebt_container_cgroup_ids(const char *prefix, uint64_t *ids, unsigned *n,
 			 "is in a container whose id starts with it", prefix);
 	return matched > 0 ? matched : -1;
 }
+
+int ebt_proc_cgroup_id(const char *proc, const char *pid, uint64_t *id)
+{
+	const char *mnt = ebt_cgroup2_mount();
+	char buf[4096], v2path[3072], path[4096];
+	ssize_t len = ebt_proc_cgroup_read(proc, pid, buf, sizeof(buf));
+
+	if (!mnt || len <= 0 ||
+	    !ebt_cgroup_v2_path(buf, (size_t)len, v2path, sizeof(v2path)))
+		return -1;
+	snprintf(path, sizeof(path), "%s%s", mnt, v2path);
+	return inode_of(path, id);
+}

@@ -345,3 +345,52 @@ void ebt_bpf_pid_forget(struct ebt_bpf *b, uint32_t tgid)
 	bpf_map__delete_elem(b->skel->maps.ebt_pid_filter, &tgid,
 			     sizeof(tgid), 0);
 }
+
+/* Filter map lookup: true when key is in m. */
+static bool in_filter(struct bpf_map *m, const void *key, size_t size)
+{
+	uint8_t v;
+
+	return bpf_map__lookup_elem(m, key, size, &v, sizeof(v), 0) == 0;
+}
+
+bool ebt_bpf_selects(struct ebt_bpf *b, uint32_t tgid, const char *comm,
+		     uint64_t cgroup_id)
+{
+	const struct ebt_bpf_config *c = &b->skel->rodata->ebt_cfg;
+	char key[EBT_COMM_LEN] = {0};
+
+	strncpy(key, comm, sizeof(key) - 1);
+	return tgid != c->self_tgid &&
+	       (!c->filter_pid ||
+		in_filter(b->skel->maps.ebt_pid_filter, &tgid, sizeof(tgid))) &&
+	       (!c->filter_comm ||
+		in_filter(b->skel->maps.ebt_comm_filter, key, sizeof(key))) &&
+	       (!c->filter_cgroup ||
+		in_filter(b->skel->maps.ebt_cgroup_filter, &cgroup_id,
+			  sizeof(cgroup_id)));
+}
+
+bool ebt_bpf_filters_cgroup(struct ebt_bpf *b)
+{
+	return b->skel->rodata->ebt_cfg.filter_cgroup;
+}
+
+int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+		       uint32_t role, uint64_t start_ns)
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+	struct ebt_conn_info v = {.start_ns = start_ns, .role = role,
+				  .tries = EBT_ADOPT_TRIES};
+	uint8_t one = 1;
+	int rc;
+
+	if (b->skel->rodata->ebt_cfg.hook_only)
+		return -EPERM;
+	rc = bpf_map__update_elem(b->skel->maps.ebt_conns, &k, sizeof(k), &v,
+				  sizeof(v), BPF_NOEXIST);
+	if (rc == 0)
+		bpf_map__update_elem(b->skel->maps.ebt_conn_procs, &tgid,
+				     sizeof(tgid), &one, sizeof(one), BPF_ANY);
+	return rc;
+}

@@ -49,4 +49,15 @@ int ebt_bpf_cgroup_set(void *ctx, uint64_t cgroup_id, bool on);
 /* How many cgroup ids the filter holds. */
 unsigned ebt_bpf_cgroup_capacity(void);
 
+/* Would the kernel's filters (--pid, --comm, --cgroup, pods) trace this
+ * process? comm: its main thread's name. */
+bool ebt_bpf_selects(struct ebt_bpf *b, uint32_t tgid, const char *comm,
+		     uint64_t cgroup_id);
+/* Is there a cgroup filter (then ebt_bpf_selects needs the cgroup id)? */
+bool ebt_bpf_filters_cgroup(struct ebt_bpf *b);
+/* Track a connection that was open before the programs attached (adopt.h):
+ * 0 when entered, -EEXIST when BPF tracks that fd already. */
+int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
+		       uint32_t role, uint64_t start_ns);
+
 #endif /* EBT_LOADER_H */

@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "attach.h"
+#include "adopt.h"
 #include "check.h"
 #include "config.h"
 #include "console.h"
@@ -52,6 +54,9 @@
 
 /* Set by SIGINT/SIGTERM; the main loop polls it. */
 static volatile sig_atomic_t stop_requested;
+/* Set by the pod selection thread when it selects a new cgroup: the main
+ * loop then looks for that pod's connections opened before (adopt.c). */
+static atomic_bool adopt_requested;
 
 static void on_signal(int sig)
 {
@@ -169,7 +174,7 @@ static void write_stats(const char *path, const struct run_stats *r,
 		",\"skipped_body\":%" PRIu64 ",\"records\":%" PRIu64
 		",\"bad_records\":%" PRIu64 ",\"seq_gaps\":%" PRIu64
 		",\"parse_errors\":%" PRIu64 ",\"not_http\":%" PRIu64
-		",\"exchanges_dropped\":%" PRIu64 ",\"spans\":%" PRIu64
+		",\"conns_adopted\":%" PRIu64 ",\"exchanges_dropped\":%" PRIu64 ",\"spans\":%" PRIu64
 		",\"spans_exported\":%" PRIu64 ",\"spans_dropped\":%" PRIu64
 		",\"export_errors\":%" PRIu64,
 		k[EBT_STAT_EVENTS], k[EBT_STAT_RB_DROPS], k[EBT_STAT_CONN_FULL],
@@ -177,7 +182,7 @@ static void write_stats(const char *path, const struct run_stats *r,
 		k[EBT_STAT_SKIPPED_BODY],
 		t->stats.records, t->stats.bad_records, t->stats.seq_gaps,
 		t->stats.parse_errors, t->stats.not_http,
-		t->stats.exchanges_dropped, t->stats.spans, o.spans_exported,
+		t->stats.conns_adopted, t->stats.exchanges_dropped, t->stats.spans, o.spans_exported,
 		o.spans_dropped_queue_full + o.spans_dropped_rejected +
 			o.spans_dropped_shutdown,
 		o.request_errors);
@@ -232,6 +237,7 @@ struct run_parts {
 	struct ebt_select_sync *sel;  /* NULL: no pod selection */
 	struct ebt_kevents *events;   /* NULL: events not shipped here */
 	struct ebt_metrics_server metrics; /* not running: endpoint off */
+	bool adopt;                   /* adopt_open_connections */
 };
 
 /* Pod metadata sources and pod selection, for /metrics. */
@@ -303,6 +309,30 @@ static void publish_metrics(struct run_parts *p)
 	ebt_metrics_server_publish(&p->metrics, &snap);
 }
 
+/* Connections the selected processes opened before the programs were
+ * attached (adopt.c); pods selected later are scanned when they are. */
+static void adopt_open_conns(struct ebt_tracer *t, struct ebt_bpf *bpf)
+{
+	unsigned n = ebt_adopt_scan(bpf, "/proc", ebt_tracer_handle, t);
+
+	t->stats.conns_adopted += n;
+	if (n)
+		log_info("tracing: %u connection%s opened before the start "
+			 "adopted (traced from their next request)", n,
+			 n == 1 ? "" : "s");
+}
+
+/* The pod selection's setter: a cgroup selected now may hold connections
+ * opened before. */
+static int select_cgroup(void *ctx, uint64_t cgroup_id, bool on)
+{
+	int rc = ebt_bpf_cgroup_set(ctx, cgroup_id, on);
+
+	if (rc == 0 && on)
+		atomic_store(&adopt_requested, true);
+	return rc;
+}
+
 static void main_loop(struct run_parts *p, uint64_t duration_ms)
 {
 	uint64_t start = ebt_now_mono_ns(), last_tick = start;
@@ -324,6 +354,8 @@ static void main_loop(struct run_parts *p, uint64_t duration_ms)
 		if (end && now >= end)
 			break;
 		if (now - last_tick >= TICK_NS) {
+			if (atomic_exchange(&adopt_requested, false) && p->adopt)
+				adopt_open_conns(p->tracer, p->bpf);
 			ebt_tracer_tick(p->tracer, now);
 			last_tick = now;
 			publish_metrics(p);
@@ -481,7 +513,7 @@ static int start_select(const struct ebt_config *cfg, struct ebt_pod_filter *f,
 			struct ebt_bpf *bpf, struct ebt_select_sync **out)
 {
 	struct ebt_select_sync_config sc = {
-		.filter = f, .cri = cri, .k8s = k8s, .set = ebt_bpf_cgroup_set,
+		.filter = f, .cri = cri, .k8s = k8s, .set = select_cgroup,
 		.set_ctx = bpf, .max_ids = ebt_bpf_cgroup_capacity(),
 		.period_ms = SELECT_PERIOD_MS,
 	};
@@ -581,6 +613,9 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	}
 	tracer.bpf = bpf;
 	parts.bpf = bpf;
+	parts.adopt = cfg->adopt_open && !cfg->hook_only;
+	if (parts.adopt)
+		adopt_open_conns(&tracer, bpf);
 	if (start_select(cfg, &podf, cri, k8s, bpf, &sel) != 0) {
 		ebt_bpf_stop(bpf);
 		goto out_tracer;

@@ -62,6 +62,9 @@ static const struct metric_def defs[] = {
 	  "missing bytes.", NULL, F(parse_errors) },
 	{ "connections_total", C, "Connections opened (accepted or "
 	  "connected) by traced processes.", NULL, F(conns_opened) },
+	{ "connections_adopted_total", C, "Of them, connections open "
+	  "before the tracer started, found in /proc.", NULL,
+	  F(conns_adopted) },
 	{ "connections_not_http_total", C, "Connections classified as not "
 	  "HTTP.", NULL, F(conns_not_http) },
 	{ "exchanges_dropped_total", C, "Requests dropped without a usable "
@@ -253,6 +256,7 @@ static void fill_tracer(struct ebt_metrics_snapshot *s,
 	s->seq_gaps = t->seq_gaps;
 	s->parse_errors = t->parse_errors;
 	s->conns_opened = t->conns_opened;
+	s->conns_adopted = t->conns_adopted;
 	s->conns_not_http = t->not_http;
 	s->exchanges_dropped = t->exchanges_dropped;
 	s->spans = t->spans;

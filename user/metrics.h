@@ -44,6 +44,7 @@ struct ebt_metrics_snapshot {
 	uint64_t seq_gaps;
 	uint64_t parse_errors;
 	uint64_t conns_opened;
+	uint64_t conns_adopted;
 	uint64_t conns_not_http;
 	uint64_t exchanges_dropped;
 	uint64_t spans;

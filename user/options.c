@@ -225,6 +225,15 @@ static const struct opt opts[] = {
 	  .help = "console output: one line per span (text), one JSON "
 		  "object per span (json) or nothing (none)",
 	  .off = FIELD(format, int), .choices = format_choices },
+	{ .key = "adopt_open_connections", .flag = "--adopt-open-connections",
+	  .env = { "EBPFTRACE_ADOPT_OPEN_CONNECTIONS" }, .type = T_BOOL,
+	  .def = "true", .cmds = CMD_TRACE,
+	  .help = "also trace the TCP connections the selected processes had "
+		  "open before the tracer started (found in /proc: keep-alive "
+		  "pools, a proxy's upstream connections), from their next "
+		  "request on; false traces only connections accepted or "
+		  "connected later",
+	  .off = FIELD(adopt_open, bool) },
 	{ .key = "hook_only", .flag = "--hook-only",
 	  .env = { "EBPFTRACE_HOOK_ONLY" }, .type = T_BOOL, .def = "false",
 	  .cmds = CMD_TRACE,

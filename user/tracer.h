@@ -29,6 +29,7 @@ struct ebt_tracer_stats {
 	uint64_t records;        /* ring records decoded */
 	uint64_t bad_records;    /* malformed records (size/type) */
 	uint64_t conns_opened;
+	uint64_t conns_adopted;  /* of them, open before the start (adopt.c) */
 	uint64_t seq_gaps;       /* lost data records detected */
 	uint64_t parse_errors;   /* parser resyncs */
 	uint64_t not_http;       /* connections classified as not HTTP */

@@ -1,0 +1,132 @@
+"""Connections that were open before the tracer started (adopt.c).
+
+A keep-alive pool, or an ingress's upstream connections to a pod that
+someone attaches to later, carries most requests on connections whose
+accept and connect happened before the programs were attached. They are
+found in /proc and traced from their next message on: both ends, with the
+server span under the client span. One caught in the middle of a body is
+taken up at its next request, and a pre-existing connection that is not
+HTTP makes no span.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lib.tracer import Span, Tracer
+
+SERVER, CLIENT = 2, 3
+
+PEER = r'''
+import os, socket, sys, threading, time, http.client
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+go = threading.Event()
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        if self.path == "/slow":   # a body still flowing when the tracer starts
+            self.send_response(200)
+            self.send_header("Content-Length", str(64 * 4096))
+            self.end_headers()
+            for i in range(64):
+                if i == 8:
+                    go.wait()
+                self.wfile.write(b"GET / HTTP/1.1\r\n".ljust(4096, b"x"))
+                time.sleep(0.005)
+            return
+        body = self.path.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+port = srv.server_address[1]
+# not HTTP: a binary protocol on a connection of its own
+raw_l = socket.socket(); raw_l.bind(("127.0.0.1", 0)); raw_l.listen()
+raw_c = socket.create_connection(raw_l.getsockname()); raw_s, _ = raw_l.accept()
+idle = http.client.HTTPConnection("127.0.0.1", port)
+idle.request("GET", "/before"); idle.getresponse().read()
+busy = http.client.HTTPConnection("127.0.0.1", port)
+busy.request("GET", "/slow"); resp = busy.getresponse(); resp.read(4096)
+print(port, raw_l.getsockname()[1], flush=True)
+sys.stdin.readline()        # the tracer is attached
+go.set()
+for i in range(3):
+    idle.request("GET", "/after/%d" % i); idle.getresponse().read()
+resp.read()
+busy.request("GET", "/next"); busy.getresponse().read()
+for i in range(20):
+    raw_c.sendall(b"\x00\x01GET /raw HTTP/1.1\r\n\r\n" + bytes(range(200)))
+    raw_s.recv(65536)
+    raw_s.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+    raw_c.recv(65536)
+print("done", flush=True)
+sys.stdin.readline()
+'''
+
+
+@pytest.fixture
+def peer(tmp_path):
+    path = tmp_path / "peer.py"
+    path.write_text(PEER)
+    p = subprocess.Popen([sys.executable, str(path)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    ports = p.stdout.readline().split()
+    assert len(ports) == 2, "peer did not start"
+    yield p, int(ports[0])
+    p.kill()
+    p.wait()
+
+
+def run_traced(peer, stats, *flags):
+    p, port = peer
+    t = Tracer("--pid", str(p.pid), *flags, stats_file=stats).start()
+    try:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "done"
+        time.sleep(1.5)
+    finally:
+        p.stdin.write("end\n")
+        p.stdin.flush()
+        assert t.stop() == 0, t.stderr.decode(errors="replace")
+    spans = [s for s in t.all_spans()]
+    assert all(isinstance(s, Span) for s in spans), spans
+    with open(stats) as f:
+        return spans, json.load(f), t
+
+
+def test_connections_open_before_the_start_are_traced(peer, tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
+    spans, st, t = run_traced(peer, str(tmp_path / "stats.json"))
+    # both ends of the idle and the busy connection, and of the raw one
+    assert st["conns_adopted"] == 6, (st, t.stderr)
+    paths = ["/after/0", "/after/1", "/after/2", "/next"]
+    srv = sorted((s for s in spans if s.kind == SERVER), key=lambda s: s.start)
+    cli = sorted((s for s in spans if s.kind == CLIENT), key=lambda s: s.start)
+    # nothing from /before, /slow (their requests went before) or the raw
+    # connection (not HTTP, though it carries HTTP-looking bytes)
+    assert [s.attrs["url.path"] for s in srv] == paths, spans
+    assert [s.attrs["url.full"].split(":%d" % peer[1])[1] for s in cli] == paths, spans
+    for s, c in zip(srv, cli):
+        assert s.parent == c.span_id and s.trace_id == c.trace_id, (s, c)
+        assert s.attrs["http.response.status_code"] == 200
+        assert s.attrs["http.response.body.size"] == len(s.attrs["url.path"])
+        assert c.attrs["http.response.body.size"] == len(s.attrs["url.path"])
+    assert st["exchanges_dropped"] == 0, st
+
+
+def test_adoption_can_be_turned_off(peer, tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
+    spans, st, _ = run_traced(peer, str(tmp_path / "stats.json"),
+                              "--adopt-open-connections=false")
+    assert st["conns_adopted"] == 0, st
+    assert spans == [], spans
