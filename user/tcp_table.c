@@ -96,6 +96,11 @@ static int by_ino(const void *a, const void *b)
 
 void ebt_tcp_table_sort(struct ebt_tcp_table *t)
 {
+	memset(t->listening, 0, sizeof(t->listening));
+	for (size_t i = 0; i < t->n; i++)
+		if (t->rows[i].state == TCP_LISTEN)
+			t->listening[t->rows[i].lport / 8] |=
+				(uint8_t)(1u << (t->rows[i].lport % 8));
 	if (t->n)
 		qsort(t->rows, t->n, sizeof(*t->rows), by_ino);
 }
@@ -115,15 +120,14 @@ uint32_t ebt_tcp_role(const struct ebt_tcp_table *t,
 {
 	if (r->state != TCP_ESTABLISHED)
 		return EBT_ROLE_UNKNOWN;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->rows[i].state == TCP_LISTEN &&
-		    t->rows[i].lport == r->lport)
-			return EBT_ROLE_SERVER;
-	return EBT_ROLE_CLIENT;
+	return t->listening[r->lport / 8] & (1u << (r->lport % 8))
+		       ? EBT_ROLE_SERVER
+		       : EBT_ROLE_CLIENT;
 }
 
 void ebt_tcp_table_free(struct ebt_tcp_table *t)
 {
 	free(t->rows);
-	memset(t, 0, sizeof(*t));
+	t->rows = NULL;
+	t->n = t->cap = 0;
 }

@@ -21,13 +21,15 @@ struct ebt_tcp_row {
 struct ebt_tcp_table {
 	struct ebt_tcp_row *rows;
 	size_t n, cap;
+	uint8_t listening[65536 / 8]; /* ports in listen state, by sort */
 };
 
 /* Parses one data line of the tcp (v6 false) or tcp6 table. */
 bool ebt_tcp_row_parse(const char *line, bool v6, struct ebt_tcp_row *r);
 /* Adds every row of a whole tcp/tcp6 file; 0, or -1 out of memory. */
 int ebt_tcp_table_add(struct ebt_tcp_table *t, const char *text, bool v6);
-/* Sorts by inode: call once all files are added, before find. */
+/* Sorts by inode and notes the listened ports: call once all files are
+ * added, before find and role. */
 void ebt_tcp_table_sort(struct ebt_tcp_table *t);
 const struct ebt_tcp_row *ebt_tcp_table_find(const struct ebt_tcp_table *t,
 					     uint64_t ino);
