@@ -584,9 +584,11 @@ static __always_inline __u32 copy_iov(struct ebt_ev_data *ev, __u64 iov_ptr,
 	return off;
 }
 
-/* First bytes of a connection: could this be HTTP/1.x? A request may
- * follow empty lines (RFC 9112 2.2: a server ignores a CRLF before the
- * request line; some clients send one after a body): userspace decides. */
+/* First bytes of a connection: could this be HTTP/1.x? A method is an
+ * upper-case token, '-' and '_' included (M-SEARCH, VERSION-CONTROL). A
+ * request may follow empty lines (RFC 9112 2.2: a server ignores a CRLF
+ * before the request line; some clients send one after a body):
+ * userspace decides. */
 static __always_inline __u32 classify(const __u8 *p)
 {
 	if (p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P')
@@ -594,7 +596,8 @@ static __always_inline __u32 classify(const __u8 *p)
 	if (p[0] == '\r' || p[0] == '\n')
 		return EBT_PROTO_UNKNOWN;
 	for (int i = 0; i < EBT_CLASSIFY_MIN; i++)
-		if (p[i] < 'A' || p[i] > 'Z')
+		if ((p[i] < 'A' || p[i] > 'Z') &&
+		    !(i > 0 && (p[i] == '-' || p[i] == '_')))
 			return p[i] == ' ' && i >= 3 ? EBT_PROTO_HTTP1
 						     : EBT_PROTO_OTHER;
 	return EBT_PROTO_UNKNOWN; /* uppercase word: userspace decides */

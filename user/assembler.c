@@ -150,19 +150,25 @@ bool ebt_asm_cut_keeps_span(const struct ebt_conn *c)
 }
 
 struct in_flight {
+	struct ebt_tracer *t;
 	uint32_t tgid;
-	unsigned n;
+	unsigned n; /* requests in flight */
 	const struct ebt_thread_ctx *tc;
 };
 
+static void inflight_prune(struct ebt_tracer *t, struct ebt_thread_ctx *tc);
+
 static bool count_in_flight(const void *key, void *val, void *ctx)
 {
-	const struct ebt_thread_ctx *tc = val;
+	struct ebt_thread_ctx *tc = val;
 	struct in_flight *f = ctx;
 
 	(void)key;
-	if (tc->tgid == f->tgid) {
-		f->n++;
+	if (tc->tgid != f->tgid || tc->inherited)
+		return false;
+	inflight_prune(f->t, tc);
+	if (tc->n_inflight) {
+		f->n += tc->n_inflight;
 		f->tc = tc;
 	}
 	return false;
@@ -186,42 +192,98 @@ static bool proc_thread_comm(uint32_t tgid, uint32_t tid, char out[16])
 	return n > 0;
 }
 
-/* Threads of the JDK's java.net.http.HttpClient default executor and
- * selector: "HttpClient-<n>-Worker-<m>", "HttpClient-<n>-SelectorManager"
- * (cut to 15 bytes by the kernel). */
-static bool jdk_http_client_thread(struct ebt_tracer *t, uint32_t tgid,
-				   uint32_t tid)
-{
-	char comm[16];
+/*
+ * What a JVM thread is, from its name (cut to 15 bytes by the kernel):
+ * the JDK's java.net.http.HttpClient default executor and selector
+ * ("HttpClient-<n>-Worker-<m>", "HttpClient-<n>-SelectorManager"), or a
+ * ForkJoinPool worker: the carriers of virtual threads
+ * ("ForkJoinPool-1-worker-<n>") and the common pool. A carrier runs many
+ * virtual threads in turn and one may resume on another carrier, so the
+ * request a carrier read last says nothing about who writes next. Cached
+ * per thread (names are read only for client requests of "java").
+ */
+enum jvm_thread { JVM_OTHER, JVM_HTTP_CLIENT, JVM_POOL };
 
+#define THREAD_KIND_TTL_NS (300ULL * 1000000000ULL)
+
+struct thread_kind {
+	uint32_t tgid;
+	enum jvm_thread kind;
+	uint64_t seen_ns;
+};
+
+static enum jvm_thread jvm_kind_of_name(const char *comm)
+{
+	if (strncmp(comm, "HttpClient-", 11) == 0)
+		return JVM_HTTP_CLIENT;
+	if (strncmp(comm, "ForkJoinPool", 12) == 0)
+		return JVM_POOL;
+	return JVM_OTHER;
+}
+
+static enum jvm_thread jvm_thread_kind(struct ebt_tracer *t, uint32_t tgid,
+				       uint32_t tid, uint64_t now)
+{
+	struct thread_kind *k = htab_get(t->thread_kinds, &tid);
+	char comm[16];
+	int err;
+
+	if (k && k->tgid == tgid) {
+		k->seen_ns = now;
+		return k->kind;
+	}
 	if (!(t->thread_comm ? t->thread_comm : proc_thread_comm)(tgid, tid,
 								 comm))
+		return JVM_OTHER;
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k || (htab_put(t->thread_kinds, &tid, k, &err), err)) {
+			free(k);
+			return jvm_kind_of_name(comm);
+		}
+	}
+	*k = (struct thread_kind){.tgid = tgid, .kind = jvm_kind_of_name(comm),
+				  .seen_ns = now};
+	return k->kind;
+}
+
+static bool thread_kind_stale(const void *key, void *val, void *ctx)
+{
+	struct thread_kind *k = val;
+
+	(void)key;
+	if (*(const uint64_t *)ctx - k->seen_ns < THREAD_KIND_TTL_NS)
 		return false;
-	return strncmp(comm, "HttpClient-", 11) == 0;
+	free(val);
+	return true;
+}
+
+void ebt_asm_tick(struct ebt_tracer *t, uint64_t now)
+{
+	htab_sweep(t->thread_kinds, thread_kind_stale, &now);
 }
 
 /*
- * The writing thread has no server span because the client hands its I/O
- * to other threads: the JDK's java.net.http.HttpClient, which Spring Boot
- * 3.4+ RestTemplate/RestClient use by default, connects and writes from
- * its "HttpClient-N-Worker" threads while the request thread waits without
- * a syscall. For a request written by such a thread: if exactly one server
- * span of the process (a process named "java") is in flight and began
- * before it, that is the parent; with two or more nothing says which, and the client span stays
- * a root. Other threads without a server span (exporters, heartbeats,
- * schedulers) are not guessed at.
+ * The writing thread's own context says nothing: the client hands its
+ * I/O to other threads (the JDK's java.net.http.HttpClient, which Spring
+ * Boot 3.4+ RestTemplate/RestClient use by default, connects and writes
+ * from its "HttpClient-N-Worker" threads while the request thread waits
+ * without a syscall), or the thread is a virtual-thread carrier. For a
+ * request written by such a thread of a process named "java": if exactly
+ * one server request of the process is in flight and began before it,
+ * that is the parent; with two or more nothing says which, and the client
+ * span stays a root. Other threads without a server span (exporters,
+ * heartbeats, schedulers) are not guessed at.
  */
 static const struct ebt_thread_ctx *
 sole_in_flight(struct ebt_tracer *t, const struct ebt_conn *c,
 	       const struct ebt_exchange *x)
 {
-	struct in_flight f = {.tgid = c->id.tgid};
+	struct in_flight f = {.t = t, .tgid = c->id.tgid};
 	struct ebt_conn *sc;
 
-	/* the JVM only, so other processes' client requests never pay the
-	 * read of a thread name */
 	if (!htab_len(t->threads) || strcmp(c->comm, "java") != 0 ||
-	    !jdk_http_client_thread(t, c->id.tgid, x->tid))
+	    jvm_thread_kind(t, c->id.tgid, x->tid, x->start_ns) == JVM_OTHER)
 		return NULL;
 	htab_sweep(t->threads, count_in_flight, &f);
 	if (f.n != 1 || f.tc->set_ns > x->start_ns)
@@ -346,6 +408,9 @@ static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
 
 	if (tc && tc->tgid != c->id.tgid)
 		tc = NULL;
+	if (tc && !tc->inherited && strcmp(c->comm, "java") == 0 &&
+	    jvm_thread_kind(t, c->id.tgid, x->tid, x->start_ns) == JVM_POOL)
+		tc = NULL; /* a carrier: whatever it read last is not the writer's */
 	if (tc && !tc->inherited) {
 		inflight_prune(t, tc);
 		if (tc->n_inflight > 1)

@@ -30,8 +30,10 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 	t->clients = htab_new(sizeof(struct ebt_tuple));
 	t->servers = htab_new(sizeof(struct ebt_tuple));
 	t->threads = htab_new(sizeof(uint32_t));
+	t->thread_kinds = htab_new(sizeof(uint32_t));
 	t->resources = ebt_resources_new(cfg->resource_attributes);
 	if (!t->conns || !t->clients || !t->servers || !t->threads ||
+	    !t->thread_kinds ||
 	    !t->resources ||
 	    ebt_logcapture_init(t) != 0) {
 		ebt_tracer_fini(t);
@@ -46,9 +48,11 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 	htab_free(t->servers, NULL);
 	htab_free(t->conns, ebt_conn_free);
 	htab_free(t->threads, free);
+	htab_free(t->thread_kinds, free);
 	ebt_resources_free(t->resources);
 	ebt_logcapture_fini(t);
 	t->clients = t->servers = t->conns = t->threads = NULL;
+	t->thread_kinds = NULL;
 	t->resources = NULL;
 }
 
@@ -156,6 +160,7 @@ static bool thread_expired(const void *key, void *val, void *ctx)
 void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns)
 {
 	htab_sweep(t->threads, thread_expired, &now_ns);
+	ebt_asm_tick(t, now_ns);
 	ebt_logcapture_tick(t, now_ns);
 	if (t->logs)
 		ebt_logs_tick(t->logs,

@@ -54,6 +54,7 @@ struct ebt_tracer {
 	struct htab *clients;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *servers;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
+	struct htab *thread_kinds;    /* tid -> what a JVM thread is (assembler.c) */
 	struct ebt_resources *resources;
 	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
 	struct htab *log_parts;       /* tid -> pieces of a big log write */
@@ -186,6 +187,8 @@ void ebt_conn_free(void *conn);
 void ebt_conn_drop_pending(struct ebt_tracer *t, struct ebt_conn *c);
 
 /* assembler.c */
+/* Forgets what it knew of threads not seen for five minutes. */
+void ebt_asm_tick(struct ebt_tracer *t, uint64_t now_ns);
 void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct http_msg *m, uint64_t ts, uint32_t tid);
 void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,

@@ -899,6 +899,16 @@ def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
         assert s.attrs["http.response.status_code"] == 501, s
         assert s.name.startswith("HTTP"), s
 
+    # a method with '-' opening a connection (SSDP's M-SEARCH)
+    t0 = time.time_ns()
+    out = raw_exchange(py.port, b"M-SEARCH /users/5 HTTP/1.1\r\nHost: dash\r\n"
+                       b"Connection: close\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 501"), out
+    srv, cli = exchanges(edge, py.port, t0, 1)
+    for s in srv + cli:
+        assert s.attrs["http.request.method_original"] == "M-SEARCH", s
+        assert s.attrs["http.response.status_code"] == 501, s
+
 
 def test_server_closes_without_answering(edge):
     """A server reads a request and closes without a word (a crash, a

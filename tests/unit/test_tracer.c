@@ -200,6 +200,8 @@ static bool fake_comm(uint32_t tgid, uint32_t tid, char out[16])
 		strcpy(out, "HttpClient-1-Wo");
 	else if (tid == 15)
 		strcpy(out, "OkHttp http://1");
+	else if (tid == 30 || tid == 31)
+		strcpy(out, "ForkJoinPool-1-");
 	else
 		strcpy(out, "java");
 	return true;
@@ -230,6 +232,44 @@ static void test_client_on_worker_thread_sole_server_span(void **state)
 	assert_int_equal(c->kind, EBT_KIND_CLIENT);
 	assert_memory_equal(c->trace_id, s->trace_id, 16);
 	assert_memory_equal(c->parent_span_id, s->span_id, 8);
+	assert_string_equal(attr(c, "ebpftrace.parent.inferred"),
+			    "only_server_span_in_flight");
+}
+
+/* Virtual threads: carriers 30 and 31 run them in turn, and one resumes
+ * on either. With two server requests in flight, a client request written
+ * on the carrier that read the other one is not its child (it was before:
+ * the carrier's latest read); with one in flight, it is, from any carrier. */
+static void test_client_on_virtual_thread_carriers(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t zero[8];
+	struct ebt_span *c;
+
+	f->t.thread_comm = fake_comm;
+	f->comm = "java";
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40001);
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 30, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	data(f, 10, 31, 7, EBT_DIR_INGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 30, 6, EBT_DIR_EGRESS, 0, "GET /b-down HTTP/1.1\r\n\r\n");
+	data(f, 10, 31, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	assert_memory_equal(f->cap.spans[0]->parent_span_id, zero, 8);
+	/* /b is answered: /a alone is in flight, its call from carrier 31 */
+	data(f, 10, 31, 7, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 31, 6, EBT_DIR_EGRESS, 2, "GET /a-down HTTP/1.1\r\n\r\n");
+	data(f, 10, 30, 6, EBT_DIR_INGRESS, 3,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 30, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 4);
+	c = f->cap.spans[2];
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_memory_equal(c->parent_span_id, f->cap.spans[3]->span_id, 8);
 	assert_string_equal(attr(c, "ebpftrace.parent.inferred"),
 			    "only_server_span_in_flight");
 }
@@ -1277,6 +1317,8 @@ int main(void)
 			test_event_loop_client_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_client_on_worker_thread_not_a_jvm, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_client_on_virtual_thread_carriers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
