@@ -372,6 +372,60 @@ def test_java_server_calls_out(tracer, target):
         child_of(d, o)
 
 
+def newer_java():
+    """A JDK with virtual threads (21+): the machine's second JDK."""
+    import glob
+    import re
+    found = []
+    for d in glob.glob("/usr/lib/jvm/*/bin/java"):
+        m = re.search(r"/(?:[a-z-]*?)(\d+)[^/]*/bin/java$", d)
+        if m and int(m.group(1)) >= 21:
+            found.append((int(m.group(1)), d))
+    if not found:
+        pytest.fail("virtual threads need a JDK 21+ under /usr/lib/jvm "
+                    "(the machine's Temurin): none found")
+    return max(found)[1]
+
+
+def test_jvm_virtual_threads_never_get_a_wrong_parent(tracer, target):
+    """A JDK HttpServer on a virtual-thread executor, each request calling
+    the target twice. Its carrier threads (ForkJoinPool workers) run the
+    virtual threads in turn and one may resume on another carrier: one at a
+    time, both calls are children of their request whichever carrier makes
+    them; eight at a time, a call is a root or under its own request, never
+    under another (15 of 400 were, taking the carrier's latest request)."""
+    front = ReadyPeer(newer_java(), os.path.join(PEERS, "JdkVirtualThreads.java"),
+                      target.url)
+    try:
+        t0 = time.time_ns()
+        for i in range(5):
+            run(need("curl"), "-s", "-o", "/dev/null", f"{front.url}/call/{i}")
+        outer = spans(tracer, SERVER, front.port, t0, 5)
+        calls = spans(tracer, CLIENT, target.port, t0, 10)
+        for o in outer:
+            kids = [c for c in calls if c.parent == o.span_id]
+            n = o.attrs["url.path"].rsplit("/", 1)[1]
+            assert [c.attrs["url.full"].rsplit("/", 1)[1] for c in kids] == [n, n], (o, calls)
+        t1 = time.time_ns()
+        script = ("import sys, threading, urllib.request\n"
+                  "def w(k):\n"
+                  "    for i in range(10):\n"
+                  "        urllib.request.urlopen(sys.argv[1] + '/call/%d' % (100 + 10 * k + i)).read()\n"
+                  "ts = [threading.Thread(target=w, args=(k,)) for k in range(8)]\n"
+                  "[t.start() for t in ts]; [t.join() for t in ts]\n")
+        run(need("python3"), "-c", script, front.url)
+        outer = {o.span_id: o for o in spans(tracer, SERVER, front.port, t1, 80)}
+        calls = spans(tracer, CLIENT, target.port, t1, 160)
+    finally:
+        front.stop()
+    for c in calls:
+        if c.parent:
+            o = outer.get(c.parent)
+            assert o is not None, c
+            assert o.attrs["url.path"].rsplit("/", 1)[1] == c.attrs["url.full"].rsplit("/", 1)[1], (c, o)
+            child_of(c, o)
+
+
 # ---- Go net/http ----------------------------------------------------------
 
 def go_clients_binary():
