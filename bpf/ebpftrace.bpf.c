@@ -322,7 +322,30 @@ static __always_inline void v4_mapped(__u8 out[16], __u32 addr)
 	__builtin_memcpy(out + 12, &addr, 4);
 }
 
-/* Fill addresses and ports; false if not a TCP socket of AF_INET/6. */
+/* A unix stream socket: both ends' identities and the socket's name
+ * (its own, or the peer's for a client that did not bind). */
+static __always_inline void unix_tuple(struct sock *sk,
+				       struct ebt_ev_conn_open *e)
+{
+	struct unix_sock *u = (struct unix_sock *)sk;
+	struct sock *peer = BPF_CORE_READ(u, peer);
+	struct unix_address *addr = BPF_CORE_READ(u, addr);
+	__u64 me = (__u64)sk, other = (__u64)peer;
+	int len;
+
+	__builtin_memcpy(e->saddr, &me, 8);
+	__builtin_memcpy(e->daddr, &other, 8);
+	if (!addr && peer)
+		addr = BPF_CORE_READ((struct unix_sock *)peer, addr);
+	len = addr ? BPF_CORE_READ(addr, len) - 2 : 0; /* - sun_family */
+	if (len <= 0 || bpf_probe_read_kernel(e->path, sizeof(e->path),
+					      &addr->name[0].sun_path))
+		return;
+	e->path_len = len < EBT_UNIX_PATH_MAX ? len : EBT_UNIX_PATH_MAX;
+}
+
+/* Fill addresses and ports; false if not a stream socket of AF_INET/6
+ * (TCP) or AF_UNIX. */
 static __always_inline bool read_tuple(struct sock *sk,
 				       struct ebt_ev_conn_open *e)
 {
@@ -330,6 +353,11 @@ static __always_inline bool read_tuple(struct sock *sk,
 
 	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
 		return false;
+	e->family = family;
+	if (family == AF_UNIX) {
+		unix_tuple(sk, e);
+		return true;
+	}
 	if (family == AF_INET) {
 		v4_mapped(e->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
 		v4_mapped(e->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
@@ -339,7 +367,6 @@ static __always_inline bool read_tuple(struct sock *sk,
 	} else {
 		return false;
 	}
-	e->family = family;
 	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	return true;

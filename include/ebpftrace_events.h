@@ -113,19 +113,30 @@ struct ebt_event_hdr {
 };
 _Static_assert(sizeof(struct ebt_event_hdr) == 32, "event_hdr layout");
 
-/* IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+#define EBT_UNIX_PATH_MAX 108 /* sizeof(sun_path) */
+
+/*
+ * IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d). A unix
+ * stream socket (family AF_UNIX) has no ports; its "addresses" are the
+ * kernel's identities of its two ends (the first 8 bytes of saddr and
+ * daddr: the local and the peer socket), so that the two ends of one
+ * connection mirror each other like a TCP 4-tuple, and path is the
+ * socket's name (sun_path; an abstract name starts with NUL).
+ */
 struct ebt_ev_conn_open {
 	struct ebt_event_hdr hdr;
 	__u8 saddr[16]; /* local address */
 	__u8 daddr[16]; /* peer address */
 	__u16 sport;    /* local port, host order */
 	__u16 dport;    /* peer port, host order */
-	__u16 family;   /* AF_INET / AF_INET6 of the socket */
+	__u16 family;   /* AF_INET / AF_INET6 / AF_UNIX of the socket */
 	__u16 role;     /* enum ebt_role */
 	__u64 cgroup_id;
 	char comm[EBT_COMM_LEN];
+	__u32 path_len; /* bytes of path[] (AF_UNIX), 0 else */
+	char path[EBT_UNIX_PATH_MAX];
 };
-_Static_assert(sizeof(struct ebt_ev_conn_open) == 96, "conn_open layout");
+_Static_assert(sizeof(struct ebt_ev_conn_open) == 208, "conn_open layout");
 
 struct ebt_ev_data {
 	struct ebt_event_hdr hdr;

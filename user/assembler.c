@@ -780,7 +780,17 @@ static void add_server_address(struct ebt_span *s, const struct ebt_conn *c,
 	if (dflt && !port)
 		port = default_port(x, x->fwd_host != NULL);
 	ebt_span_add_str(s, "server.address", host ? name : local);
-	ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
+	if (port || !c->is_unix)
+		ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
+}
+
+/* The peer of a unix stream socket: its name, no port (the transport is
+ * named, as OpenTelemetry asks for anything but TCP). */
+static void add_unix_peer(struct ebt_span *s, const struct ebt_conn *c)
+{
+	ebt_span_add_str(s, "network.transport", "unix");
+	if (c->unix_path[0])
+		ebt_span_add_str(s, "network.peer.address", c->unix_path);
 }
 
 static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
@@ -803,10 +813,12 @@ static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 		ebt_span_add_str(s, "http.route", route);
 	addr_str(c->tuple.laddr, local, sizeof(local));
 	addr_str(c->tuple.raddr, peer, sizeof(peer));
-	add_server_address(s, c, x, local);
+	add_server_address(s, c, x, c->is_unix ? c->unix_path : local);
 	if (x->fwd_client)
 		ebt_span_add_str(s, "client.address", x->fwd_client);
-	if (c->have_tuple) {
+	if (c->is_unix)
+		add_unix_peer(s, c);
+	else if (c->have_tuple) {
 		if (!x->fwd_client)
 			ebt_span_add_str(s, "client.address", peer);
 		ebt_span_add_str(s, "network.peer.address", peer);
@@ -830,9 +842,11 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	if (host)
 		split_host(host, name, sizeof(name), &port);
 	else
-		snprintf(name, sizeof(name), "%s", peer);
+		snprintf(name, sizeof(name), "%s",
+			 c->is_unix ? "localhost" : peer);
 	if (!port)
-		port = dflt ? default_port(x, false) : c->tuple.rport;
+		port = dflt || c->is_unix ? default_port(x, false)
+					  : c->tuple.rport;
 	http_split_target(x->target, &path, &plen, &query, &qlen);
 	if (plen == 1 && path[0] == '*')
 		plen = 0; /* OPTIONS *: the server as a whole, no path */
@@ -850,7 +864,9 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 				 x->inferred_parent);
 	ebt_span_add_str(s, "server.address", name);
 	ebt_span_add_int(s, "server.port", port);
-	if (c->have_tuple) {
+	if (c->is_unix)
+		add_unix_peer(s, c);
+	else if (c->have_tuple) {
 		ebt_span_add_str(s, "network.peer.address", peer);
 		ebt_span_add_int(s, "network.peer.port", c->tuple.rport);
 	}

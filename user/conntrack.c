@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "htab.h"
 #include "loader.h"
@@ -124,6 +125,24 @@ static void conn_remove(struct ebt_tracer *t, struct ebt_conn *c)
 	ebt_conn_free(c);
 }
 
+/* A unix socket's name as people write it: a path, or "@name" for an
+ * abstract one (its first byte is NUL); "" when unnamed. */
+static void unix_name(const struct ebt_ev_conn_open *e, char *out, size_t n)
+{
+	size_t len = e->path_len < sizeof(e->path) ? e->path_len
+						   : sizeof(e->path);
+	size_t i = 0, o = 0;
+
+	if (len && e->path[0] == '\0') {
+		out[o++] = '@';
+		i = 1;
+	}
+	for (; i < len && o + 1 < n && (e->path[i] || out[0] == '@'); i++)
+		out[o++] = e->path[i] >= 0x20 && e->path[i] < 0x7f ? e->path[i]
+								   : '?';
+	out[o] = '\0';
+}
+
 void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 {
 	struct ebt_conn_id id = conn_id(&e->hdr);
@@ -143,6 +162,9 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 	c->tuple.lport = e->sport;
 	c->tuple.rport = e->dport;
 	c->have_tuple = true;
+	c->is_unix = e->family == AF_UNIX;
+	if (c->is_unix)
+		unix_name(e, c->unix_path, sizeof(c->unix_path));
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
 	c->cgroup_id = e->cgroup_id;

@@ -131,6 +131,8 @@ struct ebt_conn {
 	bool ever_head;  /* some message head was parsed */
 	bool self_checked; /* peer checked against the tracer's own ports */
 	struct ebt_tuple tuple;
+	bool is_unix; /* a unix stream socket: tuple holds identities */
+	char unix_path[EBT_UNIX_PATH_MAX + 2]; /* its name; "@..." abstract */
 	char comm[EBT_COMM_LEN];
 	uint64_t cgroup_id;
 	uint32_t next_seq;

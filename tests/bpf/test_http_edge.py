@@ -910,6 +910,63 @@ def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
         assert s.attrs["http.response.status_code"] == 501, s
 
 
+UNIX_SERVER = r"""
+import http.server, os, socketserver, sys
+class S(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def address_string(self):
+        return "unix"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        body = self.path.encode()
+        self.send_response(200 if self.path != "/missing" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+s = S(sys.argv[1], H)
+print("READY 0", flush=True)
+s.serve_forever()
+"""
+
+
+def test_http_over_a_unix_socket(edge, tmp_path):
+    """HTTP on a unix stream socket (gunicorn behind nginx, the Docker
+    API): curl --unix-socket to a Python server, two requests on one
+    connection. Both ends make their spans, the server's under the
+    client's (the two ends of the socket pair link them as a 4-tuple does
+    for TCP); the peer is the socket's path, the transport unix, no port."""
+    path = str(tmp_path / "app.sock")
+    srv_p = ReadyPeer("python3", "-c", UNIX_SERVER, path)
+    try:
+        t0 = time.time_ns()
+        assert curl("--unix-socket", path, "http://localhost/users/12",
+                    *NEXT, "--unix-socket", path, "http://localhost/missing") == [200, 404]
+
+        def mine(kind):
+            return lambda s: (s.kind == kind and
+                              s.attrs.get("network.peer.address") == path)
+        edge.wait_for(mine(SERVER), 2, since=t0)
+        edge.wait_for(mine(CLIENT), 2, since=t0)
+        time.sleep(1.0)
+        srv = sorted(edge.wait_for(mine(SERVER), 2, since=t0), key=lambda s: s.start)
+        cli = sorted(edge.wait_for(mine(CLIENT), 2, since=t0), key=lambda s: s.start)
+    finally:
+        srv_p.stop()
+    assert len(srv) == 2 and len(cli) == 2, (srv, cli)
+    for s, c, p, code in zip(srv, cli, ("/users/12", "/missing"), (200, 404)):
+        assert s.parent == c.span_id and s.trace_id == c.trace_id, (s, c)
+        assert s.attrs["url.path"] == p and s.attrs["http.response.status_code"] == code
+        assert c.attrs["url.full"] == "http://localhost:80" + p, c
+        for x in (s, c):
+            assert x.attrs["network.transport"] == "unix", x
+            assert "network.peer.port" not in x.attrs, x
+            assert x.attrs["http.response.body.size"] == len(p), x
+        assert "server.port" not in s.attrs and s.attrs["server.address"] == "localhost", s
+
+
 def test_server_closes_without_answering(edge):
     """A server reads a request and closes without a word (a crash, a
     proxy dropping it): curl's call failed, and its span says so, as an

@@ -139,6 +139,72 @@ static const char *attr(const struct ebt_span *s, const char *k)
 	return a && a->str ? a->str : NULL;
 }
 
+/* A unix stream socket's end: identities me -> peer, name path[len]. */
+static void open_unix(struct fixture *f, uint32_t tgid, uint32_t fd,
+		      uint32_t role, uint64_t me, uint64_t peer,
+		      const char *path, size_t len)
+{
+	struct ebt_ev_conn_open e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, EBT_EV_CONN_OPEN, tgid, tgid, fd, fd * 100, f->now++);
+	memcpy(e.saddr, &me, 8);
+	memcpy(e.daddr, &peer, 8);
+	e.family = 1; /* AF_UNIX */
+	e.role = role;
+	memcpy(e.path, path, len);
+	e.path_len = (uint32_t)len;
+	strcpy(e.comm, "app");
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+}
+
+/* HTTP on a unix socket: both ends linked by the socket pair, the peer is
+ * the socket's name, no ports; an abstract name is shown with '@'. */
+static void test_unix_socket_spans(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_span *c, *s;
+
+	open_unix(f, 10, 5, EBT_ROLE_CLIENT, 0x1000, 0x2000, "/run/a.sock", 11);
+	open_unix(f, 20, 7, EBT_ROLE_SERVER, 0x2000, 0x1000, "/run/a.sock", 11);
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 0,
+	     "GET /v1.45/containers/json HTTP/1.1\r\nHost: api.moby.localhost\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 0,
+	     "GET /v1.45/containers/json HTTP/1.1\r\nHost: api.moby.localhost\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+	assert_int_equal(f->cap.n, 2);
+	s = f->cap.spans[0];
+	c = f->cap.spans[1];
+	assert_int_equal(s->kind, EBT_KIND_SERVER);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+	for (int i = 0; i < 2; i++) {
+		struct ebt_span *x = f->cap.spans[i];
+
+		assert_string_equal(attr(x, "network.transport"), "unix");
+		assert_string_equal(attr(x, "network.peer.address"),
+				    "/run/a.sock");
+		assert_null(ebt_span_find(x, "network.peer.port"));
+	}
+	assert_null(ebt_span_find(s, "server.port"));
+	assert_null(ebt_span_find(s, "client.address"));
+	assert_string_equal(attr(s, "server.address"), "api.moby.localhost");
+	assert_string_equal(attr(c, "url.full"),
+			    "http://api.moby.localhost:80/v1.45/containers/json");
+	/* an abstract name, and no Host header */
+	open_unix(f, 10, 6, EBT_ROLE_CLIENT, 0x3000, 0x4000, "\0ctl", 4);
+	data(f, 10, 10, 6, EBT_DIR_EGRESS, 0, "GET /x HTTP/1.0\r\n\r\n");
+	data(f, 10, 10, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.0 204 No Content\r\n\r\n");
+	assert_int_equal(f->cap.n, 3);
+	c = f->cap.spans[2];
+	assert_string_equal(attr(c, "network.peer.address"), "@ctl");
+	assert_string_equal(attr(c, "url.full"), "http://localhost:80/x");
+}
+
 static void test_server_span(void **state)
 {
 	struct fixture *f = *state;
@@ -1319,6 +1385,8 @@ int main(void)
 			test_client_on_worker_thread_not_a_jvm, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_client_on_virtual_thread_carriers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_socket_spans, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
