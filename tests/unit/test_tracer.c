@@ -162,19 +162,19 @@ static void open_unix(struct fixture *f, uint32_t tgid, uint32_t fd,
  * the socket's name, no ports; an abstract name is shown with '@'. */
 static void test_unix_socket_spans(void **state)
 {
+	static const char req[] = "GET /v1.45/containers/json HTTP/1.1\r\n"
+				  "Host: api.moby.localhost\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				   "\r\n[]";
 	struct fixture *f = *state;
 	struct ebt_span *c, *s;
 
 	open_unix(f, 10, 5, EBT_ROLE_CLIENT, 0x1000, 0x2000, "/run/a.sock", 11);
 	open_unix(f, 20, 7, EBT_ROLE_SERVER, 0x2000, 0x1000, "/run/a.sock", 11);
-	data(f, 10, 10, 5, EBT_DIR_EGRESS, 0,
-	     "GET /v1.45/containers/json HTTP/1.1\r\nHost: api.moby.localhost\r\n\r\n");
-	data(f, 20, 20, 7, EBT_DIR_INGRESS, 0,
-	     "GET /v1.45/containers/json HTTP/1.1\r\nHost: api.moby.localhost\r\n\r\n");
-	data(f, 20, 20, 7, EBT_DIR_EGRESS, 1,
-	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
-	data(f, 10, 10, 5, EBT_DIR_INGRESS, 1,
-	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+	data(f, 10, 10, 5, EBT_DIR_EGRESS, 0, req);
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 0, req);
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 1, resp);
+	data(f, 10, 10, 5, EBT_DIR_INGRESS, 1, resp);
 	assert_int_equal(f->cap.n, 2);
 	s = f->cap.spans[0];
 	c = f->cap.spans[1];
