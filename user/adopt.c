@@ -102,7 +102,7 @@ static int load_table(struct scan *sc, const char *pid, const char *file,
 	snprintf(path, sizeof(path), "%s/%s/net/%s", sc->proc, pid, file);
 	text = read_text(path);
 	if (!text)
-		return 0; /* no IPv6 in that namespace, or the process is gone */
+		return 0; /* no IPv6 in that namespace, or the process left */
 	rc = ebt_tcp_table_add(t, text, strcmp(file, "tcp6") == 0);
 	free(text);
 	return rc;
@@ -153,7 +153,8 @@ static void adopt_fd(struct scan *sc, const struct proc_info *p, uint32_t fd,
 	uint64_t now = mono_ns();
 
 	if (role == EBT_ROLE_UNKNOWN ||
-	    (role == EBT_ROLE_SERVER && ebt_bpf_is_self_port(sc->b, r->rport)) ||
+	    (role == EBT_ROLE_SERVER &&
+	     ebt_bpf_is_self_port(sc->b, r->rport)) ||
 	    ebt_bpf_conn_adopt(sc->b, p->tgid, fd, role, now) != 0)
 		return;
 	memset(&e, 0, sizeof(e));

@@ -410,7 +410,7 @@ static bool link_thread(struct ebt_tracer *t, struct ebt_conn *c,
 		tc = NULL;
 	if (tc && !tc->inherited && strcmp(c->comm, "java") == 0 &&
 	    jvm_thread_kind(t, c->id.tgid, x->tid, x->start_ns) == JVM_POOL)
-		tc = NULL; /* a carrier: whatever it read last is not the writer's */
+		tc = NULL; /* a carrier: what it read last is not the writer's */
 	if (tc && !tc->inherited) {
 		inflight_prune(t, tc);
 		if (tc->n_inflight > 1)
@@ -781,7 +781,8 @@ static void add_server_address(struct ebt_span *s, const struct ebt_conn *c,
 		port = default_port(x, x->fwd_host != NULL);
 	ebt_span_add_str(s, "server.address", host ? name : local);
 	if (port || !c->is_unix)
-		ebt_span_add_int(s, "server.port", port ? port : c->tuple.lport);
+		ebt_span_add_int(s, "server.port",
+				 port ? port : c->tuple.lport);
 }
 
 /* The peer of a unix stream socket: its name, no port (the transport is

@@ -9,12 +9,12 @@
 
 /* One row of /proc/PID/net/tcp or tcp6. */
 struct ebt_tcp_row {
-	uint64_t ino;	   /* the socket's inode: /proc/PID/fd/N -> socket:[ino] */
+	uint64_t ino;	   /* /proc/PID/fd/N -> socket:[ino] */
 	uint8_t laddr[16]; /* IPv4 as IPv4-mapped IPv6, network order */
 	uint8_t raddr[16];
 	uint16_t lport, rport; /* host order */
 	uint16_t family;       /* AF_INET (tcp) or AF_INET6 (tcp6) */
-	uint8_t state;	       /* 1 established, 10 listen (include/net/tcp_states.h) */
+	uint8_t state;	       /* 1 established, 10 listen (tcp_states.h) */
 };
 
 /* The TCP sockets of one network namespace, sorted by inode. */
