@@ -111,7 +111,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Iinclude -Iuser -I$(FUZZ_BUILD)/pb
 FUZZ_DEPS_fuzz_http := user/http_parser.c user/route.c user/traceparent.c \
-	user/span.c
+	user/span.c user/proxy_proto.c
 FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c
 FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 FUZZ_DEPS_fuzz_tcp_table := user/tcp_table.c

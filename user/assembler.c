@@ -817,10 +817,12 @@ static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	add_server_address(s, c, x, c->is_unix ? c->unix_path : local);
 	if (x->fwd_client)
 		ebt_span_add_str(s, "client.address", x->fwd_client);
+	else if (c->proxy_client[0])
+		ebt_span_add_str(s, "client.address", c->proxy_client);
 	if (c->is_unix)
 		add_unix_peer(s, c);
 	else if (c->have_tuple) {
-		if (!x->fwd_client)
+		if (!x->fwd_client && !c->proxy_client[0])
 			ebt_span_add_str(s, "client.address", peer);
 		ebt_span_add_str(s, "network.peer.address", peer);
 		ebt_span_add_int(s, "network.peer.port", c->tuple.rport);

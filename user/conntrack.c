@@ -376,12 +376,26 @@ static void skip_body(struct ebt_tracer *t, struct ebt_conn *c, unsigned dir,
 			 c->skip_until);
 }
 
+/* A load balancer's PROXY header before the connection's first request
+ * byte: skipped (its length), its client kept for the server spans. */
+static size_t proxy_header(struct ebt_conn *c, const struct ebt_ev_data *e)
+{
+	unsigned dir = e->direction & 1;
+
+	if (c->proxy_checked || !c->off_known[dir] || e->off != 0)
+		return 0;
+	c->proxy_checked = true;
+	return http_proxy_header(e->payload, e->cap_len, c->proxy_client,
+				 sizeof(c->proxy_client));
+}
+
 void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 {
 	struct ebt_conn *c = lookup_for_data(t, e);
 	struct feed_ctx f = {.t = t, .c = c, .ts = e->hdr.ts_ns,
 			     .tid = e->hdr.tid};
 	struct http_stream *s;
+	size_t pre;
 
 	if (!c || c->not_http)
 		return;
@@ -399,8 +413,9 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	c->side_ns[f.side] = e->hdr.ts_ns;
 	s = f.side == SIDE_REQ ? c->req : c->resp;
 	feed_skipped(c, e, s, &f);
-	http_stream_feed(s, e->payload, e->cap_len, e->total_len, &parser_cb,
-			 &f);
+	pre = f.side == SIDE_REQ ? proxy_header(c, e) : 0;
+	http_stream_feed(s, e->payload + pre, e->cap_len - pre,
+			 e->total_len - pre, &parser_cb, &f);
 	advance_offset(c, e);
 	if (f.side == SIDE_REQ && c->role == EBT_ROLE_SERVER)
 		ebt_asm_server_read(t, c, e->hdr.tid);

@@ -161,6 +161,15 @@ uint64_t http_stream_good_bytes(const struct http_stream *s);
  * shorter than a method or status line passes if it is consistent with one
  * ("GE", "HTTP/1."); the exact rules are documented in http_parser.c.
  */
+/*
+ * A PROXY protocol header (v1 text or v2 binary, as HAProxy, AWS NLB and
+ * others put before a proxied connection's first byte) at the start of
+ * p[0..len): its length, with the original client's address in client
+ * (NUL-terminated, "" when the header names none, e.g. a LOCAL health
+ * check); 0 when p does not start with a whole one.
+ */
+size_t http_proxy_header(const uint8_t *p, size_t len, char *client,
+			 size_t client_len);
 bool http_looks_like_request(const uint8_t *p, size_t len);
 bool http_looks_like_response(const uint8_t *p, size_t len);
 

@@ -773,3 +773,86 @@ def test_haproxy(tracer, haproxy, backend):
     assert {s.attrs["url.path"] for _, s, _, _ in chains} == set(paths)
     for c, s, u, b in chains:
         assert b.attrs["url.path"] == s.attrs["url.path"]
+
+
+PROXY_HAPROXY_CFG = """
+global
+    maxconn 64
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port}
+    use_backend v2 if {{ path_beg /v2/ }}
+    default_backend v1
+backend v1
+    server n1 127.0.0.1:{nport} send-proxy
+backend v2
+    server n2 127.0.0.1:{nport} send-proxy-v2
+"""
+
+PROXY_NGINX_CONF = """
+user root;
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port} proxy_protocol;
+        location / {{ return 200 "$proxy_protocol_addr\\n"; }}
+    }}
+}}
+"""
+
+
+def test_proxy_protocol_between_haproxy_and_nginx(tracer, workdir):
+    """HAProxy sends the PROXY protocol header (v1 text, v2 binary) before
+    the requests it relays to an nginx that listens with proxy_protocol, as
+    behind a cloud load balancer. Both ends skip it: HAProxy's client spans
+    and nginx's server spans are made (there were none: the connection
+    looked like it was not HTTP), nginx's under HAProxy's, and the client
+    the header names (curl from 127.0.0.2) is nginx's client.address."""
+    d = os.path.join(workdir, "nginx-pp")
+    os.makedirs(d)
+    nport, hport = free_port(), free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(PROXY_NGINX_CONF.format(d=d, port=nport))
+    cfg = os.path.join(workdir, "haproxy-pp.cfg")
+    with open(cfg, "w") as f:
+        f.write(PROXY_HAPROXY_CFG.format(port=hport, nport=nport))
+    ngx = Proc([need("nginx", "/usr/sbin"), "-c", conf, "-e",
+                os.path.join(d, "nginx-error.log")], nport, workdir)
+    hap = Proc([need("haproxy", "/usr/sbin"), "-db", "-f", cfg], hport, workdir)
+    try:
+        t0 = time.time_ns()
+        out = subprocess.run(["curl", "-s", "--interface", "127.0.0.2",
+                              hap.url + "/v1/a", "--next", "--interface",
+                              "127.0.0.2", hap.url + "/v2/b"],
+                             capture_output=True, timeout=30)
+        assert out.stdout == b"127.0.0.2\n127.0.0.2\n", out
+        srv = spans_where(tracer, lambda s: s.kind == SERVER
+                          and s.attrs.get("server.port") == nport
+                          and s.service == "nginx", t0, 2)
+        up = by_id(spans_of(tracer, CLIENT, "haproxy", t0, 2, quiet=0))
+    finally:
+        hap.stop()
+        ngx.stop()
+    for s, path in zip(srv, ("/v1/a", "/v2/b")):
+        check_server(s, "GET", path, 200, resp=10)
+        assert s.attrs["client.address"] == "127.0.0.2", s.attrs
+        assert s.attrs["network.peer.address"] == "127.0.0.1", s.attrs
+        u = up.get(s.parent)
+        assert u is not None, (s, up)
+        child_of(s, u)
+

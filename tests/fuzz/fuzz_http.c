@@ -163,6 +163,19 @@ static void run_side(struct http_stream *s, struct fz *z, const uint8_t *plan,
 	CHECK(!http_stream_in_resync(s));
 }
 
+/* A PROXY header is never longer than the input, and its client is a
+ * NUL-terminated address (digits, hex, '.', ':') or "". */
+static void check_proxy_header(const uint8_t *data, size_t size)
+{
+	char client[48];
+	size_t k = http_proxy_header(data, size, client, sizeof(client));
+
+	CHECK(k <= size);
+	check_str(client, sizeof(client));
+	CHECK(strspn(client, "0123456789abcdefABCDEF.:") == strlen(client));
+	CHECK(k || !client[0]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_stream *req, *resp;
@@ -178,6 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nplan = size - 1;
 	http_looks_like_request(data, size);
 	http_looks_like_response(data, size);
+	check_proxy_header(data, size);
+	check_proxy_header(data + 1, size - 1);
 	req = http_stream_new(HTTP_SIDE_REQUEST);
 	resp = http_stream_new(HTTP_SIDE_RESPONSE);
 	CHECK(req && resp);

@@ -1073,6 +1073,52 @@ static void test_response_head_cut(void **state)
 	done(s, r);
 }
 
+/* PROXY protocol v1 and v2 headers: their length and the client. */
+static void test_proxy_headers(void **state)
+{
+	static const uint8_t v2[] = {
+		0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49,
+		0x54, 0x0a, 0x21, 0x11, 0x00, 0x0c, 203, 0, 113, 7, 10, 0, 0,
+		5, 0xc8, 0x22, 0x00, 0x50, 'G', 'E', 'T'};
+	static const struct {
+		const char *d;
+		size_t len;
+		const char *client;
+	} v1[] = {
+		{ "PROXY TCP4 203.0.113.7 10.0.0.5 51234 80\r\nGET /", 42,
+		  "203.0.113.7" },
+		{ "PROXY TCP6 2001:db8::7 2001:db8::5 51234 80\r\n", 45,
+		  "2001:db8::7" },
+		{ "PROXY UNKNOWN\r\nGET /", 15, "" },
+		{ "PROXY TCP4 not-an-ip 10.0.0.5 1 2\r\n", 35, "" },
+		{ "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", 0, "" }, /* no CR */
+		{ "PROXY TCP4 1.2.3.4", 0, "" },             /* cut */
+		{ "GET / HTTP/1.1\r\n\r\n", 0, "" },
+	};
+	uint8_t v2_local[16];
+	char client[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+		assert_int_equal(http_proxy_header((const uint8_t *)v1[i].d,
+						   strlen(v1[i].d), client,
+						   sizeof(client)),
+				 v1[i].len);
+		assert_string_equal(client, v1[i].client);
+	}
+	assert_int_equal(http_proxy_header(v2, sizeof(v2), client,
+					   sizeof(client)), 28);
+	assert_string_equal(client, "203.0.113.7");
+	/* cut before its addresses end; a LOCAL command (health check) */
+	assert_int_equal(http_proxy_header(v2, 20, client, sizeof(client)), 0);
+	memcpy(v2_local, v2, 16);
+	v2_local[12] = 0x20;
+	v2_local[14] = v2_local[15] = 0;
+	assert_int_equal(http_proxy_header(v2_local, 16, client,
+					   sizeof(client)), 16);
+	assert_string_equal(client, "");
+}
+
 /* A request line longer than the capture: what a whole line would give. */
 static void test_request_line_cut(void **state)
 {
@@ -1720,6 +1766,7 @@ int main(void)
 		cmocka_unit_test(test_gap_in_headers_then_recovery),
 		cmocka_unit_test(test_response_head_cut),
 		cmocka_unit_test(test_request_line_cut),
+		cmocka_unit_test(test_proxy_headers),
 		cmocka_unit_test(test_head_cut_not_reported),
 		cmocka_unit_test(test_gap_at_message_boundary),
 		cmocka_unit_test(test_gap_in_close_delimited),

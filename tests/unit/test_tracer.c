@@ -205,6 +205,41 @@ static void test_unix_socket_spans(void **state)
 	assert_string_equal(attr(c, "url.full"), "http://localhost:80/x");
 }
 
+/* A load balancer's PROXY header before the first request: skipped on
+ * both ends; its client is the server span's client.address (a
+ * forwarded-for header still wins). */
+static void test_proxy_protocol_header(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	open_conn(f, 30, 6, EBT_ROLE_CLIENT, 40000, 8080);
+	data(f, 30, 31, 6, EBT_DIR_EGRESS, 0,
+	     "PROXY TCP4 203.0.113.7 10.0.0.5 51234 80\r\n"
+	     "GET /a HTTP/1.1\r\nHost: shop\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0,
+	     "PROXY TCP4 203.0.113.7 10.0.0.5 51234 80\r\n");
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 1,
+	     "GET /a HTTP/1.1\r\nHost: shop\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 2,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 30, 31, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 3,
+	     "GET /b HTTP/1.1\r\nX-Forwarded-For: 198.51.100.9\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 4,
+	     "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(f->cap.n, 3);
+	assert_string_equal(attr(f->cap.spans[0], "url.path"), "/a");
+	assert_string_equal(attr(f->cap.spans[0], "client.address"),
+			    "203.0.113.7");
+	assert_string_equal(attr(f->cap.spans[1], "url.full"),
+			    "http://shop:8080/a");
+	assert_string_equal(attr(f->cap.spans[2], "client.address"),
+			    "198.51.100.9");
+	assert_int_equal(f->t.stats.parse_errors, 0);
+}
+
 static void test_server_span(void **state)
 {
 	struct fixture *f = *state;
@@ -1387,6 +1422,8 @@ int main(void)
 			test_client_on_virtual_thread_carriers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket_spans, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_protocol_header,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
