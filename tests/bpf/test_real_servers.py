@@ -262,7 +262,9 @@ def proxy_chains(t, proxy, since, count, ab=False):
 
 # ---- nginx ------------------------------------------------------------------
 
-NGINX_CONF = """
+# What every nginx of these tests has: one worker in the foreground, its
+# files under {d}, no access log.
+NGINX_PRELUDE = """
 user root;
 worker_processes 1;
 daemon off;
@@ -271,13 +273,16 @@ error_log {d}/nginx-error.log;
 events {{ worker_connections 512; }}
 http {{
     access_log off;
-    sendfile on;
-    tcp_nopush on;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
+"""
+
+NGINX_CONF = NGINX_PRELUDE + """
+    sendfile on;
+    tcp_nopush on;
     upstream backend {{ server 127.0.0.1:{bport}; keepalive 2; }}
     server {{
         listen 127.0.0.1:{port};
@@ -793,20 +798,7 @@ backend v2
     server n2 127.0.0.1:{nport} send-proxy-v2
 """
 
-PROXY_NGINX_CONF = """
-user root;
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/nginx-error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
+PROXY_NGINX_CONF = NGINX_PRELUDE + """
     server {{
         listen 127.0.0.1:{port} proxy_protocol;
         location / {{ return 200 "$proxy_protocol_addr\\n"; }}
@@ -818,7 +810,7 @@ http {{
 def test_proxy_protocol_between_haproxy_and_nginx(tracer, workdir):
     """HAProxy sends the PROXY protocol header (v1 text, v2 binary) before
     the requests it relays to an nginx that listens with proxy_protocol, as
-    behind a cloud load balancer. Both ends skip it: HAProxy's client spans
+    behind a cloud load balancer. Both ends step over it: HAProxy's client spans
     and nginx's server spans are made (there were none: the connection
     looked like it was not HTTP), nginx's under HAProxy's, and the client
     the header names (curl from 127.0.0.2) is nginx's client.address."""
