@@ -131,13 +131,12 @@ static void unix_name(const struct ebt_ev_conn_open *e, char *out, size_t n)
 {
 	size_t len = e->path_len < sizeof(e->path) ? e->path_len
 						   : sizeof(e->path);
-	size_t i = 0, o = 0;
+	bool abstract = len && e->path[0] == '\0';
+	size_t i = abstract, o = 0;
 
-	if (len && e->path[0] == '\0') {
+	if (abstract)
 		out[o++] = '@';
-		i = 1;
-	}
-	for (; i < len && o + 1 < n && (e->path[i] || out[0] == '@'); i++)
+	for (; i < len && o + 1 < n && (e->path[i] || abstract); i++)
 		out[o++] = e->path[i] >= 0x20 && e->path[i] < 0x7f ? e->path[i]
 								   : '?';
 	out[o] = '\0';
