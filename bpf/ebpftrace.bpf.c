@@ -894,15 +894,69 @@ static __always_inline int not_yet(struct ebt_conn_info *c, __u32 dir,
 	return 0;
 }
 
+/*
+ * TLS plaintext comes from uprobes on libssl (below): the library's
+ * socket syscalls run inside SSL_read/SSL_write/SSL_do_handshake on the
+ * same thread, so a data syscall of a connection whose bytes are not HTTP
+ * (ciphertext) made during such a call ties that SSL object to the fd.
+ */
+struct tls_call {
+	__u64 ssl;
+	__u64 buf;     /* plaintext buffer; 0 for a handshake */
+	__u64 len_ptr; /* SSL_read_ex/SSL_write_ex: where the count goes */
+	__u32 dir;     /* enum ebt_direction */
+	__u32 _pad;
+};
+
+/* The libssl call each thread is in (pid_tgid -> call). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tls_call);
+} ebt_tls_calls SEC(".maps");
+
+struct tls_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 ssl;
+};
+
+/* (tgid, SSL *) -> socket fd. LRU: an SSL object freed long ago goes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tls_key);
+	__type(value, __u32);
+} ebt_tls_fds SEC(".maps");
+
+static __always_inline int tls_note(__u64 id, __u32 fd)
+{
+	struct tls_call *call;
+	struct tls_key k = {.tgid = id >> 32};
+
+	if (!ebt_cfg.tls)
+		return 0;
+	call = bpf_map_lookup_elem(&ebt_tls_calls, &id);
+	if (!call)
+		return 0;
+	k.ssl = call->ssl;
+	bpf_map_update_elem(&ebt_tls_fds, &k, &fd, BPF_ANY);
+	return 0;
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a,
 				     struct ebt_conn_key *key,
-				     struct ebt_conn_info *c, long ret)
+				     struct ebt_conn_info *c, long ret,
+				     __u32 flags)
 {
 	__u32 zero = 0, cap;
 	enum crowding crowding;
 	struct scratch *s;
 	__u64 off;
 
+	if (!flags && (c->tls || c->proto == EBT_PROTO_OTHER))
+		return tls_note(id, a->fd);
 	if (c->proto == EBT_PROTO_OTHER)
 		return 0;
 	off = __sync_fetch_and_add(&c->off[a->direction & 1], (__u64)ret);
@@ -928,7 +982,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 		c->proto = classify(s->ev.payload);
 		if (c->proto == EBT_PROTO_OTHER) {
 			stat_inc(EBT_STAT_SKIPPED_OTHER);
-			return 0;
+			return flags ? 0 : tls_note(id, a->fd);
 		}
 	}
 	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, a->fd, c->start_ns);
@@ -937,7 +991,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	s->ev.total_len = (__u32)ret;
 	s->ev.cap_len = cap;
 	s->ev.seq = __sync_fetch_and_add(&c->seq, 1);
-	s->ev.tail = 0;
+	s->ev.tail = flags;
 	s->ev.off = off;
 	if (cap < (__u64)ret)
 		stat_inc(EBT_STAT_TRUNCATED);
@@ -972,7 +1026,7 @@ static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
 	};
 
 	if (c)
-		return emit_data(id, &a, &key, c, ret);
+		return emit_data(id, &a, &key, c, ret, 0);
 	if (log && log_args(&a, fd, buf, iovcnt))
 		return emit_log(id, &a, ret);
 	return 0;
@@ -988,13 +1042,16 @@ static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
 	struct io_args a = {.fd = fd, .direction = dir, .kind = IO_DATA};
 	struct user_msghdr m;
 
-	if (!c || c->proto == EBT_PROTO_OTHER ||
-	    bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr) ||
+	if (!c)
+		return 0;
+	if (c->tls || c->proto == EBT_PROTO_OTHER)
+		return tls_note(id, fd);
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr) ||
 	    m.msg_iovlen == 0)
 		return 0;
 	a.buf = (__u64)m.msg_iov;
 	a.iovcnt = (__u32)m.msg_iovlen;
-	return emit_data(id, &a, &key, c, ret);
+	return emit_data(id, &a, &key, c, ret, 0);
 }
 
 /* pwrite64/pwritev/pwritev2: positioned writes only reach files, never a
@@ -1120,6 +1177,104 @@ int exit_splice_tp(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* ---- close / process lifetime ------------------------------------------- */
+
+/*
+ * TLS: uprobes on libssl's SSL_read/SSL_write (and the _ex forms, which
+ * report the count through a pointer) give the plaintext; the fd comes
+ * from ebt_tls_fds (tls_note). A connection is switched to TLS at its
+ * first plaintext record, unless its syscalls already gave HTTP; from
+ * then its offsets and sequence numbers count plaintext, and the parser
+ * in userspace sees it like any other connection. SSL_do_handshake is
+ * hooked only to tie the SSL object to its fd early.
+ */
+static __always_inline int tls_enter(struct pt_regs *ctx, __u32 dir,
+				     bool data, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_call call = {.dir = dir};
+
+	if (ebt_cfg.hook_only || !selected(id >> 32))
+		return 0;
+	call.ssl = PT_REGS_PARM1(ctx);
+	call.buf = data ? PT_REGS_PARM2(ctx) : 0;
+	call.len_ptr = ex ? PT_REGS_PARM4(ctx) : 0;
+	bpf_map_update_elem(&ebt_tls_calls, &id, &call, BPF_ANY);
+	return 0;
+}
+
+/* Is c's traffic TLS plaintext (switching it now if nothing else came)? */
+static __always_inline bool tls_mode(struct ebt_conn_info *c)
+{
+	if (c->tls)
+		return true;
+	if (c->seq)
+		return false; /* its syscalls carried HTTP in the clear */
+	c->tls = 1;
+	c->proto = EBT_PROTO_UNKNOWN;
+	c->off[0] = c->off[1] = 0;
+	return true;
+}
+
+static __always_inline int tls_data(__u64 id, struct tls_call *call,
+				    long ret)
+{
+	struct tls_key k = {.tgid = id >> 32, .ssl = call->ssl};
+	struct ebt_conn_key key = {.tgid = id >> 32};
+	struct io_args a = {.buf = call->buf, .direction = call->dir};
+	struct ebt_conn_info *c;
+	__u32 *fd = bpf_map_lookup_elem(&ebt_tls_fds, &k);
+
+	if (!fd) {
+		stat_inc(EBT_STAT_TLS_NO_FD);
+		return 0;
+	}
+	key.fd = a.fd = *fd;
+	c = bpf_map_lookup_elem(&ebt_conns, &key);
+	if (!c || !tls_mode(c))
+		return 0;
+	return emit_data(id, &a, &key, c, ret, EBT_DATA_TLS);
+}
+
+static __always_inline int tls_exit(struct pt_regs *ctx, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid(), n = 0;
+	struct tls_call *p = bpf_map_lookup_elem(&ebt_tls_calls, &id);
+	struct tls_call call;
+	long ret;
+
+	if (!p)
+		return 0;
+	call = *p;
+	bpf_map_delete_elem(&ebt_tls_calls, &id);
+	ret = (int)PT_REGS_RC(ctx);
+	if (ex) {
+		if (ret != 1 || !call.len_ptr ||
+		    bpf_probe_read_user(&n, sizeof(n), (void *)call.len_ptr))
+			return 0;
+		ret = (long)n;
+	}
+	if (ret <= 0 || !call.buf)
+		return 0;
+	return tls_data(id, &call, ret);
+}
+
+#define TLS_PROBES(fn, dir, data, ex)                                         \
+	SEC("uprobe")                                                          \
+	int tls_enter_##fn(struct pt_regs *ctx)                                \
+	{                                                                      \
+		return tls_enter(ctx, dir, data, ex);                          \
+	}                                                                      \
+	SEC("uretprobe")                                                       \
+	int tls_exit_##fn(struct pt_regs *ctx)                                 \
+	{                                                                      \
+		return tls_exit(ctx, ex);                                      \
+	}
+
+TLS_PROBES(SSL_read, EBT_DIR_INGRESS, true, false)
+TLS_PROBES(SSL_read_ex, EBT_DIR_INGRESS, true, true)
+TLS_PROBES(SSL_write, EBT_DIR_EGRESS, true, false)
+TLS_PROBES(SSL_write_ex, EBT_DIR_EGRESS, true, true)
+TLS_PROBES(SSL_do_handshake, EBT_DIR_INGRESS, false, false)
 
 static __always_inline int enter_close_fd(__u32 fd)
 {

@@ -84,8 +84,12 @@ struct ebt_conn_info {
 			 * that may still fail to classify before the
 			 * connection is taken as not HTTP; else 0 */
 	__u64 off[2];   /* bytes moved so far, by enum ebt_direction */
+	__u32 tls;      /* 1: TLS; proto, seq and off are the plaintext's,
+			 * read and written through libssl (uprobes); the
+			 * syscalls' ciphertext is not copied */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct ebt_conn_info) == 40, "conn_info layout");
+_Static_assert(sizeof(struct ebt_conn_info) == 48, "conn_info layout");
 
 /*
  * Value of the BPF skip map (same key as the conn map), written by
@@ -145,13 +149,18 @@ struct ebt_ev_data {
 	__u32 total_len; /* bytes the syscall really moved */
 	__u32 cap_len;   /* bytes of payload[] that follow (<= total_len) */
 	__u32 seq;       /* per-connection record number, from 0 */
-	__u32 tail;      /* log write cut short: its last byte + 1; else 0 */
+	__u32 tail;      /* log write cut short: its last byte + 1; else 0.
+			  * EBT_EV_DATA: flags (EBT_DATA_*) */
 	__u64 off;       /* data: stream offset of the first byte, in this
 			  * direction (skipped bytes make offsets jump) */
 	__u8 payload[EBT_PAYLOAD_MAX];
 };
 _Static_assert(sizeof(struct ebt_ev_data) == 64 + EBT_PAYLOAD_MAX,
 	       "ev_data layout");
+
+/* EBT_EV_DATA flags (in tail): the payload is TLS plaintext, as the
+ * process handed it to libssl or got it back. */
+#define EBT_DATA_TLS 1u
 
 struct ebt_ev_close {
 	struct ebt_event_hdr hdr;
@@ -184,6 +193,7 @@ enum ebt_stat {
 	EBT_STAT_TRUNCATED = 3,  /* data records with cap_len < total_len */
 	EBT_STAT_SKIPPED_OTHER = 4, /* data on non-HTTP conns, not copied */
 	EBT_STAT_SKIPPED_BODY = 5, /* data inside a known body: no record */
+	EBT_STAT_TLS_NO_FD = 6, /* TLS plaintext whose socket was not seen */
 	EBT_STAT__COUNT = 8,
 };
 
@@ -195,7 +205,7 @@ struct ebt_bpf_config {
 	__u32 filter_comm; /* 1: only comms in ebt_comm_filter */
 	__u32 filter_cgroup; /* 1: only cgroup ids in ebt_cgroup_filter */
 	__u32 capture_logs;  /* 1: capture writes to stdout/stderr */
-	__u32 pad;
+	__u32 tls;           /* 1: libssl uprobes may be attached */
 	__u64 rb_wakeup_bytes; /* wake the reader once this much is queued */
 };
 

@@ -756,12 +756,25 @@ static const char *request_host(const struct ebt_exchange *x, char *buf,
 	return buf;
 }
 
-/* The default port of the scheme a proxy forwarded, else the target's. */
-static int default_port(const struct ebt_exchange *x, bool forwarded)
+/* The request's scheme: an absolute-form target's, else the
+ * connection's (TLS or not). */
+static const char *url_scheme(const struct ebt_conn *c,
+			      const struct ebt_exchange *x)
 {
-	if (forwarded)
-		return strcmp(x->fwd_proto, "https") == 0 ? 443 : 80;
-	return strncasecmp(x->target, "https://", 8) == 0 ? 443 : 80;
+	if (strncasecmp(x->target, "https://", 8) == 0)
+		return "https";
+	if (strncasecmp(x->target, "http://", 7) == 0)
+		return "http";
+	return c->tls ? "https" : "http";
+}
+
+/* The default port of the scheme a proxy forwarded, else the request's. */
+static int default_port(const struct ebt_conn *c,
+			const struct ebt_exchange *x, bool forwarded)
+{
+	const char *scheme = forwarded ? x->fwd_proto : url_scheme(c, x);
+
+	return strcmp(scheme, "https") == 0 ? 443 : 80;
 }
 
 /* server.address/port: what a proxy in front says the client asked for,
@@ -778,7 +791,7 @@ static void add_server_address(struct ebt_span *s, const struct ebt_conn *c,
 	if (host)
 		split_host(host, name, sizeof(name), &port);
 	if (dflt && !port)
-		port = default_port(x, x->fwd_host != NULL);
+		port = default_port(c, x, x->fwd_host != NULL);
 	ebt_span_add_str(s, "server.address", host ? name : local);
 	if (port || !c->is_unix)
 		ebt_span_add_int(s, "server.port",
@@ -809,7 +822,7 @@ static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 				      sizeof(buf)))
 		ebt_span_add_str(s, "url.query", buf);
 	ebt_span_add_str(s, "url.scheme",
-			 x->fwd_proto[0] ? x->fwd_proto : "http");
+			 x->fwd_proto[0] ? x->fwd_proto : url_scheme(c, x));
 	if (route[0])
 		ebt_span_add_str(s, "http.route", route);
 	addr_str(c->tuple.laddr, local, sizeof(local));
@@ -848,7 +861,7 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 		snprintf(name, sizeof(name), "%s",
 			 c->is_unix ? "localhost" : peer);
 	if (!port)
-		port = dflt || c->is_unix ? default_port(x, false)
+		port = dflt || c->is_unix ? default_port(c, x, false)
 					  : c->tuple.rport;
 	http_split_target(x->target, &path, &plen, &query, &qlen);
 	if (plen == 1 && path[0] == '*')
@@ -857,8 +870,8 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	if (qlen)
 		http_query_redact(query, qlen, t->cfg->query_mode, q,
 				  sizeof(q));
-	snprintf(url, sizeof(url), "http://%s%s%s:%d%.*s%s%s",
-		 strchr(name, ':') ? "[" : "", name,
+	snprintf(url, sizeof(url), "%s://%s%s%s:%d%.*s%s%s",
+		 url_scheme(c, x), strchr(name, ':') ? "[" : "", name,
 		 strchr(name, ':') ? "]" : "", port, (int)plen, path,
 		 q[0] ? "?" : "", q);
 	ebt_span_add_str(s, "url.full", url);

@@ -52,6 +52,7 @@ struct ebt_config {
 	uint64_t duration_ms; /* 0 = until Ctrl-C */
 	enum ebt_format format;
 	bool adopt_open; /* track connections open before the start too */
+	bool tls;        /* uprobes on libssl for TLS plaintext */
 	bool hook_only; /* benchmark: attach programs that return at once */
 	enum ebt_hooks hooks;
 	char *log_level; /* error, warn, info, debug */

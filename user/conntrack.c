@@ -399,6 +399,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	if (!c || c->not_http)
 		return;
 	c->last_ns = e->hdr.ts_ns;
+	if (e->tail & EBT_DATA_TLS)
+		c->tls = true;
 	if (e->seq != c->next_seq && lost_records(t, c) != 0)
 		return;
 	c->next_seq = e->seq + 1;

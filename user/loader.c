@@ -19,6 +19,7 @@
 #include "ebpftrace.skel.h"
 #include "log.h"
 #include "ringbuf.h"
+#include "tls.h"
 
 #define MAX_LINKS 64
 #define EBT_MAX_CGROUP_IDS 1024 /* ebt_cgroup_filter's max_entries */
@@ -29,6 +30,9 @@ struct ebt_bpf {
 	int nr_cpus;
 	struct bpf_link *links[MAX_LINKS];
 	unsigned n_links;
+	struct ebt_tls_libs tls;     /* libssl files with uprobes on them */
+	struct bpf_link **tls_links;
+	size_t n_tls_links, cap_tls_links;
 };
 
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt,
@@ -61,6 +65,7 @@ static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 	rc->self_tgid = (uint32_t)getpid();
 	rc->rb_wakeup_bytes = ringbuf_bytes(c) / 4;
 	rc->hook_only = c->hook_only;
+	rc->tls = c->tls && !c->hook_only;
 	rc->filter_pid = c->n_pids > 0;
 	rc->filter_comm = c->n_comms > 0;
 	rc->filter_cgroup = c->n_cgroups > 0 || c->n_containers > 0 ||
@@ -132,9 +137,20 @@ static int stage_error(char *err, size_t errlen, const char *stage, int rc)
 	return -1;
 }
 
-/* Load either the per-syscall tracepoints or the two raw tp_btf ones. */
-static void select_hooks(struct ebpftrace_bpf *skel, enum ebt_hooks hooks)
+/* A libssl uprobe program (attached per library file, not here)? */
+static bool is_tls_prog(const struct bpf_program *prog)
 {
+	const char *sec = bpf_program__section_name(prog);
+
+	return strcmp(sec, "uprobe") == 0 || strcmp(sec, "uretprobe") == 0;
+}
+
+/* Load either the per-syscall tracepoints or the two raw tp_btf ones;
+ * the libssl uprobes only when tls is on. */
+static void select_hooks(struct ebpftrace_bpf *skel,
+			 const struct ebt_config *c)
+{
+	enum ebt_hooks hooks = c->hooks;
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, skel->obj) {
@@ -142,7 +158,9 @@ static void select_hooks(struct ebpftrace_bpf *skel, enum ebt_hooks hooks)
 		bool raw = strncmp(sec, "tp_btf/sys_", 11) == 0;
 		bool per_sc = strncmp(sec, "tracepoint/syscalls/", 20) == 0;
 
-		if (raw)
+		if (is_tls_prog(prog))
+			bpf_program__set_autoload(prog, c->tls);
+		else if (raw)
 			bpf_program__set_autoload(prog, hooks == EBT_HOOKS_RAW);
 		else if (per_sc)
 			bpf_program__set_autoload(
@@ -158,7 +176,7 @@ static int attach_all(struct ebt_bpf *b, char *err, size_t errlen)
 		struct bpf_link *l;
 		char stage[160];
 
-		if (!bpf_program__autoload(prog))
+		if (!bpf_program__autoload(prog) || is_tls_prog(prog))
 			continue;
 		l = bpf_program__attach(prog);
 
@@ -194,7 +212,7 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 	}
 	set_rodata(b->skel, cfg);
 	bpf_map__set_max_entries(b->skel->maps.ebt_events, ringbuf_bytes(cfg));
-	select_hooks(b->skel, cfg->hooks);
+	select_hooks(b->skel, cfg);
 	rc = ebpftrace_bpf__load(b->skel);
 	if (rc) {
 		stage_error(err, errlen, "load (verifier)", rc);
@@ -227,11 +245,75 @@ int ebt_bpf_poll(struct ebt_bpf *b, int timeout_ms)
 	return (n > 0 ? n : 0) + m;
 }
 
+static int keep_tls_link(struct ebt_bpf *b, struct bpf_link *l)
+{
+	if (b->n_tls_links == b->cap_tls_links) {
+		size_t cap = b->cap_tls_links ? b->cap_tls_links * 2 : 16;
+		struct bpf_link **v = realloc(b->tls_links, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		b->tls_links = v;
+		b->cap_tls_links = cap;
+	}
+	b->tls_links[b->n_tls_links++] = l;
+	return 0;
+}
+
+/* The uprobe programs on one libssl file: tls_enter_<fn> at the entry of
+ * function fn, tls_exit_<fn> at its return. A library without some of
+ * them (OpenSSL 1.1.0 has no SSL_read_ex) gets the others. */
+static int attach_tls_lib(void *ctx, const char *path)
+{
+	struct ebt_bpf *b = ctx;
+	struct bpf_program *prog;
+	unsigned ok = 0;
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		bool ret = strcmp(bpf_program__section_name(prog),
+				  "uretprobe") == 0;
+		const char *name = bpf_program__name(prog);
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret);
+		struct bpf_link *l;
+
+		if (!is_tls_prog(prog) || !bpf_program__autoload(prog))
+			continue;
+		o.func_name = strchr(strchr(name, '_') + 1, '_') + 1;
+		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &o);
+		if (!l)
+			continue;
+		if (keep_tls_link(b, l) != 0) {
+			bpf_link__destroy(l);
+			break;
+		}
+		ok++;
+	}
+	if (!ok)
+		log_warn("tls: no uprobe could be attached to %s", path);
+	return ok ? 0 : -1;
+}
+
+unsigned ebt_bpf_tls_scan(struct ebt_bpf *b, const char *proc)
+{
+	if (!b || !ebt_bpf_tls_on(b))
+		return 0;
+	return ebt_tls_scan(&b->tls, proc, attach_tls_lib, b);
+}
+
+bool ebt_bpf_tls_on(struct ebt_bpf *b)
+{
+	return b->skel->rodata->ebt_cfg.tls != 0;
+}
+
 void ebt_bpf_stop(struct ebt_bpf *b)
 {
 	if (!b)
 		return;
 	ebt_ring_free(b->rb);
+	for (size_t i = 0; i < b->n_tls_links; i++)
+		bpf_link__destroy(b->tls_links[i]);
+	free(b->tls_links);
+	ebt_tls_libs_free(&b->tls);
 	for (unsigned i = 0; i < b->n_links; i++)
 		bpf_link__destroy(b->links[i]);
 	ebpftrace_bpf__destroy(b->skel);

@@ -60,4 +60,10 @@ bool ebt_bpf_filters_cgroup(struct ebt_bpf *b);
 int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		       uint32_t role, uint64_t start_ns);
 
+/* Put the libssl uprobes on the OpenSSL libraries the processes under
+ * proc have mapped and that have none yet (tls.c); how many files got
+ * them. Nothing when tls is off. */
+unsigned ebt_bpf_tls_scan(struct ebt_bpf *b, const char *proc);
+bool ebt_bpf_tls_on(struct ebt_bpf *b);
+
 #endif /* EBT_LOADER_H */

@@ -38,6 +38,7 @@
 #define TICK_NS 1000000000ULL
 #define SHUTDOWN_FLUSH_MS 5000
 #define LOSS_REPORT_TICKS 10
+#define TLS_SCAN_TICKS 10 /* libssl uprobes: look for new libraries */
 #define CRI_REFRESH_MS 5000
 #define CRI_MIN_GAP_MS 1000
 #define CRI_TIMEOUT_MS 5000
@@ -322,6 +323,17 @@ static void adopt_open_conns(struct ebt_tracer *t, struct ebt_bpf *bpf)
 			 n == 1 ? "" : "s");
 }
 
+/* uprobes on the OpenSSL libraries mapped now (tls.c): at the start, and
+ * every TLS_SCAN_TICKS for libraries loaded or containers started since. */
+static void scan_tls(struct ebt_bpf *bpf)
+{
+	unsigned n = ebt_bpf_tls_scan(bpf, "/proc");
+
+	if (n)
+		log_info("tls: uprobes on %u more OpenSSL librar%s", n,
+			 n == 1 ? "y" : "ies");
+}
+
 /* The pod selection's setter: a cgroup selected now may hold connections
  * opened before. */
 static int select_cgroup(void *ctx, uint64_t cgroup_id, bool on)
@@ -361,6 +373,8 @@ static void main_loop(struct run_parts *p, uint64_t duration_ms)
 			publish_metrics(p);
 			if (++ticks % LOSS_REPORT_TICKS == 0)
 				report_losses(p->bpf, &drops, &full);
+			if (ticks % TLS_SCAN_TICKS == 0)
+				scan_tls(p->bpf);
 		}
 	}
 }
@@ -613,6 +627,7 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	}
 	tracer.bpf = bpf;
 	parts.bpf = bpf;
+	scan_tls(bpf);
 	parts.adopt = cfg->adopt_open && !cfg->hook_only;
 	if (parts.adopt)
 		adopt_open_conns(&tracer, bpf);

@@ -234,6 +234,15 @@ static const struct opt opts[] = {
 		  "request on; false traces only connections accepted or "
 		  "connected later",
 	  .off = FIELD(adopt_open, bool) },
+	{ .key = "tls", .flag = "--tls",
+	  .env = { "EBPFTRACE_TLS" }, .type = T_BOOL, .def = "true",
+	  .cmds = CMD_TRACE,
+	  .help = "trace HTTP inside TLS through uprobes on the OpenSSL "
+		  "library (libssl.so) the processes load: the plaintext as "
+		  "SSL_read/SSL_write see it; the libraries are found in "
+		  "/proc/PID/maps at the start and every 10 s; false leaves "
+		  "TLS connections untraced",
+	  .off = FIELD(tls, bool) },
 	{ .key = "hook_only", .flag = "--hook-only",
 	  .env = { "EBPFTRACE_HOOK_ONLY" }, .type = T_BOOL, .def = "false",
 	  .cmds = CMD_TRACE,

@@ -132,6 +132,7 @@ struct ebt_conn {
 	bool self_checked; /* peer checked against the tracer's own ports */
 	struct ebt_tuple tuple;
 	bool is_unix; /* a unix stream socket: tuple holds identities */
+	bool tls;     /* its records are TLS plaintext (libssl uprobes) */
 	bool proxy_checked; /* its first request bytes were looked at */
 	char proxy_client[HTTP_ADDR_MAX]; /* a PROXY header's client, or "" */
 	char unix_path[EBT_UNIX_PATH_MAX + 2]; /* its name; "@..." abstract */

@@ -205,6 +205,58 @@ static void test_unix_socket_spans(void **state)
 	assert_string_equal(attr(c, "url.full"), "http://localhost:80/x");
 }
 
+/* TLS plaintext records (EBT_DATA_TLS): https on both ends, both still
+ * linked by the tuple; a Host without a port: the socket's port. */
+static void tls_data(struct fixture *f, uint32_t tgid, uint32_t fd,
+		     uint32_t dir, uint32_t seq, const char *bytes)
+{
+	static struct ebt_ev_data e;
+	size_t n = strlen(bytes);
+
+	memset(&e, 0, offsetof(struct ebt_ev_data, payload));
+	hdr(&e.hdr, EBT_EV_DATA, tgid, tgid, fd, fd * 100, f->now += 1000);
+	e.direction = dir;
+	e.total_len = e.cap_len = (uint32_t)n;
+	e.seq = seq;
+	e.tail = EBT_DATA_TLS;
+	memcpy(e.payload, bytes, n);
+	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
+}
+
+static void test_tls_spans(void **state)
+{
+	static const char req[] = "GET /cart/7?x=1 HTTP/1.1\r\n"
+				  "Host: shop.example\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				   "\r\nok";
+	struct fixture *f = *state;
+	struct ebt_span *c, *s;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8443, 40000);
+	open_conn(f, 30, 6, EBT_ROLE_CLIENT, 40000, 8443);
+	tls_data(f, 30, 6, EBT_DIR_EGRESS, 0, req);
+	tls_data(f, 10, 5, EBT_DIR_INGRESS, 0, req);
+	tls_data(f, 10, 5, EBT_DIR_EGRESS, 1, resp);
+	tls_data(f, 30, 6, EBT_DIR_INGRESS, 1, resp);
+	assert_int_equal(f->cap.n, 2);
+	s = f->cap.spans[0];
+	c = f->cap.spans[1];
+	assert_int_equal(s->kind, EBT_KIND_SERVER);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+	assert_string_equal(attr(s, "url.scheme"), "https");
+	assert_int_equal(ebt_span_find(s, "server.port")->num, 8443);
+	assert_string_equal(attr(c, "url.full"),
+			    "https://shop.example:8443/cart/7?x=REDACTED");
+	/* the same exchange in the clear stays http */
+	open_conn(f, 10, 7, EBT_ROLE_SERVER, 8080, 40001);
+	data(f, 10, 10, 7, EBT_DIR_INGRESS, 0, req);
+	data(f, 10, 10, 7, EBT_DIR_EGRESS, 1, resp);
+	assert_int_equal(f->cap.n, 3);
+	assert_string_equal(attr(f->cap.spans[2], "url.scheme"), "http");
+	assert_int_equal(ebt_span_find(f->cap.spans[2], "server.port")->num,
+			 8080);
+}
+
 /* A load balancer's PROXY header before the first request: skipped on
  * both ends; its client is the server span's client.address (a
  * forwarded-for header still wins). */
@@ -1424,6 +1476,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_protocol_header,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_spans, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,0 +1,219 @@
+"""HTTP inside TLS, read through the uprobes on libssl (SSL_read/SSL_write,
+their _ex forms, SSL_do_handshake): real OpenSSL clients and servers
+(curl, Python's ssl module, nginx), traced by the real BPF programs.
+
+Every case checks both ends: one server span and one client span per
+exchange, https in their URLs, the right status and sizes, and the server
+span under the client's (matched by the 4-tuple, as in the clear). What is
+not HTTP inside TLS (HTTP/2, binary) makes no span.
+
+The tracer is this module's own, selected with --pid of the test process
+(every peer is a child of it).
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from lib.peers import ReadyPeer, stop_process
+from lib.tracer import Span, Tracer, traced_self
+
+SERVER, CLIENT = 2, 3
+
+HTTPS_SERVER = r"""
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = ("hello " + self.path).encode()
+        self.send_response(503 if "fail" in self.path else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        n = int(self.headers["Content-Length"])
+        got = self.rfile.read(n)
+        self.send_response(201)
+        self.send_header("Content-Length", str(len(got)))
+        self.end_headers()
+        self.wfile.write(got)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print("READY", srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+PY_CLIENT = r"""
+import http.client, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx)
+out = []
+for path, body in (("/orders/17", None), ("/upload", b"x" * 70000)):
+    c.request("POST" if body else "GET", path, body=body)
+    r = c.getresponse()
+    out.append("%d:%d" % (r.status, len(r.read())))
+print(" ".join(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def tls_tracer():
+    yield from traced_self()
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    key, crt = str(d / "key.pem"), str(d / "cert.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-subj", "/CN=localhost", "-days", "2",
+                        "-keyout", key, "-out", crt], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return crt, key
+
+
+@pytest.fixture(scope="module")
+def https(cert):
+    p = ReadyPeer("python3", "-c", HTTPS_SERVER, *cert)
+    yield p
+    p.stop()
+
+
+def curl(*args):
+    out = subprocess.run(["curl", "-sk", "--http1.1", "-o", "/dev/null",
+                          "-w", "%{http_code}\n", *args],
+                         capture_output=True, text=True, timeout=30)
+    return [int(x) for x in out.stdout.split()]
+
+
+def on_port(port, kind):
+    return lambda s: s.kind == kind and s.attrs.get("server.port") == port
+
+
+def pairs(t, port, since, count):
+    """(server, client) span pairs of the exchanges with port since
+    `since`, in start order, once `count` of each exist and no more came
+    for a second: exactly `count` of each, each server span under one
+    client span of the same trace."""
+    t.wait_for(on_port(port, SERVER), count, since=since)
+    t.wait_for(on_port(port, CLIENT), count, since=since)
+    time.sleep(1.0)
+    srv = sorted(t.wait_for(on_port(port, SERVER), count, since=since), key=lambda s: s.start)
+    cli = sorted(t.wait_for(on_port(port, CLIENT), count, since=since), key=lambda s: s.start)
+    assert len(srv) == count and len(cli) == count, (srv, cli)
+    by_id = {c.span_id: c for c in cli}
+    for s in srv:
+        assert s.parent in by_id and by_id[s.parent].trace_id == s.trace_id, (s, cli)
+    return srv, [by_id[s.parent] for s in srv]
+
+
+def test_curl_and_python_clients_to_a_python_https_server(tls_tracer, https):
+    """curl (SSL_read/SSL_write) makes two requests on one connection;
+    Python's http.client (SSL_read_ex/SSL_write_ex) a GET and a 70 kB POST
+    (many SSL records) on another."""
+    t0 = time.time_ns()
+    base = f"https://127.0.0.1:{https.port}"
+    assert curl(base + "/items/42", "--next", "-sk", "--http1.1", "-o", "/dev/null",
+                "-w", "%{http_code}\n", base + "/fail/now") == [200, 503]
+    r = subprocess.run(["python3", "-c", PY_CLIENT, str(https.port)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout.split() == ["200:16", "201:70000"], r.stderr
+    srv, cli = pairs(tls_tracer, https.port, t0, 4)
+    want = [("GET", "/items/42", 200, 15), ("GET", "/fail/now", 503, 15),
+            ("GET", "/orders/17", 200, 16), ("POST", "/upload", 201, 70000)]
+    for s, c, (method, path, code, size) in zip(srv, cli, want):
+        assert s.attrs["url.scheme"] == "https", s
+        assert s.attrs["url.path"] == path, s
+        assert c.attrs["url.full"] == f"https://127.0.0.1:{https.port}{path}", c
+        for x in (s, c):
+            assert x.attrs["http.request.method"] == method, x
+            assert x.attrs["http.response.status_code"] == code, x
+            assert x.attrs["http.response.body.size"] == size, x
+    assert srv[3].attrs["http.request.body.size"] == 70000, srv[3]
+    assert cli[0].resource["process.executable.name"] == "curl", cli[0].resource
+    assert srv[1].status == 2 and cli[1].status == 2, (srv[1], cli[1])  # 503: error
+
+
+NGINX_CONF = """
+daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;
+events {{}}
+http {{
+  access_log off;
+  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
+  uwsgi_temp_path {d}; scgi_temp_path {d};
+  server {{
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate {crt}; ssl_certificate_key {key};
+    location /direct/ {{ return 200 "nginx\\n"; }}
+    location /up/ {{
+      proxy_pass https://127.0.0.1:{up}/;
+      proxy_http_version 1.1; proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_nginx_terminates_and_originates_tls(tls_tracer, https, cert, tmp_path):
+    """curl -> nginx (TLS, non-blocking event loop) -> Python (TLS): one
+    trace of four spans. A request curl makes over HTTP/2 (ALPN h2) to the
+    same nginx is not HTTP/1.x: it makes no span at all."""
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(d=tmp_path, port=port, crt=cert[0], key=cert[1],
+                                      up=https.port))
+    ngx = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(tmp_path)])
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and curl(f"https://127.0.0.1:{port}/direct/") != [200]:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        t0 = time.time_ns()
+        h2 = subprocess.run(["curl", "-sk", "--http2", f"https://127.0.0.1:{port}/direct/h2"],
+                            capture_output=True, text=True, timeout=30)
+        assert h2.stdout == "nginx\n", h2
+        assert curl(f"https://127.0.0.1:{port}/up/users/7") == [200]
+        front_s, front_c = pairs(tls_tracer, port, t0, 1)
+        back_s, back_c = pairs(tls_tracer, https.port, t0, 1)
+    finally:
+        stop_process(ngx)
+    assert front_s[0].attrs["url.path"] == "/up/users/7", front_s
+    assert back_c[0].attrs["url.full"] == f"https://127.0.0.1:{https.port}/users/7", back_c
+    assert back_c[0].parent == front_s[0].span_id, (back_c, front_s)
+    assert len({x.trace_id for x in front_s + front_c + back_s + back_c}) == 1
+    assert back_s[0].attrs["url.scheme"] == "https"
+    h2_spans = [s for s in tls_tracer.all_spans() if isinstance(s, Span) and s.start >= t0
+                and "h2" in (s.attrs.get("url.path", "") + s.attrs.get("url.full", ""))]
+    assert h2_spans == [], h2_spans
+
+
+def test_tls_can_be_turned_off(https):
+    """--tls=false: the same exchange makes no span (and the tracer says
+    nothing of libssl)."""
+    t = Tracer("--pid", str(os.getpid()), "--tls=false").start()
+    try:
+        time.sleep(0.5)
+        t0 = time.time_ns()
+        assert curl(f"https://127.0.0.1:{https.port}/items/1") == [200]
+        time.sleep(2.0)
+        mine = [s for s in t.all_spans() if isinstance(s, Span) and s.start >= t0
+                and s.attrs.get("server.port") == https.port]
+    finally:
+        rc = t.stop()
+    assert rc == 0, t.stderr.decode(errors="replace")
+    assert mine == [], mine
+    assert b"OpenSSL" not in t.stderr, t.stderr

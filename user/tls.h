@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* TLS stage: the OpenSSL libraries the processes load, for the loader to
+ * put its uprobes on (the plaintext of SSL_read/SSL_write). */
+#ifndef EBT_TLS_H
+#define EBT_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Attach to one library file; 0 when it is done (remembered), else -1. */
+typedef int (*ebt_tls_lib_fn)(void *ctx, const char *path);
+
+struct ebt_tls_file {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Library files met so far (by device and inode: one copy of libssl
+ * shared by every process using it is attached once). */
+struct ebt_tls_libs {
+	struct ebt_tls_file *files;
+	size_t n, cap;
+};
+
+/* The path of the libssl a /proc/PID/maps line maps, or NULL; *len is
+ * the length of the path (the line's text after the fields). */
+const char *ebt_tls_maps_lib(const char *line, size_t *len);
+
+/* Walk /proc/PID/maps of every process under proc; for each libssl file
+ * not met before, fn(ctx, proc/PID/root/path) (the container's own copy
+ * for a process in a container). Returns the files fn took. */
+unsigned ebt_tls_scan(struct ebt_tls_libs *l, const char *proc,
+		      ebt_tls_lib_fn fn, void *ctx);
+void ebt_tls_libs_free(struct ebt_tls_libs *l);
+
+#endif /* EBT_TLS_H */
