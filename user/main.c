@@ -172,7 +172,8 @@ static void write_stats(const char *path, const struct run_stats *r,
 		"{\"events\":%" PRIu64 ",\"ringbuf_drops\":%" PRIu64
 		",\"conn_map_full\":%" PRIu64 ",\"truncated\":%" PRIu64
 		",\"skipped_not_http\":%" PRIu64
-		",\"skipped_body\":%" PRIu64 ",\"records\":%" PRIu64
+		",\"skipped_body\":%" PRIu64 ",\"tls_no_socket\":%" PRIu64
+		",\"records\":%" PRIu64
 		",\"bad_records\":%" PRIu64 ",\"seq_gaps\":%" PRIu64
 		",\"parse_errors\":%" PRIu64 ",\"not_http\":%" PRIu64
 		",\"conns_adopted\":%" PRIu64 ",\"exchanges_dropped\":%" PRIu64 ",\"spans\":%" PRIu64
@@ -180,7 +181,7 @@ static void write_stats(const char *path, const struct run_stats *r,
 		",\"export_errors\":%" PRIu64,
 		k[EBT_STAT_EVENTS], k[EBT_STAT_RB_DROPS], k[EBT_STAT_CONN_FULL],
 		k[EBT_STAT_TRUNCATED], k[EBT_STAT_SKIPPED_OTHER],
-		k[EBT_STAT_SKIPPED_BODY],
+		k[EBT_STAT_SKIPPED_BODY], k[EBT_STAT_TLS_NO_FD],
 		t->stats.records, t->stats.bad_records, t->stats.seq_gaps,
 		t->stats.parse_errors, t->stats.not_http,
 		t->stats.conns_adopted, t->stats.exchanges_dropped, t->stats.spans, o.spans_exported,

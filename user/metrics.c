@@ -51,6 +51,9 @@ static const struct metric_def defs[] = {
 	{ "kernel_skipped_body_total", C, "Data syscalls inside a long HTTP "
 	  "body whose length was known, not recorded.", NULL,
 	  F(kernel_skipped_body) },
+	{ "kernel_tls_without_socket_total", C, "TLS plaintext reads and "
+	  "writes whose socket was never seen in a libssl call (memory "
+	  "BIOs), not recorded.", NULL, F(kernel_tls_no_fd) },
 	/* capture thread */
 	{ "records_total", C, "Ring-buffer records decoded in userspace.",
 	  NULL, F(records) },
@@ -277,6 +280,7 @@ void ebt_metrics_fill(struct ebt_metrics_snapshot *s, const uint64_t *kernel,
 		s->truncated_records = kernel[EBT_STAT_TRUNCATED];
 		s->kernel_skipped_other = kernel[EBT_STAT_SKIPPED_OTHER];
 		s->kernel_skipped_body = kernel[EBT_STAT_SKIPPED_BODY];
+		s->kernel_tls_no_fd = kernel[EBT_STAT_TLS_NO_FD];
 	}
 	fill_tracer(s, t);
 	if (o)

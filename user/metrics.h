@@ -38,6 +38,7 @@ struct ebt_metrics_snapshot {
 	uint64_t truncated_records;
 	uint64_t kernel_skipped_other;
 	uint64_t kernel_skipped_body;
+	uint64_t kernel_tls_no_fd;
 	/* capture thread */
 	uint64_t records;
 	uint64_t bad_records;

@@ -217,3 +217,63 @@ def test_tls_can_be_turned_off(https):
     assert rc == 0, t.stderr.decode(errors="replace")
     assert mine == [], mine
     assert b"OpenSSL" not in t.stderr, t.stderr
+
+
+ASYNCIO_CLIENT = r"""
+import asyncio, ssl, sys
+async def main():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    r, w = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]), ssl=ctx)
+    w.write(b"GET /async/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = await r.read()
+    w.close()
+    print(data.split(b" ")[1].decode())
+asyncio.run(main())
+"""
+
+
+def test_memory_bio_tls_is_counted_and_makes_no_client_span(tls_tracer, https):
+    """Python's asyncio drives OpenSSL through memory BIOs: its SSL calls
+    make no syscall, so the plaintext cannot be tied to a socket. The
+    client makes no span (never one on a wrong connection) and its calls
+    are counted (ebpftrace_kernel_tls_without_socket_total); the server,
+    on a socket BIO, still makes its span (in the module's tracer: this
+    test's own starts after the server, which it does not select)."""
+    import re
+    import urllib.request
+    metrics = free_port()
+    t = Tracer("--pid", str(os.getpid()),
+               "--metrics-listen", f"127.0.0.1:{metrics}").start()
+
+    def counter():
+        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics",
+                                      timeout=5).read().decode()
+        m = re.search(r"^ebpftrace_kernel_tls_without_socket_total (\d+)$", text, re.M)
+        assert m, text
+        return int(m.group(1))
+
+    try:
+        time.sleep(1.5)
+        before = counter()
+        t0 = time.time_ns()
+        r = subprocess.run(["python3", "-c", ASYNCIO_CLIENT, str(https.port)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.stdout.strip() == "200", r.stderr
+        srv = tls_tracer.wait_for(on_port(https.port, SERVER), 1, since=t0)
+        deadline = time.time() + 5
+        while counter() == before and time.time() < deadline:
+            time.sleep(0.2)
+        after = counter()
+        time.sleep(1.0)
+        cli = [s for x in (t, tls_tracer) for s in x.all_spans()
+               if isinstance(s, Span) and s.start >= t0
+               and on_port(https.port, CLIENT)(s)]
+    finally:
+        rc = t.stop()
+    assert rc == 0, t.stderr.decode(errors="replace")
+    assert after > before, (before, after)
+    assert cli == [], cli
+    assert len(srv) == 1 and srv[0].attrs["url.path"] == "/async/1", srv
+    assert srv[0].attrs["url.scheme"] == "https" and srv[0].parent == "", srv
