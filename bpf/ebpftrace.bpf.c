@@ -908,9 +908,10 @@ struct tls_call {
 	__u32 _pad;
 };
 
-/* The libssl call each thread is in (pid_tgid -> call). */
+/* The libssl call each thread is in (pid_tgid -> call). LRU: the entry
+ * of a call whose return never came (a thread killed inside it) goes. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct tls_call);
@@ -930,19 +931,36 @@ struct {
 	__type(value, __u32);
 } ebt_tls_fds SEC(".maps");
 
-static __always_inline int tls_note(__u64 id, __u32 fd)
+/* Ties the SSL object of the thread's libssl call to fd; false when the
+ * thread is in no such call. */
+static __always_inline bool tls_note(__u64 id, __u32 fd)
 {
 	struct tls_call *call;
 	struct tls_key k = {.tgid = id >> 32};
 
 	if (!ebt_cfg.tls)
-		return 0;
+		return false;
 	call = bpf_map_lookup_elem(&ebt_tls_calls, &id);
 	if (!call)
-		return 0;
+		return false;
 	k.ssl = call->ssl;
 	bpf_map_update_elem(&ebt_tls_fds, &k, &fd, BPF_ANY);
-	return 0;
+	return true;
+}
+
+/* A TLS handshake record (content type 22, version 3.x) written or read
+ * by libssl on a connection that carried HTTP in the clear: HTTPS through
+ * a CONNECT tunnel. Its syscalls stop being copied at once; the plaintext
+ * takes over at the first SSL_read/SSL_write (tls_mode). */
+static __always_inline bool tls_in_tunnel(__u64 id, __u32 fd,
+					  struct ebt_conn_info *c,
+					  const __u8 *p, __u32 cap)
+{
+	if (!c->seq || cap < 3 || p[0] != 0x16 || p[1] != 3 || p[2] > 4 ||
+	    !tls_note(id, fd))
+		return false;
+	c->proto = EBT_PROTO_OTHER;
+	return true;
 }
 
 static __always_inline int emit_data(__u64 id, struct io_args *a,
@@ -955,8 +973,10 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	struct scratch *s;
 	__u64 off;
 
-	if (!flags && (c->tls || c->proto == EBT_PROTO_OTHER))
-		return tls_note(id, a->fd);
+	if (!flags && (c->tls || c->proto == EBT_PROTO_OTHER)) {
+		tls_note(id, a->fd);
+		return 0;
+	}
 	if (c->proto == EBT_PROTO_OTHER)
 		return 0;
 	off = __sync_fetch_and_add(&c->off[a->direction & 1], (__u64)ret);
@@ -975,6 +995,8 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	if (crowding == CROWDED && (cap < EBT_CLASSIFY_MIN ||
 			classify(s->ev.payload) == EBT_PROTO_OTHER))
 		cap = 0;
+	if (!flags && tls_in_tunnel(id, a->fd, c, s->ev.payload, cap))
+		return 0;
 	if (c->seq == 0 && c->tries &&
 	    (cap < EBT_CLASSIFY_MIN || !adopt_starts(c, a->direction, s->ev.payload)))
 		return not_yet(c, a->direction & 1, ret);
@@ -982,7 +1004,9 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 		c->proto = classify(s->ev.payload);
 		if (c->proto == EBT_PROTO_OTHER) {
 			stat_inc(EBT_STAT_SKIPPED_OTHER);
-			return flags ? 0 : tls_note(id, a->fd);
+			if (!flags)
+				tls_note(id, a->fd);
+			return 0;
 		}
 	}
 	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, a->fd, c->start_ns);
@@ -1044,8 +1068,10 @@ static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
 
 	if (!c)
 		return 0;
-	if (c->tls || c->proto == EBT_PROTO_OTHER)
-		return tls_note(id, fd);
+	if (c->tls || c->proto == EBT_PROTO_OTHER) {
+		tls_note(id, fd);
+		return 0;
+	}
 	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr) ||
 	    m.msg_iovlen == 0)
 		return 0;
@@ -1202,16 +1228,25 @@ static __always_inline int tls_enter(struct pt_regs *ctx, __u32 dir,
 	return 0;
 }
 
-/* Is c's traffic TLS plaintext (switching it now if nothing else came)? */
-static __always_inline bool tls_mode(struct ebt_conn_info *c)
+/*
+ * Is c's traffic TLS plaintext? It switches at its first plaintext record
+ * unless its syscalls carried HTTP in the clear, and then only once
+ * userspace let the clear bytes go (a CONNECT tunnel: HTTPS through a
+ * forward proxy). Records and offsets count from 0 again; a body skip
+ * set for the clear bytes no longer applies.
+ */
+static __always_inline bool tls_mode(struct ebt_conn_key *key,
+				     struct ebt_conn_info *c)
 {
 	if (c->tls)
 		return true;
-	if (c->seq)
-		return false; /* its syscalls carried HTTP in the clear */
+	if (c->seq && c->proto != EBT_PROTO_OTHER)
+		return false;
 	c->tls = 1;
 	c->proto = EBT_PROTO_UNKNOWN;
+	c->seq = 0;
 	c->off[0] = c->off[1] = 0;
+	bpf_map_delete_elem(&ebt_skip, key);
 	return true;
 }
 
@@ -1230,7 +1265,7 @@ static __always_inline int tls_data(__u64 id, struct tls_call *call,
 	}
 	key.fd = a.fd = *fd;
 	c = bpf_map_lookup_elem(&ebt_conns, &key);
-	if (!c || !tls_mode(c))
+	if (!c || !tls_mode(&key, c))
 		return 0;
 	return emit_data(id, &a, &key, c, ret, EBT_DATA_TLS);
 }

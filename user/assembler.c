@@ -860,7 +860,9 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	else
 		snprintf(name, sizeof(name), "%s",
 			 c->is_unix ? "localhost" : peer);
-	if (!port)
+	if (!port && c->tls && c->tunnel_port)
+		port = c->tunnel_port;
+	else if (!port)
 		port = dflt || c->is_unix ? default_port(c, x, false)
 					  : c->tuple.rport;
 	http_split_target(x->target, &path, &plen, &query, &qlen);

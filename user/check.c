@@ -506,8 +506,9 @@ static const struct ebt_check checks[] = {
 	SYSCALL("splice", "bodies moved between a pipe and a socket"),
 	SCHED("sched_process_exit", "forget exited processes"),
 	SCHED("sched_process_fork", "follow the children of selected pids"),
-	{ .name = "uprobes", .purpose = "TLS plaintext (libssl) and JVM "
-	  "thread names (USDT); tracing works without them",
+	{ .name = "uprobes", .purpose = "HTTP inside TLS (uprobes on "
+	  "OpenSSL's libssl); tracing works without them, TLS connections "
+	  "then make no spans",
 	  .fix = "needs a kernel with CONFIG_UPROBE_EVENTS=y",
 	  .fn = check_file, .arg = UPROBE_PMU },
 	{ .name = "unprivileged BPF", .purpose = "informational: the tracer "

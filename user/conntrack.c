@@ -185,7 +185,7 @@ static void mark_not_http(struct ebt_tracer *t, struct ebt_conn *c)
 	ebt_conn_drop_pending(t, c);
 	if (t->bpf)
 		ebt_bpf_conn_set_proto(t->bpf, c->id.tgid, c->id.fd,
-				       c->id.start_ns, EBT_PROTO_OTHER);
+				       c->id.start_ns, c->tls, EBT_PROTO_OTHER);
 }
 
 /* A local server answering the tracer's own exports must not be traced. */
@@ -223,6 +223,19 @@ static void pair_response(struct feed_ctx *f, const struct http_msg *m,
 	ebt_asm_response(f->t, f->c, m, end);
 }
 
+/* The port of a CONNECT target (authority form: host:port), or 0. */
+static uint16_t tunnel_port(const char *target)
+{
+	const char *colon = strrchr(target, ':');
+	char *end;
+	unsigned long port;
+
+	if (!colon || !colon[1])
+		return 0;
+	port = strtoul(colon + 1, &end, 10);
+	return *end == '\0' && port <= 65535 ? (uint16_t)port : 0;
+}
+
 static void on_head(void *ctx, const struct http_msg *m)
 {
 	struct feed_ctx *f = ctx;
@@ -232,6 +245,8 @@ static void on_head(void *ctx, const struct http_msg *m)
 		return;
 	}
 	f->c->ever_head = true;
+	if (f->side == SIDE_REQ && strcmp(m->method, "CONNECT") == 0)
+		f->c->tunnel_port = tunnel_port(m->target);
 	if (f->side == SIDE_REQ) {
 		if (f->c->n_pending >= MAX_PENDING)
 			overflow(f->t, f->c);
@@ -388,6 +403,25 @@ static size_t proxy_header(struct ebt_conn *c, const struct ebt_ev_data *e)
 				 sizeof(c->proxy_client));
 }
 
+/*
+ * BPF switched the connection to TLS plaintext: at its first record, or
+ * after the clear bytes were let go (a CONNECT tunnel, whose target port
+ * stays for the requests made through it). Record numbers and offsets
+ * start again from 0, and so do the parsers.
+ */
+static int restart_as_tls(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	c->tls = true;
+	if (c->next_seq == 0 && !c->ever_head)
+		return 0;
+	ebt_conn_drop_pending(t, c);
+	c->not_http = false;
+	c->ever_head = false;
+	c->next_seq = 0;
+	c->skip_until[0] = c->skip_until[1] = 0;
+	return reset_parsers(c);
+}
+
 void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 {
 	struct ebt_conn *c = lookup_for_data(t, e);
@@ -396,11 +430,13 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	struct http_stream *s;
 	size_t pre;
 
-	if (!c || c->not_http)
+	bool to_tls = c && (e->tail & EBT_DATA_TLS) && !c->tls;
+
+	if (!c || (c->not_http && !to_tls))
 		return;
 	c->last_ns = e->hdr.ts_ns;
-	if (e->tail & EBT_DATA_TLS)
-		c->tls = true;
+	if (to_tls && restart_as_tls(t, c) != 0)
+		return;
 	if (e->seq != c->next_seq && lost_records(t, c) != 0)
 		return;
 	c->next_seq = e->seq + 1;

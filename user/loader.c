@@ -33,6 +33,7 @@ struct ebt_bpf {
 	struct ebt_tls_libs tls;     /* libssl files with uprobes on them */
 	struct bpf_link **tls_links;
 	size_t n_tls_links, cap_tls_links;
+	bool no_uprobes; /* the kernel has no uprobe PMU: TLS is off */
 };
 
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt,
@@ -293,10 +294,21 @@ static int attach_tls_lib(void *ctx, const char *path)
 	return ok ? 0 : -1;
 }
 
+#define UPROBE_PMU "/sys/bus/event_source/devices/uprobe/type"
+
 unsigned ebt_bpf_tls_scan(struct ebt_bpf *b, const char *proc)
 {
-	if (!b || !ebt_bpf_tls_on(b))
+	if (!b || !ebt_bpf_tls_on(b) || b->no_uprobes)
 		return 0;
+	/* without the PMU libbpf would fall back to writing uprobe_events
+	 * in tracefs: the tracer writes nothing on the host */
+	if (access(UPROBE_PMU, F_OK) != 0) {
+		log_warn("tls: this kernel has no uprobe PMU (%s; "
+			 "CONFIG_UPROBE_EVENTS): HTTP inside TLS makes no "
+			 "spans, the rest is traced", UPROBE_PMU);
+		b->no_uprobes = true;
+		return 0;
+	}
 	return ebt_tls_scan(&b->tls, proc, attach_tls_lib, b);
 }
 
@@ -335,14 +347,16 @@ void ebt_bpf_stats(struct ebt_bpf *b, uint64_t *out)
 }
 
 void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
-			    uint64_t start_ns, uint32_t proto)
+			    uint64_t start_ns, bool tls, uint32_t proto)
 {
 	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
 	struct ebt_conn_info v;
 	struct bpf_map *m = b->skel->maps.ebt_conns;
 
+	/* a verdict on the clear bytes is stale once BPF switched the
+	 * connection to TLS (HTTPS in a CONNECT tunnel) */
 	if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) ||
-	    v.start_ns != start_ns)
+	    v.start_ns != start_ns || (v.tls != 0) != tls)
 		return;
 	v.proto = proto;
 	bpf_map__update_elem(m, &k, sizeof(k), &v, sizeof(v), BPF_EXIST);

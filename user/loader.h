@@ -26,8 +26,10 @@ void ebt_bpf_stop(struct ebt_bpf *b);
 void ebt_bpf_stats(struct ebt_bpf *b, uint64_t *out);
 
 /* Connection map access (userspace corrections of BPF state). */
+/* tls: the verdict is on the TLS plaintext, else on the clear bytes
+ * (ignored once BPF has switched the connection to TLS). */
 void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
-			    uint64_t start_ns, uint32_t proto);
+			    uint64_t start_ns, bool tls, uint32_t proto);
 void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
 /* Bytes of a long body BPF need not copy: stream offsets, per direction,
  * where the body ends (struct ebt_skip). */

@@ -133,6 +133,8 @@ struct ebt_conn {
 	struct ebt_tuple tuple;
 	bool is_unix; /* a unix stream socket: tuple holds identities */
 	bool tls;     /* its records are TLS plaintext (libssl uprobes) */
+	uint16_t tunnel_port; /* a CONNECT's target port: what requests made
+			       * through the tunnel reach; 0 if none */
 	bool proxy_checked; /* its first request bytes were looked at */
 	char proxy_client[HTTP_ADDR_MAX]; /* a PROXY header's client, or "" */
 	char unix_path[EBT_UNIX_PATH_MAX + 2]; /* its name; "@..." abstract */

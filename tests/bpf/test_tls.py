@@ -277,3 +277,41 @@ def test_memory_bio_tls_is_counted_and_makes_no_client_span(tls_tracer, https):
     assert cli == [], cli
     assert len(srv) == 1 and srv[0].attrs["url.path"] == "/async/1", srv
     assert srv[0].attrs["url.scheme"] == "https" and srv[0].parent == "", srv
+
+
+def test_https_through_a_connect_proxy(tls_tracer, https, tmp_path):
+    """curl -x: CONNECT to a forward proxy (a corporate egress proxy), then
+    TLS through the tunnel, two requests. After its CONNECT span, curl's
+    connection carries the TLS plaintext: one client span per request,
+    https to the tunnel's target (host and port), the proxy its peer. The
+    proxy only relays bytes; the server's spans are roots (no traceparent
+    crossed the tunnel)."""
+    from test_http_edge import CONNECT_PROXY
+    script = tmp_path / "connect_proxy.py"
+    script.write_text(CONNECT_PROXY)
+    proxy = ReadyPeer("python3", "-u", str(script))
+    try:
+        t0 = time.time_ns()
+        base = f"https://localhost:{https.port}"
+        assert curl("-x", proxy.url, base + "/via/1", "--next", "-sk", "--http1.1",
+                    "-o", "/dev/null", "-w", "%{http_code}\n", "-x", proxy.url,
+                    base + "/via/2") == [200, 200]
+
+        def curl_spans(s):
+            return (s.kind == CLIENT and s.service == "curl"
+                    and s.attrs.get("network.peer.port") == proxy.port)
+        cli = tls_tracer.wait_for(curl_spans, 3, since=t0)
+        def served(s):  # the proxy's CONNECT span names that port too
+            return on_port(https.port, SERVER)(s) and s.name != "CONNECT"
+        tls_tracer.wait_for(served, 2, since=t0)
+        time.sleep(1.0)
+        cli = sorted(tls_tracer.wait_for(curl_spans, 3, since=t0), key=lambda s: s.start)
+        srv = tls_tracer.wait_for(served, 2, since=t0)
+    finally:
+        proxy.stop()
+    assert [s.name for s in cli] == ["CONNECT", "GET", "GET"], cli
+    for c, path in zip(cli[1:], ("/via/1", "/via/2")):
+        assert c.attrs["url.full"] == base + path, c
+        assert c.attrs["http.response.status_code"] == 200, c
+        assert c.attrs["http.response.body.size"] == len("hello " + path), c
+    assert len(srv) == 2 and all(s.attrs["url.scheme"] == "https" for s in srv), srv

@@ -257,6 +257,42 @@ static void test_tls_spans(void **state)
 			 8080);
 }
 
+/* HTTPS through a forward proxy: CONNECT in the clear, then BPF restarts
+ * the connection as TLS (records from 0 again); the requests inside are
+ * https to the tunnel's target port, the proxy stays the peer. */
+static void test_https_in_connect_tunnel(void **state)
+{
+	struct fixture *f = *state;
+	struct ebt_span *c;
+
+	open_conn(f, 30, 6, EBT_ROLE_CLIENT, 40000, 3128);
+	data(f, 30, 30, 6, EBT_DIR_EGRESS, 0,
+	     "CONNECT api.example:8443 HTTP/1.1\r\nHost: api.example:8443"
+	     "\r\n\r\n");
+	data(f, 30, 30, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 Connection established\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(f->cap.spans[0]->name, "CONNECT");
+	tls_data(f, 30, 6, EBT_DIR_EGRESS, 0,
+		 "GET /v1/rates HTTP/1.1\r\nHost: api.example\r\n\r\n");
+	tls_data(f, 30, 6, EBT_DIR_INGRESS, 1,
+		 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+	tls_data(f, 30, 6, EBT_DIR_EGRESS, 2,
+		 "GET /v1/fx HTTP/1.1\r\nHost: api.example\r\n\r\n");
+	tls_data(f, 30, 6, EBT_DIR_INGRESS, 3,
+		 "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 3);
+	c = f->cap.spans[1];
+	assert_string_equal(attr(c, "url.full"),
+			    "https://api.example:8443/v1/rates");
+	assert_int_equal(ebt_span_find(c, "network.peer.port")->num, 3128);
+	assert_int_equal(ebt_span_find(c, "http.response.status_code")->num,
+			 200);
+	assert_int_equal(
+		ebt_span_find(f->cap.spans[2], "http.response.status_code")->num,
+		404);
+}
+
 /* A load balancer's PROXY header before the first request: skipped on
  * both ends; its client is the server span's client.address (a
  * forwarded-for header still wins). */
@@ -1478,6 +1514,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_spans, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_https_in_connect_tunnel,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
