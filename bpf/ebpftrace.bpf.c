@@ -1206,12 +1206,13 @@ int exit_splice_tp(struct trace_event_raw_sys_exit *ctx)
 
 /*
  * TLS: uprobes on libssl's SSL_read/SSL_write (and the _ex forms, which
- * report the count through a pointer) give the plaintext; the fd comes
+ * report the count through a pointer), or GnuTLS's gnutls_record_recv/
+ * gnutls_record_send, give the plaintext; the fd comes
  * from ebt_tls_fds (tls_note). A connection is switched to TLS at its
  * first plaintext record, unless its syscalls already gave HTTP; from
  * then its offsets and sequence numbers count plaintext, and the parser
- * in userspace sees it like any other connection. SSL_do_handshake is
- * hooked only to tie the SSL object to its fd early.
+ * in userspace sees it like any other connection. SSL_do_handshake and
+ * gnutls_handshake are hooked only to tie the session to its fd early.
  */
 static __always_inline int tls_enter(struct pt_regs *ctx, __u32 dir,
 				     bool data, bool ex)
@@ -1310,6 +1311,10 @@ TLS_PROBES(SSL_read_ex, EBT_DIR_INGRESS, true, true)
 TLS_PROBES(SSL_write, EBT_DIR_EGRESS, true, false)
 TLS_PROBES(SSL_write_ex, EBT_DIR_EGRESS, true, true)
 TLS_PROBES(SSL_do_handshake, EBT_DIR_INGRESS, false, false)
+/* GnuTLS (wget, libcurl3-gnutls): the same shape, ssize_t counts */
+TLS_PROBES(gnutls_record_recv, EBT_DIR_INGRESS, true, false)
+TLS_PROBES(gnutls_record_send, EBT_DIR_EGRESS, true, false)
+TLS_PROBES(gnutls_handshake, EBT_DIR_INGRESS, false, false)
 
 static __always_inline int enter_close_fd(__u32 fd)
 {

@@ -261,11 +261,15 @@ static int keep_tls_link(struct ebt_bpf *b, struct bpf_link *l)
 	return 0;
 }
 
-/* The uprobe programs on one libssl file: tls_enter_<fn> at the entry of
- * function fn, tls_exit_<fn> at its return. A library without some of
+/* The uprobe programs on one TLS library file: tls_enter_<fn> at the
+ * entry of function fn, tls_exit_<fn> at its return; OpenSSL's (SSL_*)
+ * on libssl, GnuTLS's (gnutls_*) on libgnutls. A library without some of
  * them (OpenSSL 1.1.0 has no SSL_read_ex) gets the others. */
 static int attach_tls_lib(void *ctx, const char *path)
 {
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *want = strncmp(base, "libgnutls", 9) == 0 ? "gnutls_"
+							       : "SSL_";
 	struct ebt_bpf *b = ctx;
 	struct bpf_program *prog;
 	unsigned ok = 0;
@@ -280,6 +284,8 @@ static int attach_tls_lib(void *ctx, const char *path)
 		if (!is_tls_prog(prog) || !bpf_program__autoload(prog))
 			continue;
 		o.func_name = strchr(strchr(name, '_') + 1, '_') + 1;
+		if (strncmp(o.func_name, want, strlen(want)) != 0)
+			continue;
 		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &o);
 		if (!l)
 			continue;

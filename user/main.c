@@ -324,15 +324,15 @@ static void adopt_open_conns(struct ebt_tracer *t, struct ebt_bpf *bpf)
 			 n == 1 ? "" : "s");
 }
 
-/* uprobes on the OpenSSL libraries mapped now (tls.c): at the start, and
+/* uprobes on the TLS libraries mapped now (tls.c): at the start, and
  * every TLS_SCAN_TICKS for libraries loaded or containers started since. */
 static void scan_tls(struct ebt_bpf *bpf)
 {
 	unsigned n = ebt_bpf_tls_scan(bpf, "/proc");
 
 	if (n)
-		log_info("tls: uprobes on %u more OpenSSL librar%s", n,
-			 n == 1 ? "y" : "ies");
+		log_info("tls: uprobes on %u more TLS librar%s (OpenSSL, "
+			 "GnuTLS)", n, n == 1 ? "y" : "ies");
 }
 
 /* The pod selection's setter: a cgroup selected now may hold connections

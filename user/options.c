@@ -237,9 +237,10 @@ static const struct opt opts[] = {
 	{ .key = "tls", .flag = "--tls",
 	  .env = { "EBPFTRACE_TLS" }, .type = T_BOOL, .def = "true",
 	  .cmds = CMD_TRACE,
-	  .help = "trace HTTP inside TLS through uprobes on the OpenSSL "
-		  "library (libssl.so) the processes load: the plaintext as "
-		  "SSL_read/SSL_write see it; the libraries are found in "
+	  .help = "trace HTTP inside TLS through uprobes on the TLS "
+		  "libraries the processes load (OpenSSL's libssl.so, "
+		  "GnuTLS's libgnutls.so): the plaintext as SSL_read/SSL_write "
+		  "or gnutls_record_recv/_send see it; they are found in "
 		  "/proc/PID/maps at the start and every 10 s; false leaves "
 		  "TLS connections untraced",
 	  .off = FIELD(tls, bool) },

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * TLS stage: find the OpenSSL libraries (libssl.so*) the processes have
- * mapped, so that the loader puts its uprobes on each file once. A uprobe
+ * TLS stage: find the TLS libraries (OpenSSL's libssl.so*, GnuTLS's
+ * libgnutls.so*) the processes have mapped, so that the loader puts its
+ * uprobes on each file once. A uprobe
  * is set on a file (its inode), not on a process: every process mapping
  * that file, started before or after, runs the programs, and BPF's own
  * filters decide which are traced. A process in a container maps its
@@ -35,7 +36,8 @@ const char *ebt_tls_maps_lib(const char *line, size_t *len)
 	for (const char *p = path; p < end; p++)
 		if (*p == '/')
 			base = p + 1;
-	if (strncmp(base, "libssl.so", 9) != 0)
+	if (strncmp(base, "libssl.so", 9) != 0 &&
+	    strncmp(base, "libgnutls.so", 12) != 0)
 		return NULL;
 	*len = (size_t)(end - path);
 	return path;

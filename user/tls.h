@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* TLS stage: the OpenSSL libraries the processes load, for the loader to
- * put its uprobes on (the plaintext of SSL_read/SSL_write). */
+/* TLS stage: the TLS libraries the processes load (OpenSSL's libssl,
+ * GnuTLS), for the loader to put its uprobes on (the plaintext of
+ * SSL_read/SSL_write, gnutls_record_recv/gnutls_record_send). */
 #ifndef EBT_TLS_H
 #define EBT_TLS_H
 
@@ -22,12 +23,13 @@ struct ebt_tls_libs {
 	size_t n, cap;
 };
 
-/* The path of the libssl a /proc/PID/maps line maps, or NULL; *len is
+/* The path of the libssl or libgnutls a /proc/PID/maps line maps, or
+ * NULL; *len is
  * the length of the path (the line's text after the fields). */
 const char *ebt_tls_maps_lib(const char *line, size_t *len);
 
 /* Walk /proc/PID/maps of every process under proc; for each libssl file
- * not met before, fn(ctx, proc/PID/root/path) (the container's own copy
+ * or libgnutls file not met before, fn(ctx, proc/PID/root/path) (the container's own copy
  * for a process in a container). Returns the files fn took. */
 unsigned ebt_tls_scan(struct ebt_tls_libs *l, const char *proc,
 		      ebt_tls_lib_fn fn, void *ctx);

@@ -1,6 +1,7 @@
 """HTTP inside TLS, read through the uprobes on libssl (SSL_read/SSL_write,
-their _ex forms, SSL_do_handshake): real OpenSSL clients and servers
-(curl, Python's ssl module, nginx), traced by the real BPF programs.
+their _ex forms, SSL_do_handshake) and GnuTLS (gnutls_record_recv/_send):
+real clients and servers (curl, Python's ssl module, nginx, wget), traced
+by the real BPF programs.
 
 Every case checks both ends: one server span and one client span per
 exchange, https in their URLs, the right status and sizes, and the server
@@ -139,6 +140,23 @@ def test_curl_and_python_clients_to_a_python_https_server(tls_tracer, https):
     assert srv[3].attrs["http.request.body.size"] == 70000, srv[3]
     assert cli[0].resource["process.executable.name"] == "curl", cli[0].resource
     assert srv[1].status == 2 and cli[1].status == 2, (srv[1], cli[1])  # 503: error
+
+
+def test_wget_over_gnutls(tls_tracer, https):
+    """wget (Debian's links GnuTLS, not OpenSSL): gnutls_record_send/_recv
+    give the plaintext the same way."""
+    t0 = time.time_ns()
+    r = subprocess.run(["wget", "-q", "-O", "-", "--no-check-certificate",
+                        f"https://127.0.0.1:{https.port}/wget/7"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout == "hello /wget/7", r
+    (s,), (c,) = pairs(tls_tracer, https.port, t0, 1)
+    assert c.resource["process.executable.name"] == "wget", c.resource
+    assert c.attrs["url.full"] == f"https://127.0.0.1:{https.port}/wget/7", c
+    assert c.attrs["user_agent.original"].startswith("Wget/"), c
+    for x in (s, c):
+        assert x.attrs["http.response.status_code"] == 200, x
+        assert x.attrs["http.response.body.size"] == 13, x
 
 
 NGINX_CONF = """

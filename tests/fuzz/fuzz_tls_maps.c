@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the /proc/PID/maps line reader of the TLS stage
  * (user/tls.c). Checks: a path found lies inside the line, starts with
- * '/', holds no newline, and its last component starts with libssl.so.
+ * '/', holds no newline, and its last component starts with libssl.so
+ * or libgnutls.so.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,8 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < len; i++)
 			if (p[i] == '/')
 				base = p + i + 1;
-		CHECK((size_t)(p + len - base) >= 9 &&
-		      strncmp(base, "libssl.so", 9) == 0);
+		CHECK(((size_t)(p + len - base) >= 9 &&
+		       strncmp(base, "libssl.so", 9) == 0) ||
+		      ((size_t)(p + len - base) >= 12 &&
+		       strncmp(base, "libgnutls.so", 12) == 0));
 	}
 	free(line);
 	return 0;

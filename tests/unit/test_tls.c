@@ -41,7 +41,9 @@ static void test_maps_lines(void **state)
 	/* gone from the disk: nothing to put a uprobe on */
 	expect_lib("7f00-7f10 r-xp 00000000 08:01 9 /usr/lib/libssl.so.3 "
 		   "(deleted)\n", NULL);
-	/* not OpenSSL: libcrypto, NSS's libssl3, and a directory name */
+	expect_lib("7f00-7f10 r-xp 0 08:01 9 /lib/x86_64-linux-gnu/"
+		   "libgnutls.so.30\n", "/lib/x86_64-linux-gnu/libgnutls.so.30");
+	/* not a TLS library: libcrypto, NSS's libssl3, a directory name */
 	expect_lib("7f00-7f10 r-xp 00000000 08:01 9 /usr/lib/libcrypto.so.3\n",
 		   NULL);
 	expect_lib("7f00-7f10 r-xp 00000000 08:01 9 /usr/lib/libssl3.so\n",
