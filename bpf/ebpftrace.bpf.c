@@ -905,7 +905,7 @@ struct tls_call {
 	__u64 buf;     /* plaintext buffer; 0 for a handshake */
 	__u64 len_ptr; /* SSL_read_ex/SSL_write_ex: where the count goes */
 	__u32 dir;     /* enum ebt_direction */
-	__u32 _pad;
+	__u32 noted;   /* a socket syscall ran inside the call */
 };
 
 /* The libssl call each thread is in (pid_tgid -> call). LRU: the entry
@@ -943,9 +943,60 @@ static __always_inline bool tls_note(__u64 id, __u32 fd)
 	call = bpf_map_lookup_elem(&ebt_tls_calls, &id);
 	if (!call)
 		return false;
+	call->noted = 1;
 	k.ssl = call->ssl;
 	bpf_map_update_elem(&ebt_tls_fds, &k, &fd, BPF_ANY);
 	return true;
+}
+
+/*
+ * Memory BIOs (Python's asyncio, Node.js): the library encrypts into
+ * memory and the program sends the ciphertext itself, after the call. A
+ * call that ran no socket syscall leaves its session here, per thread;
+ * the thread's next write of a TLS handshake record (content type 22,
+ * outside any libssl call) on a connection that is not HTTP in the clear
+ * is that session's: a handshake's output is flushed at once (a new
+ * connection has nothing queued before it), so the first flight (a
+ * ClientHello, a ServerHello) ties the two. Records of application data
+ * never do.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, __u64); /* SSL * */
+} ebt_tls_pending SEC(".maps");
+
+/* The first 3 bytes a write moved (from its first iovec for writev). */
+static __always_inline int first_bytes(struct io_args *a, __u8 p[3])
+{
+	struct iovec iov;
+
+	if (!a->iovcnt)
+		return bpf_probe_read_user(p, 3, (void *)a->buf);
+	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)a->buf) ||
+	    iov.iov_len < 3)
+		return -1;
+	return bpf_probe_read_user(p, 3, iov.iov_base);
+}
+
+/* A data syscall of a connection that is not HTTP in the clear: ties a
+ * libssl session to its fd, inside the call or (memory BIO) after it. */
+static __always_inline void tls_syscall(__u64 id, struct io_args *a)
+{
+	struct tls_key k = {.tgid = id >> 32};
+	__u64 *ssl;
+	__u8 p[3];
+
+	if (!ebt_cfg.tls || tls_note(id, a->fd) ||
+	    a->direction != EBT_DIR_EGRESS)
+		return;
+	ssl = bpf_map_lookup_elem(&ebt_tls_pending, &id);
+	if (!ssl || first_bytes(a, p) || p[0] != 0x16 || p[1] != 3)
+		return;
+	k.ssl = *ssl;
+	bpf_map_update_elem(&ebt_tls_fds, &k, &a->fd, BPF_ANY);
+	bpf_map_delete_elem(&ebt_tls_pending, &id);
 }
 
 /* A TLS handshake record (content type 22, version 3.x) written or read
@@ -974,7 +1025,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	__u64 off;
 
 	if (!flags && (c->tls || c->proto == EBT_PROTO_OTHER)) {
-		tls_note(id, a->fd);
+		tls_syscall(id, a);
 		return 0;
 	}
 	if (c->proto == EBT_PROTO_OTHER)
@@ -1005,7 +1056,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 		if (c->proto == EBT_PROTO_OTHER) {
 			stat_inc(EBT_STAT_SKIPPED_OTHER);
 			if (!flags)
-				tls_note(id, a->fd);
+				tls_syscall(id, a);
 			return 0;
 		}
 	}
@@ -1282,6 +1333,8 @@ static __always_inline int tls_exit(struct pt_regs *ctx, bool ex)
 		return 0;
 	call = *p;
 	bpf_map_delete_elem(&ebt_tls_calls, &id);
+	if (!call.noted) /* memory BIO: the program sends for it */
+		bpf_map_update_elem(&ebt_tls_pending, &id, &call.ssl, BPF_ANY);
 	ret = (int)PT_REGS_RC(ctx);
 	if (ex) {
 		if (ret != 1 || !call.len_ptr ||
