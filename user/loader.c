@@ -265,7 +265,7 @@ static int keep_tls_link(struct ebt_bpf *b, struct bpf_link *l)
  * entry of function fn, tls_exit_<fn> at its return; OpenSSL's (SSL_*)
  * on libssl, GnuTLS's (gnutls_*) on libgnutls. A library without some of
  * them (OpenSSL 1.1.0 has no SSL_read_ex) gets the others. */
-static int attach_tls_lib(void *ctx, const char *path)
+static int attach_tls_lib(void *ctx, const char *path, const char *shown)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	const char *want = strncmp(base, "libgnutls", 9) == 0 ? "gnutls_"
@@ -296,7 +296,9 @@ static int attach_tls_lib(void *ctx, const char *path)
 		ok++;
 	}
 	if (!ok)
-		log_warn("tls: no uprobe could be attached to %s", path);
+		log_warn("tls: no uprobe could be attached to %s", shown);
+	else
+		log_info("tls: uprobes on %s (%u)", shown, ok);
 	return ok ? 0 : -1;
 }
 

@@ -328,11 +328,7 @@ static void adopt_open_conns(struct ebt_tracer *t, struct ebt_bpf *bpf)
  * every TLS_SCAN_TICKS for libraries loaded or containers started since. */
 static void scan_tls(struct ebt_bpf *bpf)
 {
-	unsigned n = ebt_bpf_tls_scan(bpf, "/proc");
-
-	if (n)
-		log_info("tls: uprobes on %u more TLS librar%s (OpenSSL, "
-			 "GnuTLS)", n, n == 1 ? "y" : "ies");
+	ebt_bpf_tls_scan(bpf, "/proc"); /* the loader names each file */
 }
 
 /* The pod selection's setter: a cgroup selected now may hold connections

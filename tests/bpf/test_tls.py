@@ -12,6 +12,7 @@ The tracer is this module's own, selected with --pid of the test process
 (every peer is a child of it).
 """
 import os
+import re
 import subprocess
 import time
 
@@ -234,7 +235,7 @@ def test_tls_can_be_turned_off(https):
         rc = t.stop()
     assert rc == 0, t.stderr.decode(errors="replace")
     assert mine == [], mine
-    assert b"OpenSSL" not in t.stderr, t.stderr
+    assert b"tls: uprobes" not in t.stderr, t.stderr
 
 
 ASYNCIO_SERVER = r"""
@@ -298,6 +299,70 @@ def test_asyncio_memory_bios_both_ends(tls_tracer, https, cert):
                 assert y.attrs["http.response.status_code"] == 200, y
     finally:
         srv.stop()
+
+
+NODE_TLS = r"""
+const https = require('https'), fs = require('fs'), readline = require('readline');
+const srv = https.createServer({key: fs.readFileSync(process.argv[3]),
+                                cert: fs.readFileSync(process.argv[2])}, (req, res) => {
+  res.setHeader('Content-Length', 4 + req.url.length);
+  res.end('node' + req.url);
+});
+srv.listen(0, '127.0.0.1', () => {
+  const port = srv.address().port;
+  console.log('READY', port);
+  readline.createInterface({input: process.stdin}).once('line', async () => {
+    const agent = new https.Agent({keepAlive: true, rejectUnauthorized: false});
+    const out = [];
+    for (const p of ['/n/1', '/n/2']) {
+      out.push(await new Promise((ok, bad) => https.get(
+        {host: '127.0.0.1', port, path: p, agent},
+        res => { res.resume(); res.on('end', () => ok(res.statusCode)); }).on('error', bad)));
+    }
+    const r = await fetch(`https://127.0.0.1:${port}/fetch/3`);
+    await r.text();
+    out.push(r.status);
+    console.log(out.join(' '));
+    agent.destroy();
+    srv.close();
+  });
+});
+"""
+
+
+def test_node_https_with_openssl_linked_in(tls_tracer, cert, tmp_path):
+    """Node.js links OpenSSL into its executable (no libssl.so mapped) and
+    drives it through memory BIOs: the executable gets the uprobes (it
+    defines SSL_write), found by the scan after it started. Its https
+    server, and its https.get (keep-alive) and fetch (undici) clients
+    calling it: three exchanges, both spans each, linked."""
+    script = tmp_path / "node_tls.js"
+    script.write_text(NODE_TLS)
+    node = subprocess.Popen(["node", str(script), *cert], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, NODE_TLS_REJECT_UNAUTHORIZED="0"))
+    try:
+        line = node.stdout.readline().decode()
+        assert line.startswith("READY"), line
+        port = int(line.split()[1])
+        deadline = time.time() + 25  # the scan runs every 10 s
+        attached = re.compile(rb"tls: uprobes on \S*/node ")
+        while not attached.search(tls_tracer.stderr) and time.time() < deadline:
+            time.sleep(0.2)
+        assert attached.search(tls_tracer.stderr), tls_tracer.stderr
+        t0 = time.time_ns()
+        out, _ = node.communicate(b"go\n", timeout=30)
+        assert out.decode().split() == ["200", "200", "200"], out
+        srv, cli = pairs(tls_tracer, port, t0, 3)
+    finally:
+        if node.poll() is None:
+            node.kill()
+    for s, c, path in zip(srv, cli, ("/n/1", "/n/2", "/fetch/3")):
+        assert s.attrs["url.path"] == path and s.attrs["url.scheme"] == "https", s
+        assert c.attrs["url.full"] == f"https://127.0.0.1:{port}{path}", c
+        for x in (s, c):
+            assert x.attrs["http.response.body.size"] == 4 + len(path), x
+            assert x.resource["process.executable.name"] == "node", x.resource
 
 
 def test_https_through_a_connect_proxy(tls_tracer, https, tmp_path):

@@ -60,12 +60,14 @@ struct calls {
 	int rc;
 };
 
-static int record(void *ctx, const char *path)
+static int record(void *ctx, const char *path, const char *shown)
 {
 	struct calls *c = ctx;
 
-	if (c->n < 8)
-		snprintf(c->paths[c->n], sizeof(c->paths[0]), "%s", path);
+	assert_true(shown[0] == '/' && path[0] == '/');
+
+	if (c->n < 8) /* the name the process knows it by */
+		snprintf(c->paths[c->n], sizeof(c->paths[0]), "%s", shown);
 	c->n++;
 	return c->rc;
 }
@@ -124,6 +126,8 @@ static void test_scan_attaches_each_file_once(void **state)
 	assert_int_equal(ebt_tls_scan(&libs, proc, record, &calls), 2);
 	assert_int_equal(calls.n, 2);
 	assert_int_equal(libs.n, 2);
+	assert_string_equal(calls.paths[0], "/lib/libssl.so.3");
+	assert_string_equal(calls.paths[1], "/lib/libssl.so.3");
 	/* the next scan finds nothing new */
 	assert_int_equal(ebt_tls_scan(&libs, proc, record, &calls), 0);
 	assert_int_equal(calls.n, 2);
@@ -142,11 +146,58 @@ static void test_scan_attaches_each_file_once(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+/* An executable that links OpenSSL statically and exports it (Node.js)
+ * gets the uprobes; one that only imports SSL_write, or has nothing of
+ * it, does not. libssl itself stands in for such an executable. */
+static void test_executable_with_openssl_inside(void **state)
+{
+	static const char *const subs[] = {"proc", "proc/7", "proc/8",
+					   "proc/9", NULL};
+	static const char *const libssl[] = {
+		"/usr/lib/x86_64-linux-gnu/libssl.so.3",
+		"/usr/lib/aarch64-linux-gnu/libssl.so.3", NULL,
+	};
+	char dir[] = "/tmp/ebt_tls_XXXXXX", p[512], proc[512];
+	struct ebt_tls_libs libs = {0};
+	struct calls calls = {0};
+	const char *ssl = NULL;
+
+	(void)state;
+	for (int i = 0; libssl[i]; i++)
+		if (access(libssl[i], R_OK) == 0)
+			ssl = libssl[i];
+	assert_non_null(ssl); /* libssl3: a dependency of libcurl */
+	assert_true(ebt_tls_elf_defines(ssl, "SSL_write"));
+	assert_false(ebt_tls_elf_defines(ssl, "no_such_symbol"));
+	assert_false(ebt_tls_elf_defines("/bin/sh", "SSL_write"));
+	assert_false(ebt_tls_elf_defines("/nonexistent", "SSL_write"));
+	assert_non_null(mkdtemp(dir));
+	mkdirs(dir, subs);
+	snprintf(p, sizeof(p), "%s/proc/7/exe", dir);
+	assert_int_equal(symlink(ssl, p), 0);
+	snprintf(p, sizeof(p), "%s/proc/8/exe", dir);
+	assert_int_equal(symlink("/bin/sh", p), 0);
+	snprintf(p, sizeof(p), "%s/proc/9/exe", dir);
+	assert_int_equal(symlink(ssl, p), 0);
+	for (int i = 7; i <= 9; i++) {
+		snprintf(p, sizeof(p), "%s/proc/%d/maps", dir, i);
+		put(p, "1000-2000 r-xp 0 08:01 1 /usr/bin/node\n");
+	}
+	snprintf(proc, sizeof(proc), "%s/proc", dir);
+	assert_int_equal(ebt_tls_scan(&libs, proc, record, &calls), 1);
+	assert_int_equal(calls.n, 1);
+	assert_string_equal(calls.paths[0], ssl); /* where /proc/7/exe goes */
+	ebt_tls_libs_free(&libs);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_lines),
 		cmocka_unit_test(test_scan_attaches_each_file_once),
+		cmocka_unit_test(test_executable_with_openssl_inside),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
