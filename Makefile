@@ -116,6 +116,7 @@ FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c
 FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 FUZZ_DEPS_fuzz_tcp_table := user/tcp_table.c
 FUZZ_DEPS_fuzz_tls_maps := user/tls.c
+FUZZ_LIBS_fuzz_tls_maps := -lelf
 FUZZ_DEPS_fuzz_grpc := user/grpc.c user/cri_map.c user/kv.c user/htab.c \
 	$(FUZZ_BUILD)/pb/cri_api.pb-c.c
 FUZZ_LIBS_fuzz_grpc := -lprotobuf-c
