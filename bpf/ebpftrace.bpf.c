@@ -905,7 +905,9 @@ struct tls_call {
 	__u64 buf;     /* plaintext buffer; 0 for a handshake */
 	__u64 len_ptr; /* SSL_read_ex/SSL_write_ex: where the count goes */
 	__u32 dir;     /* enum ebt_direction */
-	__u32 noted;   /* a socket syscall ran inside the call */
+	__u8 noted;    /* a socket syscall ran inside the call */
+	__u8 ex;       /* SSL_*_ex: returns 1, the count is at len_ptr */
+	__u16 _pad;
 };
 
 /* The libssl call each thread is in (pid_tgid -> call). LRU: the entry
@@ -1276,6 +1278,7 @@ static __always_inline int tls_enter(struct pt_regs *ctx, __u32 dir,
 	call.ssl = PT_REGS_PARM1(ctx);
 	call.buf = data ? PT_REGS_PARM2(ctx) : 0;
 	call.len_ptr = ex ? PT_REGS_PARM4(ctx) : 0;
+	call.ex = ex;
 	bpf_map_update_elem(&ebt_tls_calls, &id, &call, BPF_ANY);
 	return 0;
 }
@@ -1322,7 +1325,10 @@ static __always_inline int tls_data(__u64 id, struct tls_call *call,
 	return emit_data(id, &a, &key, c, ret, EBT_DATA_TLS);
 }
 
-static __always_inline int tls_exit(struct pt_regs *ctx, bool ex)
+/* One program at the return of every hooked function (verified once:
+ * it holds the whole data path); what the call was is in its entry. */
+SEC("uretprobe")
+int tls_exit(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), n = 0;
 	struct tls_call *p = bpf_map_lookup_elem(&ebt_tls_calls, &id);
@@ -1336,7 +1342,7 @@ static __always_inline int tls_exit(struct pt_regs *ctx, bool ex)
 	if (!call.noted) /* memory BIO: the program sends for it */
 		bpf_map_update_elem(&ebt_tls_pending, &id, &call.ssl, BPF_ANY);
 	ret = (int)PT_REGS_RC(ctx);
-	if (ex) {
+	if (call.ex) {
 		if (ret != 1 || !call.len_ptr ||
 		    bpf_probe_read_user(&n, sizeof(n), (void *)call.len_ptr))
 			return 0;
@@ -1347,16 +1353,12 @@ static __always_inline int tls_exit(struct pt_regs *ctx, bool ex)
 	return tls_data(id, &call, ret);
 }
 
+/* tls_enter_<fn> at the entry of fn; tls_exit at its return. */
 #define TLS_PROBES(fn, dir, data, ex)                                         \
 	SEC("uprobe")                                                          \
 	int tls_enter_##fn(struct pt_regs *ctx)                                \
 	{                                                                      \
 		return tls_enter(ctx, dir, data, ex);                          \
-	}                                                                      \
-	SEC("uretprobe")                                                       \
-	int tls_exit_##fn(struct pt_regs *ctx)                                 \
-	{                                                                      \
-		return tls_exit(ctx, ex);                                      \
 	}
 
 TLS_PROBES(SSL_read, EBT_DIR_INGRESS, true, false)

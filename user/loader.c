@@ -6,6 +6,7 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,9 +262,26 @@ static int keep_tls_link(struct ebt_bpf *b, struct bpf_link *l)
 	return 0;
 }
 
+/* prog at the entry (or the return) of func in the file at path. */
+static bool attach_uprobe(struct ebt_bpf *b, struct bpf_program *prog,
+			  const char *path, const char *func, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = func, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, 0,
+							     &o);
+
+	if (!l)
+		return false;
+	if (keep_tls_link(b, l) != 0) {
+		bpf_link__destroy(l);
+		return false;
+	}
+	return true;
+}
+
 /* The uprobe programs on one TLS library file: tls_enter_<fn> at the
- * entry of function fn, tls_exit_<fn> at its return; OpenSSL's (SSL_*)
- * on libssl, GnuTLS's (gnutls_*) on libgnutls. A library without some of
+ * entry of function fn, tls_exit at its return; OpenSSL's (SSL_*) on
+ * libssl, GnuTLS's (gnutls_*) on libgnutls. A library without some of
  * them (OpenSSL 1.1.0 has no SSL_read_ex) gets the others. */
 static int attach_tls_lib(void *ctx, const char *path, const char *shown)
 {
@@ -275,25 +293,16 @@ static int attach_tls_lib(void *ctx, const char *path, const char *shown)
 	unsigned ok = 0;
 
 	bpf_object__for_each_program(prog, b->skel->obj) {
-		bool ret = strcmp(bpf_program__section_name(prog),
-				  "uretprobe") == 0;
-		const char *name = bpf_program__name(prog);
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret);
-		struct bpf_link *l;
+		const char *fn = bpf_program__name(prog);
 
-		if (!is_tls_prog(prog) || !bpf_program__autoload(prog))
+		if (strcmp(bpf_program__section_name(prog), "uprobe") != 0 ||
+		    !bpf_program__autoload(prog))
 			continue;
-		o.func_name = strchr(strchr(name, '_') + 1, '_') + 1;
-		if (strncmp(o.func_name, want, strlen(want)) != 0)
+		fn = strchr(strchr(fn, '_') + 1, '_') + 1; /* tls_enter_<fn> */
+		if (strncmp(fn, want, strlen(want)) != 0 ||
+		    !attach_uprobe(b, b->skel->progs.tls_exit, path, fn, true))
 			continue;
-		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &o);
-		if (!l)
-			continue;
-		if (keep_tls_link(b, l) != 0) {
-			bpf_link__destroy(l);
-			break;
-		}
-		ok++;
+		ok += attach_uprobe(b, prog, path, fn, false);
 	}
 	if (!ok)
 		log_warn("tls: no uprobe could be attached to %s", shown);
@@ -325,17 +334,45 @@ bool ebt_bpf_tls_on(struct ebt_bpf *b)
 	return b->skel->rodata->ebt_cfg.tls != 0;
 }
 
+static void *destroy_link(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/*
+ * Detaching a tracepoint or uprobe waits for an RCU grace period in the
+ * kernel (70-110 ms each here): one after the other, 36 links took over
+ * 3 s at exit. Detached side by side, the waits overlap.
+ */
+static void destroy_links(struct bpf_link **v, size_t n)
+{
+	pthread_t *th = calloc(n, sizeof(*th));
+	bool *started = calloc(n, sizeof(*started));
+
+	for (size_t i = 0; i < n; i++) {
+		if (th && started &&
+		    pthread_create(&th[i], NULL, destroy_link, v[i]) == 0)
+			started[i] = true;
+		else
+			bpf_link__destroy(v[i]);
+	}
+	for (size_t i = 0; th && started && i < n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+}
+
 void ebt_bpf_stop(struct ebt_bpf *b)
 {
 	if (!b)
 		return;
 	ebt_ring_free(b->rb);
-	for (size_t i = 0; i < b->n_tls_links; i++)
-		bpf_link__destroy(b->tls_links[i]);
+	destroy_links(b->tls_links, b->n_tls_links);
 	free(b->tls_links);
 	ebt_tls_libs_free(&b->tls);
-	for (unsigned i = 0; i < b->n_links; i++)
-		bpf_link__destroy(b->links[i]);
+	destroy_links(b->links, b->n_links);
 	ebpftrace_bpf__destroy(b->skel);
 	free(b);
 }
