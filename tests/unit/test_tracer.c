@@ -98,8 +98,10 @@ static void open_conn(struct fixture *f, uint32_t tgid, uint32_t fd,
 	ebt_tracer_handle(&f->t, &e, sizeof(e));
 }
 
-static void data(struct fixture *f, uint32_t tgid, uint32_t tid, uint32_t fd,
-		 uint32_t dir, uint32_t seq, const char *bytes)
+/* A data record with flags (EBT_DATA_*, in tail). */
+static void data_flags(struct fixture *f, uint32_t tgid, uint32_t tid,
+		       uint32_t fd, uint32_t dir, uint32_t seq,
+		       const char *bytes, uint32_t flags)
 {
 	static struct ebt_ev_data e;
 	size_t n = strlen(bytes);
@@ -110,8 +112,15 @@ static void data(struct fixture *f, uint32_t tgid, uint32_t tid, uint32_t fd,
 	e.total_len = (uint32_t)n;
 	e.cap_len = (uint32_t)n;
 	e.seq = seq;
+	e.tail = flags;
 	memcpy(e.payload, bytes, n);
 	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
+}
+
+static void data(struct fixture *f, uint32_t tgid, uint32_t tid, uint32_t fd,
+		 uint32_t dir, uint32_t seq, const char *bytes)
+{
+	data_flags(f, tgid, tid, fd, dir, seq, bytes, 0);
 }
 
 /* Only the first cap bytes of what the syscall moved were captured. */
@@ -210,17 +219,7 @@ static void test_unix_socket_spans(void **state)
 static void tls_data(struct fixture *f, uint32_t tgid, uint32_t fd,
 		     uint32_t dir, uint32_t seq, const char *bytes)
 {
-	static struct ebt_ev_data e;
-	size_t n = strlen(bytes);
-
-	memset(&e, 0, offsetof(struct ebt_ev_data, payload));
-	hdr(&e.hdr, EBT_EV_DATA, tgid, tgid, fd, fd * 100, f->now += 1000);
-	e.direction = dir;
-	e.total_len = e.cap_len = (uint32_t)n;
-	e.seq = seq;
-	e.tail = EBT_DATA_TLS;
-	memcpy(e.payload, bytes, n);
-	ebt_tracer_handle(&f->t, &e, offsetof(struct ebt_ev_data, payload) + n);
+	data_flags(f, tgid, tgid, fd, dir, seq, bytes, EBT_DATA_TLS);
 }
 
 static void test_tls_spans(void **state)
