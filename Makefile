@@ -128,12 +128,18 @@ FUZZ_DEPS_fuzz_k8s_events := user/k8s_events_parse.c user/k8s_parse.c \
 FUZZ_LIBS_fuzz_k8s_events := -lcjson
 FUZZ_DEPS_fuzz_remote := user/remote_pod.c
 FUZZ_LIBS_fuzz_remote := -lcjson
+# The whole pipeline behind the ring buffer: it links everything but main.c.
+FUZZ_PROTO_C := $(patsubst user/proto/%.proto,$(FUZZ_BUILD)/pb/%.pb-c.c,$(PROTOS))
+FUZZ_DEPS_fuzz_events := $(filter-out user/main.c,$(USER_SRCS)) \
+	$(FUZZ_PROTO_C) -I$(BUILD)
+FUZZ_LIBS_fuzz_events := $(LDLIBS)
 
 # Generated protobuf-c sources a fuzz target links (FUZZ_DEPS above).
 $(FUZZ_BUILD)/pb/%.pb-c.c: user/proto/%.proto
 	$(Q)mkdir -p $(FUZZ_BUILD)/pb
 	$(Q)$(PROTOC_C) --proto_path=user/proto --c_out=$(FUZZ_BUILD)/pb $<
 $(FUZZ_BUILD)/fuzz_grpc: $(FUZZ_BUILD)/pb/cri_api.pb-c.c
+$(FUZZ_BUILD)/fuzz_events: $(FUZZ_PROTO_C) $(SKELS)
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
 	$(Q)mkdir -p $(FUZZ_BUILD)
