@@ -45,29 +45,51 @@ void ebt_resource_unref(struct ebt_resource *r)
 	free(r);
 }
 
-/* The attribute with this key, or the next free one; its old value is left
- * for the caller to release. */
-static struct ebt_attr *find_or_add(struct ebt_attr *arr, unsigned *n,
-				    unsigned max, const char *key)
+/* Does attribute a have this key, of length len? */
+static bool key_is(const struct ebt_attr *a, const char *key, size_t len)
 {
-	for (unsigned i = 0; i < *n; i++) {
-		const char *k = arr[i].key;
+	/* keys are mostly literals: the same pointer, or another length */
+	return a->key == key ||
+	       (a->key_len == len && memcmp(a->key, key, len) == 0);
+}
 
-		/* keys are mostly literals: same pointer, or differ early */
-		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
+/* The bit of lens that says an attribute's key may have length len. */
+static uint32_t len_bit(size_t len)
+{
+	return 1u << (len % 32);
+}
+
+/* The attribute with this key, or the next free one (given the key); its
+ * old value is left for the caller to release. lens (see struct
+ * ebt_span) spares the search for a key of a length no attribute has:
+ * a span's attributes are all added once, most of another length. */
+static struct ebt_attr *find_or_add(struct ebt_attr *arr, unsigned *n,
+				    unsigned max, uint32_t *lens,
+				    const char *key)
+{
+	size_t len = strlen(key);
+	struct ebt_attr *a;
+
+	for (unsigned i = 0; (*lens & len_bit(len)) && i < *n; i++)
+		if (key_is(&arr[i], key, len))
 			return &arr[i];
-	}
 	if (*n >= max)
 		return NULL;
-	arr[*n].str = NULL;
-	return &arr[(*n)++];
+	*lens |= len_bit(len);
+	a = &arr[(*n)++];
+	a->key = key;
+	a->key_len = (uint32_t)len;
+	a->key_owned = false;
+	a->str = NULL;
+	return a;
 }
 
 /* A resource attribute to (re)set: its old heap value is freed. */
 static struct ebt_attr *res_attr(struct ebt_resource *r, const char *key)
 {
 	struct ebt_attr *a =
-		find_or_add(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS, key);
+		find_or_add(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS,
+			    &r->key_lens, key);
 
 	if (a) {
 		free(a->str);
@@ -130,6 +152,8 @@ int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
 			return -1;
 		a = &r->attrs[r->n_attrs++];
 		a->key = k;
+		a->key_len = (uint32_t)strlen(k);
+		r->key_lens |= len_bit(a->key_len);
 		a->key_owned = true;
 		a->str = NULL;
 	}
@@ -221,7 +245,8 @@ int ebt_span_set_name(struct ebt_span *s, const char *name)
 static struct ebt_attr *span_attr(struct ebt_span *s, const char *key)
 {
 	struct ebt_attr *a =
-		find_or_add(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS, key);
+		find_or_add(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS,
+			    &s->key_lens, key);
 
 	if (a) {
 		span_str_free(s, a->str);

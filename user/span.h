@@ -52,6 +52,7 @@ struct ebt_attr {
 	int64_t num;
 	uint8_t type; /* enum ebt_attr_type */
 	bool key_owned;
+	uint32_t key_len; /* strlen(key): a cheap first test when matching */
 };
 
 /* Resource of one process: created once, shared by all its spans. */
@@ -60,6 +61,7 @@ struct ebt_resource {
 	uint32_t pid;
 	struct ebt_attr attrs[EBT_RES_MAX_ATTRS];
 	unsigned n_attrs;
+	uint32_t key_lens; /* bit (strlen(key) % 32) set for each attribute */
 	char *service_name; /* convenience copy of the service.name value */
 };
 
@@ -75,6 +77,7 @@ struct ebt_span {
 	char *status_message; /* may be NULL */
 	struct ebt_attr attrs[EBT_SPAN_MAX_ATTRS];
 	unsigned n_attrs;
+	uint32_t key_lens; /* bit (strlen(key) % 32) set for each attribute */
 	struct ebt_resource *resource; /* holds one reference */
 	uint32_t text_used;
 	char text[EBT_SPAN_TEXT]; /* strings that fit; longer ones: heap */
