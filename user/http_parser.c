@@ -1084,6 +1084,31 @@ static bool head_cut(struct feed *f)
 
 /* ---- per-state steps -------------------------------------------------- */
 
+/*
+ * A head still incomplete whose start line is whole: that line must
+ * parse. A text protocol that is not HTTP (memcached's "get key", Redis
+ * inline commands) fails at its first line, not after a header section's
+ * worth of bytes.
+ */
+static bool start_line_ok(int side, const uint8_t *p, size_t n)
+{
+	const uint8_t *lf = memchr(p, '\n', n), *pos = p;
+	struct http_msg m;
+
+	if (!lf)
+		return true;
+	return (side == HTTP_SIDE_REQUEST
+			? parse_request_line(&pos, lf + 1, &m)
+			: parse_status_line(&pos, lf + 1, &m)) == HTTP_ERR_NONE;
+}
+
+/* Did the bytes appended after the first old ones end the first line? */
+static bool first_line_ended(const struct http_stream *s, size_t old)
+{
+	return !memchr(s->buf, '\n', old) &&
+	       memchr(s->buf + old, '\n', s->buf_len - old);
+}
+
 static size_t head_start(struct feed *f, const uint8_t *d, size_t pos,
 			 size_t len)
 {
@@ -1099,7 +1124,8 @@ static size_t head_start(struct feed *f, const uint8_t *d, size_t pos,
 			      head_parsed(f, d + pos, e);
 		return err ? fail(f, err, pos + 1) : pos + e;
 	}
-	if (!head_prefix_ok(s->side, d + pos, n))
+	if (!head_prefix_ok(s->side, d + pos, n) ||
+	    !start_line_ok(s->side, d + pos, n))
 		return fail(f, HTTP_ERR_BAD_START_LINE, pos + 1);
 	if (buf_append(s, d + pos, n) != 0)
 		return fail(f, HTTP_ERR_HEADER_TOO_LARGE, pos + 1);
@@ -1111,14 +1137,16 @@ static size_t head_more(struct feed *f, const uint8_t *d, size_t pos,
 			size_t len)
 {
 	struct http_stream *s = f->s;
-	size_t e = head_end(d + pos, len - pos, &s->eol);
+	size_t e = head_end(d + pos, len - pos, &s->eol), old = s->buf_len;
 	enum http_error err;
 
 	if (buf_append(s, d + pos, e ? e : len - pos) != 0)
 		return fail(f, HTTP_ERR_HEADER_TOO_LARGE, pos);
 	if (!e) {
-		if (s->buf_len < PREFIX_CHECK_LEN &&
-		    !head_prefix_ok(s->side, s->buf, s->buf_len))
+		if ((s->buf_len < PREFIX_CHECK_LEN &&
+		     !head_prefix_ok(s->side, s->buf, s->buf_len)) ||
+		    (first_line_ended(s, old) &&
+		     !start_line_ok(s->side, s->buf, s->buf_len)))
 			return fail(f, HTTP_ERR_BAD_START_LINE, pos);
 		return len;
 	}

@@ -1323,6 +1323,64 @@ static void test_bad_start_lines(void **state)
 	}
 }
 
+/* Feed d byte by byte (or whole); no eof: the errors of what came. */
+static struct rec *feed_no_eof(enum http_side side, const char *d,
+			       bool bytewise)
+{
+	struct http_stream *s = http_stream_new(side);
+	struct rec *r = rec_new();
+	size_t len = strlen(d), step = bytewise ? 1 : len;
+
+	if (side == HTTP_SIDE_RESPONSE)
+		http_stream_expect(s, "GET");
+	for (size_t i = 0; i < len; i += step)
+		http_stream_feed(s, (const uint8_t *)d + i, step, step, &cbs,
+				 r);
+	http_stream_free(s);
+	return r;
+}
+
+/* A head still incomplete fails as soon as its start line is whole and
+ * bad (a text protocol of words: memcached, Redis inline), not after a
+ * header section's worth of bytes; a good one waits for its end. */
+static void test_whole_bad_start_line_of_incomplete_head(void **state)
+{
+	static const char *bad_req[] = {
+		"get user:1\r\n", "set user:1 0 0 5\r\nhello\r\n",
+		"SET key value\r\n", "GET /x HTTP/1.1 extra\nHost: a\n",
+	};
+	static const char *good_req[] = {
+		"get /x HTTP/1.1\r\nHost: a\r\n", "GET / HTTP/1.0\n",
+		"M-SEARCH * HTTP/1.1\r\nMan: x\r\n",
+	};
+	struct rec *r;
+
+	(void)state;
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		for (size_t i = 0; i < sizeof(bad_req) / sizeof(bad_req[0]); i++) {
+			r = feed_no_eof(HTTP_SIDE_REQUEST, bad_req[i], bytewise);
+			assert_true(r->errors >= 1);
+			assert_int_equal(r->err[0], HTTP_ERR_BAD_START_LINE);
+			assert_int_equal(r->heads, 0);
+			free(r);
+		}
+		for (size_t i = 0; i < sizeof(good_req) / sizeof(good_req[0]); i++) {
+			r = feed_no_eof(HTTP_SIDE_REQUEST, good_req[i],
+					bytewise);
+			assert_int_equal(r->errors, 0);
+			free(r);
+		}
+		r = feed_no_eof(HTTP_SIDE_RESPONSE, "HTTP/1.1 200 O\x01K\r\n",
+				bytewise);
+		assert_true(r->errors >= 1);
+		free(r);
+		r = feed_no_eof(HTTP_SIDE_RESPONSE, "HTTP/1.1 200 OK\r\nA: b\r\n",
+				bytewise);
+		assert_int_equal(r->errors, 0);
+		free(r);
+	}
+}
+
 static void test_extension_method(void **state)
 {
 	size_t one = 1;
@@ -1775,6 +1833,7 @@ int main(void)
 		cmocka_unit_test(test_mid_stream_start),
 		cmocka_unit_test(test_bad_start_lines),
 		cmocka_unit_test(test_extension_method),
+		cmocka_unit_test(test_whole_bad_start_line_of_incomplete_head),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_folded_fields_and_token_methods),
 		cmocka_unit_test(test_nul_in_header),
