@@ -611,23 +611,35 @@ static __always_inline __u32 copy_iov(struct ebt_ev_data *ev, __u64 iov_ptr,
 	return off;
 }
 
-/* First bytes of a connection: could this be HTTP/1.x? A method is an
- * upper-case token, '-' and '_' included (M-SEARCH, VERSION-CONTROL). A
- * request may follow empty lines (RFC 9112 2.2: a server ignores a CRLF
- * before the request line; some clients send one after a body):
- * userspace decides. */
-static __always_inline __u32 classify(const __u8 *p)
+/*
+ * A method is a case-sensitive token (RFC 9110), letters with '-' and '_'
+ * here (M-SEARCH, VERSION-CONTROL): "get" is an extension method a server
+ * may answer, so lower case counts where a connection begins (any_case).
+ * Where a message may start inside a stream (adopt_starts(), a long
+ * record when the ring is crowded) upper case only counts: inside a body,
+ * a lower-case word is far likelier than a request.
+ */
+static __always_inline bool method_char(__u8 ch, int i, bool any_case)
+{
+	return (ch >= 'A' && ch <= 'Z') ||
+	       (any_case && ch >= 'a' && ch <= 'z') ||
+	       (i > 0 && (ch == '-' || ch == '_'));
+}
+
+/* First bytes of a connection: could this be HTTP/1.x? A request may
+ * follow empty lines (RFC 9112 2.2: a server ignores a CRLF before the
+ * request line; some clients send one after a body): userspace decides. */
+static __always_inline __u32 classify(const __u8 *p, bool any_case)
 {
 	if (p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P')
 		return EBT_PROTO_HTTP1;
 	if (p[0] == '\r' || p[0] == '\n')
 		return EBT_PROTO_UNKNOWN;
 	for (int i = 0; i < EBT_CLASSIFY_MIN; i++)
-		if ((p[i] < 'A' || p[i] > 'Z') &&
-		    !(i > 0 && (p[i] == '-' || p[i] == '_')))
+		if (!method_char(p[i], i, any_case))
 			return p[i] == ' ' && i >= 3 ? EBT_PROTO_HTTP1
 						     : EBT_PROTO_OTHER;
-	return EBT_PROTO_UNKNOWN; /* uppercase word: userspace decides */
+	return EBT_PROTO_UNKNOWN; /* a word: userspace decides */
 }
 
 /* Copy a prefix of what the syscall moved into the scratch record. */
@@ -877,7 +889,7 @@ static __always_inline bool adopt_starts(struct ebt_conn_info *c, __u32 dir,
 	bool request_way = (c->role == EBT_ROLE_SERVER) ==
 			   (dir == EBT_DIR_INGRESS);
 
-	return request_way && classify(p) != EBT_PROTO_OTHER &&
+	return request_way && classify(p, false) != EBT_PROTO_OTHER &&
 	       !(p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P');
 }
 
@@ -1046,7 +1058,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 		return 0;
 	cap = copy_payload(s, a, crowding == CROWDED ? CROWDED_CAP : ret);
 	if (crowding == CROWDED && (cap < EBT_CLASSIFY_MIN ||
-			classify(s->ev.payload) == EBT_PROTO_OTHER))
+			classify(s->ev.payload, false) == EBT_PROTO_OTHER))
 		cap = 0;
 	if (!flags && tls_in_tunnel(id, a->fd, c, s->ev.payload, cap))
 		return 0;
@@ -1054,7 +1066,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	    (cap < EBT_CLASSIFY_MIN || !adopt_starts(c, a->direction, s->ev.payload)))
 		return not_yet(c, a->direction & 1, ret);
 	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
-		c->proto = classify(s->ev.payload);
+		c->proto = classify(s->ev.payload, true);
 		if (c->proto == EBT_PROTO_OTHER) {
 			stat_inc(EBT_STAT_SKIPPED_OTHER);
 			if (!flags)

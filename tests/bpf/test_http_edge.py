@@ -869,8 +869,8 @@ def test_empty_lines_before_the_first_request(edge, go, node):
 
 def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
     """Python's server accepts what RFC 9112 lets a server accept: folded
-    field lines (obs-fold), a lowercase (extension) method, a field line
-    the tracer's parser rejects. The first two are exchanges like any
+    field lines (obs-fold), a lowercase (extension) method, also as a
+    connection's first request, a field line the tracer's parser rejects. The first two are exchanges like any
     other; the rejected request gets no span, and the response Python
     still sends it is not paired with the request after it."""
     t0 = time.time_ns()
@@ -885,8 +885,9 @@ def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
     check(srv[1], "GET", "/after", 404, resp_size=10)
     check(cli[1], "GET", "/after", 404, resp_size=10)
 
-    # after a first request: BPF classifies a connection by an upper-case
-    # method (docs/limits.md), the parser takes any token after that
+    # a lower-case method after a first request, and opening a connection
+    # (RFC 9110: a method is a case-sensitive token; "get" is an extension
+    # method, which Python answers with 501)
     t0 = time.time_ns()
     out = raw_exchange(py.port, b"GET /users/4 HTTP/1.1\r\nHost: low\r\n\r\n"
                        b"get /users/3 HTTP/1.1\r\nHost: low\r\n\r\n")
@@ -899,15 +900,19 @@ def test_folded_fields_extension_methods_and_a_rejected_request(edge, py):
         assert s.attrs["http.response.status_code"] == 501, s
         assert s.name.startswith("HTTP"), s
 
-    # a method with '-' opening a connection (SSDP's M-SEARCH)
-    t0 = time.time_ns()
-    out = raw_exchange(py.port, b"M-SEARCH /users/5 HTTP/1.1\r\nHost: dash\r\n"
-                       b"Connection: close\r\n\r\n")
-    assert out.startswith(b"HTTP/1.1 501"), out
-    srv, cli = exchanges(edge, py.port, t0, 1)
-    for s in srv + cli:
-        assert s.attrs["http.request.method_original"] == "M-SEARCH", s
-        assert s.attrs["http.response.status_code"] == 501, s
+    # opening a connection: a lower-case method, one with '-' (SSDP's
+    # M-SEARCH)
+    for method, host in ((b"get", b"low"), (b"M-SEARCH", b"dash")):
+        t0 = time.time_ns()
+        out = raw_exchange(py.port, method + b" /users/7 HTTP/1.1\r\nHost: "
+                           + host + b"\r\nConnection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 501"), out
+        srv, cli = exchanges(edge, py.port, t0, 1)
+        for s in srv + cli:
+            assert s.attrs["http.request.method"] == "_OTHER", s
+            assert s.attrs["http.request.method_original"] == \
+                method.decode(), s
+            assert s.attrs["http.response.status_code"] == 501, s
 
 
 UNIX_SERVER = r"""

@@ -238,6 +238,20 @@ def test_non_http_traffic_makes_no_spans(tracer):
         conn.recv(65536)
         conn.sendall(b"*3\r\n$3\r\nSET\r\n")
         cli.recv(65536)
+    cli.close(); conn.close()
+    # memcached's text protocol: lower-case words and a space, as a
+    # request with an extension method would begin
+    cli = socket.create_connection(("127.0.0.1", port))
+    conn, _ = srv.accept()
+    for i in range(50):
+        cli.sendall(b"set user:%d 0 0 5\r\nhello\r\n" % i)
+        conn.recv(65536)
+        conn.sendall(b"STORED\r\n")
+        cli.recv(65536)
+        cli.sendall(b"get user:%d\r\n" % i)
+        conn.recv(65536)
+        conn.sendall(b"VALUE user:%d 0 5\r\nhello\r\nEND\r\n" % i)
+        cli.recv(65536)
     cli.close(); conn.close(); srv.close()
     time.sleep(1)
     spans = [s for s in tracer.all_spans()
