@@ -44,13 +44,22 @@ struct {
 	__type(value, struct ebt_skip);
 } ebt_skip SEC(".maps");
 
-/* Processes that have opened a tracked connection (tgid -> 1). */
+/*
+ * Processes that may have a tracked connection: bit tgid % 64 of word
+ * tgid / 64, set before a connection of the process goes into ebt_conns
+ * (here, or by userspace through the mapped array when it adopts one) and
+ * cleared once its whole thread group has exited. A data syscall or close
+ * of any other process (most of a host's) skips the ebt_conns lookup: an
+ * array word is read in place, a hash lookup is not. The loader sizes it
+ * from pid_max; a tgid beyond it (pid_max raised later) is looked up.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, EBT_GATE_WORDS_MAX); /* set by the loader */
 	__type(key, __u32);
-	__type(value, __u8);
-} ebt_conn_procs SEC(".maps");
+	__type(value, __u64);
+} ebt_conn_gate SEC(".maps");
 
 /* Syscall arguments saved at sys_enter, read back at sys_exit. */
 struct io_args {
@@ -125,6 +134,37 @@ struct {
 	__type(key, __u16);
 	__type(value, __u8);
 } ebt_self_ports SEC(".maps");
+
+static __always_inline __u64 *gate_word(__u32 tgid)
+{
+	__u32 w = tgid >> 6;
+
+	return bpf_map_lookup_elem(&ebt_conn_gate, &w);
+}
+
+/* May tgid have a tracked connection? */
+static __always_inline bool gate_open(__u32 tgid)
+{
+	__u64 *v = gate_word(tgid);
+
+	return !v || ((*v >> (tgid & 63)) & 1);
+}
+
+static __always_inline void gate_set(__u32 tgid)
+{
+	__u64 *v = gate_word(tgid), bit = 1ULL << (tgid & 63);
+
+	if (v && !(*v & bit))
+		__sync_fetch_and_or(v, bit);
+}
+
+static __always_inline void gate_clear(__u32 tgid)
+{
+	__u64 *v = gate_word(tgid), bit = 1ULL << (tgid & 63);
+
+	if (v && (*v & bit))
+		__sync_fetch_and_and(v, ~bit);
+}
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -378,7 +418,6 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 	struct ebt_conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
 	struct ebt_conn_info info = {};
 	struct sock *sk = fd_to_sock(fd);
-	__u8 one = 1;
 
 	if (!sk || !read_tuple(sk, &e))
 		return;
@@ -389,11 +428,11 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 		return;
 	info.start_ns = bpf_ktime_get_ns();
 	info.role = role;
+	gate_set(key.tgid);
 	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY)) {
 		stat_inc(EBT_STAT_CONN_FULL);
 		return;
 	}
-	bpf_map_update_elem(&ebt_conn_procs, &key.tgid, &one, BPF_ANY);
 	fill_hdr(&e.hdr, EBT_EV_CONN_OPEN, pid_tgid, fd, info.start_ns);
 	e.role = role;
 	e.cgroup_id = bpf_get_current_cgroup_id();
@@ -1108,7 +1147,8 @@ static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
+	struct ebt_conn_info *c = gate_open(key.tgid)
+		? bpf_map_lookup_elem(&ebt_conns, &key) : NULL;
 	struct io_args a = {
 		.buf = buf, .fd = fd, .iovcnt = iovcnt, .direction = dir,
 		.kind = IO_DATA,
@@ -1127,7 +1167,8 @@ static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c = bpf_map_lookup_elem(&ebt_conns, &key);
+	struct ebt_conn_info *c = gate_open(key.tgid)
+		? bpf_map_lookup_elem(&ebt_conns, &key) : NULL;
 	struct io_args a = {.fd = fd, .direction = dir, .kind = IO_DATA};
 	struct user_msghdr m;
 
@@ -1167,6 +1208,8 @@ static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 		.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd_out,
 	};
 
+	if (!gate_open(key.tgid))
+		return 0;
 	if (bpf_map_lookup_elem(&ebt_conns, &key))
 		return capture_io(fd_out, 0, 0, EBT_DIR_EGRESS, false, ret);
 	return capture_io(fd_in, 0, 0, EBT_DIR_INGRESS, false, ret);
@@ -1396,7 +1439,7 @@ static __always_inline int enter_close_fd(__u32 fd)
 		self_port(key.fd, false);
 		return 0;
 	}
-	c = bpf_map_lookup_elem(&ebt_conns, &key);
+	c = gate_open(key.tgid) ? bpf_map_lookup_elem(&ebt_conns, &key) : NULL;
 	if (!c)
 		return 0;
 	fill_hdr(&e.hdr, EBT_EV_CONN_CLOSE, id, key.fd, c->start_ns);
@@ -1478,10 +1521,14 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	struct ebt_ev_proc e = {};
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (ebt_cfg.hook_only || (id >> 32) != (__u32)id)
+	/* The process ends with the last thread of its group, the main one
+	 * or not: main() may end in pthread_exit while other threads serve,
+	 * and a thread other than the main one may exec (de_thread makes
+	 * the main one exit then, not the process). */
+	if (ebt_cfg.hook_only || BPF_CORE_READ(task, signal, live.counter))
 		return 0;
+	gate_clear(id >> 32);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
-	bpf_map_delete_elem(&ebt_conn_procs, &e.hdr.tgid);
 	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));
 	return 0;
@@ -1511,12 +1558,11 @@ static long copy_conn(struct bpf_map *map, struct ebt_conn_key *k,
 static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
 	struct fork_copy fc = {.parent = parent, .child = child};
-	__u8 one = 1;
 
-	if (!bpf_map_lookup_elem(&ebt_conn_procs, &parent))
+	if (!gate_open(parent))
 		return;
+	gate_set(child);
 	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
-	bpf_map_update_elem(&ebt_conn_procs, &child, &one, BPF_ANY);
 }
 
 

@@ -74,6 +74,12 @@ struct ebt_conn_key {
 /* Data syscalls an adopted connection gets to show a message start. */
 #define EBT_ADOPT_TRIES 256
 
+/* The connection gate (one bit per tgid, 64 to a word): enough words for
+ * the kernel's largest pid_max (PID_MAX_LIMIT, 4M on 64-bit); the loader
+ * sizes it for the running pid_max, in whole pages. */
+#define EBT_GATE_WORDS_MAX (4194304 / 64)
+#define EBT_GATE_PAGE_WORDS 512
+
 /* Value of the BPF connection map. */
 struct ebt_conn_info {
 	__u64 start_ns; /* with tgid+fd, the connection's identity */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@ struct ebt_bpf {
 	struct bpf_link **tls_links;
 	size_t n_tls_links, cap_tls_links;
 	bool no_uprobes; /* the kernel has no uprobe PMU: TLS is off */
+	uint64_t *gate;     /* ebt_conn_gate, mapped: one bit per tgid */
+	size_t gate_words;
 };
 
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt,
@@ -58,6 +61,45 @@ static uint32_t ringbuf_bytes(const struct ebt_config *c)
 	while (n < want && n < RINGBUF_MAX)
 		n <<= 1;
 	return n;
+}
+
+/* Words of the connection gate for this host's pid_max, in whole pages
+ * (the array is mapped); the largest pid_max when it cannot be read. */
+static uint32_t gate_words(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+	unsigned long pid_max = 0;
+	uint32_t w;
+
+	if (!f || fscanf(f, "%lu", &pid_max) != 1)
+		pid_max = (unsigned long)EBT_GATE_WORDS_MAX * 64;
+	if (f)
+		fclose(f);
+	w = (uint32_t)((pid_max + 63) / 64);
+	w = (w + EBT_GATE_PAGE_WORDS - 1) / EBT_GATE_PAGE_WORDS *
+	    EBT_GATE_PAGE_WORDS;
+	return w < EBT_GATE_WORDS_MAX ? w : EBT_GATE_WORDS_MAX;
+}
+
+/* Map the loaded gate so adoption can set bits as BPF does (atomically:
+ * BPF sets other bits of the same word at any time). */
+static int map_gate(struct ebt_bpf *b)
+{
+	size_t len = b->gate_words * sizeof(uint64_t);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(b->skel->maps.ebt_conn_gate), 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	b->gate = p;
+	return 0;
+}
+
+static void gate_set(struct ebt_bpf *b, uint32_t tgid)
+{
+	if (b->gate && tgid / 64 < b->gate_words)
+		__atomic_fetch_or(&b->gate[tgid / 64], 1ULL << (tgid % 64),
+				  __ATOMIC_SEQ_CST);
 }
 
 static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
@@ -214,10 +256,18 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 	}
 	set_rodata(b->skel, cfg);
 	bpf_map__set_max_entries(b->skel->maps.ebt_events, ringbuf_bytes(cfg));
+	b->gate_words = gate_words();
+	bpf_map__set_max_entries(b->skel->maps.ebt_conn_gate,
+				 (uint32_t)b->gate_words);
 	select_hooks(b->skel, cfg);
 	rc = ebpftrace_bpf__load(b->skel);
 	if (rc) {
 		stage_error(err, errlen, "load (verifier)", rc);
+		goto fail;
+	}
+	rc = map_gate(b);
+	if (rc) {
+		stage_error(err, errlen, "mmap of the connection gate map", rc);
 		goto fail;
 	}
 	if (fill_filters(b->skel, cfg, err, errlen) ||
@@ -368,6 +418,8 @@ void ebt_bpf_stop(struct ebt_bpf *b)
 {
 	if (!b)
 		return;
+	if (b->gate)
+		munmap(b->gate, b->gate_words * sizeof(uint64_t));
 	ebt_ring_free(b->rb);
 	destroy_links(b->tls_links, b->n_tls_links);
 	free(b->tls_links);
@@ -523,15 +575,10 @@ int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
 	struct ebt_conn_info v = {.start_ns = start_ns, .role = role,
 				  .tries = EBT_ADOPT_TRIES};
-	uint8_t one = 1;
-	int rc;
 
 	if (b->skel->rodata->ebt_cfg.hook_only)
 		return -EPERM;
-	rc = bpf_map__update_elem(b->skel->maps.ebt_conns, &k, sizeof(k), &v,
-				  sizeof(v), BPF_NOEXIST);
-	if (rc == 0)
-		bpf_map__update_elem(b->skel->maps.ebt_conn_procs, &tgid,
-				     sizeof(tgid), &one, sizeof(one), BPF_ANY);
-	return rc;
+	gate_set(b, tgid);
+	return bpf_map__update_elem(b->skel->maps.ebt_conns, &k, sizeof(k), &v,
+				    sizeof(v), BPF_NOEXIST);
 }

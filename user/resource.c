@@ -3,6 +3,7 @@
 #include "resource.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,16 +77,57 @@ void ebt_resources_free(struct ebt_resources *rs)
 	free(rs);
 }
 
-/* Reads a /proc file into a malloc'd buffer; returns length or -1. */
-static ssize_t read_proc(uint32_t pid, const char *name, char **out)
+/*
+ * Another live thread of pid, 0 if none. The files of a process that
+ * come from its memory (cmdline, environ, exe, maps) read empty through
+ * its main thread once that thread has exited (a C server ending main()
+ * with pthread_exit) while others run on; through another thread's
+ * /proc/pid/task/tid they still read.
+ */
+static uint32_t other_thread(uint32_t pid)
 {
 	char path[64];
+	struct dirent *de;
+	uint32_t tid = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!tid && (de = readdir(d)) != NULL) {
+		unsigned long t = strtoul(de->d_name, NULL, 10);
+
+		if (t && t != pid)
+			tid = (uint32_t)t;
+	}
+	closedir(d);
+	return tid;
+}
+
+/* /proc/<pid>/<name>, through another thread when the main one's reads
+ * nothing (see other_thread); "" when neither exists. */
+static void proc_path_live(char *path, size_t len, uint32_t pid,
+			   const char *name, bool main_failed)
+{
+	uint32_t tid = main_failed ? other_thread(pid) : 0;
+
+	if (main_failed && !tid)
+		path[0] = '\0';
+	else if (tid)
+		snprintf(path, len, "/proc/%u/task/%u/%s", pid, tid, name);
+	else
+		snprintf(path, len, "/proc/%u/%s", pid, name);
+}
+
+/* Reads a file into a malloc'd buffer; returns length or -1. */
+static ssize_t read_path(const char *path, char **out)
+{
 	char *buf = malloc(PROC_READ_MAX);
 	ssize_t n, total = 0;
 	int fd;
 
 	*out = NULL;
-	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
 	if (!buf || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		free(buf);
 		return -1;
@@ -97,6 +139,38 @@ static ssize_t read_proc(uint32_t pid, const char *name, char **out)
 	buf[total] = '\0';
 	*out = buf;
 	return total;
+}
+
+/* Reads a /proc file of pid; returns length or -1. */
+static ssize_t read_proc(uint32_t pid, const char *name, char **out)
+{
+	char path[96];
+	ssize_t n;
+
+	proc_path_live(path, sizeof(path), pid, name, false);
+	n = read_path(path, out);
+	if (n > 0)
+		return n;
+	proc_path_live(path, sizeof(path), pid, name, true);
+	if (!path[0])
+		return n;
+	free(*out);
+	return read_path(path, out);
+}
+
+/* readlink of /proc/<pid>/<name>, through another thread if need be. */
+static ssize_t readlink_proc(uint32_t pid, const char *name, char *buf,
+			     size_t len)
+{
+	char path[96];
+	ssize_t n;
+
+	proc_path_live(path, sizeof(path), pid, name, false);
+	n = readlink(path, buf, len);
+	if (n > 0)
+		return n;
+	proc_path_live(path, sizeof(path), pid, name, true);
+	return path[0] ? readlink(path, buf, len) : n;
 }
 
 static int hexval(int c)
@@ -490,7 +564,7 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			uint32_t pid, uint32_t prog, const char *comm,
 			const char *exe_name)
 {
-	char *buf = NULL, link[64], exe[4096];
+	char *buf = NULL, exe[4096];
 	ssize_t n = 0;
 
 	if (prog)
@@ -502,8 +576,7 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	free(buf);
 	if (e->proc[0] == '\0')
 		snprintf(e->proc, sizeof(e->proc), "%s", comm);
-	snprintf(link, sizeof(link), "/proc/%u/exe", prog);
-	n = prog ? readlink(link, exe, sizeof(exe) - 1) : -1;
+	n = prog ? readlink_proc(prog, "exe", exe, sizeof(exe) - 1) : -1;
 	if (n > 0) {
 		exe[n] = '\0';
 		ebt_resource_add_str(e->r, "process.executable.name",

@@ -419,3 +419,59 @@ def test_accept_then_fork_server(tracer, tmp_path):
     finally:
         p.terminate()
         p.wait()
+
+
+LEADER_EXITS_FIRST = r'''
+import ctypes, os, sys, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+srv = HTTPServer(("127.0.0.1", 0), H)
+def serve():
+    for _ in range(4):
+        srv.handle_request()
+    os._exit(0)
+threading.Thread(target=serve).start()
+print("READY", srv.server_address[1], flush=True)
+sys.stdin.readline()
+ctypes.CDLL(None).pthread_exit(None)   # main thread gone, the process lives
+'''
+
+
+def test_process_whose_main_thread_exited_first(tracer, tmp_path):
+    """A C server may end main() with pthread_exit while its threads serve:
+    the group leader has exited, the process has not. Its connections are
+    still traced (BPF's gate is closed by the last thread, not the first)."""
+    t0 = time.time_ns()
+    script = tmp_path / "leader_gone.py"
+    script.write_text(LEADER_EXITS_FIRST)
+    p = subprocess.Popen(["python3", str(script)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    try:
+        port = int(p.stdout.readline().split()[1])
+        assert curl(f"http://127.0.0.1:{port}/before") == 200
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+        deadline = time.time() + 10
+        while not open(f"/proc/{p.pid}/task/{p.pid}/status").read().count("zombie"):
+            assert time.time() < deadline, "the main thread did not exit"
+            time.sleep(0.05)
+        for i in range(3):
+            assert curl(f"http://127.0.0.1:{port}/after/{i}") == 200
+        spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
+                                count=4, since=t0)
+        assert sorted(s.attrs["url.path"] for s in spans) == \
+            ["/after/0", "/after/1", "/after/2", "/before"], spans
+        assert all(s.resource["process.pid"] == p.pid for s in spans), spans
+        assert all(s.service == "leader_gone.py" for s in spans), spans
+        assert p.wait(timeout=10) == 0
+    finally:
+        p.kill()
+        p.wait()
