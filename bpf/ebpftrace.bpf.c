@@ -180,14 +180,17 @@ static __always_inline void stat_inc(__u32 idx)
  * full, so records are batched.
  */
 
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&ebt_events, BPF_RB_AVAIL_DATA) >
+			       ebt_cfg.rb_wakeup_bytes
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int rb_output(void *data, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&ebt_events, BPF_RB_AVAIL_DATA) >
-				      ebt_cfg.rb_wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&ebt_events, data, size, flags) != 0) {
+	if (bpf_ringbuf_output(&ebt_events, data, size, rb_flags()) != 0) {
 		stat_inc(EBT_STAT_RB_DROPS);
 		return -1;
 	}
@@ -925,8 +928,9 @@ static __always_inline int let_go(struct ebt_conn_info *c)
 static __always_inline bool adopt_starts(struct ebt_conn_info *c, __u32 dir,
 					 const __u8 *p)
 {
-	bool request_way = (c->role == EBT_ROLE_SERVER) ==
-			   (dir == EBT_DIR_INGRESS);
+	bool request_way = c->role == EBT_ROLE_UNKNOWN ||
+			   (c->role == EBT_ROLE_SERVER) ==
+				   (dir == EBT_DIR_INGRESS);
 
 	return request_way && classify(p, false) != EBT_PROTO_OTHER &&
 	       !(p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P');
@@ -1067,6 +1071,38 @@ static __always_inline bool tls_in_tunnel(__u64 id, __u32 fd,
 	return true;
 }
 
+/*
+ * A connection received from another process (SCM_RIGHTS, see recv_fds)
+ * is entered with no role and taken up like an adopted one: its first
+ * request says which end this is (read: the server; written: the
+ * client), and its open record is sent then, made in the ring itself
+ * (the stack has no room for it here).
+ */
+static __always_inline void passed_open(__u64 id, __u32 fd,
+					struct ebt_conn_info *c, __u32 dir)
+{
+	struct sock *sk = fd_to_sock(fd);
+	struct ebt_ev_conn_open *e;
+
+	c->role = dir == EBT_DIR_INGRESS ? EBT_ROLE_SERVER : EBT_ROLE_CLIENT;
+	e = bpf_ringbuf_reserve(&ebt_events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(EBT_STAT_RB_DROPS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	if (!sk || !read_tuple(sk, e)) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	fill_hdr(&e->hdr, EBT_EV_CONN_OPEN, id, fd, c->start_ns);
+	e->role = c->role;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	proc_comm(e->comm);
+	bpf_ringbuf_submit(e, rb_flags());
+	stat_inc(EBT_STAT_EVENTS);
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a,
 				     struct ebt_conn_key *key,
 				     struct ebt_conn_info *c, long ret,
@@ -1104,6 +1140,8 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	if (c->seq == 0 && c->tries &&
 	    (cap < EBT_CLASSIFY_MIN || !adopt_starts(c, a->direction, s->ev.payload)))
 		return not_yet(c, a->direction & 1, ret);
+	if (c->role == EBT_ROLE_UNKNOWN)
+		passed_open(id, a->fd, c, a->direction);
 	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
 		c->proto = classify(s->ev.payload, true);
 		if (c->proto == EBT_PROTO_OTHER) {
@@ -1216,6 +1254,72 @@ static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 }
 
 #define EBT_MSG_PEEK 2
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE_WAIT 8
+#define PASSED_FDS_MAX 4
+
+/* A TCP connection that arrived in this process by SCM_RIGHTS. */
+static __always_inline void take_passed_fd(__u64 id, __u32 fd)
+{
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
+	struct ebt_conn_info info = {.tries = EBT_ADOPT_TRIES};
+	struct sock *sk = fd_to_sock(fd);
+	__u16 family;
+	__u8 state;
+
+	if (!sk || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT))
+		return;
+	info.start_ns = bpf_ktime_get_ns();
+	gate_set(key.tgid);
+	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY))
+		stat_inc(EBT_STAT_CONN_FULL);
+}
+
+struct cmsg_head {
+	__u64 len;
+	__s32 level;
+	__s32 type;
+};
+
+/*
+ * recvmsg that received file descriptors (SCM_RIGHTS in its first control
+ * message): a connection accepted by another process and handed over.
+ * Node's cluster module does this for every connection (its primary
+ * accepts, round-robin, and passes each to a worker over IPC, as PM2's
+ * cluster mode does), so the worker that serves it never accepts.
+ */
+static __always_inline void recv_fds(__u64 msg_ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct user_msghdr m;
+	struct cmsg_head h;
+	__u64 at;
+	__u32 n;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg_ptr) ||
+	    !m.msg_control || m.msg_controllen < sizeof(h) + sizeof(int) ||
+	    bpf_probe_read_user(&h, sizeof(h), m.msg_control) ||
+	    h.level != SOL_SOCKET || h.type != SCM_RIGHTS ||
+	    h.len < sizeof(h) + sizeof(int) || !selected(id >> 32))
+		return;
+	n = (__u32)((h.len - sizeof(h)) / sizeof(int));
+	at = (__u64)m.msg_control + sizeof(h);
+	for (int i = 0; i < PASSED_FDS_MAX; i++) {
+		int fd;
+
+		if (i >= n ||
+		    bpf_probe_read_user(&fd, sizeof(fd), (void *)(at + i * 4)))
+			break;
+		take_passed_fd(id, (__u32)fd);
+	}
+}
 
 enum data_sc {
 	SC_READ, SC_WRITE, SC_READV, SC_WRITEV, SC_RECVFROM, SC_SENDTO,
@@ -1266,6 +1370,7 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 	case SC_RECVMSG:
 		if (PT_REGS_PARM3_SYSCALL(regs) & EBT_MSG_PEEK)
 			return 0;
+		recv_fds(a1);
 		return capture_msg(fd, a1, EBT_DIR_INGRESS, ret);
 	case SC_SENDMSG:
 		return capture_msg(fd, a1, EBT_DIR_EGRESS, ret);
@@ -1499,13 +1604,18 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	struct ebt_ev_exec e = {};
 	struct std_files sf;
 
-	if (ebt_cfg.hook_only || !ebt_cfg.capture_logs || !selected(tgid))
+	/* The record tells userspace the program changed (a forked child
+	 * gone from /proc is no longer named after its parent's program),
+	 * and names it; the standard files are for log capture. */
+	if (ebt_cfg.hook_only || !selected(tgid))
 		return 0;
-	sf.out = (__u64)fd_inode(1);
-	sf.err = (__u64)fd_inode(2);
-	if (sf.out == sf.err)
-		merged_by_parent(p, &sf);
-	bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
+	if (ebt_cfg.capture_logs) {
+		sf.out = (__u64)fd_inode(1);
+		sf.err = (__u64)fd_inode(2);
+		if (sf.out == sf.err)
+			merged_by_parent(p, &sf);
+		bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
+	}
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXEC, id, 0, 0);
 	proc_comm(e.comm);
 	bpf_probe_read_kernel_str(e.exe, sizeof(e.exe),

@@ -167,6 +167,9 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
 	c->cgroup_id = e->cgroup_id;
+	/* A short-lived process (a forked child making one call) may be gone
+	 * from /proc by the time its first span is built: read it now. */
+	ebt_resources_get(t->resources, c->id.tgid, c->comm);
 	if (c->role == EBT_ROLE_CLIENT) {
 		htab_put(t->clients, &c->tuple, c, &err);
 		ebt_asm_client_open(t, c, e->hdr.tid);
@@ -585,6 +588,7 @@ void ebt_proc_fork(struct ebt_tracer *t, uint32_t parent, uint32_t child)
 {
 	struct fork_scan fs = {.parent = parent};
 
+	ebt_resources_note_fork(t->resources, child, parent);
 	if (htab_len(t->conns) == 0)
 		return;
 	htab_sweep(t->conns, collect_parent, &fs);

@@ -136,6 +136,7 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);
 		break;
 	case EBT_EV_PROC_EXEC:
+		ebt_resources_note_exec(t->resources, h->tgid);
 		ebt_logcapture_exec(t, data);
 		break;
 	default: /* EBT_EV_PROC_FORK */

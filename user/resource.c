@@ -21,6 +21,7 @@
 
 struct ebt_resources {
 	struct htab *by_tgid; /* uint32_t -> struct res_entry* */
+	struct htab *parents; /* forked tgid -> its parent's, until exit */
 	char *extra;
 	char host[256];
 	struct ebt_cri *cri;  /* pod metadata; NULL: none (not owned) */
@@ -37,8 +38,9 @@ struct ebt_resources *ebt_resources_new(const char *extra)
 	if (!rs)
 		return NULL;
 	rs->by_tgid = htab_new(sizeof(uint32_t));
+	rs->parents = htab_new(sizeof(uint32_t));
 	rs->extra = extra ? strdup(extra) : NULL;
-	if (!rs->by_tgid || (extra && !rs->extra)) {
+	if (!rs->by_tgid || !rs->parents || (extra && !rs->extra)) {
 		ebt_resources_free(rs);
 		return NULL;
 	}
@@ -73,6 +75,7 @@ void ebt_resources_free(struct ebt_resources *rs)
 	if (!rs)
 		return;
 	htab_free(rs->by_tgid, free_entry);
+	htab_free(rs->parents, NULL);
 	free(rs->extra);
 	free(rs);
 }
@@ -837,7 +840,30 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 				       uint32_t tgid, const char *comm)
 {
+	uintptr_t parent = (uintptr_t)htab_get(rs->parents, &tgid);
+
+	if (parent && !htab_get(rs->by_tgid, &tgid))
+		return ebt_resources_get_forked(rs, tgid, (uint32_t)parent,
+						comm);
 	return get_from(rs, tgid, tgid, tgid, comm, NULL);
+}
+
+void ebt_resources_note_exec(struct ebt_resources *rs, uint32_t tgid)
+{
+	htab_del(rs->parents, &tgid);
+}
+
+/* Bound on remembered forks: exits remove them; this stops a leak if
+ * exit records are lost. */
+#define PARENTS_MAX 65536
+
+void ebt_resources_note_fork(struct ebt_resources *rs, uint32_t child,
+			     uint32_t parent)
+{
+	int err;
+
+	if (parent && htab_len(rs->parents) < PARENTS_MAX)
+		htab_put(rs->parents, &child, (void *)(uintptr_t)parent, &err);
 }
 
 struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
@@ -861,6 +887,7 @@ struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
 	bool alive = read_proc(child, "cmdline", &cmd) > 0;
 
 	free(cmd);
+	ebt_resources_note_exec(rs, child);
 	if (alive)
 		return get_from(rs, child, child, child, comm, NULL);
 	return get_from(rs, child, parent, 0, comm, exe);
@@ -872,4 +899,5 @@ void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)
 
 	if (e)
 		free_entry(e);
+	htab_del(rs->parents, &tgid);
 }

@@ -54,6 +54,13 @@ struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
 					     uint32_t child, uint32_t parent,
 					     const char *comm, const char *exe);
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid);
+/* child was forked from parent: should child be gone from /proc when its
+ * resource is first wanted, it is its parent's program (until it execs,
+ * or ebt_resources_forget). */
+void ebt_resources_note_fork(struct ebt_resources *rs, uint32_t child,
+			     uint32_t parent);
+/* tgid exec'd: its program is no longer its parent's. */
+void ebt_resources_note_exec(struct ebt_resources *rs, uint32_t tgid);
 
 /*
  * Service name a person would recognise from a command line: the jar or

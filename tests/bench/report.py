@@ -510,7 +510,7 @@ def syscalls_section(sd):
         return out + ["Not measured: %s" % sd["error"], ""]
     st = sd["settings"]
     out.append(
-        "Measured %s. The syscall hooks run in every process on the host, traced or not; "
+        "Measured %s%s. The syscall hooks run in every process on the host, traced or not; "
         "this is what they cost a process that is not selected. The tracer runs with "
         "`--format none --pid <idle pid>` (an idle `sleep` of the harness), so nothing the "
         "benchmark does is traced, and `tests/bench/syscall_bench.c` times tight loops of "
@@ -534,7 +534,9 @@ def syscalls_section(sd):
         "during which another ebpftrace process was running on the host (another session's "
         "tests; the harness waits up to %d s for them to exit before each run): its hooks "
         "slow every syscall of every process, so such runs read high." % (
-            sd.get("date", "n/a"), st["slice_ms"], st["seconds"], st["rounds"],
+            sd.get("date", "n/a"),
+            ", ebpftrace commit `%s`" % sd["commit"] if sd.get("commit") else "",
+            st["slice_ms"], st["seconds"], st["rounds"],
             st.get("wait", 0)))
     out.append("")
     summ = syscalls_summary(sd)

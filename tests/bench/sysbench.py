@@ -189,6 +189,7 @@ def run(cfg, st=None):
     st = st or settings()
     t_start = time.time()
     data = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "settings": st,
+            "commit": bench.sh("git -C %s rev-parse --short HEAD" % bench.ROOT),
             "conditions": [{"key": k, "label": lb, "tracer": m} for k, lb, m in CONDITIONS],
             "results": {k: [] for k, _, _ in CONDITIONS}, "failed": {},
             "skip_reason": cfg.tracer_usable(), "commands": {}}

@@ -671,6 +671,110 @@ def test_express(tracer, express, backend):
     child_of(b[0], down[0])
 
 
+NODE_CLUSTER = r'''
+const cluster = require("cluster");
+const http = require("http");
+const port = Number(process.argv[2]);
+if (cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_RR;  // the default off Windows
+  for (let i = 0; i < 2; i++) cluster.fork();
+} else {
+  http.createServer((req, res) => res.end("worker " + process.pid))
+    .listen(port, "127.0.0.1");
+}
+'''
+
+
+def test_node_cluster_workers(tracer, workdir):
+    """Node's cluster module (and PM2's cluster mode): the primary accepts
+    every connection and hands it to a worker over IPC (SCM_RIGHTS); the
+    worker that reads and answers never accepted it. Each request is one
+    server span, in the worker that served it, under curl's client span."""
+    script = os.path.join(workdir, "cluster-app.js")
+    with open(script, "w") as f:
+        f.write(NODE_CLUSTER)
+    port = free_port()
+    p = Proc([need("node"), script, str(port)], port, workdir)
+    try:
+        t0 = time.time_ns()
+        urls = [f"{p.url}/orders/{i}" for i in range(6)]
+        got = parallel(urls) + curl(*W, f"{p.url}/keep/1", *NEXT,
+                                    f"{p.url}/keep/2")
+        assert [g[0] for g in got] == [200] * 8
+        srv = spans_on(tracer, SERVER, port, t0, 8)
+        cli = spans_on(tracer, CLIENT, port, t0, 8)
+        assert sorted(s.attrs["url.path"] for s in srv) == sorted(
+            [f"/orders/{i}" for i in range(6)] + ["/keep/1", "/keep/2"])
+        pids = {s.resource["process.pid"] for s in srv}
+        assert p.proc.pid not in pids and len(pids) == 2, pids  # both workers
+        assert all(s.service == "cluster-app.js" for s in srv), srv
+        assert all(s.name == "GET " + s.attrs["http.route"] for s in srv)
+        by_path = {c.attrs["url.full"].split(str(port), 1)[1]: c for c in cli}
+        for s in srv:
+            child_of(s, by_path[s.attrs["url.path"]])
+    finally:
+        p.stop()
+
+
+PASS_CLIENT = r'''
+import os, socket, sys
+port = int(sys.argv[1])
+parent, child = socket.socketpair()
+if os.fork() == 0:          # the child makes requests on a connection
+    parent.close()          # it did not open
+    msg, fds, _, _ = socket.recv_fds(child, 16, 1)
+    conn = socket.socket(fileno=fds[0])
+    for path in ("/passed/1", "/passed/2"):
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += conn.recv(65536)
+        head, body = got.split(b"\r\n\r\n", 1)
+        size = int(head.lower().split(b"content-length:")[1].split()[0])
+        while len(body) < size:
+            body += conn.recv(65536)
+    os._exit(0)
+c = socket.create_connection(("127.0.0.1", port))
+socket.send_fds(parent, [b"x"], [c.fileno()])
+c.close()
+os.wait()
+sys.stdin.readline()        # a pool manager outlives its workers
+'''
+
+
+def test_client_connection_passed_to_another_process(tracer, backend, workdir):
+    """A connected socket handed to another process (SCM_RIGHTS) that
+    writes requests on it: that process is the client. Its spans carry its
+    own pid, and the backend's spans are their children. The worker (a
+    fork) has exited before its spans are built: it is named after the
+    program of its parent."""
+    script = os.path.join(workdir, "pass_client.py")
+    with open(script, "w") as f:
+        f.write(PASS_CLIENT)
+    t0 = time.time_ns()
+    p = subprocess.Popen([sys.executable, script, str(backend.port)],
+                         stdin=subprocess.PIPE)
+    try:
+        cli = spans_where(
+            tracer, lambda s: s.kind == CLIENT
+            and s.service == "pass_client.py"
+            and s.attrs.get("server.port") == backend.port, t0, 2)
+        srv = spans_where(
+            tracer, lambda s: s.kind == SERVER
+            and s.attrs.get("url.path", "").startswith("/passed/"), t0, 2)
+        pids = {c.resource["process.pid"] for c in cli}
+        assert len(pids) == 1 and p.pid not in pids, pids  # the worker's
+        for c, s, path in zip(cli, srv, ("/passed/1", "/passed/2")):
+            check_client(c, "GET", path, 200, resp=backend_body(path))
+            assert s.attrs["url.path"] == path
+            child_of(s, c)
+        p.stdin.close()
+        assert p.wait(timeout=10) == 0
+    finally:
+        p.kill()
+        p.wait()
+
+
 NODE_PROXY = r'''
 const http = require("http");
 const [port, upPort] = process.argv.slice(2).map(Number);
