@@ -150,12 +150,15 @@ static __always_inline bool gate_open(__u32 tgid)
 	return !v || ((*v >> (tgid & 63)) & 1);
 }
 
-static __always_inline void gate_set(__u32 tgid)
+/* True when the bit was clear: the process's first tracked connection. */
+static __always_inline bool gate_set(__u32 tgid)
 {
 	__u64 *v = gate_word(tgid), bit = 1ULL << (tgid & 63);
 
-	if (v && !(*v & bit))
-		__sync_fetch_and_or(v, bit);
+	if (!v || (*v & bit))
+		return false;
+	__sync_fetch_and_or(v, bit);
+	return true;
 }
 
 static __always_inline void gate_clear(__u32 tgid)
@@ -177,7 +180,8 @@ static __always_inline void stat_inc(__u32 idx)
 /*
  * Waking the reader costs an interrupt-work item per record; instead the
  * reader polls every 100 ms and is woken only once the ring is a quarter
- * full, so records are batched.
+ * full, so records are batched (and by a process's first connection, see
+ * conn_open).
  */
 
 static __always_inline __u64 rb_flags(void)
@@ -188,14 +192,19 @@ static __always_inline __u64 rb_flags(void)
 		       : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline int rb_output(void *data, __u64 size)
+static __always_inline int rb_send(void *data, __u64 size, __u64 flags)
 {
-	if (bpf_ringbuf_output(&ebt_events, data, size, rb_flags()) != 0) {
+	if (bpf_ringbuf_output(&ebt_events, data, size, flags) != 0) {
 		stat_inc(EBT_STAT_RB_DROPS);
 		return -1;
 	}
 	stat_inc(EBT_STAT_EVENTS);
 	return 0;
+}
+
+static __always_inline int rb_output(void *data, __u64 size)
+{
+	return rb_send(data, size, rb_flags());
 }
 
 /* The process's name: its leader thread's comm. Worker threads rename
@@ -421,6 +430,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 	struct ebt_conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
 	struct ebt_conn_info info = {};
 	struct sock *sk = fd_to_sock(fd);
+	bool first;
 
 	if (!sk || !read_tuple(sk, &e))
 		return;
@@ -431,7 +441,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 		return;
 	info.start_ns = bpf_ktime_get_ns();
 	info.role = role;
-	gate_set(key.tgid);
+	first = gate_set(key.tgid);
 	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY)) {
 		stat_inc(EBT_STAT_CONN_FULL);
 		return;
@@ -440,7 +450,10 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 	e.role = role;
 	e.cgroup_id = bpf_get_current_cgroup_id();
 	proc_comm(e.comm);
-	rb_output(&e, sizeof(e));
+	/* A process's first connection wakes the reader at once: it reads
+	 * /proc for the process's name while a short-lived one still runs
+	 * (a script that makes one call and exits). */
+	rb_send(&e, sizeof(e), first ? BPF_RB_FORCE_WAKEUP : rb_flags());
 }
 
 /* ---- accept / connect ---------------------------------------------------- */

@@ -471,3 +471,31 @@ def test_process_whose_main_thread_exited_first(tracer, tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+SHORT_CALL = r'''
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+c.request("GET", "/short/" + sys.argv[2])
+c.getresponse().read()
+'''
+
+
+def test_short_lived_scripts_are_named_after_their_script(tracer, server_factory, tmp_path):
+    """A script that makes one call and exits (a cron job, a CLI tool) is
+    gone long before the reader's next 100 ms poll; its first connection
+    wakes the reader, which reads /proc while the script still runs, so
+    its spans say shortcall.py, not python3."""
+    srv = server_factory("go")
+    script = tmp_path / "shortcall.py"
+    script.write_text(SHORT_CALL)
+    t0 = time.time_ns()
+    for i in range(10):
+        subprocess.run(["python3", str(script), str(srv.port), str(i)],
+                       check=True, timeout=30)
+    spans = tracer.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == srv.port
+                            and "/short/" in x.attrs.get("url.full", ""),
+                            count=10, since=t0)
+    assert len(spans) == 10, spans
+    assert len({s.resource["process.pid"] for s in spans}) == 10
+    assert [s.service for s in spans] == ["shortcall.py"] * 10, spans
