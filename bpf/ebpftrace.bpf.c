@@ -135,25 +135,38 @@ struct {
 	__type(value, __u8);
 } ebt_self_ports SEC(".maps");
 
-static __always_inline __u64 *gate_word(__u32 tgid)
+/*
+ * Processes whose program userspace was woken to name (see conn_open):
+ * bit per tgid as in ebt_conn_gate, set at the first connection the
+ * process itself opens, cleared when it execs another program or exits.
+ * A forked child starts clear even when it inherits connections.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EBT_GATE_WORDS_MAX); /* set by the loader */
+	__type(key, __u32);
+	__type(value, __u64);
+} ebt_named SEC(".maps");
+
+static __always_inline __u64 *bit_word(void *map, __u32 tgid)
 {
 	__u32 w = tgid >> 6;
 
-	return bpf_map_lookup_elem(&ebt_conn_gate, &w);
+	return bpf_map_lookup_elem(map, &w);
 }
 
 /* May tgid have a tracked connection? */
 static __always_inline bool gate_open(__u32 tgid)
 {
-	__u64 *v = gate_word(tgid);
+	__u64 *v = bit_word(&ebt_conn_gate, tgid);
 
 	return !v || ((*v >> (tgid & 63)) & 1);
 }
 
-/* True when the bit was clear: the process's first tracked connection. */
-static __always_inline bool gate_set(__u32 tgid)
+/* Sets tgid's bit in map; true when it was clear. */
+static __always_inline bool bit_set(void *map, __u32 tgid)
 {
-	__u64 *v = gate_word(tgid), bit = 1ULL << (tgid & 63);
+	__u64 *v = bit_word(map, tgid), bit = 1ULL << (tgid & 63);
 
 	if (!v || (*v & bit))
 		return false;
@@ -161,12 +174,17 @@ static __always_inline bool gate_set(__u32 tgid)
 	return true;
 }
 
-static __always_inline void gate_clear(__u32 tgid)
+static __always_inline void bit_clear(void *map, __u32 tgid)
 {
-	__u64 *v = gate_word(tgid), bit = 1ULL << (tgid & 63);
+	__u64 *v = bit_word(map, tgid), bit = 1ULL << (tgid & 63);
 
 	if (v && (*v & bit))
 		__sync_fetch_and_and(v, ~bit);
+}
+
+static __always_inline void gate_set(__u32 tgid)
+{
+	bit_set(&ebt_conn_gate, tgid);
 }
 
 static __always_inline void stat_inc(__u32 idx)
@@ -441,7 +459,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 		return;
 	info.start_ns = bpf_ktime_get_ns();
 	info.role = role;
-	first = gate_set(key.tgid);
+	gate_set(key.tgid);
 	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY)) {
 		stat_inc(EBT_STAT_CONN_FULL);
 		return;
@@ -450,9 +468,10 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 	e.role = role;
 	e.cgroup_id = bpf_get_current_cgroup_id();
 	proc_comm(e.comm);
-	/* A process's first connection wakes the reader at once: it reads
+	/* A program's first connection wakes the reader at once: it reads
 	 * /proc for the process's name while a short-lived one still runs
 	 * (a script that makes one call and exits). */
+	first = bit_set(&ebt_named, key.tgid);
 	rb_send(&e, sizeof(e), first ? BPF_RB_FORCE_WAKEUP : rb_flags());
 }
 
@@ -1620,7 +1639,10 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	/* The record tells userspace the program changed (a forked child
 	 * gone from /proc is no longer named after its parent's program),
 	 * and names it; the standard files are for log capture. */
-	if (ebt_cfg.hook_only || !selected(tgid))
+	if (ebt_cfg.hook_only)
+		return 0;
+	bit_clear(&ebt_named, tgid); /* another program: name it anew */
+	if (!selected(tgid))
 		return 0;
 	if (ebt_cfg.capture_logs) {
 		sf.out = (__u64)fd_inode(1);
@@ -1650,7 +1672,8 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	 * the main one exit then, not the process). */
 	if (ebt_cfg.hook_only || BPF_CORE_READ(task, signal, live.counter))
 		return 0;
-	gate_clear(id >> 32);
+	bit_clear(&ebt_conn_gate, id >> 32);
+	bit_clear(&ebt_named, id >> 32);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
 	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));

@@ -259,6 +259,8 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 	b->gate_words = gate_words();
 	bpf_map__set_max_entries(b->skel->maps.ebt_conn_gate,
 				 (uint32_t)b->gate_words);
+	bpf_map__set_max_entries(b->skel->maps.ebt_named,
+				 (uint32_t)b->gate_words);
 	select_hooks(b->skel, cfg);
 	rc = ebpftrace_bpf__load(b->skel);
 	if (rc) {
