@@ -696,6 +696,12 @@ def test_node_cluster_workers(tracer, workdir):
     port = free_port()
     p = Proc([need("node"), script, str(port)], port, workdir)
     try:
+        # the port answers once one worker listens: wait for the second
+        seen, deadline = set(), time.time() + 30
+        while len(seen) < 2:
+            assert time.time() < deadline, f"one worker only: {seen}"
+            seen.add(subprocess.run(["curl", "-s", p.url + "/warmup"],
+                                    capture_output=True, timeout=10).stdout)
         t0 = time.time_ns()
         urls = [f"{p.url}/orders/{i}" for i in range(6)]
         got = parallel(urls) + curl(*W, f"{p.url}/keep/1", *NEXT,
