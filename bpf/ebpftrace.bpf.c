@@ -187,6 +187,13 @@ static __always_inline void gate_set(__u32 tgid)
 	bit_set(&ebt_conn_gate, tgid);
 }
 
+/* The tracked connection at key, or NULL; the gate first. */
+static __always_inline struct ebt_conn_info *conn_lookup(struct ebt_conn_key *key)
+{
+	return gate_open(key->tgid) ? bpf_map_lookup_elem(&ebt_conns, key)
+				    : NULL;
+}
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&ebt_stats, &idx);
@@ -442,6 +449,16 @@ static __always_inline bool read_tuple(struct sock *sk,
 	return true;
 }
 
+/* The fields of an open record after the tuple. */
+static __always_inline void fill_open(struct ebt_ev_conn_open *e, __u64 id,
+				      __u32 fd, __u64 start, __u32 role)
+{
+	fill_hdr(&e->hdr, EBT_EV_CONN_OPEN, id, fd, start);
+	e->role = role;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	proc_comm(e->comm);
+}
+
 static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 {
 	struct ebt_ev_conn_open e = {};
@@ -464,10 +481,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 		stat_inc(EBT_STAT_CONN_FULL);
 		return;
 	}
-	fill_hdr(&e.hdr, EBT_EV_CONN_OPEN, pid_tgid, fd, info.start_ns);
-	e.role = role;
-	e.cgroup_id = bpf_get_current_cgroup_id();
-	proc_comm(e.comm);
+	fill_open(&e, pid_tgid, fd, info.start_ns, role);
 	/* A program's first connection wakes the reader at once: it reads
 	 * /proc for the process's name while a short-lived one still runs
 	 * (a script that makes one call and exits). */
@@ -1127,10 +1141,7 @@ static __always_inline void passed_open(__u64 id, __u32 fd,
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
-	fill_hdr(&e->hdr, EBT_EV_CONN_OPEN, id, fd, c->start_ns);
-	e->role = c->role;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	proc_comm(e->comm);
+	fill_open(e, id, fd, c->start_ns, c->role);
 	bpf_ringbuf_submit(e, rb_flags());
 	stat_inc(EBT_STAT_EVENTS);
 }
@@ -1217,8 +1228,7 @@ static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c = gate_open(key.tgid)
-		? bpf_map_lookup_elem(&ebt_conns, &key) : NULL;
+	struct ebt_conn_info *c = conn_lookup(&key);
 	struct io_args a = {
 		.buf = buf, .fd = fd, .iovcnt = iovcnt, .direction = dir,
 		.kind = IO_DATA,
@@ -1237,8 +1247,7 @@ static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c = gate_open(key.tgid)
-		? bpf_map_lookup_elem(&ebt_conns, &key) : NULL;
+	struct ebt_conn_info *c = conn_lookup(&key);
 	struct io_args a = {.fd = fd, .direction = dir, .kind = IO_DATA};
 	struct user_msghdr m;
 
@@ -1278,9 +1287,7 @@ static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 		.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd_out,
 	};
 
-	if (!gate_open(key.tgid))
-		return 0;
-	if (bpf_map_lookup_elem(&ebt_conns, &key))
+	if (conn_lookup(&key))
 		return capture_io(fd_out, 0, 0, EBT_DIR_EGRESS, false, ret);
 	return capture_io(fd_in, 0, 0, EBT_DIR_INGRESS, false, ret);
 }
@@ -1576,7 +1583,7 @@ static __always_inline int enter_close_fd(__u32 fd)
 		self_port(key.fd, false);
 		return 0;
 	}
-	c = gate_open(key.tgid) ? bpf_map_lookup_elem(&ebt_conns, &key) : NULL;
+	c = conn_lookup(&key);
 	if (!c)
 		return 0;
 	fill_hdr(&e.hdr, EBT_EV_CONN_CLOSE, id, key.fd, c->start_ns);
