@@ -123,6 +123,47 @@ static void adopt_late_server(struct ebt_tracer *t, struct ebt_conn *c,
 	sx->has_parent = sx->remote_parent = sx->peer_client = true;
 }
 
+/*
+ * Client side, later still: the server's exchange was answered before this
+ * request's record came, and its span waits (peer_wait.c). It joins this
+ * span's trace as its child; a root client span joins the server's trace.
+ */
+static void take_waiting_server(struct ebt_tracer *t, struct ebt_conn *c,
+				struct ebt_exchange *x)
+{
+	struct ebt_span *s;
+
+	if (!c->have_tuple || !t->peer_wait)
+		return;
+	s = ebt_peer_wait_take(t, &c->tuple, x->index);
+	if (!s)
+		return;
+	if (!x->from_header) { /* else both follow the same header */
+		if (x->has_parent)
+			memcpy(s->trace_id, x->trace_id, 16);
+		else
+			memcpy(x->trace_id, s->trace_id, 16);
+		memcpy(s->parent_span_id, x->span_id, 8);
+	}
+	ebt_asm_export(t, s);
+}
+
+/* Server side, x answered with no local peer linked: is a traced client on
+ * this host still to write the request (its record late)? */
+static bool peer_still_to_write(struct ebt_tracer *t, const struct ebt_conn *c,
+				const struct ebt_exchange *x)
+{
+	struct ebt_tuple peer;
+	const struct ebt_conn *cl;
+
+	if (!c->have_tuple || c->is_unix || !htab_len(t->clients))
+		return false;
+	peer = mirror(&c->tuple);
+	cl = htab_get(t->clients, &peer);
+	return cl && cl->role == EBT_ROLE_CLIENT && !cl->not_http &&
+	       cl->n_requests <= x->index;
+}
+
 /* Client side, x's span is exported: the local server's exchange, if
  * still pending (its response cut short by this client's close), learns
  * that its parent exists. */
@@ -641,8 +682,10 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	set_context(t, c, x, m);
 	if (c->role == EBT_ROLE_SERVER)
 		set_thread_active(t, c, x);
-	else
+	else {
 		adopt_late_server(t, c, x);
+		take_waiting_server(t, c, x);
+	}
 	if (c->tail)
 		c->tail->next = x;
 	else
@@ -968,7 +1011,7 @@ static struct ebt_exchange *pop_exchange(struct ebt_conn *c)
 	return x;
 }
 
-static void export_span(struct ebt_tracer *t, struct ebt_span *s)
+void ebt_asm_export(struct ebt_tracer *t, struct ebt_span *s)
 {
 	t->stats.spans++;
 	t->sink(t->sink_ctx, s);
@@ -979,21 +1022,33 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 {
 	struct ebt_exchange *x = pop_exchange(c);
 	struct ebt_span *s;
+	bool wait = false;
+	uint32_t index;
 
 	if (!x)
 		return; /* response to a request we did not see */
 	c->skip_resp += x->skip_after;
 	if (c->role == EBT_ROLE_SERVER) {
 		clear_thread_active(t, c, x);
+		/* peer's record came late, or is later still */
 		if ((!x->has_parent || x->from_header) && !x->children)
-			link_local_peer(t, c, x); /* peer's record came late */
+			wait = !link_local_peer(t, c, x) &&
+			       peer_still_to_write(t, c, x);
 	} else {
 		mark_peer_answered(t, c, x);
 	}
+	index = x->index;
 	s = build_span(t, c, x, m, ts);
 	ebt_exchange_free(x);
-	if (s)
-		export_span(t, s);
+	if (!s)
+		return;
+	if (wait) {
+		struct ebt_tuple peer = mirror(&c->tuple);
+
+		if (ebt_peer_wait_hold(t, &peer, index, s, ts) == 0)
+			return;
+	}
+	ebt_asm_export(t, s);
 }
 
 /*
@@ -1025,6 +1080,6 @@ void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 			continue;
 		s->status = EBT_STATUS_ERROR;
 		ebt_span_add_str(s, "error.type", "connection_closed");
-		export_span(t, s);
+		ebt_asm_export(t, s);
 	}
 }

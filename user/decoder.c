@@ -51,6 +51,7 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 	htab_free(t->thread_kinds, free);
 	ebt_resources_free(t->resources);
 	ebt_logcapture_fini(t);
+	ebt_peer_wait_free(t);
 	t->clients = t->servers = t->conns = t->threads = NULL;
 	t->thread_kinds = NULL;
 	t->resources = NULL;
@@ -158,10 +159,16 @@ static bool thread_expired(const void *key, void *val, void *ctx)
 	return true;
 }
 
+void ebt_tracer_flush(struct ebt_tracer *t)
+{
+	ebt_peer_wait_flush(t);
+}
+
 void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns)
 {
 	htab_sweep(t->threads, thread_expired, &now_ns);
 	ebt_asm_tick(t, now_ns);
+	ebt_peer_wait_expire(t, now_ns);
 	ebt_logcapture_tick(t, now_ns);
 	if (t->logs)
 		ebt_logs_tick(t->logs,

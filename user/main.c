@@ -648,6 +648,7 @@ static int trace(const struct ebt_config *cfg, const char *cmd)
 	ebt_select_sync_stop(sel);
 	ebt_bpf_stats(bpf, st.kernel);
 	ebt_bpf_stop(bpf);
+	ebt_tracer_flush(&tracer); /* spans held for a late peer record */
 	parts.events = NULL;
 	ebt_kevents_stop(events); /* before the exporter it pushes to */
 	events = NULL;

@@ -21,6 +21,7 @@ struct ebt_bpf;
 struct htab;
 struct ebt_resources;
 struct ebt_logs;
+struct ebt_peer_wait;
 
 /* Takes ownership of the span. */
 typedef void (*ebt_span_sink)(void *ctx, struct ebt_span *span);
@@ -59,6 +60,8 @@ struct ebt_tracer {
 	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
 	struct htab *log_parts;       /* tid -> pieces of a big log write */
 	struct htab *log_procs;       /* tgid -> parent, exec'd program */
+	struct ebt_peer_wait *peer_wait; /* server spans awaiting their local
+					  * client's record (peer_wait.c) */
 	ebt_span_sink sink;
 	void *sink_ctx;
 	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */
@@ -76,6 +79,8 @@ void ebt_tracer_fini(struct ebt_tracer *t);
 int ebt_tracer_handle(void *ctx, const void *data, size_t len);
 /* Periodic housekeeping: expire idle state. now is CLOCK_MONOTONIC ns. */
 void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns);
+/* At shutdown, after the last record: export the spans still held. */
+void ebt_tracer_flush(struct ebt_tracer *t);
 
 /* ---- internals shared by conntrack.c and assembler.c ---- */
 
@@ -228,6 +233,26 @@ void ebt_asm_client_open(struct ebt_tracer *t, struct ebt_conn *c,
 			 uint32_t tid);
 void ebt_asm_client_read(struct ebt_tracer *t, const struct ebt_conn *c,
 			 uint32_t tid);
+
+/* Counts and hands a finished span to the sink. */
+void ebt_asm_export(struct ebt_tracer *t, struct ebt_span *s);
+
+/* peer_wait.c: a server span whose local client's request record has not
+ * come yet waits for it, at most EBT_PEER_WAIT_NS. */
+#define EBT_PEER_WAIT_NS (250ULL * 1000000ULL)
+/* 0: s is held (and owned) until taken or expired; -1: not held (full,
+ * or out of memory), the caller still owns it. */
+int ebt_peer_wait_hold(struct ebt_tracer *t, const struct ebt_tuple *client,
+		       uint32_t index, struct ebt_span *s, uint64_t now);
+/* The span held for request index of the client connection with this
+ * tuple, now the caller's; NULL if none. */
+struct ebt_span *ebt_peer_wait_take(struct ebt_tracer *t,
+				    const struct ebt_tuple *client,
+				    uint32_t index);
+/* Exports the held spans whose wait ended by now. */
+void ebt_peer_wait_expire(struct ebt_tracer *t, uint64_t now);
+void ebt_peer_wait_flush(struct ebt_tracer *t);
+void ebt_peer_wait_free(struct ebt_tracer *t);
 
 /* logcapture.c: EBT_EV_LOG records -> the line assembler (t->logs) */
 int ebt_logcapture_init(struct ebt_tracer *t);

@@ -316,6 +316,7 @@ static void test_proxy_protocol_header(void **state)
 	     "GET /b HTTP/1.1\r\nX-Forwarded-For: 198.51.100.9\r\n\r\n");
 	data(f, 10, 11, 5, EBT_DIR_EGRESS, 4,
 	     "HTTP/1.1 204 No Content\r\n\r\n");
+	ebt_tracer_flush(&f->t); /* /b waited for a client write of it */
 	assert_int_equal(f->cap.n, 3);
 	assert_string_equal(attr(f->cap.spans[0], "url.path"), "/a");
 	assert_string_equal(attr(f->cap.spans[0], "client.address"),
@@ -583,6 +584,82 @@ static void test_local_peer_client_record_late(void **state)
 	assert_memory_equal(up->parent_span_id, s->span_id, 8);
 	for (int k = 0; k < 8; k++)
 		assert_int_equal(c->parent_span_id[k], 0);
+}
+
+/* Later still: the server answered, and was handled, before the client's
+ * write of the request came (the client preempted between its write and
+ * the syscall's exit, under load). The server span waits for it, then is
+ * the root client span's child, in one trace. */
+static void test_local_peer_client_record_after_the_answer(void **state)
+{
+	struct fixture *f = *state;
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	assert_int_equal(f->cap.n, 0); /* waiting for the client's record */
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	assert_int_equal(f->cap.n, 1);
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1, ok);
+	assert_int_equal(f->cap.n, 2);
+	struct ebt_span *s = f->cap.spans[0], *c = f->cap.spans[1];
+
+	assert_int_equal(s->kind, EBT_KIND_SERVER);
+	assert_int_equal(c->kind, EBT_KIND_CLIENT);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+}
+
+/* The same with a client inside a server span of its own (a proxy): the
+ * waiting server span moves into the proxy's trace. */
+static void test_late_peer_record_of_a_proxy(void **state)
+{
+	struct fixture *f = *state;
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+	open_conn(f, 20, 5, EBT_ROLE_SERVER, 80, 40000);
+	data(f, 20, 21, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	data(f, 20, 21, 7, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 20, 21, 7, EBT_DIR_INGRESS, 1, ok);
+	data(f, 20, 21, 5, EBT_DIR_EGRESS, 1, ok);
+	assert_int_equal(f->cap.n, 3);
+	struct ebt_span *b = f->cap.spans[0], *c = f->cap.spans[1],
+			*a = f->cap.spans[2];
+
+	assert_memory_equal(c->parent_span_id, a->span_id, 8);
+	assert_memory_equal(b->trace_id, a->trace_id, 16);
+	assert_memory_equal(b->parent_span_id, c->span_id, 8);
+}
+
+/* A waiting server span whose client never writes that request (its record
+ * lost) is exported as it is when the wait ends, and at shutdown. */
+static void test_waiting_server_span_ends_its_wait(void **state)
+{
+	struct fixture *f = *state;
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	ebt_tracer_tick(&f->t, f->now + EBT_PEER_WAIT_NS / 2);
+	assert_int_equal(f->cap.n, 0);
+	ebt_tracer_tick(&f->t, f->now + EBT_PEER_WAIT_NS);
+	assert_int_equal(f->cap.n, 1);
+	for (int k = 0; k < 8; k++)
+		assert_int_equal(f->cap.spans[0]->parent_span_id[k], 0);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 2, "GET /y HTTP/1.1\r\n\r\n");
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 3, ok);
+	assert_int_equal(f->cap.n, 1);
+	ebt_tracer_flush(&f->t);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(f->cap.spans[1]->name, "GET /y");
 }
 
 /* The app's own instrumentation (an agent) wrote a traceparent into its
@@ -1519,6 +1596,13 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_local_peer_client_record_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_local_peer_client_record_after_the_answer, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_late_peer_record_of_a_proxy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_waiting_server_span_ends_its_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_own_links_before_app_traceparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(
