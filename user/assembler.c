@@ -79,7 +79,7 @@ static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
 	struct ebt_conn *cl;
 	struct ebt_exchange *cx;
 
-	if (!c->have_tuple)
+	if (!c->have_tuple || !htab_len(t->clients))
 		return false;
 	peer = mirror(&c->tuple);
 	cl = htab_get(t->clients, &peer);
@@ -111,7 +111,7 @@ static void adopt_late_server(struct ebt_tracer *t, struct ebt_conn *c,
 	struct ebt_conn *sc;
 	struct ebt_exchange *sx;
 
-	if (x->has_parent || !c->have_tuple)
+	if (x->has_parent || !c->have_tuple || !htab_len(t->servers))
 		return;
 	peer = mirror(&c->tuple);
 	sc = htab_get(t->servers, &peer);

@@ -65,9 +65,8 @@ static uint32_t len_bit(size_t len)
  * a span's attributes are all added once, most of another length. */
 static struct ebt_attr *find_or_add(struct ebt_attr *arr, unsigned *n,
 				    unsigned max, uint32_t *lens,
-				    const char *key)
+				    const char *key, size_t len)
 {
-	size_t len = strlen(key);
 	struct ebt_attr *a;
 
 	for (unsigned i = 0; (*lens & len_bit(len)) && i < *n; i++)
@@ -89,7 +88,7 @@ static struct ebt_attr *res_attr(struct ebt_resource *r, const char *key)
 {
 	struct ebt_attr *a =
 		find_or_add(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS,
-			    &r->key_lens, key);
+			    &r->key_lens, key, strlen(key));
 
 	if (a) {
 		free(a->str);
@@ -242,11 +241,12 @@ int ebt_span_set_name(struct ebt_span *s, const char *name)
 }
 
 /* The span attribute to (re)set: its old value is released. */
-static struct ebt_attr *span_attr(struct ebt_span *s, const char *key)
+static struct ebt_attr *span_attr(struct ebt_span *s, const char *key,
+				  size_t key_len)
 {
 	struct ebt_attr *a =
 		find_or_add(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS,
-			    &s->key_lens, key);
+			    &s->key_lens, key, key_len);
 
 	if (a) {
 		span_str_free(s, a->str);
@@ -255,22 +255,18 @@ static struct ebt_attr *span_attr(struct ebt_span *s, const char *key)
 	return a;
 }
 
-int ebt_span_add_strn(struct ebt_span *s, const char *key, const char *val,
-		      size_t len)
+int ebt_span_add_kstrn(struct ebt_span *s, const char *key, size_t key_len,
+		       const char *val, size_t len)
 {
-	struct ebt_attr *a = span_attr(s, key);
+	struct ebt_attr *a = span_attr(s, key, key_len);
 
 	return a ? set_str(a, key, span_strndup(s, val, len)) : -1;
 }
 
-int ebt_span_add_str(struct ebt_span *s, const char *key, const char *val)
+int ebt_span_add_kint(struct ebt_span *s, const char *key, size_t key_len,
+		      int64_t v)
 {
-	return ebt_span_add_strn(s, key, val, strlen(val));
-}
-
-int ebt_span_add_int(struct ebt_span *s, const char *key, int64_t v)
-{
-	return set_int(span_attr(s, key), key, v);
+	return set_int(span_attr(s, key, key_len), key, v);
 }
 
 const struct ebt_attr *ebt_span_find(const struct ebt_span *s, const char *key)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define EBT_SPAN_MAX_ATTRS 20
 /* Inline room for a span's strings (name and attribute values): a typical
@@ -101,10 +102,30 @@ const char *ebt_resource_get(const struct ebt_resource *r, const char *key);
 struct ebt_span *ebt_span_new(void);
 void ebt_span_free(struct ebt_span *s);
 int ebt_span_set_name(struct ebt_span *s, const char *name);
-int ebt_span_add_str(struct ebt_span *s, const char *key, const char *val);
-int ebt_span_add_strn(struct ebt_span *s, const char *key, const char *val,
-		      size_t len);
-int ebt_span_add_int(struct ebt_span *s, const char *key, int64_t v);
+/* key_len is strlen(key); the wrappers below take it where the key is a
+ * literal, so the compiler counts it once, not every span. */
+int ebt_span_add_kstrn(struct ebt_span *s, const char *key, size_t key_len,
+		       const char *val, size_t len);
+int ebt_span_add_kint(struct ebt_span *s, const char *key, size_t key_len,
+		      int64_t v);
+
+static inline int ebt_span_add_strn(struct ebt_span *s, const char *key,
+				    const char *val, size_t len)
+{
+	return ebt_span_add_kstrn(s, key, strlen(key), val, len);
+}
+
+static inline int ebt_span_add_str(struct ebt_span *s, const char *key,
+				   const char *val)
+{
+	return ebt_span_add_kstrn(s, key, strlen(key), val, strlen(val));
+}
+
+static inline int ebt_span_add_int(struct ebt_span *s, const char *key,
+				   int64_t v)
+{
+	return ebt_span_add_kint(s, key, strlen(key), v);
+}
 const struct ebt_attr *ebt_span_find(const struct ebt_span *s,
 				     const char *key);
 /* Approximate heap footprint, used to bound exporter queues by bytes. */
