@@ -88,6 +88,21 @@ def test_paired_ratio_uses_same_round():
     assert report.paired_ratios(rows, base) == [0.9, 0.5]
 
 
+def test_gap_to_hook_only_is_paired_by_round():
+    """Round 1 ran slow for every condition: the rounds' gaps see it, and
+    a fully-on run faster than hook-only reads as points above."""
+    rows = lambda *v: [{"round": i, "rps": x} for i, x in enumerate(v)]
+    data = {"results": {"w:untraced": rows(100.0, 50.0, 100.0),
+                        "w:hook": rows(95.0, 48.0, 90.0),
+                        "w:full": rows(90.0, 44.0, 92.0)}}
+    gaps = report.paired_gaps(data, "w", "")
+    assert [round(g, 1) for g in gaps] == [5.0, 8.0, -2.0]
+    assert report._gap_words(-2.0) == "2.0 points above"
+    cell = report._gap_cell(gaps, 1.5)
+    assert cell.startswith("5.0 points below: median of the rounds' gaps 5.0, 8.0, -2.0")
+    assert cell.endswith("1.5 points below between the medians of ratios")
+
+
 OTLP_ENCODE_OUT = """otlp_encode_gzip_spans_per_cpu_second 312345
 otlp_gzip_bytes_per_span 57.4
 """
