@@ -357,8 +357,9 @@ static void main_loop(struct run_parts *p, uint64_t duration_ms)
 			log_error("ring buffer poll failed: %s", strerror(-n));
 			break;
 		}
-		ebt_console_flush(stdout, p->sinks->format);
 		now = ebt_now_mono_ns();
+		ebt_peer_wait_expire(p->tracer, now); /* 250 ms, not a tick */
+		ebt_console_flush(stdout, p->sinks->format);
 		ebt_metrics_server_alive(&p->metrics, now);
 		if (end && now >= end)
 			break;
