@@ -586,6 +586,18 @@ static void test_local_peer_client_record_late(void **state)
 		assert_int_equal(c->parent_span_id[k], 0);
 }
 
+static const char ok_empty[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+/* Client pid 20 (fd 7) and server pid 30 (fd 8) on one loopback
+ * connection; the server reads req and answers before any client record. */
+static void server_answers_first(struct fixture *f, const char *req)
+{
+	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
+	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, req);
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok_empty);
+}
+
 /* Later still: the server answered, and was handled, before the client's
  * write of the request came (the client preempted between its write and
  * the syscall's exit, under load). The server span waits for it, then is
@@ -593,16 +605,12 @@ static void test_local_peer_client_record_late(void **state)
 static void test_local_peer_client_record_after_the_answer(void **state)
 {
 	struct fixture *f = *state;
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
-	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
-	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
-	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
-	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	server_answers_first(f, "GET /x HTTP/1.1\r\n\r\n");
 	assert_int_equal(f->cap.n, 0); /* waiting for the client's record */
 	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
 	assert_int_equal(f->cap.n, 1);
-	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1, ok);
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1, ok_empty);
 	assert_int_equal(f->cap.n, 2);
 	struct ebt_span *s = f->cap.spans[0], *c = f->cap.spans[1];
 
@@ -617,17 +625,13 @@ static void test_local_peer_client_record_after_the_answer(void **state)
 static void test_late_peer_record_of_a_proxy(void **state)
 {
 	struct fixture *f = *state;
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
 	open_conn(f, 20, 5, EBT_ROLE_SERVER, 80, 40000);
-	data(f, 20, 21, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
-	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
-	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
-	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
-	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
-	data(f, 20, 21, 7, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
-	data(f, 20, 21, 7, EBT_DIR_INGRESS, 1, ok);
-	data(f, 20, 21, 5, EBT_DIR_EGRESS, 1, ok);
+	data(f, 20, 20, 5, EBT_DIR_INGRESS, 0, "GET /a HTTP/1.1\r\n\r\n");
+	server_answers_first(f, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1, ok_empty);
+	data(f, 20, 20, 5, EBT_DIR_EGRESS, 1, ok_empty);
 	assert_int_equal(f->cap.n, 3);
 	struct ebt_span *b = f->cap.spans[0], *c = f->cap.spans[1],
 			*a = f->cap.spans[2];
@@ -642,12 +646,8 @@ static void test_late_peer_record_of_a_proxy(void **state)
 static void test_waiting_server_span_ends_its_wait(void **state)
 {
 	struct fixture *f = *state;
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
-	open_conn(f, 20, 7, EBT_ROLE_CLIENT, 50001, 8080);
-	open_conn(f, 30, 8, EBT_ROLE_SERVER, 8080, 50001);
-	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, "GET /x HTTP/1.1\r\n\r\n");
-	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1, ok);
+	server_answers_first(f, "GET /x HTTP/1.1\r\n\r\n");
 	ebt_tracer_tick(&f->t, f->now + EBT_PEER_WAIT_NS / 2);
 	assert_int_equal(f->cap.n, 0);
 	ebt_tracer_tick(&f->t, f->now + EBT_PEER_WAIT_NS);
@@ -655,7 +655,7 @@ static void test_waiting_server_span_ends_its_wait(void **state)
 	for (int k = 0; k < 8; k++)
 		assert_int_equal(f->cap.spans[0]->parent_span_id[k], 0);
 	data(f, 30, 30, 8, EBT_DIR_INGRESS, 2, "GET /y HTTP/1.1\r\n\r\n");
-	data(f, 30, 30, 8, EBT_DIR_EGRESS, 3, ok);
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 3, ok_empty);
 	assert_int_equal(f->cap.n, 1);
 	ebt_tracer_flush(&f->t);
 	assert_int_equal(f->cap.n, 2);
