@@ -71,19 +71,24 @@ static struct ebt_tuple mirror(const struct ebt_tuple *tu)
 	return peer;
 }
 
-/* Server side: the traced client whose tuple mirrors ours. */
-static bool link_local_peer(struct ebt_tracer *t, struct ebt_conn *c,
-			    struct ebt_exchange *x)
+/* The traced client connection whose tuple mirrors c's, or NULL. */
+static struct ebt_conn *local_client(struct ebt_tracer *t,
+				     const struct ebt_conn *c)
 {
 	struct ebt_tuple peer;
-	struct ebt_conn *cl;
-	struct ebt_exchange *cx;
 
 	if (!c->have_tuple || !htab_len(t->clients))
-		return false;
+		return NULL;
 	peer = mirror(&c->tuple);
-	cl = htab_get(t->clients, &peer);
-	cx = cl ? find_index(cl, x->index) : NULL;
+	return htab_get(t->clients, &peer);
+}
+
+/* Server side: x's parent is the same request's span on the local client
+ * connection cl (may be NULL). */
+static bool link_to_client(struct ebt_conn *cl, struct ebt_exchange *x)
+{
+	struct ebt_exchange *cx = cl ? find_index(cl, x->index) : NULL;
+
 	/* a peer that took its context from the request's traceparent (a
 	 * client outside any server span, curl -H traceparent): the header
 	 * is the caller's intent, and our server span follows it too */
@@ -148,20 +153,14 @@ static void take_waiting_server(struct ebt_tracer *t, struct ebt_conn *c,
 	ebt_asm_export(t, s);
 }
 
-/* Server side, x answered with no local peer linked: is a traced client on
- * this host still to write the request (its record late)? */
-static bool peer_still_to_write(struct ebt_tracer *t, const struct ebt_conn *c,
-				const struct ebt_exchange *x)
+/* Server side, x answered with no local peer linked: is the traced local
+ * client cl (may be NULL) still to write the request (its record late)? */
+static bool client_still_to_write(const struct ebt_conn *cl,
+				  const struct ebt_conn *c,
+				  const struct ebt_exchange *x)
 {
-	struct ebt_tuple peer;
-	const struct ebt_conn *cl;
-
-	if (!c->have_tuple || c->is_unix || !htab_len(t->clients))
-		return false;
-	peer = mirror(&c->tuple);
-	cl = htab_get(t->clients, &peer);
-	return cl && cl->role == EBT_ROLE_CLIENT && !cl->not_http &&
-	       cl->n_requests <= x->index;
+	return cl && !c->is_unix && cl->role == EBT_ROLE_CLIENT &&
+	       !cl->not_http && cl->n_requests <= x->index;
 }
 
 /* Client side, x's span is exported: the local server's exchange, if
@@ -634,7 +633,7 @@ static void set_context(struct ebt_tracer *t, struct ebt_conn *c,
 	 * own instrumentation (the OTel Java agent), the traceparent it
 	 * writes names the agent's spans, not ours; honouring it split our
 	 * server -> client -> server chain across the two tracers' traces. */
-	if (c->role == EBT_ROLE_SERVER ? link_local_peer(t, c, x)
+	if (c->role == EBT_ROLE_SERVER ? link_to_client(local_client(t, c), x)
 				       : link_thread(t, c, x))
 		return;
 	if (m->traceparent[0] &&
@@ -1021,8 +1020,8 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		      const struct http_msg *m, uint64_t ts)
 {
 	struct ebt_exchange *x = pop_exchange(c);
+	struct ebt_conn *cl = NULL; /* a local client the span waits for */
 	struct ebt_span *s;
-	bool wait = false;
 	uint32_t index;
 
 	if (!x)
@@ -1031,9 +1030,12 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 	if (c->role == EBT_ROLE_SERVER) {
 		clear_thread_active(t, c, x);
 		/* peer's record came late, or is later still */
-		if ((!x->has_parent || x->from_header) && !x->children)
-			wait = !link_local_peer(t, c, x) &&
-			       peer_still_to_write(t, c, x);
+		if ((!x->has_parent || x->from_header) && !x->children) {
+			cl = local_client(t, c);
+			if (link_to_client(cl, x) ||
+			    !client_still_to_write(cl, c, x))
+				cl = NULL;
+		}
 	} else {
 		mark_peer_answered(t, c, x);
 	}
@@ -1042,12 +1044,8 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 	ebt_exchange_free(x);
 	if (!s)
 		return;
-	if (wait) {
-		struct ebt_tuple peer = mirror(&c->tuple);
-
-		if (ebt_peer_wait_hold(t, &peer, index, s, ts) == 0)
-			return;
-	}
+	if (cl && ebt_peer_wait_hold(t, &cl->tuple, index, s, ts) == 0)
+		return;
 	ebt_asm_export(t, s);
 }
 

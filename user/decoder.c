@@ -161,7 +161,7 @@ static bool thread_expired(const void *key, void *val, void *ctx)
 
 void ebt_tracer_flush(struct ebt_tracer *t)
 {
-	ebt_peer_wait_flush(t);
+	ebt_peer_wait_expire(t, UINT64_MAX);
 }
 
 void ebt_tracer_tick(struct ebt_tracer *t, uint64_t now_ns)

@@ -142,11 +142,6 @@ void ebt_peer_wait_expire(struct ebt_tracer *t, uint64_t now)
 		pop_oldest(t, w);
 }
 
-void ebt_peer_wait_flush(struct ebt_tracer *t)
-{
-	ebt_peer_wait_expire(t, UINT64_MAX);
-}
-
 void ebt_peer_wait_free(struct ebt_tracer *t)
 {
 	struct ebt_peer_wait *w = t->peer_wait;

@@ -249,9 +249,8 @@ int ebt_peer_wait_hold(struct ebt_tracer *t, const struct ebt_tuple *client,
 struct ebt_span *ebt_peer_wait_take(struct ebt_tracer *t,
 				    const struct ebt_tuple *client,
 				    uint32_t index);
-/* Exports the held spans whose wait ended by now. */
+/* Exports the held spans whose wait ended by now (UINT64_MAX: all). */
 void ebt_peer_wait_expire(struct ebt_tracer *t, uint64_t now);
-void ebt_peer_wait_flush(struct ebt_tracer *t);
 void ebt_peer_wait_free(struct ebt_tracer *t);
 
 /* logcapture.c: EBT_EV_LOG records -> the line assembler (t->logs) */
