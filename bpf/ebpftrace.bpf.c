@@ -113,6 +113,20 @@ struct {
 	__type(value, __u8);
 } ebt_pid_filter SEC(".maps");
 
+/*
+ * --pid as a bit per tgid (words as in ebt_conn_gate, set and cleared
+ * with ebt_pid_filter, which holds the same tgids): a write of a process
+ * that is not selected is told so by an array word read in place, not a
+ * hash lookup. A tgid beyond the array is looked up in ebt_pid_filter.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, EBT_GATE_WORDS_MAX); /* set by the loader */
+	__type(key, __u32);
+	__type(value, __u64);
+} ebt_pid_bits SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
@@ -244,12 +258,23 @@ static __always_inline void proc_comm(char comm[EBT_COMM_LEN])
 		bpf_get_current_comm(comm, EBT_COMM_LEN);
 }
 
-/* Is this process selected for tracing? Checked once per new connection. */
+/* Is tgid one of --pid (or a descendant)? */
+static __always_inline bool pid_selected(__u32 tgid)
+{
+	__u64 *v = bit_word(&ebt_pid_bits, tgid);
+
+	if (v)
+		return (*v >> (tgid & 63)) & 1;
+	return bpf_map_lookup_elem(&ebt_pid_filter, &tgid) != NULL;
+}
+
+/* Is this process selected for tracing? Checked once per new connection,
+ * and at each write that is not on one (a log line?). */
 static __always_inline bool selected(__u32 tgid)
 {
 	if (tgid == ebt_cfg.self_tgid)
 		return false;
-	if (ebt_cfg.filter_pid && !bpf_map_lookup_elem(&ebt_pid_filter, &tgid))
+	if (ebt_cfg.filter_pid && !pid_selected(tgid))
 		return false;
 	if (ebt_cfg.filter_comm) {
 		char comm[EBT_COMM_LEN] = {};
@@ -1367,6 +1392,32 @@ enum data_sc {
 };
 
 /*
+ * Can data syscall sc of this process be of interest? Only when the
+ * process may have a tracked connection, or sc is a write of a selected
+ * process (a log line?), or a recvmsg (a passed connection?). Most
+ * processes of a host have no tracked connection: their reads, and with
+ * a filter their writes, end here, before their registers are fetched.
+ */
+static __always_inline bool worth_a_look(enum data_sc sc)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	switch (sc) {
+	case SC_WRITE:
+	case SC_WRITEV:
+	case SC_SENDFILE:
+	case SC_PWRITE64:
+	case SC_PWRITEV:
+		return gate_open(tgid) ||
+		       (ebt_cfg.capture_logs && selected(tgid));
+	case SC_RECVMSG:
+		return true;
+	default:
+		return gate_open(tgid);
+	}
+}
+
+/*
  * The sys_exit of data syscall sc that returned ret, its arguments read
  * from regs. recv(MSG_PEEK) leaves the bytes queued: the read that
  * consumes them is the one captured, or a request would be seen twice
@@ -1383,7 +1434,7 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 	__u32 fd;
 	__u64 a1;
 
-	if (ebt_cfg.hook_only || ret <= 0)
+	if (ebt_cfg.hook_only || ret <= 0 || !worth_a_look(sc))
 		return 0;
 	if (!regs)
 		regs = user_regs();
@@ -1726,8 +1777,10 @@ static __always_inline void follow_child(__u32 ptgid, __u32 ctgid)
 {
 	__u8 one = 1;
 
-	if (ebt_cfg.filter_pid && bpf_map_lookup_elem(&ebt_pid_filter, &ptgid))
-		bpf_map_update_elem(&ebt_pid_filter, &ctgid, &one, BPF_NOEXIST);
+	if (!ebt_cfg.filter_pid || !pid_selected(ptgid))
+		return;
+	bit_set(&ebt_pid_bits, ctgid);
+	bpf_map_update_elem(&ebt_pid_filter, &ctgid, &one, BPF_NOEXIST);
 }
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)

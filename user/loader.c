@@ -37,7 +37,8 @@ struct ebt_bpf {
 	size_t n_tls_links, cap_tls_links;
 	bool no_uprobes; /* the kernel has no uprobe PMU: TLS is off */
 	uint64_t *gate;     /* ebt_conn_gate, mapped: one bit per tgid */
-	size_t gate_words;
+	uint64_t *pid_bits; /* ebt_pid_bits, mapped: --pid, one bit per tgid */
+	size_t gate_words;  /* words of each */
 };
 
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt,
@@ -81,25 +82,59 @@ static uint32_t gate_words(void)
 	return w < EBT_GATE_WORDS_MAX ? w : EBT_GATE_WORDS_MAX;
 }
 
-/* Map the loaded gate so adoption can set bits as BPF does (atomically:
- * BPF sets other bits of the same word at any time). */
-static int map_gate(struct ebt_bpf *b)
+/* Map a loaded bit-per-tgid array so userspace sets and clears bits as
+ * BPF does (atomically: BPF changes other bits of a word at any time). */
+static int map_bits(struct ebt_bpf *b, struct bpf_map *m, uint64_t **out)
 {
 	size_t len = b->gate_words * sizeof(uint64_t);
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       bpf_map__fd(b->skel->maps.ebt_conn_gate), 0);
+		       bpf_map__fd(m), 0);
 
 	if (p == MAP_FAILED)
 		return -errno;
-	b->gate = p;
+	*out = p;
 	return 0;
+}
+
+static int map_gate(struct ebt_bpf *b)
+{
+	int rc = map_bits(b, b->skel->maps.ebt_conn_gate, &b->gate);
+
+	return rc ? rc : map_bits(b, b->skel->maps.ebt_pid_bits, &b->pid_bits);
+}
+
+static void bit_set(const struct ebt_bpf *b, uint64_t *bits, uint32_t tgid)
+{
+	if (bits && tgid / 64 < b->gate_words)
+		__atomic_fetch_or(&bits[tgid / 64], 1ULL << (tgid % 64),
+				  __ATOMIC_SEQ_CST);
+}
+
+static void bit_clear(const struct ebt_bpf *b, uint64_t *bits, uint32_t tgid)
+{
+	if (bits && tgid / 64 < b->gate_words)
+		__atomic_fetch_and(&bits[tgid / 64], ~(1ULL << (tgid % 64)),
+				   __ATOMIC_SEQ_CST);
 }
 
 static void gate_set(struct ebt_bpf *b, uint32_t tgid)
 {
-	if (b->gate && tgid / 64 < b->gate_words)
-		__atomic_fetch_or(&b->gate[tgid / 64], 1ULL << (tgid % 64),
-				  __ATOMIC_SEQ_CST);
+	bit_set(b, b->gate, tgid);
+}
+
+/* --pid: tgid into (or out of) both the hash and the bits. */
+static void pid_select(struct ebt_bpf *b, uint32_t tgid, bool on)
+{
+	struct bpf_map *m = b->skel->maps.ebt_pid_filter;
+	uint8_t one = 1;
+
+	if (on) {
+		bpf_map__update_elem(m, &tgid, sizeof(tgid), &one, 1, BPF_ANY);
+		bit_set(b, b->pid_bits, tgid);
+	} else {
+		bit_clear(b, b->pid_bits, tgid);
+		bpf_map__delete_elem(m, &tgid, sizeof(tgid), 0);
+	}
 }
 
 static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
@@ -139,16 +174,16 @@ static int cgroup_ids(const struct ebt_config *c, uint64_t *ids,
 	return 0;
 }
 
-static int fill_filters(struct ebpftrace_bpf *skel,
-			const struct ebt_config *c, char *err, size_t errlen)
+static int fill_filters(struct ebt_bpf *b, const struct ebt_config *c,
+			char *err, size_t errlen)
 {
+	struct ebpftrace_bpf *skel = b->skel;
 	uint64_t ids[EBT_MAX_CGROUP_IDS];
 	unsigned n_ids = 0;
 	uint8_t one = 1;
 
 	for (unsigned i = 0; i < c->n_pids; i++)
-		bpf_map__update_elem(skel->maps.ebt_pid_filter, &c->pids[i],
-				     sizeof(uint32_t), &one, 1, BPF_ANY);
+		pid_select(b, c->pids[i], true);
 	for (unsigned i = 0; i < c->n_comms; i++) {
 		char comm[EBT_COMM_LEN] = {0};
 
@@ -261,6 +296,8 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 				 (uint32_t)b->gate_words);
 	bpf_map__set_max_entries(b->skel->maps.ebt_named,
 				 (uint32_t)b->gate_words);
+	bpf_map__set_max_entries(b->skel->maps.ebt_pid_bits,
+				 (uint32_t)b->gate_words);
 	select_hooks(b->skel, cfg);
 	rc = ebpftrace_bpf__load(b->skel);
 	if (rc) {
@@ -272,7 +309,7 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 		stage_error(err, errlen, "mmap of the connection gate map", rc);
 		goto fail;
 	}
-	if (fill_filters(b->skel, cfg, err, errlen) ||
+	if (fill_filters(b, cfg, err, errlen) ||
 	    attach_all(b, err, errlen))
 		goto fail;
 	b->rb = ebt_ring_new(bpf_map__fd(b->skel->maps.ebt_events), fn, ctx);
@@ -422,6 +459,8 @@ void ebt_bpf_stop(struct ebt_bpf *b)
 		return;
 	if (b->gate)
 		munmap(b->gate, b->gate_words * sizeof(uint64_t));
+	if (b->pid_bits)
+		munmap(b->pid_bits, b->gate_words * sizeof(uint64_t));
 	ebt_ring_free(b->rb);
 	destroy_links(b->tls_links, b->n_tls_links);
 	free(b->tls_links);
@@ -514,8 +553,7 @@ void ebt_bpf_pid_inherit(struct ebt_bpf *b, uint32_t parent, uint32_t child)
 
 	if (bpf_map__lookup_elem(m, &parent, sizeof(parent), &v, sizeof(v),
 				 0) == 0)
-		bpf_map__update_elem(m, &child, sizeof(child), &v, sizeof(v),
-				     BPF_ANY);
+		pid_select(b, child, true);
 }
 
 int ebt_bpf_cgroup_set(void *ctx, uint64_t cgroup_id, bool on)
@@ -537,8 +575,7 @@ unsigned ebt_bpf_cgroup_capacity(void)
 
 void ebt_bpf_pid_forget(struct ebt_bpf *b, uint32_t tgid)
 {
-	bpf_map__delete_elem(b->skel->maps.ebt_pid_filter, &tgid,
-			     sizeof(tgid), 0);
+	pid_select(b, tgid, false);
 }
 
 /* Filter map lookup: true when key is in m. */
