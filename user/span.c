@@ -53,28 +53,37 @@ static bool key_is(const struct ebt_attr *a, const char *key, size_t len)
 	       (a->key_len == len && memcmp(a->key, key, len) == 0);
 }
 
-/* The bit of lens that says an attribute's key may have length len. */
-static uint32_t len_bit(size_t len)
+/* The bit of an attribute holder's key_bits that a key sets: from its
+ * length and its first, middle and last bytes, so that keys of one
+ * length (the semantic conventions have several) mostly have bits of
+ * their own. */
+static uint64_t key_bit(const char *key, size_t len)
 {
-	return 1u << (len % 32);
+	const unsigned char *k = (const unsigned char *)key;
+	unsigned h = (unsigned)len;
+
+	if (len)
+		h += 5u * k[0] + 7u * k[len / 2] + 3u * k[len - 1];
+	return 1ull << (h % 64);
 }
 
 /* The attribute with this key, or the next free one (given the key); its
- * old value is left for the caller to release. lens (see struct
- * ebt_span) spares the search for a key of a length no attribute has:
- * a span's attributes are all added once, most of another length. */
+ * old value is left for the caller to release. bits (see struct
+ * ebt_span) spares the search for a key no attribute may have: a span's
+ * attributes are all added once, each with a bit of its own, mostly. */
 static struct ebt_attr *find_or_add(struct ebt_attr *arr, unsigned *n,
-				    unsigned max, uint32_t *lens,
+				    unsigned max, uint64_t *bits,
 				    const char *key, size_t len)
 {
+	uint64_t bit = key_bit(key, len);
 	struct ebt_attr *a;
 
-	for (unsigned i = 0; (*lens & len_bit(len)) && i < *n; i++)
+	for (unsigned i = 0; (*bits & bit) && i < *n; i++)
 		if (key_is(&arr[i], key, len))
 			return &arr[i];
 	if (*n >= max)
 		return NULL;
-	*lens |= len_bit(len);
+	*bits |= bit;
 	a = &arr[(*n)++];
 	a->key = key;
 	a->key_len = (uint32_t)len;
@@ -88,7 +97,7 @@ static struct ebt_attr *res_attr(struct ebt_resource *r, const char *key)
 {
 	struct ebt_attr *a =
 		find_or_add(r->attrs, &r->n_attrs, EBT_RES_MAX_ATTRS,
-			    &r->key_lens, key, strlen(key));
+			    &r->key_bits, key, strlen(key));
 
 	if (a) {
 		free(a->str);
@@ -152,7 +161,7 @@ int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
 		a = &r->attrs[r->n_attrs++];
 		a->key = k;
 		a->key_len = (uint32_t)strlen(k);
-		r->key_lens |= len_bit(a->key_len);
+		r->key_bits |= key_bit(k, a->key_len);
 		a->key_owned = true;
 		a->str = NULL;
 	}
@@ -246,7 +255,7 @@ static struct ebt_attr *span_attr(struct ebt_span *s, const char *key,
 {
 	struct ebt_attr *a =
 		find_or_add(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS,
-			    &s->key_lens, key, key_len);
+			    &s->key_bits, key, key_len);
 
 	if (a) {
 		span_str_free(s, a->str);

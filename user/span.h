@@ -62,7 +62,7 @@ struct ebt_resource {
 	uint32_t pid;
 	struct ebt_attr attrs[EBT_RES_MAX_ATTRS];
 	unsigned n_attrs;
-	uint32_t key_lens; /* bit (strlen(key) % 32) set for each attribute */
+	uint64_t key_bits; /* key_bit() (span.c) of each attribute's key */
 	char *service_name; /* convenience copy of the service.name value */
 };
 
@@ -78,7 +78,7 @@ struct ebt_span {
 	char *status_message; /* may be NULL */
 	struct ebt_attr attrs[EBT_SPAN_MAX_ATTRS];
 	unsigned n_attrs;
-	uint32_t key_lens; /* bit (strlen(key) % 32) set for each attribute */
+	uint64_t key_bits; /* key_bit() (span.c) of each attribute's key */
 	struct ebt_resource *resource; /* holds one reference */
 	uint32_t text_used;
 	char text[EBT_SPAN_TEXT]; /* strings that fit; longer ones: heap */
