@@ -38,15 +38,10 @@ typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
 typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
 typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 
 static const pb_span pb_span_init = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
 static const pb_status pb_status_init =
 	OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
-static const pb_kv pb_kv_init = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-static const pb_any pb_any_init =
-	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
 static const pb_rspans pb_rspans_init =
 	OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
 static const pb_sspans pb_sspans_init =
@@ -74,18 +69,12 @@ struct span_slot {
 	pb_status status;
 };
 
-struct kv_slot {
-	pb_kv kv;
-	pb_any any;
-};
-
 /*
  * Upper bounds of the encoded sizes: a tag (1 byte below field 16) and a
  * varint length or value (at most 10 bytes) per field; a message adds its
  * own tag and length to its fields.
  */
 #define PB_FIELD_MAX 11
-#define PB_KV_MAX (4 * PB_FIELD_MAX)    /* KeyValue, key, AnyValue, value */
 #define PB_SPAN_MAX (24 * PB_FIELD_MAX + 16 + 8 + 8) /* without strings */
 #define PB_GROUP_MAX (16 * PB_FIELD_MAX) /* ResourceSpans, ScopeSpans ... */
 
@@ -97,10 +86,12 @@ struct otlp_encoder {
 	pb_span **spans_p;
 	size_t *of_span; /* group index of each span */
 	size_t cap_spans, n_groups;
-	/* [cap_kv] each: span and resource attributes */
-	struct kv_slot *kv;
-	pb_kv **kv_p;
+	/* [cap_kv] each: span and resource attributes, encoded in kv_bytes
+	 * (at kv_off[i]) and handed to protobuf-c as unknown fields */
+	ProtobufCMessageUnknownField *kv;
+	size_t *kv_off;
 	size_t cap_kv, kv_used;
+	struct buf kv_bytes;
 	size_t bound; /* encoded size of the tree built so far, at most */
 	pb_scope scope;
 	struct buf pb, gz;
@@ -174,23 +165,10 @@ static int reserve_spans(struct otlp_encoder *enc, size_t n)
 static void free_kv_arrays(struct otlp_encoder *enc)
 {
 	free(enc->kv);
-	free(enc->kv_p);
+	free(enc->kv_off);
 	enc->kv = NULL;
-	enc->kv_p = NULL;
+	enc->kv_off = NULL;
 	enc->cap_kv = 0;
-}
-
-/* What stays the same from batch to batch is set once, here. */
-static void init_kv_slots(struct otlp_encoder *enc)
-{
-	for (size_t i = 0; i < enc->cap_kv; i++) {
-		struct kv_slot *k = &enc->kv[i];
-
-		k->kv = pb_kv_init;
-		k->any = pb_any_init;
-		k->kv.value = &k->any;
-		enc->kv_p[i] = &k->kv;
-	}
 }
 
 /* Grow the attribute arrays to at least n (contents are not kept). */
@@ -202,13 +180,12 @@ static int reserve_kv(struct otlp_encoder *enc, size_t n)
 		return 0;
 	free_kv_arrays(enc);
 	enc->kv = calloc(cap, sizeof(*enc->kv));
-	enc->kv_p = calloc(cap, sizeof(*enc->kv_p));
-	if (!enc->kv || !enc->kv_p) {
+	enc->kv_off = calloc(cap, sizeof(*enc->kv_off));
+	if (!enc->kv || !enc->kv_off) {
 		free_kv_arrays(enc);
 		return -1;
 	}
 	enc->cap_kv = cap;
-	init_kv_slots(enc);
 	return 0;
 }
 
@@ -225,6 +202,7 @@ void otlp_encoder_free(struct otlp_encoder *enc)
 	free_kv_arrays(enc);
 	free(enc->pb.data);
 	free(enc->gz.data);
+	free(enc->kv_bytes.data);
 	if (enc->zs_ready)
 		deflateEnd(&enc->zs);
 	free(enc);
@@ -268,43 +246,121 @@ static size_t str_len(const char *s)
 	return s ? strlen(s) : 0;
 }
 
-/* Only the oneof case and its member change: the rest is set once. */
-static void set_any(pb_any *v, const struct ebt_attr *a)
+/*
+ * Attributes are encoded here, not by protobuf-c: its generic packer walks
+ * every field of AnyValue's oneof and packs each KeyValue and AnyValue as
+ * a nested message, which was most of its share of the exporter's CPU.
+ * Each encoded KeyValue goes to protobuf-c as an unknown field of its
+ * Span (field 9) or Resource (field 1): it writes the field's tag and
+ * copies the bytes (a length prefix, then the message) as they are.
+ */
+#define PB_SPAN_ATTRIBUTES 9
+#define PB_RESOURCE_ATTRIBUTES 1
+#define PB_KV_KEY 1
+#define PB_KV_VALUE 2
+#define PB_ANY_STRING 1
+#define PB_ANY_BOOL 2
+#define PB_ANY_INT 3
+
+static size_t varint_len(uint64_t v)
 {
-	switch (a->type) {
-	case EBT_ATTR_INT:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-		v->int_value = a->num;
-		break;
-	case EBT_ATTR_BOOL:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-		v->bool_value = a->num != 0;
-		break;
-	case EBT_ATTR_STR:
-	default:
-		v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-		v->string_value = str_or_empty(a->str);
-		break;
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
 	}
+	return n;
 }
 
-/* Take n KeyValues from the pool for attrs; returns their pointers. */
-static pb_kv **take_attrs(struct otlp_encoder *enc,
-			  const struct ebt_attr *attrs, unsigned n)
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
-	pb_kv **out = &enc->kv_p[enc->kv_used];
-
-	for (unsigned i = 0; i < n; i++) {
-		struct kv_slot *k = &enc->kv[enc->kv_used++];
-
-		k->kv.key = str_or_empty(attrs[i].key);
-		set_any(&k->any, &attrs[i]);
-		enc->bound += PB_KV_MAX + str_len(attrs[i].key) +
-			      (attrs[i].type == EBT_ATTR_STR
-				       ? str_len(attrs[i].str)
-				       : 0);
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
 	}
-	return out;
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* A field's tag byte (every field here is below 16). */
+static uint8_t *put_tag(uint8_t *p, unsigned field, ProtobufCWireType wt)
+{
+	*p++ = (uint8_t)(field << 3 | wt);
+	return p;
+}
+
+static uint8_t *put_len_field(uint8_t *p, unsigned field, size_t len)
+{
+	return put_varint(put_tag(p, field, PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED),
+			  len);
+}
+
+/* AnyValue of a: its size, and (when p is not NULL) its bytes at p. */
+static size_t put_any(uint8_t *p, const struct ebt_attr *a, size_t slen)
+{
+	uint64_t v = a->type == EBT_ATTR_BOOL ? (a->num != 0) : (uint64_t)a->num;
+	unsigned field = a->type == EBT_ATTR_BOOL ? PB_ANY_BOOL : PB_ANY_INT;
+
+	if (a->type != EBT_ATTR_INT && a->type != EBT_ATTR_BOOL) {
+		if (p) {
+			p = put_len_field(p, PB_ANY_STRING, slen);
+			if (slen)
+				memcpy(p, a->str, slen);
+		}
+		return 1 + varint_len(slen) + slen;
+	}
+	if (p)
+		put_varint(put_tag(p, field, PROTOBUF_C_WIRE_TYPE_VARINT), v);
+	return 1 + varint_len(v);
+}
+
+/* Encode a as one unknown field of tag field: KeyValue{key, value}. */
+static int encode_kv(struct otlp_encoder *enc, const struct ebt_attr *a,
+		     unsigned field)
+{
+	size_t klen = a->key ? a->key_len : 0;
+	size_t slen = a->type == EBT_ATTR_STR && a->str ? strlen(a->str) : 0;
+	size_t any = put_any(NULL, a, slen);
+	size_t kv = 1 + varint_len(klen) + klen + 1 + varint_len(any) + any;
+	size_t total = varint_len(kv) + kv;
+	struct buf *b = &enc->kv_bytes;
+	uint8_t *p;
+
+	if (buf_reserve(b, b->len + total) != 0)
+		return -1;
+	p = put_len_field(put_varint(b->data + b->len, kv), PB_KV_KEY, klen);
+	if (klen)
+		memcpy(p, a->key, klen);
+	put_any(put_len_field(p + klen, PB_KV_VALUE, any), a, slen);
+	enc->kv[enc->kv_used] = (ProtobufCMessageUnknownField){
+		.tag = field, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+		.len = total,
+	};
+	enc->kv_off[enc->kv_used++] = b->len;
+	b->len += total;
+	enc->bound += 1 + total;
+	return 0;
+}
+
+/* Encode n attributes as unknown fields of message m (tag field). */
+static int take_attrs(struct otlp_encoder *enc, ProtobufCMessage *m,
+		      const struct ebt_attr *attrs, unsigned n,
+		      unsigned field)
+{
+	m->n_unknown_fields = n;
+	m->unknown_fields = &enc->kv[enc->kv_used];
+	for (unsigned i = 0; i < n; i++)
+		if (encode_kv(enc, &attrs[i], field) != 0)
+			return -1;
+	return 0;
+}
+
+/* The encoded bytes have their final place: point the fields at them. */
+static void place_attrs(struct otlp_encoder *enc)
+{
+	for (size_t i = 0; i < enc->kv_used; i++)
+		enc->kv[i].data = enc->kv_bytes.data + enc->kv_off[i];
 }
 
 static bool id_is_zero(const uint8_t *id, size_t len)
@@ -324,8 +380,8 @@ static void fill_status(struct span_slot *slot, const struct ebt_span *s)
 	slot->span.status = &slot->status;
 }
 
-static void fill_span(struct otlp_encoder *enc, struct span_slot *slot,
-		      const struct ebt_span *s)
+static int fill_span(struct otlp_encoder *enc, struct span_slot *slot,
+		     const struct ebt_span *s)
 {
 	pb_span *p = &slot->span;
 
@@ -342,17 +398,17 @@ static void fill_span(struct otlp_encoder *enc, struct span_slot *slot,
 	p->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
 	p->start_time_unix_nano = s->start_ns;
 	p->end_time_unix_nano = s->end_ns;
-	p->n_attributes = s->n_attrs;
-	p->attributes = take_attrs(enc, s->attrs, s->n_attrs);
 	if (s->status != EBT_STATUS_UNSET || s->status_message)
 		fill_status(slot, s);
 	enc->bound += PB_SPAN_MAX + str_len(s->name) +
 		      str_len(s->status_message);
+	return take_attrs(enc, &p->base, s->attrs, s->n_attrs,
+			  PB_SPAN_ATTRIBUTES);
 }
 
 /* Frame group g around its n spans, which go to spans_p[first...]. */
-static void fill_group(struct otlp_encoder *enc, struct group *g,
-		       size_t first)
+static int fill_group(struct otlp_encoder *enc, struct group *g,
+		      size_t first)
 {
 	g->ss = pb_sspans_init;
 	g->ss.scope = &enc->scope;
@@ -363,22 +419,22 @@ static void fill_group(struct otlp_encoder *enc, struct group *g,
 	g->rs = pb_rspans_init;
 	g->rs.n_scope_spans = 1;
 	g->rs.scope_spans = &g->ss_p;
-	if (g->r) {
-		g->res = pb_resource_init;
-		g->res.n_attributes = g->r->n_attrs;
-		g->res.attributes = take_attrs(enc, g->r->attrs,
-					       g->r->n_attrs);
-		g->rs.resource = &g->res;
-	}
 	g->count = first; /* from now on: the group's next spans_p slot */
+	if (!g->r)
+		return 0;
+	g->res = pb_resource_init;
+	g->rs.resource = &g->res;
+	return take_attrs(enc, &g->res.base, g->r->attrs, g->r->n_attrs,
+			  PB_RESOURCE_ATTRIBUTES);
 }
 
-static void build_tree(struct otlp_encoder *enc,
-		       struct ebt_span *const *spans, size_t n)
+static int build_tree(struct otlp_encoder *enc,
+		      struct ebt_span *const *spans, size_t n)
 {
 	size_t off = 0;
 
 	enc->kv_used = 0;
+	enc->kv_bytes.len = 0;
 	enc->scope = (pb_scope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
 	enc->scope.name = OTLP_SCOPE_NAME;
 	enc->scope.version = EBT_VERSION;
@@ -388,16 +444,20 @@ static void build_tree(struct otlp_encoder *enc,
 		struct group *g = &enc->groups[gi];
 		size_t c = g->count;
 
-		fill_group(enc, g, off);
+		if (fill_group(enc, g, off) != 0)
+			return -1;
 		enc->rspans_p[gi] = &g->rs;
 		off += c;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct group *g = &enc->groups[enc->of_span[i]];
 
-		fill_span(enc, &enc->spans[i], spans[i]);
+		if (fill_span(enc, &enc->spans[i], spans[i]) != 0)
+			return -1;
 		enc->spans_p[g->count++] = &enc->spans[i].span;
 	}
+	place_attrs(enc);
+	return 0;
 }
 
 static size_t count_kv(const struct otlp_encoder *enc,
@@ -442,8 +502,7 @@ int otlp_encoder_encode(struct otlp_encoder *enc,
 	group_spans(enc, spans, n);
 	if (reserve_kv(enc, count_kv(enc, spans, n)) != 0)
 		return -1;
-	build_tree(enc, spans, n);
-	if (pack_request(enc) != 0)
+	if (build_tree(enc, spans, n) != 0 || pack_request(enc) != 0)
 		return -1;
 	*out = enc->pb.data;
 	*out_len = enc->pb.len;
