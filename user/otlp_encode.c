@@ -349,7 +349,7 @@ static int take_attrs(struct otlp_encoder *enc, ProtobufCMessage *m,
 		      unsigned field)
 {
 	m->n_unknown_fields = n;
-	m->unknown_fields = &enc->kv[enc->kv_used];
+	m->unknown_fields = n ? &enc->kv[enc->kv_used] : NULL;
 	for (unsigned i = 0; i < n; i++)
 		if (encode_kv(enc, &attrs[i], field) != 0)
 			return -1;
