@@ -39,16 +39,44 @@ void ebt_random_id(struct ebt_tracer *t, uint8_t *out, size_t len)
 	}
 }
 
+/* The exchange's strings live in the room after it (exchange_new). */
 void ebt_exchange_free(struct ebt_exchange *x)
 {
-	if (!x)
-		return;
-	free(x->target);
-	free(x->host);
-	free(x->user_agent);
-	free(x->fwd_client);
-	free(x->fwd_host);
 	free(x);
+}
+
+/* Copy s into the room at *at; NULL for an empty s unless kept. */
+static char *room_str(char **at, const char *s, size_t n, bool keep_empty)
+{
+	char *p = *at;
+
+	if (!n && !keep_empty)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	*at += n + 1;
+	return p;
+}
+
+/* An exchange for request m, its strings in one allocation with it. */
+static struct ebt_exchange *exchange_new(const struct http_msg *m)
+{
+	size_t lt = strlen(m->target), lh = strlen(m->host),
+	       lu = strlen(m->user_agent), lc = strlen(m->fwd_client),
+	       lf = strlen(m->fwd_host);
+	struct ebt_exchange *x =
+		calloc(1, sizeof(*x) + lt + lh + lu + lc + lf + 5);
+	char *at;
+
+	if (!x)
+		return NULL;
+	at = (char *)(x + 1);
+	x->target = room_str(&at, m->target, lt, true);
+	x->host = room_str(&at, m->host, lh, false);
+	x->user_agent = room_str(&at, m->user_agent, lu, false);
+	x->fwd_client = room_str(&at, m->fwd_client, lc, false);
+	x->fwd_host = room_str(&at, m->fwd_host, lf, false);
+	return x;
 }
 
 static struct ebt_exchange *find_index(struct ebt_conn *c, uint32_t index)
@@ -658,7 +686,7 @@ static void copy_n(char *dst, size_t n, const char *src, size_t len)
 void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct http_msg *m, uint64_t ts, uint32_t tid)
 {
-	struct ebt_exchange *x = calloc(1, sizeof(*x));
+	struct ebt_exchange *x = exchange_new(m);
 
 	if (!x)
 		return;
@@ -667,17 +695,8 @@ void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
 	x->start_ns = ts;
 	copy_n(x->method, sizeof(x->method), m->method, strlen(m->method));
 	x->version_minor = m->version_minor;
-	x->target = strdup(m->target);
-	x->host = m->host[0] ? strdup(m->host) : NULL;
-	x->user_agent = m->user_agent[0] ? strdup(m->user_agent) : NULL;
-	x->fwd_client = m->fwd_client[0] ? strdup(m->fwd_client) : NULL;
-	x->fwd_host = m->fwd_host[0] ? strdup(m->fwd_host) : NULL;
 	memcpy(x->fwd_proto, m->fwd_proto, sizeof(x->fwd_proto));
 	x->req_body = m->has_content_length ? m->content_length : 0;
-	if (!x->target) {
-		ebt_exchange_free(x);
-		return;
-	}
 	set_context(t, c, x, m);
 	if (c->role == EBT_ROLE_SERVER)
 		set_thread_active(t, c, x);
