@@ -90,6 +90,7 @@ struct {
 struct scratch {
 	struct ebt_ev_data ev;
 	__u8 spill[EBT_PAYLOAD_MAX];
+	__u64 unqueried; /* bytes this CPU sent since it last asked the ring */
 };
 
 struct {
@@ -169,12 +170,18 @@ static __always_inline __u64 *bit_word(void *map, __u32 tgid)
 	return bpf_map_lookup_elem(map, &w);
 }
 
-/* May tgid have a tracked connection? */
+/* tgid's bit in map: 1 or 0, or -1 when tgid is beyond the array. */
+static __always_inline int bit_get(void *map, __u32 tgid)
+{
+	__u64 *v = bit_word(map, tgid);
+
+	return v ? (int)((*v >> (tgid & 63)) & 1) : -1;
+}
+
+/* May tgid have a tracked connection? (Beyond the gate: maybe.) */
 static __always_inline bool gate_open(__u32 tgid)
 {
-	__u64 *v = bit_word(&ebt_conn_gate, tgid);
-
-	return !v || ((*v >> (tgid & 63)) & 1);
+	return bit_get(&ebt_conn_gate, tgid) != 0;
 }
 
 /* Sets tgid's bit in map; true when it was clear. */
@@ -218,9 +225,9 @@ static __always_inline void stat_inc(__u32 idx)
 
 /*
  * Waking the reader costs an interrupt-work item per record; instead the
- * reader polls every 100 ms and is woken only once the ring is a quarter
- * full, so records are batched (and by a process's first connection, see
- * conn_open).
+ * reader polls every 100 ms and is woken only once rb_wakeup_bytes (64
+ * KiB) are queued, so records are batched (and by a process's first
+ * connection, see conn_open).
  */
 
 static __always_inline __u64 rb_flags(void)
@@ -246,6 +253,23 @@ static __always_inline int rb_output(void *data, __u64 size)
 	return rb_send(data, size, rb_flags());
 }
 
+/*
+ * Asking the ring how full it is reads both of its positions, one of them
+ * written by the reader on another CPU: a cache miss per record. A CPU
+ * asks once per RB_QUERY_BYTES it sent, so the reader is woken at most
+ * that much per CPU later than at rb_wakeup_bytes.
+ */
+#define RB_QUERY_BYTES (16 << 10)
+
+static __always_inline int rb_output_scratch(struct scratch *s, __u64 size)
+{
+	s->unqueried += size;
+	if (s->unqueried < RB_QUERY_BYTES)
+		return rb_send(&s->ev, size, BPF_RB_NO_WAKEUP);
+	s->unqueried = 0;
+	return rb_send(&s->ev, size, rb_flags());
+}
+
 /* The process's name: its leader thread's comm. Worker threads rename
  * themselves (the JDK's "HTTP-Dispatcher", "http-nio-8080-exec-1"), so
  * the current thread's comm would not match --comm java. */
@@ -261,10 +285,10 @@ static __always_inline void proc_comm(char comm[EBT_COMM_LEN])
 /* Is tgid one of --pid (or a descendant)? */
 static __always_inline bool pid_selected(__u32 tgid)
 {
-	__u64 *v = bit_word(&ebt_pid_bits, tgid);
+	int bit = bit_get(&ebt_pid_bits, tgid);
 
-	if (v)
-		return (*v >> (tgid & 63)) & 1;
+	if (bit >= 0)
+		return bit;
 	return bpf_map_lookup_elem(&ebt_pid_filter, &tgid) != NULL;
 }
 
@@ -857,7 +881,7 @@ static long log_piece(struct log_walk *w, bool last)
 	s->ev.seq = last ? 0 : 1;
 	s->ev.tail = last && w->done + cap < w->ret ? w->tail : 0;
 	s->ev.off = w->done;
-	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) + cap);
+	rb_output_scratch(s, offsetof(struct ebt_ev_data, payload) + cap);
 	w->done += cap;
 	w->fill = 0;
 	w->ended = last;
@@ -1229,8 +1253,8 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	s->ev.off = off;
 	if (cap < (__u64)ret)
 		stat_inc(EBT_STAT_TRUNCATED);
-	rb_output(&s->ev, offsetof(struct ebt_ev_data, payload) +
-				  (cap & PAYLOAD_MASK));
+	rb_output_scratch(s, offsetof(struct ebt_ev_data, payload) +
+				     (cap & PAYLOAD_MASK));
 	return 0;
 }
 
