@@ -137,23 +137,12 @@ static void pid_select(struct ebt_bpf *b, uint32_t tgid, bool on)
 	}
 }
 
-/*
- * The reader is woken once this much is queued (a quarter of the smallest
- * ring), else it polls every 100 ms. It was a quarter of the ring (512
- * KiB of the default): the reader then went through half a megabyte at a
- * time, records the traced process's CPU had written long before, which
- * no longer sat in cache, and its pass pushed the traced process's own
- * data out of the cache of the core they share. At 64 KiB it wakes a few
- * hundred times a second under load, each wakeup a few µs.
- */
-#define EBT_RB_WAKE_BYTES (64u << 10)
-
 static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 {
 	struct ebt_bpf_config *rc = (void *)&skel->rodata->ebt_cfg;
 
 	rc->self_tgid = (uint32_t)getpid();
-	rc->rb_wakeup_bytes = EBT_RB_WAKE_BYTES;
+	rc->rb_wakeup_bytes = ringbuf_bytes(c) / 4;
 	rc->hook_only = c->hook_only;
 	rc->tls = c->tls && !c->hook_only;
 	rc->filter_pid = c->n_pids > 0;

@@ -331,7 +331,7 @@ static const struct opt opts[] = {
 	  .help = "the ring buffer that carries records from the kernel "
 		  "(rounded up to a power of two; it counts once in the "
 		  "tracer's RSS); the reader is woken when "
-		  "64 KiB are queued, else every 100 ms. Its last eighth is "
+		  "a quarter is full, else every 100 ms. Its last eighth is "
 		  "kept for heads, opens and closes (long reads and writes "
 		  "then leave only their lengths); records that do not fit "
 		  "are lost and counted (ebpftrace_ringbuf_drops_total)",
