@@ -258,15 +258,13 @@ static __always_inline int rb_output(void *data, __u64 size)
 /*
  * Asking the ring how full it is reads both of its positions, one of them
  * written by the reader on another CPU: a cache miss per record. A CPU
- * asks once per RB_QUERY_BYTES it sent, so the reader is woken at most
- * that much per CPU later than at a quarter full.
+ * asks once per rb_query_bytes it sent (see the loader), so the reader is
+ * woken at most that much per CPU later than at a quarter full.
  */
-#define RB_QUERY_BYTES (16 << 10)
-
 static __always_inline int rb_output_scratch(struct scratch *s, __u64 size)
 {
 	s->unqueried += size;
-	if (s->unqueried < RB_QUERY_BYTES)
+	if (s->unqueried < ebt_cfg.rb_query_bytes)
 		return rb_send(&s->ev, size, BPF_RB_NO_WAKEUP);
 	s->unqueried = 0;
 	return rb_send(&s->ev, size, rb_flags());

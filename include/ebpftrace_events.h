@@ -213,6 +213,7 @@ struct ebt_bpf_config {
 	__u32 capture_logs;  /* 1: capture writes to stdout/stderr */
 	__u32 tls;           /* 1: libssl uprobes may be attached */
 	__u64 rb_wakeup_bytes; /* wake the reader once this much is queued */
+	__u64 rb_query_bytes;  /* a CPU asks how much is queued this often */
 };
 
 #endif /* EBPFTRACE_EVENTS_H */

@@ -137,12 +137,29 @@ static void pid_select(struct ebt_bpf *b, uint32_t tgid, bool on)
 	}
 }
 
+/*
+ * A data record asks the ring how full it is only once per this many
+ * bytes its CPU wrote (bpf/: rb_output_scratch). All CPUs together may
+ * then write a sixteenth of the ring past the wakeup mark before one of
+ * them asks: at most 16 KiB each, less on hosts with many CPUs.
+ */
+#define EBT_RB_QUERY_MAX (16u << 10)
+
+static uint64_t query_bytes(uint64_t ring_bytes)
+{
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t q = ring_bytes / 16 / (uint64_t)(cpus > 0 ? cpus : 1);
+
+	return q < EBT_RB_QUERY_MAX ? q : EBT_RB_QUERY_MAX;
+}
+
 static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
 {
 	struct ebt_bpf_config *rc = (void *)&skel->rodata->ebt_cfg;
 
 	rc->self_tgid = (uint32_t)getpid();
 	rc->rb_wakeup_bytes = ringbuf_bytes(c) / 4;
+	rc->rb_query_bytes = query_bytes(ringbuf_bytes(c));
 	rc->hook_only = c->hook_only;
 	rc->tls = c->tls && !c->hook_only;
 	rc->filter_pid = c->n_pids > 0;
