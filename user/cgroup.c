@@ -66,9 +66,12 @@ static bool all_lhex(const char *p, size_t n)
 
 /* ---- pods ---------------------------------------------------------------- */
 
-/* "pod<uid>" (dashes, or '_' in systemd slice names) -> out; false if not. */
+/* "pod<uid>" (dashes, or '_' in systemd slice names) -> out; false if
+ * not, and out is left as it was (a slice name may hold a valid pod token
+ * and then one that only starts like one). */
 static bool pod_uid(struct seg s, char out[EBT_POD_UID_MAX + 1])
 {
+	char uid[EBT_POD_UID_MAX + 1];
 	size_t n = s.n - 3;
 
 	if (!seg_prefix(s, "pod") || (n != 36 && n != 32))
@@ -81,9 +84,10 @@ static bool pod_uid(struct seg s, char out[EBT_POD_UID_MAX + 1])
 			c = '-';
 		else if (dash || !is_lhex(c))
 			return false;
-		out[i] = c;
+		uid[i] = c;
 	}
-	out[n] = '\0';
+	uid[n] = '\0';
+	memcpy(out, uid, n + 1);
 	return true;
 }
 

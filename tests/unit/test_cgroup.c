@@ -116,6 +116,11 @@ static void test_pod_without_container(void **state)
 	       EBT_RUNTIME_NONE, "", UID, EBT_QOS_GUARANTEED);
 	/* "pod<uid>" outside kubepods is just a directory */
 	none("0::/pod" UID "/x\n");
+	/* a later token that only starts like a pod uid leaves the uid found
+	 * before it whole (found by fuzz_cgroup) */
+	expect("0::/kubepods.slice/kubepods-pod" UID_
+	       "-pod0123456789abcdef0123456789abcdex.slice\n",
+	       EBT_RUNTIME_NONE, "", UID, EBT_QOS_GUARANTEED);
 }
 
 static void test_docker_podman_containerd(void **state)
