@@ -145,21 +145,21 @@ static void pid_select(struct ebt_bpf *b, uint32_t tgid, bool on)
  */
 #define EBT_RB_QUERY_MAX (16u << 10)
 
-static uint64_t query_bytes(uint64_t ring_bytes)
+static uint64_t query_bytes(uint64_t ring_bytes, int cpus)
 {
-	int cpus = libbpf_num_possible_cpus();
 	uint64_t q = ring_bytes / 16 / (uint64_t)(cpus > 0 ? cpus : 1);
 
 	return q < EBT_RB_QUERY_MAX ? q : EBT_RB_QUERY_MAX;
 }
 
-static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c)
+static void set_rodata(struct ebpftrace_bpf *skel, const struct ebt_config *c,
+		       int cpus)
 {
 	struct ebt_bpf_config *rc = (void *)&skel->rodata->ebt_cfg;
 
 	rc->self_tgid = (uint32_t)getpid();
 	rc->rb_wakeup_bytes = ringbuf_bytes(c) / 4;
-	rc->rb_query_bytes = query_bytes(ringbuf_bytes(c));
+	rc->rb_query_bytes = query_bytes(ringbuf_bytes(c), cpus);
 	rc->hook_only = c->hook_only;
 	rc->tls = c->tls && !c->hook_only;
 	rc->filter_pid = c->n_pids > 0;
@@ -306,7 +306,7 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 		stage_error(err, errlen, "open", -errno);
 		goto fail;
 	}
-	set_rodata(b->skel, cfg);
+	set_rodata(b->skel, cfg, b->nr_cpus);
 	bpf_map__set_max_entries(b->skel->maps.ebt_events, ringbuf_bytes(cfg));
 	b->gate_words = gate_words();
 	bpf_map__set_max_entries(b->skel->maps.ebt_conn_gate,
