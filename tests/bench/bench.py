@@ -545,6 +545,9 @@ OTLP_BENCH_LINES = {
     "gzip_bytes_per_span": "otlp_gzip_bytes_per_span",
     "post_thread_spans_per_cpu_second": "otlp_post_thread_spans_per_cpu_second",
     "post_spans_per_cpu_second": "otlp_post_spans_per_cpu_second",
+    "raw_bytes_per_span": "otlp_raw_bytes_per_span",
+    "post_plain_thread_spans_per_cpu_second": "otlp_post_plain_thread_spans_per_cpu_second",
+    "post_plain_spans_per_cpu_second": "otlp_post_plain_spans_per_cpu_second",
 }
 
 
@@ -558,15 +561,19 @@ def parse_otlp_bench(out):
 
 
 def run_otlp_post(cfg):
-    """otlp_bench post mode: the real exporter thread posting to a sink of its own."""
+    """otlp_bench post mode: the real exporter thread posting to a sink of its own,
+    with gzip (the default) and then with otlp.compression=none."""
     sink = Proc("otlp-bench-sink", [sys.executable, os.path.join(ROOT, "tests/bench/otlp_sink.py"), "0"],
                 os.path.join(cfg.out, "otlp-bench-sink.log"))
     try:
         sink.wait_ready(30)
         url = "http://127.0.0.1:%d/v1/traces" % sink.port
-        r = subprocess.run([cfg.otlp_bench, "post", url, str(OTLP_POST_SPANS)],
-                           capture_output=True, text=True, timeout=300)
-        return r.stdout + r.stderr
+        out = ""
+        for extra in ([], ["none"]):
+            r = subprocess.run([cfg.otlp_bench, "post", url, str(OTLP_POST_SPANS)] + extra,
+                               capture_output=True, text=True, timeout=300)
+            out += r.stdout + r.stderr
+        return out
     finally:
         sink.stop()
 

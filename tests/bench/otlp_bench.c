@@ -7,17 +7,23 @@
  *                                   prints
  *                                   "otlp_encode_gzip_spans_per_cpu_second N"
  *                                   "otlp_gzip_bytes_per_span N"
- *   otlp_bench post URL [spans]     the real exporter (queue, thread,
+ *                                   "otlp_raw_bytes_per_span N"
+ *   otlp_bench post URL [spans [none]]
+ *                                   the real exporter (queue, thread,
  *                                   protobuf-c, gzip, libcurl POST, freeing
  *                                   the spans) to URL, e.g. the sink of
  *                                   tests/bench/otlp_sink.py; prints
  *                                   "otlp_post_thread_spans_per_cpu_second N"
  *                                   "otlp_post_spans_per_cpu_second N"
+ *                                   or, with "none" (bodies not compressed:
+ *                                   otlp.compression=none), the same names
+ *                                   with "post_plain" for "post"
  * The thread figure divides by the CPU time of the exporter's worker thread
  * alone (otlp_stats.worker_cpu_ns): spans encoded, compressed and posted per
  * CPU-second of that thread. The second divides by the whole process's CPU,
  * creating the spans on the main thread included, so it is a lower bound.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +110,12 @@ static struct ebt_span *make_span(struct ebt_resource *r, unsigned i)
 
 /* One batch, as the exporter's worker does it (encoder state reused). */
 static int run_once(struct otlp_encoder *enc, struct ebt_span **spans,
-		    size_t *bytes)
+		    size_t *bytes, size_t *raw_bytes)
 {
 	const uint8_t *pb, *gz;
-	size_t pb_len;
 
-	if (otlp_encoder_encode(enc, spans, BATCH, &pb, &pb_len) != 0 ||
-	    otlp_encoder_gzip(enc, pb, pb_len, &gz, bytes) != 0)
+	if (otlp_encoder_encode(enc, spans, BATCH, &pb, raw_bytes) != 0 ||
+	    otlp_encoder_gzip(enc, pb, *raw_bytes, &gz, bytes) != 0)
 		return -1;
 	return 0;
 }
@@ -133,10 +138,11 @@ static int post_spans(struct otlp_exporter *e, struct ebt_resource *r,
 	return 0;
 }
 
-static int run_post(const char *url, unsigned n)
+static int run_post(const char *url, unsigned n, bool gzip)
 {
+	const char *mode = gzip ? "post" : "post_plain";
 	struct otlp_config cfg = {
-		.url = url, .timeout_ms = 10000, .gzip = true,
+		.url = url, .timeout_ms = 10000, .gzip = gzip,
 		.queue_bytes = 64 << 20, .batch_spans = BATCH,
 		.batch_timeout_ms = 200,
 	};
@@ -164,9 +170,10 @@ static int run_post(const char *url, unsigned n)
 		(double)st.worker_cpu_ns / 1e9);
 	if (st.spans_exported != n || st.worker_cpu_ns == 0)
 		return 1;
-	printf("otlp_post_thread_spans_per_cpu_second %.0f\n",
+	printf("otlp_%s_thread_spans_per_cpu_second %.0f\n", mode,
 	       (double)n * 1e9 / (double)st.worker_cpu_ns);
-	printf("otlp_post_spans_per_cpu_second %.0f\n", (double)n / (t1 - t0));
+	printf("otlp_%s_spans_per_cpu_second %.0f\n", mode,
+	       (double)n / (t1 - t0));
 	return 0;
 }
 
@@ -177,15 +184,16 @@ int main(int argc, char **argv)
 	struct ebt_resource *r = make_resource();
 	struct otlp_encoder *enc = otlp_encoder_new();
 	uint64_t n = 0;
-	size_t gz_bytes = 0;
+	size_t gz_bytes = 0, raw_bytes = 0;
 	double t0, t1;
 	int rc = 0;
 
 	if (argc > 2 && strcmp(argv[1], "post") == 0) {
 		otlp_encoder_free(enc);
 		ebt_resource_unref(r);
-		return run_post(argv[2], argc > 3 ? (unsigned)atoi(argv[3])
-						  : 500000);
+		return run_post(argv[2],
+				argc > 3 ? (unsigned)atoi(argv[3]) : 500000,
+				!(argc > 4 && strcmp(argv[4], "none") == 0));
 	}
 	if (!r || !enc)
 		return 1;
@@ -195,7 +203,7 @@ int main(int argc, char **argv)
 			return 1;
 	t0 = cpu_seconds();
 	do {
-		if (run_once(enc, spans, &gz_bytes) != 0) {
+		if (run_once(enc, spans, &gz_bytes, &raw_bytes) != 0) {
 			rc = 1;
 			break;
 		}
@@ -209,6 +217,8 @@ int main(int argc, char **argv)
 		       (double)n / (t1 - t0));
 		printf("otlp_gzip_bytes_per_span %.1f\n",
 		       (double)gz_bytes / BATCH);
+		printf("otlp_raw_bytes_per_span %.1f\n",
+		       (double)raw_bytes / BATCH);
 	}
 	for (unsigned i = 0; i < BATCH; i++)
 		ebt_span_free(spans[i]);

@@ -383,10 +383,11 @@ def otlp_section(ob):
     if not ob or not ob.get("spans_per_cpu_second"):
         return out + ["Not measured (`build/otlp_bench` %s)." % (
             "failed" if ob else "not built"), ""]
-    gz = ob.get("gzip_bytes_per_span")
+    gz, raw = ob.get("gzip_bytes_per_span"), ob.get("raw_bytes_per_span")
     out.append("- `build/otlp_bench`: %s spans encoded + gzipped per CPU second%s." % (
         fmt(ob["spans_per_cpu_second"]),
-        " (%s gzip bytes per span)" % fmt(gz, 1) if gz else ""))
+        " (%s gzip bytes per span%s)" % (
+            fmt(gz, 1), ", %s before compression" % fmt(raw, 1) if raw else "") if gz else ""))
     if ob.get("post_thread_spans_per_cpu_second"):
         out.append("- `build/otlp_bench post <sink>/v1/traces %s` (the real exporter, "
                    "libcurl to `tests/bench/otlp_sink.py`): %s spans encoded, compressed and "
@@ -397,6 +398,14 @@ def otlp_section(ob):
     else:
         out.append("- Post mode not measured%s." % (
             ": " + ob["error"] if ob.get("error") else ""))
+    if ob.get("post_plain_thread_spans_per_cpu_second"):
+        out.append("- The same with `otlp.compression: none` (`... post <sink>/v1/traces %s none`): "
+                   "%s spans per CPU second of the exporter thread, %s of the whole process. "
+                   "gzip is most of the exporter's CPU; where the collector is on the same node "
+                   "(an Alloy or collector DaemonSet), turning it off trades network bytes for "
+                   "that CPU." % (
+                       ob.get("post_spans", "N"), fmt(ob["post_plain_thread_spans_per_cpu_second"]),
+                       fmt(ob.get("post_plain_spans_per_cpu_second"))))
     return out + [""]
 
 

@@ -105,26 +105,35 @@ def test_gap_to_hook_only_is_paired_by_round():
 
 OTLP_ENCODE_OUT = """otlp_encode_gzip_spans_per_cpu_second 312345
 otlp_gzip_bytes_per_span 57.4
+otlp_raw_bytes_per_span 468.6
 """
 OTLP_POST_OUT = """otlp_post_thread_spans_per_cpu_second 251000
 otlp_post_spans_per_cpu_second 150000
 otlp_bench: 200000 of 200000 spans exported in 391 requests (0 errors), 1.33 cpu-s
+otlp_post_plain_thread_spans_per_cpu_second 904094
+otlp_post_plain_spans_per_cpu_second 455617
 """
 
 
 def test_parse_otlp_bench_both_modes():
     assert bench.parse_otlp_bench(OTLP_ENCODE_OUT) == {
-        "spans_per_cpu_second": 312345.0, "gzip_bytes_per_span": 57.4}
+        "spans_per_cpu_second": 312345.0, "gzip_bytes_per_span": 57.4,
+        "raw_bytes_per_span": 468.6}
     assert bench.parse_otlp_bench(OTLP_POST_OUT) == {
         "post_thread_spans_per_cpu_second": 251000.0,
-        "post_spans_per_cpu_second": 150000.0}
+        "post_spans_per_cpu_second": 150000.0,
+        "post_plain_thread_spans_per_cpu_second": 904094.0,
+        "post_plain_spans_per_cpu_second": 455617.0}
     assert bench.parse_otlp_bench("otlp_bench: out of memory\n") == {}
 
 
 def test_report_otlp_section():
     ob = dict(bench.parse_otlp_bench(OTLP_ENCODE_OUT + OTLP_POST_OUT), post_spans=200000)
     md = "\n".join(report.otlp_section(ob))
-    assert "312,345 spans encoded + gzipped per CPU second (57.4 gzip bytes per span)" in md
+    assert "312,345 spans encoded + gzipped per CPU second (57.4 gzip bytes per span, " \
+        "468.6 before compression)" in md
+    assert "`otlp.compression: none`" in md
+    assert "904,094 spans per CPU second of the exporter thread, 455,617 of the whole" in md
     assert "post <sink>/v1/traces 200000" in md
     assert "251,000 spans encoded, compressed and posted per CPU second of the exporter" in md
     assert "150,000 per CPU second of the whole process" in md
