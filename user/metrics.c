@@ -60,7 +60,9 @@ static const struct metric_def defs[] = {
 	{ "bad_records_total", C, "Malformed ring-buffer records (size or "
 	  "type).", NULL, F(bad_records) },
 	{ "seq_gaps_total", C, "Lost data records detected as gaps in a "
-	  "connection's sequence numbers.", NULL, F(seq_gaps) },
+	  "connection's sequence numbers (a record overtaken in the ring "
+	  "by a later one of its connection is not lost).", NULL,
+	  F(seq_gaps) },
 	{ "parse_errors_total", C, "HTTP parser resyncs after malformed or "
 	  "missing bytes.", NULL, F(parse_errors) },
 	{ "connections_total", C, "Connections opened (accepted or "

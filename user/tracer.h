@@ -146,6 +146,8 @@ struct ebt_conn {
 	char comm[EBT_COMM_LEN];
 	uint64_t cgroup_id;
 	uint32_t next_seq;
+	uint32_t late_seq; /* the record a later one overtook (late_wait) */
+	bool late_wait;    /* late_seq may still come: see check_seq() */
 	uint64_t last_ns;
 	struct http_stream *req;
 	struct http_stream *resp;

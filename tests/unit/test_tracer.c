@@ -1126,6 +1126,61 @@ static void test_lost_body_records_keep_the_span(void **state)
 	assert_int_equal(f->t.stats.seq_gaps, 1);
 }
 
+/* Go's server reads the next request while the write of the response
+ * is still in its sys_exit on the other CPU: the request's record, with
+ * the later number, reaches the ring first. Nothing was lost. */
+static void test_record_overtaken_in_the_ring(void **state)
+{
+	struct fixture *f = *state;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint32_t n = (uint32_t)strlen(ok);
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /a HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_INGRESS, 2, 19, "GET /b HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_EGRESS, 1, 0, ok, n);
+	data_at(f, EBT_DIR_EGRESS, 3, n, ok, n);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(attr(f->cap.spans[0], "url.path"), "/a");
+	assert_string_equal(attr(f->cap.spans[1], "url.path"), "/b");
+	assert_int_equal(f->t.stats.seq_gaps, 0);
+	assert_int_equal(f->t.stats.parse_errors, 0);
+}
+
+/* One record lost: counted once a later record shows it is not coming
+ * (or at the close), and only once. */
+static void test_one_lost_record_counted_once(void **state)
+{
+	struct fixture *f = *state;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint32_t n = (uint32_t)strlen(ok);
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /a HTTP/1.1\r\n\r\n", 19);
+	/* record 1 (the response to /a) lost */
+	data_at(f, EBT_DIR_INGRESS, 2, 19, "GET /b HTTP/1.1\r\n\r\n", 19);
+	assert_int_equal(f->t.stats.seq_gaps, 0); /* it may still come */
+	data_at(f, EBT_DIR_EGRESS, 3, n, ok, n);
+	assert_int_equal(f->t.stats.seq_gaps, 1);
+	data_at(f, EBT_DIR_INGRESS, 4, 38, "GET /c HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_EGRESS, 5, 2 * n, ok, n);
+	assert_int_equal(f->t.stats.seq_gaps, 1);
+	assert_string_equal(attr(f->cap.spans[f->cap.n - 1], "url.path"), "/c");
+}
+
+/* Overtaken by a record, then the connection closed: it never came. */
+static void test_overtaken_record_missing_at_close(void **state)
+{
+	struct fixture *f = *state;
+
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data_at(f, EBT_DIR_INGRESS, 0, 0, "GET /a HTTP/1.1\r\n\r\n", 19);
+	data_at(f, EBT_DIR_INGRESS, 2, 19, "GET /b HTTP/1.1\r\n\r\n", 19);
+	assert_int_equal(f->t.stats.seq_gaps, 0);
+	close_fd(f, 10, 5);
+	assert_int_equal(f->t.stats.seq_gaps, 1);
+}
+
 /* A lost record that held a response head: that exchange and the one
  * pending when the loss shows (the next response starts after unknown
  * bytes) get no span, nothing is paired wrongly, and the connection
@@ -1638,6 +1693,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_lost_body_records_keep_the_span, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_record_overtaken_in_the_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_one_lost_record_counted_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_overtaken_record_missing_at_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_lost_response_head_pairs_nothing_wrongly, setup,
 			teardown),
