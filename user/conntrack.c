@@ -386,7 +386,8 @@ static int lost_records(struct ebt_tracer *t, struct ebt_conn *c)
  * the one it skipped may follow: then it is fed too when its bytes are
  * still next in its direction (they are: the overtaking record went the
  * other way), and nothing was lost. A missing record is counted only once
- * another record shows it is not coming. 0: feed e; else let it go.
+ * another record shows it is not coming. Sets the next number expected.
+ * 0: feed e; else let it go.
  */
 static int check_seq(struct ebt_tracer *t, struct ebt_conn *c,
 		     const struct ebt_ev_data *e)
@@ -395,7 +396,7 @@ static int check_seq(struct ebt_tracer *t, struct ebt_conn *c,
 
 	if (c->late_wait) {
 		c->late_wait = false;
-		if (e->seq == c->late_seq) {
+		if (e->seq == c->late_seq) { /* next_seq is already past it */
 			if (e->off == c->next_off[dir])
 				return 0;
 			t->stats.seq_gaps++; /* its bytes went as a gap */
@@ -403,14 +404,14 @@ static int check_seq(struct ebt_tracer *t, struct ebt_conn *c,
 		}
 		t->stats.seq_gaps++;
 	}
-	if (e->seq == c->next_seq)
-		return 0;
 	if (e->seq == c->next_seq + 1 && c->off_known[0] && c->off_known[1]) {
 		c->late_wait = true;
 		c->late_seq = c->next_seq;
-		return 0;
+	} else if (e->seq != c->next_seq && lost_records(t, c) != 0) {
+		return -1;
 	}
-	return lost_records(t, c);
+	c->next_seq = e->seq + 1;
+	return 0;
 }
 
 /* A long body ahead: tell BPF where it ends, only its length matters. */
@@ -469,7 +470,6 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 			     .tid = e->hdr.tid};
 	struct http_stream *s;
 	size_t pre;
-	bool late;
 
 	bool to_tls = c && (e->tail & EBT_DATA_TLS) && !c->tls;
 
@@ -478,11 +478,8 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	c->last_ns = e->hdr.ts_ns;
 	if (to_tls && restart_as_tls(t, c) != 0)
 		return;
-	late = c->late_wait && e->seq == c->late_seq;
 	if (check_seq(t, c, e) != 0)
 		return;
-	if (!late)
-		c->next_seq = e->seq + 1;
 	f.side = (e->direction == EBT_DIR_INGRESS) ==
 			 (c->role != EBT_ROLE_CLIENT) ? SIDE_REQ : SIDE_RESP;
 	if (!c->in_msg[f.side]) {
