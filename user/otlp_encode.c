@@ -21,12 +21,15 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "gzip.h"
 #include "otlp_trace_service.pb-c.h"
 
 /* Speed over ratio: level 1 is several times faster than the default and
  * span batches still shrink to a fraction (repeated keys and resource). */
 #define OTLP_GZIP_LEVEL 1
-#define GZIP_WINDOW_BITS (15 + 16) /* 16: gzip header and trailer */
+/* Raw deflate: the gzip header and trailer are written here (gzip.c),
+ * with a CRC several times faster than the one zlib's wrapper computes. */
+#define GZIP_WINDOW_BITS (-15)
 #define GZIP_MEM_LEVEL 8
 #define GZIP_STRATEGY Z_DEFAULT_STRATEGY
 
@@ -534,15 +537,18 @@ int otlp_encoder_gzip(struct otlp_encoder *enc, const uint8_t *in,
 	if (len > UINT_MAX || gzip_start(enc) != 0)
 		return -1;
 	bound = deflateBound(zs, (uLong)len);
-	if (bound > UINT_MAX || buf_reserve(&enc->gz, bound) != 0)
+	if (bound > UINT_MAX ||
+	    buf_reserve(&enc->gz, EBT_GZIP_HEADER + bound + EBT_GZIP_TRAILER))
 		return -1;
+	ebt_gzip_header(enc->gz.data);
 	zs->next_in = (Bytef *)in;
 	zs->avail_in = (uInt)len;
-	zs->next_out = enc->gz.data;
+	zs->next_out = enc->gz.data + EBT_GZIP_HEADER;
 	zs->avail_out = (uInt)bound;
 	if (deflate(zs, Z_FINISH) != Z_STREAM_END)
 		return -1;
-	enc->gz.len = zs->total_out;
+	ebt_gzip_trailer(zs->next_out, ebt_crc32(0, in, len), len);
+	enc->gz.len = EBT_GZIP_HEADER + zs->total_out + EBT_GZIP_TRAILER;
 	*out = enc->gz.data;
 	*out_len = enc->gz.len;
 	return 0;
