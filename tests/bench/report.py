@@ -377,6 +377,14 @@ def logs_section(lg):
     return out
 
 
+def _post_rounds(ob, key):
+    """ " (median of N rounds: min–max)" for a post figure measured in rounds."""
+    v = (ob.get("post_rounds") or {}).get(key) or []
+    if len(v) < 2:
+        return ""
+    return " (median of %d rounds, %s–%s)" % (len(v), fmt(min(v)), fmt(max(v)))
+
+
 def otlp_section(ob):
     """Markdown lines of the "OTLP encoding" section from bench.run_otlp_bench."""
     out = ["## OTLP encoding", ""]
@@ -391,20 +399,22 @@ def otlp_section(ob):
     if ob.get("post_thread_spans_per_cpu_second"):
         out.append("- `build/otlp_bench post <sink>/v1/traces %s` (the real exporter, "
                    "libcurl to `tests/bench/otlp_sink.py`): %s spans encoded, compressed and "
-                   "posted per CPU second of the exporter thread; %s per CPU second of the "
+                   "posted per CPU second of the exporter thread%s; %s per CPU second of the "
                    "whole process, creating the spans included." % (
                        ob.get("post_spans", "N"), fmt(ob["post_thread_spans_per_cpu_second"]),
+                       _post_rounds(ob, "post_thread_spans_per_cpu_second"),
                        fmt(ob.get("post_spans_per_cpu_second"))))
     else:
         out.append("- Post mode not measured%s." % (
             ": " + ob["error"] if ob.get("error") else ""))
     if ob.get("post_plain_thread_spans_per_cpu_second"):
         out.append("- The same with `otlp.compression: none` (`... post <sink>/v1/traces %s none`): "
-                   "%s spans per CPU second of the exporter thread, %s of the whole process. "
+                   "%s spans per CPU second of the exporter thread%s, %s of the whole process. "
                    "gzip is most of the exporter's CPU; where the collector is on the same node "
                    "(an Alloy or collector DaemonSet), turning it off trades network bytes for "
                    "that CPU." % (
                        ob.get("post_spans", "N"), fmt(ob["post_plain_thread_spans_per_cpu_second"]),
+                       _post_rounds(ob, "post_plain_thread_spans_per_cpu_second"),
                        fmt(ob.get("post_plain_spans_per_cpu_second"))))
     return out + [""]
 

@@ -137,6 +137,12 @@ def test_report_otlp_section():
     assert "post <sink>/v1/traces 200000" in md
     assert "251,000 spans encoded, compressed and posted per CPU second of the exporter" in md
     assert "150,000 per CPU second of the whole process" in md
+    ob["post_rounds"] = {"post_thread_spans_per_cpu_second": [251000.0, 240000.0, 260500.0],
+                         "post_plain_thread_spans_per_cpu_second": [904094.0]}
+    md = "\n".join(report.otlp_section(ob))
+    assert "per CPU second of the exporter thread (median of 3 rounds, 240,000–260,500); " \
+        "150,000" in md
+    assert "904,094 spans per CPU second of the exporter thread, 455,617" in md
     ob = {"spans_per_cpu_second": 1000.0, "error": "otlp-bench-sink did not get ready"}
     assert "Post mode not measured: otlp-bench-sink did not get ready" in \
         "\n".join(report.otlp_section(ob))
