@@ -164,14 +164,18 @@ static inline uint8_t lower(uint8_t c)
 }
 
 /* p[0..n) equals the lower-case literal lit, ignoring ASCII case. */
-static bool ieq(const char *lit, const uint8_t *p, size_t n)
+/* p[0..n) is lit (lower case, n bytes long) in any case */
+static bool ieq_n(const char *lit, const uint8_t *p, size_t n)
 {
-	if (strlen(lit) != n)
-		return false;
 	for (size_t i = 0; i < n; i++)
 		if (lower(p[i]) != (uint8_t)lit[i])
 			return false;
 	return true;
+}
+
+static bool ieq(const char *lit, const uint8_t *p, size_t n)
+{
+	return strlen(lit) == n && ieq_n(lit, p, n);
 }
 
 static inline unsigned hexval(uint8_t c)
@@ -681,22 +685,24 @@ static enum http_error hdr_upgrade(struct head *h, const uint8_t *v, size_t n)
  * Headers the parser reads. Anything else, including Authorization,
  * Cookie and Set-Cookie, is validated and skipped, never copied.
  */
+#define HDR(name, fn) { name, sizeof(name) - 1, fn } /* name: a literal */
+
 static const struct hdr_handler {
 	const char *name; /* lower case */
 	size_t len;
 	enum http_error (*fn)(struct head *h, const uint8_t *v, size_t n);
 } hdr_table[] = {
-	{ "host", 4, hdr_host },
-	{ "user-agent", 10, hdr_user_agent },
-	{ "traceparent", 11, hdr_traceparent },
-	{ "content-length", 14, hdr_content_length },
-	{ "transfer-encoding", 17, hdr_transfer_encoding },
-	{ "connection", 10, hdr_connection },
-	{ "upgrade", 7, hdr_upgrade },
-	{ "forwarded", 9, hdr_forwarded },
-	{ "x-forwarded-for", 15, hdr_x_forwarded_for },
-	{ "x-forwarded-host", 16, hdr_x_forwarded_host },
-	{ "x-forwarded-proto", 17, hdr_x_forwarded_proto },
+	HDR("host", hdr_host),
+	HDR("user-agent", hdr_user_agent),
+	HDR("traceparent", hdr_traceparent),
+	HDR("content-length", hdr_content_length),
+	HDR("transfer-encoding", hdr_transfer_encoding),
+	HDR("connection", hdr_connection),
+	HDR("upgrade", hdr_upgrade),
+	HDR("forwarded", hdr_forwarded),
+	HDR("x-forwarded-for", hdr_x_forwarded_for),
+	HDR("x-forwarded-host", hdr_x_forwarded_host),
+	HDR("x-forwarded-proto", hdr_x_forwarded_proto),
 };
 
 /*
@@ -739,7 +745,7 @@ static enum http_error parse_header(struct head *h, const uint8_t **pos,
 		b--;
 	h->framing_field = false; /* the handlers below say otherwise */
 	for (size_t i = 0; i < ARRAY_SIZE(hdr_table); i++)
-		if (hdr_table[i].len == k && ieq(hdr_table[i].name, l, k))
+		if (hdr_table[i].len == k && ieq_n(hdr_table[i].name, l, k))
 			return hdr_table[i].fn(h, a, b - a);
 	return HTTP_ERR_NONE;
 }

@@ -2,6 +2,7 @@
 /* Span and resource objects: allocation, attributes, lifetime. */
 #include "span.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,9 +190,20 @@ int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v)
 	return set_int(res_attr(r, key), key, v);
 }
 
+/* Zeroed but for the attribute slots and the text room (most of its
+ * kilobyte), which are written before they are read (n_attrs, text_used). */
 struct ebt_span *ebt_span_new(void)
 {
-	return calloc(1, sizeof(struct ebt_span));
+	struct ebt_span *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	memset(s, 0, offsetof(struct ebt_span, attrs));
+	s->n_attrs = 0;
+	s->key_bits = 0;
+	s->resource = NULL;
+	s->text_used = 0;
+	return s;
 }
 
 static bool in_text(const struct ebt_span *s, const char *p)
