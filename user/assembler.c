@@ -592,6 +592,29 @@ void ebt_asm_client_open(struct ebt_tracer *t, struct ebt_conn *c,
 		c->opened_for = tc->last_read;
 }
 
+/* A zeroed thread context: the spare one if there is one. */
+static struct ebt_thread_ctx *thread_ctx_new(struct ebt_tracer *t)
+{
+	struct ebt_thread_ctx *tc = t->spare_tc;
+
+	t->spare_tc = NULL;
+	if (!tc)
+		return calloc(1, sizeof(*tc));
+	memset(tc, 0, sizeof(*tc));
+	return tc;
+}
+
+/* The thread's request ended: its context is the spare, or freed. */
+static void thread_ctx_end(struct ebt_tracer *t, uint32_t tid)
+{
+	struct ebt_thread_ctx *tc = htab_del(t->threads, &tid);
+
+	if (t->spare_tc)
+		free(tc);
+	else
+		t->spare_tc = tc;
+}
+
 /* x joins the thread's requests in flight (the oldest leaves a full
  * list) and becomes its active one. */
 static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
@@ -601,7 +624,7 @@ static void set_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 	int err;
 
 	if (!tc) {
-		tc = calloc(1, sizeof(*tc));
+		tc = thread_ctx_new(t);
 		if (!tc)
 			return;
 		htab_put(t->threads, &x->tid, tc, &err);
@@ -639,7 +662,7 @@ static void clear_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 		return;
 	}
 	if (tc->inherited) {
-		free(htab_del(t->threads, &x->tid));
+		thread_ctx_end(t, x->tid);
 		return;
 	}
 	inflight_prune(t, tc);
@@ -648,7 +671,7 @@ static void clear_thread_active(struct ebt_tracer *t, struct ebt_conn *c,
 	if (next)
 		activate(tc, &f->conn, next);
 	else
-		free(htab_del(t->threads, &x->tid));
+		thread_ctx_end(t, x->tid);
 }
 
 static void set_context(struct ebt_tracer *t, struct ebt_conn *c,

@@ -48,6 +48,8 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 	htab_free(t->servers, NULL);
 	htab_free(t->conns, ebt_conn_free);
 	htab_free(t->threads, free);
+	free(t->spare_tc);
+	t->spare_tc = NULL;
 	htab_free(t->thread_kinds, free);
 	ebt_resources_free(t->resources);
 	ebt_logcapture_fini(t);

@@ -18,6 +18,9 @@ struct htab {
 	size_t n_slots; /* power of two */
 	size_t len;
 	size_t key_size;
+	struct hnode *spare; /* the last node removed, for the next put: a
+			      * table whose entries come and go per request
+			      * (threads, exchanges) then allocates nothing */
 };
 
 /* Final mix of 64 bits (the finaliser of MurmurHash3). */
@@ -81,6 +84,7 @@ void htab_free(struct htab *h, void (*free_val)(void *val))
 			n = next;
 		}
 	}
+	free(h->spare);
 	free(h->slots);
 	free(h);
 }
@@ -139,7 +143,8 @@ void *htab_put(struct htab *h, const void *key, void *val, int *err)
 		(*pp)->val = val;
 		return old;
 	}
-	n = malloc(sizeof(*n) + h->key_size);
+	n = h->spare ? h->spare : malloc(sizeof(*n) + h->key_size);
+	h->spare = NULL;
 	if (!n) {
 		*err = -1;
 		return NULL;
@@ -154,6 +159,16 @@ void *htab_put(struct htab *h, const void *key, void *val, int *err)
 	return NULL;
 }
 
+/* n has left its chain: keep it as the spare, or free it. */
+static void node_release(struct htab *h, struct hnode *n)
+{
+	h->len--;
+	if (h->spare)
+		free(n);
+	else
+		h->spare = n;
+}
+
 void *htab_del(struct htab *h, const void *key)
 {
 	struct hnode **pp = find(h, key, key_hash(key, h->key_size));
@@ -164,8 +179,7 @@ void *htab_del(struct htab *h, const void *key)
 		return NULL;
 	*pp = n->next;
 	val = n->val;
-	free(n);
-	h->len--;
+	node_release(h, n);
 	return val;
 }
 
@@ -185,8 +199,7 @@ void htab_sweep(struct htab *h,
 
 			if (fn(n->key, n->val, ctx)) {
 				*pp = n->next;
-				free(n);
-				h->len--;
+				node_release(h, n);
 			} else {
 				pp = &n->next;
 			}

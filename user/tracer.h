@@ -55,6 +55,8 @@ struct ebt_tracer {
 	struct htab *clients;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *servers;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
+	struct ebt_thread_ctx *spare_tc; /* the last one a response ended,
+					  * for the next request's thread */
 	struct htab *thread_kinds;    /* tid -> what a JVM thread is (assembler.c) */
 	struct ebt_resources *resources;
 	struct ebt_logs *logs;        /* stdout/stderr lines; NULL: off */
