@@ -701,15 +701,26 @@ static __always_inline bool to_devnull(__u32 fd)
 	       BPF_CORE_READ(ino, i_rdev) == DEV_NULL;
 }
 
+/* What worth_a_look() found of a data syscall, passed on to log_args()
+ * for a write (LOOK_NO for a read: never a log line): not worth reading;
+ * worth reading (a write: a log line if its process is selected); worth
+ * reading because its process passed selected() (not asked twice). */
+enum look {
+	LOOK_NO,
+	LOOK_YES,
+	LOOK_SELECTED,
+};
+
 /* A write that is not on a connection: is it stdout/stderr to capture?
  * Fills a for emit_log when it is. */
 static __always_inline bool log_args(struct io_args *a, __u32 fd, __u64 buf,
-				     __u32 iovcnt)
+				     __u32 iovcnt, enum look look)
 {
 	__u32 stream;
 
-	if (!ebt_cfg.capture_logs ||
-	    !selected(bpf_get_current_pid_tgid() >> 32) ||
+	if (!ebt_cfg.capture_logs || look == LOOK_NO ||
+	    (look != LOOK_SELECTED &&
+	     !selected(bpf_get_current_pid_tgid() >> 32)) ||
 	    !(stream = std_stream(fd)) || to_devnull(fd))
 		return false;
 	a->buf = buf;
@@ -1273,7 +1284,7 @@ static __always_inline struct pt_regs *user_regs(void)
 /* fd moved ret bytes through buf (an iovec array when iovcnt > 0): record
  * them if fd is a tracked connection, or (log) a write to stdout/stderr. */
 static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
-				      __u32 dir, bool log, long ret)
+				      __u32 dir, enum look log, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
@@ -1285,7 +1296,7 @@ static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
 
 	if (c)
 		return emit_data(id, &a, &key, c, ret, 0);
-	if (log && log_args(&a, fd, buf, iovcnt))
+	if (log_args(&a, fd, buf, iovcnt, log))
 		return emit_log(id, &a, ret);
 	return 0;
 }
@@ -1317,11 +1328,11 @@ static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
 /* pwrite64/pwritev/pwritev2: positioned writes only reach files, never a
  * connection or a pipe; one to stdout redirected to a file is a log. */
 static __always_inline int capture_pwrite(__u32 fd, __u64 buf, __u32 iovcnt,
-					  long ret)
+					  enum look look, long ret)
 {
 	struct io_args a = {};
 
-	if (log_args(&a, fd, buf, iovcnt))
+	if (log_args(&a, fd, buf, iovcnt, look))
 		return emit_log(bpf_get_current_pid_tgid(), &a, ret);
 	return 0;
 }
@@ -1337,8 +1348,8 @@ static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 	};
 
 	if (conn_lookup(&key))
-		return capture_io(fd_out, 0, 0, EBT_DIR_EGRESS, false, ret);
-	return capture_io(fd_in, 0, 0, EBT_DIR_INGRESS, false, ret);
+		return capture_io(fd_out, 0, 0, EBT_DIR_EGRESS, LOOK_NO, ret);
+	return capture_io(fd_in, 0, 0, EBT_DIR_INGRESS, LOOK_NO, ret);
 }
 
 #define EBT_MSG_PEEK 2
@@ -1422,7 +1433,7 @@ enum data_sc {
  * processes of a host have no tracked connection: their reads, and with
  * a filter their writes, end here, before their registers are fetched.
  */
-static __always_inline bool worth_a_look(enum data_sc sc)
+static __always_inline enum look worth_a_look(enum data_sc sc)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
@@ -1432,12 +1443,14 @@ static __always_inline bool worth_a_look(enum data_sc sc)
 	case SC_SENDFILE:
 	case SC_PWRITE64:
 	case SC_PWRITEV:
-		return gate_open(tgid) ||
-		       (ebt_cfg.capture_logs && selected(tgid));
+		if (gate_open(tgid))
+			return LOOK_YES;
+		return ebt_cfg.capture_logs && selected(tgid) ? LOOK_SELECTED
+							      : LOOK_NO;
 	case SC_RECVMSG:
-		return true;
+		return LOOK_YES;
 	default:
-		return gate_open(tgid);
+		return gate_open(tgid) ? LOOK_YES : LOOK_NO;
 	}
 }
 
@@ -1455,10 +1468,11 @@ static __always_inline bool worth_a_look(enum data_sc sc)
 static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 				   long ret)
 {
+	enum look look;
 	__u32 fd;
 	__u64 a1;
 
-	if (ebt_cfg.hook_only || ret <= 0 || !worth_a_look(sc))
+	if (ebt_cfg.hook_only || ret <= 0 || !(look = worth_a_look(sc)))
 		return 0;
 	if (!regs)
 		regs = user_regs();
@@ -1466,21 +1480,21 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 	a1 = PT_REGS_PARM2_SYSCALL(regs);
 	switch (sc) {
 	case SC_READ:
-		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, false, ret);
+		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, LOOK_NO, ret);
 	case SC_WRITE:
-		return capture_io(fd, a1, 0, EBT_DIR_EGRESS, true, ret);
+		return capture_io(fd, a1, 0, EBT_DIR_EGRESS, look, ret);
 	case SC_READV:
 		return capture_io(fd, a1, (__u32)PT_REGS_PARM3_SYSCALL(regs),
-				  EBT_DIR_INGRESS, false, ret);
+				  EBT_DIR_INGRESS, LOOK_NO, ret);
 	case SC_WRITEV:
 		return capture_io(fd, a1, (__u32)PT_REGS_PARM3_SYSCALL(regs),
-				  EBT_DIR_EGRESS, true, ret);
+				  EBT_DIR_EGRESS, look, ret);
 	case SC_RECVFROM:
 		if (PT_REGS_PARM4_SYSCALL(regs) & EBT_MSG_PEEK)
 			return 0;
-		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, false, ret);
+		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, LOOK_NO, ret);
 	case SC_SENDTO:
-		return capture_io(fd, a1, 0, EBT_DIR_EGRESS, false, ret);
+		return capture_io(fd, a1, 0, EBT_DIR_EGRESS, LOOK_NO, ret);
 	case SC_RECVMSG:
 		if (PT_REGS_PARM3_SYSCALL(regs) & EBT_MSG_PEEK)
 			return 0;
@@ -1489,16 +1503,16 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 	case SC_SENDMSG:
 		return capture_msg(fd, a1, EBT_DIR_EGRESS, ret);
 	case SC_SENDFILE:
-		return capture_io(fd, 0, 0, EBT_DIR_EGRESS, true, ret);
+		return capture_io(fd, 0, 0, EBT_DIR_EGRESS, look, ret);
 	case SC_SPLICE:
 		return capture_splice(fd, (__u32)PT_REGS_PARM3_SYSCALL(regs),
 				      ret);
 	case SC_PWRITE64:
-		return capture_pwrite(fd, a1, 0, ret);
+		return capture_pwrite(fd, a1, 0, look, ret);
 	case SC_PWRITEV:
 		return capture_pwrite(fd, a1,
 				      (__u32)PT_REGS_PARM3_SYSCALL(regs),
-				      ret);
+				      look, ret);
 	}
 	return 0;
 }
