@@ -69,6 +69,10 @@ struct ebt_config {
 	char *otlp_headers;         /* "k=v,k2=v2" (W3C baggage-like) */
 	uint64_t otlp_timeout_ms;
 	enum ebt_compression otlp_compression;
+	char *otlp_protocol;        /* "http/protobuf", the only one */
+	char *otlp_ca_file;         /* PEM CA bundle for https; NULL: system's */
+	char *otlp_cert_file;       /* PEM client certificate (mutual TLS) */
+	char *otlp_key_file;        /* PEM key of the client certificate */
 	uint64_t otlp_queue_bytes;  /* bound of buffered spans */
 	uint32_t otlp_batch_spans;  /* max spans per request */
 	uint64_t otlp_batch_timeout_ms;

@@ -598,6 +598,29 @@ static void set_common_options(struct ew_worker *w)
 	curl_easy_setopt(w->curl, CURLOPT_XFERINFODATA, w);
 }
 
+/* The CA bundle and client certificate of an https endpoint, if set. */
+static int set_tls_files(struct ew_worker *w, char *err, size_t errlen)
+{
+	const struct {
+		CURLoption opt;
+		const char *path, *what;
+	} f[] = {
+		{ CURLOPT_CAINFO, w->cfg.ca_file, "CA bundle" },
+		{ CURLOPT_SSLCERT, w->cfg.cert_file, "client certificate" },
+		{ CURLOPT_SSLKEY, w->cfg.key_file, "client key" },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!f[i].path || !*f[i].path ||
+		    curl_easy_setopt(w->curl, f[i].opt, f[i].path) == CURLE_OK)
+			continue;
+		snprintf(err, errlen, "%s: libcurl takes no %s file here "
+			 "(built without TLS?)", w->ops->name, f[i].what);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_curl(struct ew_worker *w, char *err, size_t errlen)
 {
 	const char *name = w->ops->name, *url = w->cfg.url;
@@ -620,7 +643,7 @@ static int setup_curl(struct ew_worker *w, char *err, size_t errlen)
 		return -1;
 	}
 	set_common_options(w);
-	return 0;
+	return set_tls_files(w, err, errlen);
 }
 
 static int init_sync(struct ew_worker *w)

@@ -98,6 +98,9 @@ struct ew_config {
 	uint64_t batch_cost;      /* a batch is due at this much cost */
 	uint64_t batch_timeout_ms; /* or when its oldest item waited this
 				    * long; 0: 1 s */
+	const char *ca_file;      /* https: PEM CAs; NULL: the system's */
+	const char *cert_file;    /* https: PEM client certificate, or NULL */
+	const char *key_file;     /* its key (NULL: in cert_file, if any) */
 };
 
 struct ew_worker;

@@ -122,6 +122,9 @@ static struct otlp_exporter *start_otlp(const struct ebt_config *cfg)
 	oc.queue_bytes = cfg->otlp_queue_bytes;
 	oc.batch_spans = cfg->otlp_batch_spans;
 	oc.batch_timeout_ms = cfg->otlp_batch_timeout_ms;
+	oc.ca_file = cfg->otlp_ca_file;
+	oc.cert_file = cfg->otlp_cert_file;
+	oc.key_file = cfg->otlp_key_file;
 	e = otlp_exporter_new(&oc, err, sizeof(err));
 	if (!e)
 		log_error("OTLP exporter: %s", err);

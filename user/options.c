@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <yaml.h>
@@ -146,6 +147,8 @@ static bool valid_header_value(const char *v);
 static bool valid_container_id(const char *v);
 static bool valid_listen(const char *v);
 static bool valid_selector(const char *v);
+static bool valid_otlp_protocol(const char *v);
+static bool valid_readable_file(const char *v);
 
 #define URL_EXPECT "an http:// or https:// URL"
 #define KV_EXPECT "key=value pairs separated by commas"
@@ -153,6 +156,10 @@ static bool valid_selector(const char *v);
 #define CONTAINER_ID_EXPECT "1 to 64 lower-case hex digits"
 #define LISTEN_EXPECT "host:port or :port, e.g. 127.0.0.1:9464"
 #define NS_EXPECT "a namespace name, shell globs allowed (e.g. kube-*)"
+#define PROTOCOL_EXPECT "http/protobuf (ebpftrace sends OTLP over HTTP: " \
+	"point the endpoint at the receiver's HTTP port, usually 4318; " \
+	"grpc and http/json are not supported)"
+#define FILE_EXPECT "the path of a readable file (PEM)"
 #define SELECTOR_EXPECT "a label selector, e.g. app=web,tier!=db," \
 	"env in (prod,staging),!canary"
 
@@ -325,6 +332,39 @@ static const struct opt opts[] = {
 	  .help = "compression of export request bodies",
 	  .off = FIELD(otlp_compression, int),
 	  .choices = compression_choices },
+	{ .key = "otlp.protocol", .flag = "--otlp-protocol",
+	  .env = { "OTEL_EXPORTER_OTLP_PROTOCOL",
+		   "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" },
+	  .type = T_STRING, .def = "http/protobuf", .cmds = CMD_TRACE,
+	  .metavar = "PROTOCOL",
+	  .help = "OTLP transport: http/protobuf is the one there is; a "
+		  "setting of grpc or http/json (from an SDK's environment) "
+		  "is an error, not a silent switch",
+	  .off = FIELD(otlp_protocol, char *), .valid = valid_otlp_protocol,
+	  .expect = PROTOCOL_EXPECT },
+	{ .key = "otlp.certificate", .flag = "--otlp-certificate",
+	  .env = { "OTEL_EXPORTER_OTLP_CERTIFICATE",
+		   "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "PEM file of the CAs that sign an https endpoint's "
+		  "certificate; unset: the system's CA bundle",
+	  .off = FIELD(otlp_ca_file, char *), .valid = valid_readable_file,
+	  .expect = FILE_EXPECT },
+	{ .key = "otlp.client_certificate", .flag = "--otlp-client-certificate",
+	  .env = { "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+		   "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "PEM client certificate for an https endpoint that asks "
+		  "for one (mutual TLS), with otlp.client_key",
+	  .off = FIELD(otlp_cert_file, char *), .valid = valid_readable_file,
+	  .expect = FILE_EXPECT },
+	{ .key = "otlp.client_key", .flag = "--otlp-client-key",
+	  .env = { "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+		   "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY" },
+	  .type = T_STRING, .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "PEM private key of otlp.client_certificate",
+	  .off = FIELD(otlp_key_file, char *), .valid = valid_readable_file,
+	  .expect = FILE_EXPECT },
 	{ .key = "ringbuf_size", .flag = "--ringbuf-size",
 	  .env = { "EBPFTRACE_RINGBUF_SIZE" }, .type = T_BYTES,
 	  .def = "2MiB", .cmds = CMD_TRACE, .metavar = "SIZE",
@@ -958,6 +998,19 @@ static bool valid_selector(const char *v)
 
 	free(sel);
 	return ok;
+}
+
+static bool valid_otlp_protocol(const char *v)
+{
+	return strcmp(v, "http/protobuf") == 0;
+}
+
+static bool valid_readable_file(const char *v)
+{
+	struct stat st;
+
+	return stat(v, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(v, R_OK) == 0;
 }
 
 static bool valid_listen(const char *v)
@@ -1758,6 +1811,19 @@ static int check_selection(struct load *ld)
 	return -1;
 }
 
+/* A client key belongs to a client certificate (which may hold both). */
+static int check_tls_files(struct load *ld)
+{
+	const struct ebt_config *c = ld->cfg;
+
+	if (!c->otlp_key_file || c->otlp_cert_file)
+		return 0;
+	set_err(ld, "otlp.client_key is set without otlp.client_certificate: "
+		"set both (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
+		"OTEL_EXPORTER_OTLP_CLIENT_KEY), or neither");
+	return -1;
+}
+
 static int load_all(struct load *ld, int argc, char **argv)
 {
 	int ret = load_args(ld, argc, argv, false);
@@ -1777,7 +1843,7 @@ static int load_all(struct load *ld, int argc, char **argv)
 		return -1;
 	if (load_args(ld, argc, argv, true))
 		return -1;
-	if (check_required(ld))
+	if (check_required(ld) || check_tls_files(ld))
 		return -1;
 	return check_selection(ld);
 }

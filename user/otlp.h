@@ -31,6 +31,9 @@ struct otlp_config {
 	uint64_t queue_bytes;   /* bound on queued span bytes */
 	uint32_t batch_spans;   /* max spans per request */
 	uint64_t batch_timeout_ms; /* max wait before sending a partial batch */
+	const char *ca_file;    /* https: PEM CA bundle; NULL: the system's */
+	const char *cert_file;  /* https: PEM client certificate, or NULL */
+	const char *key_file;   /* its private key, or NULL */
 };
 
 struct otlp_stats {

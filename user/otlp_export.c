@@ -289,6 +289,9 @@ static void apply_config(struct otlp_exporter *e, const struct otlp_config *c,
 		.queue_bytes = c->queue_bytes,
 		.batch_cost = e->batch_spans,
 		.batch_timeout_ms = c->batch_timeout_ms,
+		.ca_file = c->ca_file,
+		.cert_file = c->cert_file,
+		.key_file = c->key_file,
 	};
 }
 

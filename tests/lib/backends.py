@@ -391,10 +391,25 @@ class Tempo(Backend):
     port_names = ("http_port", "grpc_port", "otlp_http_port",
                   "otlp_grpc_port", "memberlist_port")
 
+    def __init__(self, binary=None, otlp_tls=None):
+        """otlp_tls: {"cert_file", "key_file"[, "client_ca_file"]} serves
+        the OTLP/HTTP receiver over TLS (client certificates required when
+        client_ca_file is given)."""
+        super().__init__(binary)
+        self.otlp_tls = otlp_tls
+
     @property
     def otlp_http_url(self):
         """Base URL of the OTLP/HTTP receiver (append /v1/traces)."""
-        return f"http://{LOOPBACK}:{self.ports['otlp_http_port']}"
+        scheme = "https" if self.otlp_tls else "http"
+        return f"{scheme}://{LOOPBACK}:{self.ports['otlp_http_port']}"
+
+    def template_vars(self):
+        tls = ""
+        if self.otlp_tls:
+            tls = "          tls:\n" + "".join(
+                f"            {k}: {v}\n" for k, v in self.otlp_tls.items())
+        return dict(super().template_vars(), otlp_http_tls=tls)
 
     @property
     def otlp_grpc_endpoint(self):

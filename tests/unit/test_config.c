@@ -34,6 +34,12 @@ static const char *const all_env[] = {
 	"EBPFTRACE_LOKI_BEARER_TOKEN", "EBPFTRACE_LOKI_TIMEOUT",
 	"EBPFTRACE_LOKI_BATCH_BYTES", "EBPFTRACE_LOKI_BATCH_TIMEOUT",
 	"EBPFTRACE_LOKI_QUEUE_BYTES", "EBPFTRACE_CLUSTER",
+	"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+	"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+	"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
 };
 
 static struct ebt_config cfg;
@@ -626,6 +632,54 @@ static void test_precedence(void **state)
 	assert_int_equal(cfg.otlp_timeout_ms, 5000);
 }
 
+/* Only OTLP/HTTP protobuf is sent: an SDK environment that says grpc or
+ * http/json is refused by name, with the way out. */
+static void test_otlp_protocol(void **state)
+{
+	(void)state;
+	assert_int_equal(load("run", NULL), 0);
+	assert_string_equal(cfg.otlp_protocol, "http/protobuf");
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", 1);
+	assert_int_equal(load("run", NULL), 0);
+	setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", 1);
+	assert_int_equal(load("run", NULL), -1);
+	assert_non_null(strstr(err, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"));
+	assert_non_null(strstr(err, "'grpc' for otlp.protocol"));
+	assert_non_null(strstr(err, "4318"));
+	unsetenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
+	assert_int_equal(load("run", "--otlp-protocol", "http/json", NULL), -1);
+	assert_non_null(strstr(err, "flag --otlp-protocol"));
+}
+
+/* TLS files must be readable files; a key needs its certificate. */
+static void test_otlp_tls_files(void **state)
+{
+	(void)state;
+	assert_int_equal(load("run", NULL), 0);
+	assert_null(cfg.otlp_ca_file);
+	setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem", 1);
+	assert_int_equal(load("run", NULL), -1);
+	assert_non_null(strstr(err, "otlp.certificate"));
+	assert_non_null(strstr(err, "readable file"));
+	setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/", 1); /* a directory */
+	assert_int_equal(load("run", NULL), -1);
+	write_yaml("x: 1\n");
+	setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", tmp_path, 1);
+	assert_int_equal(load("run", NULL), 0);
+	assert_string_equal(cfg.otlp_ca_file, tmp_path);
+
+	assert_int_equal(load("run", "--otlp-client-key", tmp_path, NULL), -1);
+	assert_non_null(strstr(err, "otlp.client_key is set without "
+				    "otlp.client_certificate"));
+	assert_int_equal(load("run", "--otlp-client-key", tmp_path,
+			      "--otlp-client-certificate", tmp_path, NULL), 0);
+	assert_string_equal(cfg.otlp_key_file, tmp_path);
+	assert_string_equal(cfg.otlp_cert_file, tmp_path);
+	/* a certificate alone may hold its key too */
+	assert_int_equal(load("run", "--otlp-client-certificate", tmp_path,
+			      NULL), 0);
+}
+
 static void test_env_otel_mapping(void **state)
 {
 	(void)state;
@@ -1041,6 +1095,8 @@ int main(void)
 		T(test_file_unreadable),
 		T(test_precedence),
 		T(test_env_otel_mapping),
+		T(test_otlp_protocol),
+		T(test_otlp_tls_files),
 		T(test_flag_errors),
 		T(test_help),
 		T(test_attach),
