@@ -89,6 +89,9 @@ struct ebt_config {
 	char *loki_username;
 	char *loki_password;            /* file or environment only */
 	char *loki_bearer_token;        /* file or environment only */
+	char *loki_ca_file;             /* PEM CA bundle for https */
+	char *loki_cert_file;           /* PEM client certificate */
+	char *loki_key_file;            /* its private key */
 	uint64_t loki_timeout_ms;
 	uint64_t loki_batch_bytes;
 	uint64_t loki_batch_timeout_ms;

@@ -42,6 +42,9 @@ static int start_loki(struct ebt_logpipe *p, const struct ebt_config *cfg,
 	lc.queue_bytes = cfg->loki_queue_bytes;
 	lc.batch_bytes = cfg->loki_batch_bytes;
 	lc.batch_timeout_ms = cfg->loki_batch_timeout_ms;
+	lc.ca_file = cfg->loki_ca_file;
+	lc.cert_file = cfg->loki_cert_file;
+	lc.key_file = cfg->loki_key_file;
 	p->loki = loki_exporter_new(&lc, err, errlen);
 	if (p->loki)
 		log_info("pushing log lines to %s", url);

@@ -149,6 +149,9 @@ struct loki_config {
 	uint64_t queue_bytes;     /* 0: 32 MiB */
 	uint64_t batch_bytes;     /* 0: 1 MiB (estimated JSON size) */
 	uint64_t batch_timeout_ms; /* 0: 1 s */
+	const char *ca_file;      /* https: PEM CA bundle; NULL: the system's */
+	const char *cert_file;    /* https: PEM client certificate, or NULL */
+	const char *key_file;     /* its private key, or NULL */
 };
 
 struct loki_stats {

@@ -357,6 +357,9 @@ static void apply_config(struct loki_exporter *e, const struct loki_config *c,
 		.batch_cost = c->batch_bytes ? c->batch_bytes :
 					       LOKI_DEFAULT_BATCH_BYTES,
 		.batch_timeout_ms = c->batch_timeout_ms,
+		.ca_file = c->ca_file,
+		.cert_file = c->cert_file,
+		.key_file = c->key_file,
 	};
 }
 

@@ -472,6 +472,26 @@ static const struct opt opts[] = {
 		  "file or environment only, never shown",
 	  .off = FIELD(loki_bearer_token, char *),
 	  .valid = valid_header_value, .expect = HEADER_EXPECT },
+	{ .key = "loki.certificate", .flag = "--loki-certificate",
+	  .env = { "EBPFTRACE_LOKI_CERTIFICATE" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "PEM file of the CAs that sign an https Loki's "
+		  "certificate; unset: the system's CA bundle",
+	  .off = FIELD(loki_ca_file, char *), .valid = valid_readable_file,
+	  .expect = FILE_EXPECT },
+	{ .key = "loki.client_certificate", .flag = "--loki-client-certificate",
+	  .env = { "EBPFTRACE_LOKI_CLIENT_CERTIFICATE" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "PEM client certificate for an https Loki that asks for "
+		  "one (mutual TLS), with loki.client_key",
+	  .off = FIELD(loki_cert_file, char *), .valid = valid_readable_file,
+	  .expect = FILE_EXPECT },
+	{ .key = "loki.client_key", .flag = "--loki-client-key",
+	  .env = { "EBPFTRACE_LOKI_CLIENT_KEY" }, .type = T_STRING,
+	  .cmds = CMD_TRACE, .metavar = "FILE",
+	  .help = "PEM private key of loki.client_certificate",
+	  .off = FIELD(loki_key_file, char *), .valid = valid_readable_file,
+	  .expect = FILE_EXPECT },
 	{ .key = "loki.timeout", .flag = "--loki-timeout",
 	  .env = { "EBPFTRACE_LOKI_TIMEOUT" }, .type = T_DURATION,
 	  .def = "10s", .cmds = CMD_TRACE, .metavar = "DURATION",
@@ -1816,12 +1836,19 @@ static int check_tls_files(struct load *ld)
 {
 	const struct ebt_config *c = ld->cfg;
 
-	if (!c->otlp_key_file || c->otlp_cert_file)
-		return 0;
-	set_err(ld, "otlp.client_key is set without otlp.client_certificate: "
-		"set both (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
-		"OTEL_EXPORTER_OTLP_CLIENT_KEY), or neither");
-	return -1;
+	if (c->otlp_key_file && !c->otlp_cert_file) {
+		set_err(ld, "otlp.client_key is set without "
+			"otlp.client_certificate: set both "
+			"(OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
+			"OTEL_EXPORTER_OTLP_CLIENT_KEY), or neither");
+		return -1;
+	}
+	if (c->loki_key_file && !c->loki_cert_file) {
+		set_err(ld, "loki.client_key is set without "
+			"loki.client_certificate: set both, or neither");
+		return -1;
+	}
+	return 0;
 }
 
 static int load_all(struct load *ld, int argc, char **argv)

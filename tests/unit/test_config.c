@@ -39,7 +39,8 @@ static const char *const all_env[] = {
 	"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
 	"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
 	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "EBPFTRACE_LOKI_CERTIFICATE",
+	"EBPFTRACE_LOKI_CLIENT_CERTIFICATE", "EBPFTRACE_LOKI_CLIENT_KEY",
 };
 
 static struct ebt_config cfg;
@@ -678,6 +679,18 @@ static void test_otlp_tls_files(void **state)
 	/* a certificate alone may hold its key too */
 	assert_int_equal(load("run", "--otlp-client-certificate", tmp_path,
 			      NULL), 0);
+
+	/* Loki's own keys, checked the same way */
+	setenv("EBPFTRACE_LOKI_CERTIFICATE", "/nonexistent", 1);
+	assert_int_equal(load("run", NULL), -1);
+	assert_non_null(strstr(err, "loki.certificate"));
+	setenv("EBPFTRACE_LOKI_CERTIFICATE", tmp_path, 1);
+	assert_int_equal(load("run", "--loki-client-key", tmp_path, NULL), -1);
+	assert_non_null(strstr(err, "loki.client_key is set without"));
+	assert_int_equal(load("run", "--loki-client-key", tmp_path,
+			      "--loki-client-certificate", tmp_path, NULL), 0);
+	assert_string_equal(cfg.loki_ca_file, tmp_path);
+	assert_string_equal(cfg.loki_key_file, tmp_path);
 }
 
 static void test_env_otel_mapping(void **state)
