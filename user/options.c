@@ -58,6 +58,7 @@ enum opt_flags {
 	F_POSITIONAL = 1 << 2, /* also taken from the positional argument */
 	F_REQUIRED = 1 << 3,   /* must be set for the commands using it */
 	F_NOFILE = 1 << 4,     /* not accepted in the config file */
+	F_BARE_S = 1 << 5,     /* a bare number is seconds, as timeout(1) */
 };
 /* An option with .flag NULL has no command-line flag (secrets: argv is
  * visible to every user in ps); it is set from the file or environment. */
@@ -223,8 +224,9 @@ static const struct opt opts[] = {
 	/* ---- run ---- */
 	{ .key = "duration", .flag = "--duration", .short_flag = 'd',
 	  .env = { "EBPFTRACE_DURATION" }, .type = T_DURATION, .def = "0",
-	  .cmds = CMD_TRACE, .metavar = "DURATION",
-	  .help = "stop after this long; 0 runs until Ctrl-C or SIGTERM",
+	  .cmds = CMD_TRACE, .metavar = "DURATION", .flags = F_BARE_S,
+	  .help = "stop after this long (a bare number is seconds); 0 runs "
+		  "until Ctrl-C or SIGTERM",
 	  .off = FIELD(duration_ms, uint64_t), .max = UINT64_MAX },
 	{ .key = "format", .flag = "--format", .short_flag = 'f',
 	  .env = { "EBPFTRACE_FORMAT" }, .type = T_ENUM, .def = "text",
@@ -872,20 +874,19 @@ static bool mul_add(uint64_t *acc, uint64_t v, uint64_t mult)
 }
 
 /*
- * "500ms", "30s", "2m", "1h", also "1m30s". A bare number is allowed only
- * when bare_ms (the OTel variables) or when it is 0.
+ * "500ms", "30s", "2m", "1h", also "1m30s". A bare number is 0, or counts
+ * bare_mult milliseconds each (1: the OTel variables; 1000: --duration,
+ * as timeout(1) reads it); with bare_mult 0 it needs a unit.
  */
-static bool parse_duration(const char *s, bool bare_ms, uint64_t *ms)
+static bool parse_duration(const char *s, uint64_t bare_mult, uint64_t *ms)
 {
 	uint64_t total = 0, v;
 	const char *p = s;
 
 	if (!parse_u64(&p, &v))
 		return false;
-	if (*p == '\0' && (bare_ms || v == 0)) {
-		*ms = v;
-		return true;
-	}
+	if (*p == '\0' && (bare_mult || v == 0))
+		return mul_add(ms, v, bare_mult ? bare_mult : 1);
 	for (;;) {
 		const struct unit *u;
 
@@ -1147,10 +1148,11 @@ static int set_duration(struct load *ld, const struct opt *o, const char *v,
 			const struct src *s)
 {
 	bool bare_ms = (o->flags & F_ENV_MS) && s->level == SRC_ENV;
+	uint64_t bare = bare_ms ? 1 : (o->flags & F_BARE_S) ? 1000 : 0;
 	char expect[160], lo[32], hi[32];
-	uint64_t ms;
+	uint64_t ms = 0;
 
-	if (parse_duration(v, bare_ms, &ms) && ms >= o->min && ms <= o->max) {
+	if (parse_duration(v, bare, &ms) && ms >= o->min && ms <= o->max) {
 		*(uint64_t *)field(ld->cfg, o) = ms;
 		return 0;
 	}
@@ -1158,7 +1160,8 @@ static int set_duration(struct load *ld, const struct opt *o, const char *v,
 	format_duration(o->max, hi, sizeof(hi));
 	snprintf(expect, sizeof(expect),
 		 "%s such as 500ms, 30s, 2m or 1h%s%s%s%s%s",
-		 bare_ms ? "milliseconds or a duration" : "a duration",
+		 bare == 1 ? "milliseconds or a duration"
+		 : bare ? "seconds or a duration" : "a duration",
 		 o->max == UINT64_MAX ? "" : " (",
 		 o->max == UINT64_MAX ? "" : lo,
 		 o->max == UINT64_MAX ? "" : " to ",
@@ -2085,7 +2088,9 @@ void ebt_config_markdown(FILE *out)
 	      "- **duration**: a number with a unit, `ms`, `s`, `m` or `h`, "
 	      "also combined (`1m30s`); `0` alone is allowed. The "
 	      "`OTEL_EXPORTER_OTLP_*TIMEOUT` variables take a plain number "
-	      "of milliseconds, as the OpenTelemetry specification says.\n"
+	      "of milliseconds, as the OpenTelemetry specification says; "
+	      "`duration` takes a plain number of seconds, as `timeout(1)` "
+	      "does.\n"
 	      "- **size**: bytes, or a number with `KiB`, `MiB`, `GiB` "
 	      "(powers of 1024) or `KB`, `MB`, `GB` (powers of 1000).\n"
 	      "- **bool**: `true`/`false` (also `yes`/`no`, `on`/`off`, "

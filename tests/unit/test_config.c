@@ -232,10 +232,11 @@ static void test_durations(void **state)
 	static const struct dur_case good[] = {
 		{ "500ms", 500 }, { "30s", 30000 }, { "2m", 120000 },
 		{ "1h", 3600000 }, { "1m30s", 90000 }, { "0", 0 },
-		{ "1h2m3s4ms", 3723004 }, { "10S", 10000 },
+		{ "1h2m3s4ms", 3723004 }, { "10S", 10000 }, { "10", 10000 },
+		{ "90", 90000 },
 	};
 	static const char *const bad[] = {
-		"10", "5x", "-1s", "s", "", "1.5s", "1sm", "ms",
+		"5x", "-1s", "s", "", "1.5s", "1sm", "ms",
 		"99999999999999999999h", "9999999999999999h", "30 s",
 	};
 
@@ -248,8 +249,12 @@ static void test_durations(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (load("run", "--duration", bad[i], NULL) != -1)
 			fail_msg("'%s' accepted", bad[i]);
-		assert_err("for duration: expected a duration such as 500ms");
+		assert_err("for duration: expected seconds or a duration "
+			   "such as 500ms");
 	}
+	/* a bare number is seconds for --duration only */
+	assert_int_equal(load("run", "--otlp-timeout", "10", NULL), -1);
+	assert_err("expected a duration such as 500ms");
 	/* ranges: the export timeout must be positive and at most 1h */
 	assert_int_equal(load("run", "--otlp-timeout", "0", NULL), -1);
 	assert_err("(1ms to 1h)");
@@ -732,11 +737,15 @@ static void test_env_otel_mapping(void **state)
 			    "value 'fast' for otlp.timeout: expected "
 			    "milliseconds or a duration such as 500ms, 30s, "
 			    "2m or 1h (1ms to 1h)");
-	/* other variables want a unit, like flags and the file */
+	/* other variables want a unit, like flags and the file, but
+	 * EBPFTRACE_DURATION takes seconds as --duration does */
 	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "100", 1);
 	setenv("EBPFTRACE_DURATION", "10", 1);
+	assert_int_equal(load("run", NULL), 0);
+	assert_int_equal(cfg.duration_ms, 10000);
+	setenv("EBPFTRACE_DURATION", "10 min", 1);
 	assert_int_equal(load("run", NULL), -1);
-	assert_err("environment EBPFTRACE_DURATION: invalid value '10'");
+	assert_err("environment EBPFTRACE_DURATION: invalid value '10 min'");
 }
 
 /* ---- command line ---- */
