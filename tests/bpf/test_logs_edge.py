@@ -694,8 +694,13 @@ def go_logs_binary():
 
 def test_go_log_and_fmt_from_goroutines():
     """Go: log.Printf (stderr) and fmt.Println (stdout) in handlers of
-    concurrent requests carry their request's trace; 8 goroutines writing
-    at once give every line once; two fmt.Print calls make one line."""
+    concurrent requests carry their request's trace, never another's; 8
+    goroutines writing at once give every line once; two fmt.Print calls
+    make one line. Go runs goroutines on threads in turn: when one thread
+    has read two of the requests before the first one's handler writes
+    (a goroutine parked or preempted, the other run there meanwhile), the
+    thread holds two in flight and its lines get no trace (limits.md:
+    event-loop servers); a wrong trace would be a bug."""
     p = subprocess.Popen([go_logs_binary()], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     port = int(p.stdout.readline().split()[1])
@@ -715,10 +720,13 @@ def test_go_log_and_fmt_from_goroutines():
         out, err = by_stream(mine(recs, p.pid))
         req = [r for r in out + err if body(r).startswith("go request ")]
         assert len(req) == 32, [body(r) for r in req]
+        traced = 0
         for r in req:
             n = body(r).split()[2]
-            assert r.get("traceId") == trace[n], (body(r), r.get("traceId"), trace[n])
+            assert r.get("traceId") in (trace[n], "", None), (body(r), r.get("traceId"), trace[n])
+            traced += r.get("traceId") == trace[n]
             assert stream(r) == ("stdout" if body(r).endswith("stdout") else "stderr")
+        assert traced >= 24, [(body(r), r.get("traceId")) for r in req]
         burst = [body(r) for r in out if body(r).startswith("goroutine ")]
         assert sorted(burst) == sorted(f"goroutine {g} line {i}"
                                        for g in range(8) for i in range(200))
