@@ -600,6 +600,41 @@ def run_otlp_bench(cfg):
     return res
 
 
+STARTUP_RUNS = 3
+
+
+def time_to_ready(cmd, timeout=60):
+    """Milliseconds from starting cmd to its "ready" line on stderr."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stderr:
+            if re.search(r"\bready\b", line):
+                return round((time.monotonic() - t0) * 1000)
+            if time.monotonic() - t0 > timeout:
+                break
+        raise RuntimeError("no ready line from %s (exit %s)" % (shlex.join(cmd), p.poll()))
+    finally:
+        p.kill()
+        p.wait()
+
+
+def run_startup(cfg):
+    """From the command to "ready" (the programs loaded, verified and
+    attached), STARTUP_RUNS alternating runs of each kind of hook."""
+    kinds = {"tracepoints": [], "raw": ["--hooks", "raw"]}
+    res = {"runs": {k: [] for k in kinds},
+           "command": shlex.join([cfg.ebpftrace, "run", "--format", "none", "[--hooks raw]"])}
+    try:
+        for _ in range(STARTUP_RUNS):
+            for kind, extra in kinds.items():
+                cmd = [cfg.ebpftrace, "run", "--format", "none"] + extra
+                res["runs"][kind].append(time_to_ready(cmd))
+    except (OSError, RuntimeError) as e:
+        res["error"] = str(e)
+    return res
+
+
 # ---------------------------------------------------------------- machine
 
 def sh(cmd):
@@ -670,7 +705,8 @@ def main(argv):
         "skip_reason": bench.skip_reason, "failed": bench.failed,
         "commands": bench.commands, "results": results, "sweep": sweep,
         "syscalls": syscalls,
-        "otlp_bench": run_otlp_bench(cfg), "elapsed_s": round(time.time() - t0),
+        "otlp_bench": run_otlp_bench(cfg), "startup": run_startup(cfg),
+        "elapsed_s": round(time.time() - t0),
     }
     path = os.path.join(cfg.out, "results.json")
     with open(path, "w") as f:

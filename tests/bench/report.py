@@ -800,6 +800,25 @@ def targets_section(data, summ, sd=None):
     row("exporter ≥ 300k spans per CPU-second", "%s" % fmt(v), None if v is None else v >= 300000)
     return out + [""] + TARGETS_NOTE + ["", hooks_paragraph(data, summ, sd)]
 
+def startup_section(st):
+    """Markdown lines of the "Start-up" section from bench.run_startup."""
+    out = ["## Start-up", ""]
+    if not st:
+        return out + ["Not measured.", ""]
+    names = {"tracepoints": "tracepoints (default)", "raw": "`--hooks raw`"}
+    for kind, runs in (st.get("runs") or {}).items():
+        if runs:
+            out.append("- %s: %s ms median (%s–%s ms, %d runs)." % (
+                names.get(kind, kind), fmt(med(runs)), fmt(min(runs)), fmt(max(runs)),
+                len(runs)))
+    if st.get("error"):
+        out.append("- Error: %s" % st["error"])
+    out += ["", "From the command to its `ready` line: BTF and the object opened, every "
+            "program loaded and verified by the kernel, maps filled, programs attached "
+            "(`%s`, the runs of the two kinds alternating)." % st.get("command", ""), ""]
+    return out
+
+
 def write(data, docs_dir):
     os.makedirs(docs_dir, exist_ok=True)
     out = header(data) + ["## Results", ""]
@@ -821,6 +840,7 @@ def write(data, docs_dir):
     out += ["## Targets", ""] + targets_section(data, all_summ, sd) + [""]
     out += ["## Load sweep (highest zero-loss rate)", ""] + sweep_section(data) + [""]
     out += otlp_section(data.get("otlp_bench"))
+    out += startup_section(data.get("startup"))
     logs = data.get("logs") or load_logs()
     if logs:
         out += logs_section(logs)

@@ -3,6 +3,7 @@
 Run: python3 -m pytest -q tests/bench/test_bench_parsing.py
 """
 import os
+import pytest
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -147,6 +148,25 @@ def test_report_otlp_section():
     assert "Post mode not measured: otlp-bench-sink did not get ready" in \
         "\n".join(report.otlp_section(ob))
     assert "not built" in "\n".join(report.otlp_section(None))
+
+
+def test_report_startup_section():
+    st = {"runs": {"tracepoints": [420, 380, 460], "raw": [600, 560, 700]},
+          "command": "build/ebpftrace run --format none [--hooks raw]"}
+    md = "\n".join(report.startup_section(st))
+    assert "tracepoints (default): 420 ms median (380–460 ms, 3 runs)" in md
+    assert "`--hooks raw`: 600 ms median (560–700 ms, 3 runs)" in md
+    assert "Not measured" in "\n".join(report.startup_section(None))
+    st["error"] = "no ready line"
+    assert "Error: no ready line" in "\n".join(report.startup_section(st))
+
+
+def test_time_to_ready_reads_stderr(tmp_path):
+    ms = bench.time_to_ready([sys.executable, "-c",
+                              "import sys,time; time.sleep(0.2); print('x: ready', file=sys.stderr); time.sleep(30)"])
+    assert 150 <= ms < 10000
+    with pytest.raises(RuntimeError):
+        bench.time_to_ready([sys.executable, "-c", "print('no')"])
 
 
 def test_report_marks_unmeasured_conditions(tmp_path):
