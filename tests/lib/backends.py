@@ -22,6 +22,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import string
 import subprocess
 import sys
@@ -101,13 +102,16 @@ def free_ports(count):
             s.close()
 
 
-def http_request(url, method="GET", body=None, headers=None, timeout=10):
+def http_request(url, method="GET", body=None, headers=None, timeout=10,
+                 context=None):
     """Send one request; return (status, body bytes). Never raises on
-    HTTP error statuses; connection failures give status 0."""
+    HTTP error statuses; connection failures give status 0. context: an
+    ssl.SSLContext for an https url (a private CA, a client certificate)."""
     req = urllib.request.Request(url, data=body, method=method,
                                  headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout,
+                                    context=context) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -138,6 +142,7 @@ class Backend:
 
     def __init__(self, binary=None):
         self.binary = binary or ensure_built(self.name)
+        self.ssl_context = None  # set by a backend serving its API on https
         self.proc = None
         self.dir = None
         self.ports = {}
@@ -231,12 +236,14 @@ class Backend:
 
     @property
     def url(self):
-        return f"http://{LOOPBACK}:{self.ports['http_port']}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{LOOPBACK}:{self.ports['http_port']}"
 
     def get(self, path, params=None, headers=None, timeout=10):
         if params:
             path += "?" + urllib.parse.urlencode(params)
-        return http_request(self.url + path, headers=headers, timeout=timeout)
+        return http_request(self.url + path, headers=headers, timeout=timeout,
+                            context=self.ssl_context)
 
     def get_json(self, path, params=None, timeout=10):
         """GET returning (status, parsed JSON or None)."""
@@ -495,6 +502,31 @@ class Loki(Backend):
     name = "loki"
     port_names = ("http_port", "grpc_port", "memberlist_port")
 
+    def __init__(self, binary=None, http_tls=None):
+        """http_tls: {"cert_file", "key_file", "ca_file"[, "client_cert",
+        "client_key"]} serves the HTTP API (push and query alike) over TLS;
+        with a client certificate, Loki requires one signed by ca_file, and
+        the harness presents that one."""
+        super().__init__(binary)
+        self.http_tls = http_tls
+        if http_tls:
+            ctx = ssl.create_default_context(cafile=http_tls["ca_file"])
+            if http_tls.get("client_cert"):
+                ctx.load_cert_chain(http_tls["client_cert"],
+                                    http_tls["client_key"])
+            self.ssl_context = ctx
+
+    def template_vars(self):
+        t, tls = self.http_tls, ""
+        if t:
+            tls = ("  http_tls_config:\n"
+                   f"    cert_file: {t['cert_file']}\n"
+                   f"    key_file: {t['key_file']}\n")
+            if t.get("client_cert"):
+                tls += ("    client_auth_type: RequireAndVerifyClientCert\n"
+                        f"    client_ca_file: {t['ca_file']}\n")
+        return dict(super().template_vars(), http_tls=tls)
+
     @property
     def push_url(self):
         return self.url + "/loki/api/v1/push"
@@ -511,7 +543,8 @@ class Loki(Backend):
             values.append(v)
         body = json.dumps({"streams": [{"stream": labels, "values": values}]})
         status, resp = http_request(self.push_url, "POST", body.encode(),
-                                    {"Content-Type": "application/json"})
+                                    {"Content-Type": "application/json"},
+                                    context=self.ssl_context)
         if status != 204:
             self.fail(f"push returned {status}: {resp[:300]!r}")
 
