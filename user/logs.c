@@ -871,7 +871,9 @@ void ebt_logs_tick(struct ebt_logs *l, uint64_t now_ns)
 	}
 }
 
-void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid)
+/* fn on each stream (stdout, stderr) that process tgid has open. */
+static void each_stream(struct ebt_logs *l, uint32_t tgid,
+			void (*fn)(struct ebt_logs *, struct lstream *))
 {
 	if (!l)
 		return;
@@ -880,21 +882,18 @@ void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid)
 		struct lstream *s = htab_get(l->streams, &key);
 
 		if (s)
-			flush_and_free(l, s);
+			fn(l, s);
 	}
+}
+
+void ebt_logs_forget(struct ebt_logs *l, uint32_t tgid)
+{
+	each_stream(l, tgid, flush_and_free);
 }
 
 void ebt_logs_release(struct ebt_logs *l, uint32_t tgid)
 {
-	if (!l)
-		return;
-	for (uint32_t st = EBT_LOG_STDOUT; st <= EBT_LOG_STDERR; st++) {
-		struct skey key = { .tgid = tgid, .stream = st };
-		struct lstream *s = htab_get(l->streams, &key);
-
-		if (s)
-			emit_held(l, s);
-	}
+	each_stream(l, tgid, emit_held);
 }
 
 void ebt_logs_flush_all(struct ebt_logs *l)

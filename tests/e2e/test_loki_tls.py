@@ -57,6 +57,12 @@ def write_lines(p):
         p.stdout.readline()
 
 
+def stop(p, t):
+    p.stdin.close()
+    p.wait(timeout=10)
+    assert t.stop() == 0
+
+
 def console_lines(t, marker, count=5, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -90,9 +96,7 @@ def test_lines_reach_loki_over_mutual_tls(tls_loki, tmp_path):
         lines = sorted(v[1] for s in res for v in s["values"])
         assert lines == ["%s line %d" % (marker, i) for i in range(5)]
     finally:
-        p.stdin.close()
-        p.wait(timeout=10)
-        assert t.stop() == 0
+        stop(p, t)
     stats = json.load(open(tmp_path / "stats.json"))
     assert stats["loki_entries_sent"] >= 5
     assert stats["loki_errors"] == 0
@@ -115,9 +119,7 @@ def test_unknown_ca_is_a_push_error_not_a_stop(tls_loki, tmp_path):
             time.sleep(0.2)
         assert b"certificate" in t.stderr, t.stderr.decode(errors="replace")
     finally:
-        p.stdin.close()
-        p.wait(timeout=10)
-        assert t.stop() == 0
+        stop(p, t)
     stats = json.load(open(tmp_path / "stats.json"))
     assert stats["loki_errors"] >= 1
     assert stats["loki_entries_sent"] == 0
