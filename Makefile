@@ -128,6 +128,9 @@ FUZZ_DEPS_fuzz_k8s_events := user/k8s_events_parse.c user/k8s_parse.c \
 FUZZ_LIBS_fuzz_k8s_events := -lcjson
 FUZZ_DEPS_fuzz_remote := user/remote_pod.c
 FUZZ_LIBS_fuzz_remote := -lcjson
+FUZZ_DEPS_fuzz_config := user/options.c user/cgroup.c user/selector.c \
+	user/kv.c user/metrics.c
+FUZZ_LIBS_fuzz_config := -lyaml -lcurl
 # The whole pipeline behind the ring buffer: it links everything but main.c.
 FUZZ_PROTO_C := $(patsubst user/proto/%.proto,$(FUZZ_BUILD)/pb/%.pb-c.c,$(PROTOS))
 FUZZ_DEPS_fuzz_events := $(filter-out user/main.c,$(USER_SRCS)) \

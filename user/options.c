@@ -37,6 +37,7 @@
 #define COMM_MAX 15u     /* TASK_COMM_LEN - 1 */
 #define KEY_MAX 96
 #define SHOW_MAX 64      /* longest value echoed back in an error */
+#define PATH_SHOW 256    /* longest config file path echoed back */
 
 enum opt_type {
 	T_STRING,   /* char * */
@@ -736,6 +737,7 @@ struct load {
 	unsigned cmd;
 	unsigned char level[N_OPTS]; /* enum src_level of the last value */
 	const char *config_path;
+	char config_shown[PATH_SHOW + 4]; /* config_path for messages */
 	const char *config_src;      /* "flag -c", "environment ..." */
 	unsigned n_positional;
 	char *err;
@@ -786,24 +788,36 @@ static void src_describe(const struct src *s, char *buf, size_t len)
 	}
 }
 
+/* Text typed by the user as an error echoes it: at most max bytes ("..."
+ * when cut; out holds max + 4), and one line: control characters shown
+ * as '?'. */
+static const char *shown_max(const char *v, char *out, size_t max)
+{
+	size_t n = strlen(v), k;
+
+	for (k = 0; k < n && k < max; k++)
+		out[k] = (unsigned char)v[k] < 0x20 || v[k] == 0x7f ? '?' : v[k];
+	strcpy(out + k, n > max ? "..." : "");
+	return out;
+}
+
+static const char *shown(const char *v, char out[SHOW_MAX + 4])
+{
+	return shown_max(v, out, SHOW_MAX);
+}
+
 static int bad_value(struct load *ld, const struct opt *o,
 		     const struct src *s, const char *v, const char *expect)
 {
-	char where[256], shown[SHOW_MAX + 1];
-	size_t n = strlen(v), k;
+	char where[PATH_SHOW + 32], buf[SHOW_MAX + 4];
 
 	src_describe(s, where, sizeof(where));
-	/* the message stays one line: control characters shown as '?' */
-	for (k = 0; k < n && k < SHOW_MAX; k++)
-		shown[k] = (unsigned char)v[k] < 0x20 ? '?' : v[k];
-	shown[k] = '\0';
 	if (o->flags & F_SECRET)
 		set_err(ld, "%s: invalid value for %s (not shown): expected %s",
 			where, o->key, expect);
 	else
-		set_err(ld, "%s: invalid value '%s%s' for %s: expected %s",
-			where, shown, n > SHOW_MAX ? "..." : "", o->key,
-			expect);
+		set_err(ld, "%s: invalid value '%s' for %s: expected %s",
+			where, shown(v, buf), o->key, expect);
 	return -1;
 }
 
@@ -1431,13 +1445,14 @@ static int unknown(struct load *ld, const char *where, const char *what,
 		   const char *typed, bool flags)
 {
 	const char *s = suggest(typed, flags);
+	char buf[SHOW_MAX + 4];
 
 	if (s)
-		set_err(ld, "%s: unknown %s '%.*s' (did you mean %s?)", where,
-			what, SHOW_MAX, typed, s);
+		set_err(ld, "%s: unknown %s '%s' (did you mean %s?)", where,
+			what, shown(typed, buf), s);
 	else
-		set_err(ld, "%s: unknown %s '%.*s'", where, what, SHOW_MAX,
-			typed);
+		set_err(ld, "%s: unknown %s '%s'", where, what,
+			shown(typed, buf));
 	return -1;
 }
 
@@ -1482,9 +1497,9 @@ static int yaml_sequence(struct load *ld, yaml_document_t *doc,
 static int yaml_value(struct load *ld, yaml_document_t *doc,
 		      const char *key, yaml_node_t *n)
 {
-	struct src s = { SRC_FILE, ld->config_path, n->start_mark.line + 1 };
+	struct src s = { SRC_FILE, ld->config_shown, n->start_mark.line + 1 };
 	const struct opt *o = find_key(key);
-	char where[256];
+	char where[PATH_SHOW + 32];
 
 	snprintf(where, sizeof(where), "%s:%lu", s.name, s.line);
 	if (!o && n->type == YAML_MAPPING_NODE && is_section(key))
@@ -1516,6 +1531,7 @@ static int yaml_value(struct load *ld, yaml_document_t *doc,
 static int yaml_mapping(struct load *ld, yaml_document_t *doc,
 			yaml_node_t *map, const char *prefix)
 {
+	char buf[SHOW_MAX + 4];
 	yaml_node_pair_t *p;
 
 	for (p = map->data.mapping.pairs.start;
@@ -1527,15 +1543,15 @@ static int yaml_mapping(struct load *ld, yaml_document_t *doc,
 
 		if (k->type != YAML_SCALAR_NODE) {
 			set_err(ld, "%s:%lu: keys must be plain words",
-				ld->config_path, k->start_mark.line + 1);
+				ld->config_shown, k->start_mark.line + 1);
 			return -1;
 		}
 		n = snprintf(key, sizeof(key), "%s%s%s", prefix,
 			     *prefix ? "." : "", k->data.scalar.value);
 		if (n < 0 || (size_t)n >= sizeof(key)) {
-			set_err(ld, "%s:%lu: unknown key '%.*s...'",
-				ld->config_path, k->start_mark.line + 1,
-				SHOW_MAX, key);
+			set_err(ld, "%s:%lu: unknown key '%s'",
+				ld->config_shown, k->start_mark.line + 1,
+				shown(key, buf));
 			return -1;
 		}
 		if (yaml_value(ld, doc, key, v))
@@ -1554,7 +1570,7 @@ static int yaml_document(struct load *ld, yaml_document_t *doc)
 		return 0;
 	if (root->type != YAML_MAPPING_NODE) {
 		set_err(ld, "%s:%lu: expected a mapping of keys at the top "
-			"level", ld->config_path, root->start_mark.line + 1);
+			"level", ld->config_shown, root->start_mark.line + 1);
 		return -1;
 	}
 	return yaml_mapping(ld, doc, root, "");
@@ -1562,7 +1578,7 @@ static int yaml_document(struct load *ld, yaml_document_t *doc)
 
 static int yaml_syntax_error(struct load *ld, const yaml_parser_t *p)
 {
-	set_err(ld, "%s:%lu: YAML syntax error: %s%s%s", ld->config_path,
+	set_err(ld, "%s:%lu: YAML syntax error: %s%s%s", ld->config_shown,
 		(unsigned long)p->problem_mark.line + 1,
 		p->problem ? p->problem : "unknown problem",
 		p->context ? " " : "", p->context ? p->context : "");
@@ -1581,7 +1597,7 @@ static int yaml_no_second_document(struct load *ld, yaml_parser_t *parser)
 	root = yaml_document_get_root_node(&doc);
 	if (root) {
 		set_err(ld, "%s:%lu: only one YAML document per config file",
-			ld->config_path, (unsigned long)root->start_mark.line + 1);
+			ld->config_shown, (unsigned long)root->start_mark.line + 1);
 		ret = -1;
 	}
 	yaml_document_delete(&doc);
@@ -1596,10 +1612,11 @@ static int load_file(struct load *ld)
 	FILE *f;
 	int ret;
 
+	shown_max(ld->config_path, ld->config_shown, PATH_SHOW);
 	f = fopen(ld->config_path, "r");
 	if (!f || fstat(fileno(f), &st) || S_ISDIR(st.st_mode)) {
 		set_err(ld, "%s: cannot read config file '%s': %s",
-			ld->config_src, ld->config_path,
+			ld->config_src, ld->config_shown,
 			f ? "is a directory" : strerror(errno));
 		if (f)
 			fclose(f);
@@ -1682,6 +1699,7 @@ static const char *command_name(unsigned mask)
 static int positional(struct load *ld, const char *arg, bool apply_it)
 {
 	struct src s = { SRC_FLAG, "argument", 0 };
+	char buf[SHOW_MAX + 4];
 
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt *o = &opts[i];
@@ -1692,7 +1710,7 @@ static int positional(struct load *ld, const char *arg, bool apply_it)
 		ld->n_positional++;
 		return apply_it ? apply(ld, o, arg, &s) : 0;
 	}
-	set_err(ld, "unexpected argument '%.*s'", SHOW_MAX, arg);
+	set_err(ld, "unexpected argument '%s'", shown(arg, buf));
 	return -1;
 }
 
@@ -1883,13 +1901,14 @@ int ebt_config_load(struct ebt_config *cfg, const char *command, int argc,
 {
 	const struct command *c = find_command(command);
 	struct load ld = { .cfg = cfg, .err = err, .errlen = errlen };
+	char buf[SHOW_MAX + 4];
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (errlen)
 		err[0] = '\0';
 	if (command && !c) {
-		set_err(&ld, "unknown command '%.*s'", SHOW_MAX, command);
+		set_err(&ld, "unknown command '%s'", shown(command, buf));
 		return -1;
 	}
 	ld.cmd = c ? c->mask : CMD_ALL;

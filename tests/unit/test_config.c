@@ -761,6 +761,15 @@ static void test_flag_errors(void **state)
 	assert_err("unknown option '--duraton' (did you mean --duration?)");
 	assert_int_equal(load("run", "-z", NULL), -1);
 	assert_err("unknown option '-z'");
+	/* what is echoed stays one line, and short */
+	assert_int_equal(load("run", "--x\ny\tz", NULL), -1);
+	assert_err("unknown option '--x?y?z'");
+	assert_int_equal(load("run", "--duration", "1\r\n2", NULL), -1);
+	assert_err("invalid value '1??2' for duration");
+	assert_int_equal(load("run", "--pid",
+			      "1111111111111111111111111111111111111111111111111111111111111111111",
+			      NULL), -1);
+	assert_err("invalid value '1111111111111111111111111111111111111111111111111111111111111111...' for filter.pid");
 	assert_int_equal(load("run", "--duration", NULL), -1);
 	assert_string_equal(err, "option --duration needs a value (DURATION)");
 	assert_int_equal(load("run", "-p", NULL), -1);
