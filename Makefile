@@ -90,6 +90,11 @@ $(BUILD)/k8s_driver: tests/tools/k8s_driver.c $(LIB_OBJS) | $(BUILD)
 	@echo "  TOOL  $@"
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+# Verified instructions per loaded program, for tests/bpf/test_verifier_budget.py.
+$(BUILD)/prog_insns: tests/tools/prog_insns.c | $(BUILD)
+	@echo "  TOOL  $@"
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lbpf
+
 test-unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
@@ -158,7 +163,7 @@ test-fuzz: $(FUZZ_BINS)
 			$(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n; done
 
 PYTEST ?= python3 -m pytest
-test-py: all $(BUILD)/k8s_driver
+test-py: all $(BUILD)/k8s_driver $(BUILD)/prog_insns
 	$(Q)$(PYTEST) -v tests/bpf tests/e2e tests/deploy tests/containers \
 		tests/k8s tests/bench/test_bench_parsing.py
 
