@@ -624,7 +624,7 @@ def run_startup(cfg):
     attached), STARTUP_RUNS alternating runs of each kind of hook."""
     kinds = {"tracepoints": [], "raw": ["--hooks", "raw"]}
     res = {"runs": {k: [] for k in kinds},
-           "command": shlex.join([cfg.ebpftrace, "run", "--format", "none", "[--hooks raw]"])}
+           "command": "%s run --format none [--hooks raw]" % os.path.relpath(cfg.ebpftrace, ROOT)}
     try:
         for _ in range(STARTUP_RUNS):
             for kind, extra in kinds.items():
