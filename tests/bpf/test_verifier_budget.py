@@ -10,26 +10,19 @@ bpftool does not show it); nothing is timed.
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from lib.peers import made_tool
 from lib.tracer import Tracer
 
 LIMIT = 1_000_000
 BUDGET = LIMIT // 4  # the most any one program may use
 
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD = os.environ.get("BUILD", "build")
-
-
 @pytest.fixture(scope="module")
 def prog_insns():
-    target = f"{BUILD}/prog_insns"
-    subprocess.run(["make", "-s", f"BUILD={BUILD}", target], cwd=REPO,
-                   check=True)
-    return str(REPO / target)
+    return made_tool("prog_insns")
 
 
 def programs(tool, min_id=0):

@@ -16,23 +16,18 @@ import os
 import subprocess
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
 import backends
+from lib.peers import made_tool
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD = os.environ.get("BUILD", "build")
 PAGE = 5000  # Loki's default max_entries_limit_per_query
 
 
 @pytest.fixture(scope="module")
 def driver():
-    target = f"{BUILD}/loki_push_driver"
-    subprocess.run(["make", "-s", f"BUILD={BUILD}", target], cwd=REPO,
-                   check=True)
-    return str(REPO / target)
+    return made_tool("loki_push_driver")
 
 
 def driver_cmd(driver, loki, service, *extra):

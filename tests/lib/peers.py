@@ -23,6 +23,15 @@ def go_peer_binary(src_dir, name):
     return out
 
 
+def made_tool(name):
+    """build/<name> (a test tool of the Makefile, e.g. loki_push_driver),
+    made if missing or stale; its path. BUILD= picks another build dir."""
+    build = os.environ.get("BUILD", "build")
+    subprocess.run(["make", "-s", f"BUILD={build}", f"{build}/{name}"],
+                   cwd=ROOT, check=True)
+    return os.path.join(ROOT, build, name)
+
+
 def go_server_binary():
     return go_peer_binary("GoServer", "goserver")
 
