@@ -899,8 +899,12 @@ static bool parse_duration(const char *s, uint64_t bare_mult, uint64_t *ms)
 
 	if (!parse_u64(&p, &v))
 		return false;
-	if (*p == '\0' && (bare_mult || v == 0))
-		return mul_add(ms, v, bare_mult ? bare_mult : 1);
+	if (*p == '\0' && (bare_mult || v == 0)) {
+		if (!mul_add(&total, v, bare_mult ? bare_mult : 1))
+			return false;
+		*ms = total;
+		return true;
+	}
 	for (;;) {
 		const struct unit *u;
 
@@ -1164,7 +1168,7 @@ static int set_duration(struct load *ld, const struct opt *o, const char *v,
 	bool bare_ms = (o->flags & F_ENV_MS) && s->level == SRC_ENV;
 	uint64_t bare = bare_ms ? 1 : (o->flags & F_BARE_S) ? 1000 : 0;
 	char expect[160], lo[32], hi[32];
-	uint64_t ms = 0;
+	uint64_t ms;
 
 	if (parse_duration(v, bare, &ms) && ms >= o->min && ms <= o->max) {
 		*(uint64_t *)field(ld->cfg, o) = ms;
