@@ -149,7 +149,7 @@ $(FUZZ_BUILD)/pb/%.pb-c.c: user/proto/%.proto
 $(FUZZ_BUILD)/fuzz_grpc: $(FUZZ_BUILD)/pb/cri_api.pb-c.c
 $(FUZZ_BUILD)/fuzz_events: $(FUZZ_PROTO_C) $(SKELS)
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_check.h $(wildcard user/*.c user/*.h include/*.h)
 	$(Q)mkdir -p $(FUZZ_BUILD)
 	@echo "  FUZZ  $@"
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_DEPS_fuzz_$*) -o $@ $(FUZZ_LIBS_fuzz_$*)

@@ -13,12 +13,7 @@
 #include <string.h>
 
 #include "cgroup.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 static int lhex(char c)
 {

@@ -18,12 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 #define WORDS_MAX 24
 

@@ -30,12 +30,7 @@
 #include "logs.h"
 #include "span.h"
 #include "tracer.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 #define SLOTS 4
 #define MS 1000000ull

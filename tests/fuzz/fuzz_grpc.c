@@ -17,12 +17,7 @@
 
 #include "cri.h"
 #include "grpc.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 static void frames(const uint8_t *d, size_t n, const uint8_t **m1,
 		   size_t *l1, const uint8_t **m2, size_t *l2)

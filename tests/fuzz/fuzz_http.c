@@ -17,16 +17,11 @@
 #include <string.h>
 
 #include "http.h"
+#include "fuzz_check.h"
 
 /* RFC 9110 tchar: what a method may consist of */
 #define TOKEN_CHARS "!#$%&'*+-.^_`|~0123456789" \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
 
 struct fz {
 	struct http_stream *peer; /* response stream, request side only */

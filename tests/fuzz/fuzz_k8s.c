@@ -16,14 +16,9 @@
 #include <string.h>
 
 #include "k8s.h"
+#include "fuzz_check.h"
 
 #define LINE_MAX_FUZZ 4096
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
 
 static void check_pod(struct ebt_k8s_pod *p)
 {

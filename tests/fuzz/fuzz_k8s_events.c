@@ -18,14 +18,9 @@
 #include <string.h>
 
 #include "k8s_events.h"
+#include "fuzz_check.h"
 
 #define LINE_MAX_FUZZ 4096
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
 
 static void check_event(struct ebt_kevent *e)
 {

@@ -20,12 +20,7 @@
 #include <string.h>
 
 #include "logs.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 #define MS 1000000ull
 

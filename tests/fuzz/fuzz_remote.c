@@ -18,12 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "remote.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 static void check_status(const uint8_t *data, size_t size,
 			 const char *container)

@@ -12,12 +12,7 @@
 #include <string.h>
 
 #include "selector.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 static void check_req(const struct ebt_sel_req *r)
 {

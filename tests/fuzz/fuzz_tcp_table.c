@@ -14,12 +14,7 @@
 
 #include "ebpftrace_events.h"
 #include "tcp_table.h"
-
-#define CHECK(c)                       \
-	do {                           \
-		if (!(c))              \
-			abort();       \
-	} while (0)
+#include "fuzz_check.h"
 
 static void check_row(const struct ebt_tcp_table *t,
 		      const struct ebt_tcp_row *r, int v6)
