@@ -71,9 +71,12 @@ $(BUILD)/ebpftrace: $(USER_OBJS) $(PROTO_OBJ)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- tests -----------------------------------------------------------------
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(BUILD)/tests
+# tests/unit/fake_http.c: the exporters' fault-injection backend (test_otlp,
+# test_loki); linked into every unit test, the others leave it unused.
+UNIT_HELPERS := tests/unit/fake_http.c
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_HELPERS) tests/unit/fake_http.h $(LIB_OBJS) | $(BUILD)/tests
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPERS) $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 # OTLP encode+gzip throughput (tests/bench/run.sh calls it).
 $(BUILD)/otlp_bench: tests/bench/otlp_bench.c $(LIB_OBJS) | $(BUILD)

@@ -11,21 +11,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <zlib.h>
 
+#include "fake_http.h"
 #include "loki.h"
 
 #define TS0 1700000000000000000ull
@@ -458,101 +454,11 @@ enum fake_mode {
 #define MARKER "BAD-MARKER"
 
 struct fake {
+	struct fake_http h;  /* first: the answer callback casts back */
 	enum fake_mode mode;
-	int lfd;
-	uint16_t port;
-	pthread_t thread;
-	atomic_bool stop;
-	pthread_mutex_t lock;
-	int requests;
-	char headers[4096];  /* of the last request */
-	char **lines;        /* lines of accepted requests, in order */
+	char **lines;        /* lines of accepted requests, in order (h.lock) */
 	size_t n_lines, cap_lines;
 };
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static bool wait_readable(struct fake *f, int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	while (!atomic_load(&f->stop)) {
-		int rc = poll(&p, 1, 20);
-
-		if (rc > 0)
-			return true;
-		if (rc < 0)
-			return false;
-	}
-	return false;
-}
-
-static void write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-/* One request: headers + Content-Length body. Heap buffer or NULL. */
-static char *read_request(struct fake *f, int fd, size_t *hdr_len,
-			  size_t *total)
-{
-	size_t cap = 1 << 16, len = 0, need = 0;
-	char *buf = malloc(cap + 1);
-
-	while (buf && (need == 0 || len < need)) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		if (!wait_readable(f, fd))
-			break;
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (need == 0 && strstr(buf, "\r\n\r\n")) {
-			char *cl = strcasestr(buf, "\r\nContent-Length:");
-
-			*hdr_len = (size_t)(strstr(buf, "\r\n\r\n") - buf) + 4;
-			need = *hdr_len + (cl ? strtoul(cl + 17, NULL, 10) : 0);
-		}
-	}
-	if (buf && (need == 0 || len < need)) {
-		free(buf);
-		return NULL;
-	}
-	*total = len;
-	return buf;
-}
 
 static char *gunzip(const uint8_t *in, size_t len)
 {
@@ -598,147 +504,86 @@ static void store_lines(struct fake *f, const char *json)
 	cJSON *root = cJSON_Parse(json), *s, *v;
 
 	assert_non_null(root);
+	pthread_mutex_lock(&f->h.lock);
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(root, "streams"))
 		cJSON_ArrayForEach(v, cJSON_GetObjectItem(s, "values"))
 			add_line(f, cJSON_GetArrayItem(v, 1)->valuestring);
+	pthread_mutex_unlock(&f->h.lock);
 	cJSON_Delete(root);
 }
 
-static const char r204[] = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-
-static void respond(struct fake *f, int fd, const char *json, int nth)
+/* The refusal mode's answer to request nth, or NULL: accept it. */
+static const char *refusal(struct fake *f, const char *json, int nth)
 {
 	switch (f->mode) {
 	case FAKE_MARKER_400:
-		if (strstr(json, MARKER)) {
-			static const char why[] = "entry with " MARKER
-						  " refused\nmore\n";
-			char head[160];
-
-			snprintf(head, sizeof(head),
-				 "HTTP/1.1 400 Bad Request\r\nContent-Length: "
-				 "%zu\r\nConnection: close\r\n\r\n",
-				 sizeof(why) - 1);
-			write_all(fd, head);
-			write_all(fd, why);
-			return;
-		}
-		break;
+		return strstr(json, MARKER) ?
+			       "HTTP/1.1 400 Bad Request\r\nContent-Length: 35"
+			       "\r\nConnection: close\r\n\r\n"
+			       "entry with " MARKER " refused\nmore\n" :
+			       NULL;
 	case FAKE_429_ONCE:
-		if (nth == 1) {
-			write_all(fd, "HTTP/1.1 429 Too Many Requests\r\n"
-				      "Retry-After: 0\r\nContent-Length: 0\r\n"
-				      "Connection: close\r\n\r\n");
-			return;
-		}
-		break;
+		return nth > 1 ? NULL :
+				 "HTTP/1.1 429 Too Many Requests\r\n"
+				 "Retry-After: 0\r\nContent-Length: 0\r\n"
+				 "Connection: close\r\n\r\n";
 	case FAKE_500_ONCE:
-		if (nth == 1) {
-			write_all(fd, "HTTP/1.1 500 Internal Server Error\r\n"
-				      "Content-Length: 11\r\nConnection: close"
-				      "\r\n\r\nempty ring\n");
-			return;
-		}
-		break;
+		return nth > 1 ? NULL :
+				 "HTTP/1.1 500 Internal Server Error\r\n"
+				 "Content-Length: 11\r\nConnection: close"
+				 "\r\n\r\nempty ring\n";
 	case FAKE_401:
-		write_all(fd, "HTTP/1.1 401 Unauthorized\r\n"
-			      "Content-Length: 4\r\nConnection: close\r\n\r\n"
-			      "nope");
-		return;
-	case FAKE_SILENT:
-		while (wait_readable(f, fd)) {
-			char c;
-
-			if (recv(fd, &c, 1, 0) <= 0)
-				break;
-		}
-		return;
+		return "HTTP/1.1 401 Unauthorized\r\n"
+		       "Content-Length: 4\r\nConnection: close\r\n\r\nnope";
 	default:
-		break;
+		return NULL;
 	}
-	pthread_mutex_lock(&f->lock);
-	store_lines(f, json);
-	pthread_mutex_unlock(&f->lock);
-	write_all(fd, r204);
 }
 
-static void serve_one(struct fake *f, int fd)
+static void answer(struct fake_http *h, int fd, const uint8_t *body,
+		   size_t body_len, int nth)
 {
-	size_t hdr_len = 0, total = 0;
-	char *req = read_request(f, fd, &hdr_len, &total);
+	struct fake *f = (struct fake *)h;
 	char *json;
-	int nth;
+	const char *no;
 
-	if (req) {
-		pthread_mutex_lock(&f->lock);
-		nth = ++f->requests;
-		snprintf(f->headers, sizeof(f->headers), "%.*s", (int)hdr_len,
-			 req);
-		pthread_mutex_unlock(&f->lock);
-		json = strcasestr(req, "\r\nContent-Encoding: gzip") ?
-			       gunzip((uint8_t *)req + hdr_len,
-				      total - hdr_len) :
-			       strdup(req + hdr_len);
-		respond(f, fd, json, nth);
-		free(json);
-		free(req);
+	if (f->mode == FAKE_SILENT) {
+		fake_http_hold(h, fd);
+		return;
 	}
-	close(fd);
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-
-	while (wait_readable(f, f->lfd)) {
-		int fd = accept(f->lfd, NULL, NULL);
-
-		if (fd >= 0)
-			serve_one(f, fd);
+	pthread_mutex_lock(&h->lock);
+	json = strcasestr(h->headers, "\r\nContent-Encoding: gzip") ?
+		       gunzip(body, body_len) :
+		       strndup((const char *)body, body_len);
+	pthread_mutex_unlock(&h->lock);
+	no = refusal(f, json, nth);
+	if (no) {
+		fake_http_write_str(fd, no);
+	} else {
+		store_lines(f, json);
+		fake_http_write_str(fd, "HTTP/1.1 204 No Content\r\n"
+				    "Connection: close\r\n\r\n");
 	}
-	return NULL;
+	free(json);
 }
 
 static struct fake *fake_start(enum fake_mode mode)
 {
 	struct fake *f = calloc(1, sizeof(*f));
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
 
 	assert_non_null(f);
 	f->mode = mode;
-	pthread_mutex_init(&f->lock, NULL);
-	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(f->lfd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
-	f->port = ntohs(a.sin_port);
-	assert_int_equal(listen(f->lfd, 16), 0);
-	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
+	fake_http_start(&f->h, answer);
 	return f;
 }
 
 static void fake_stop(struct fake *f)
 {
-	atomic_store(&f->stop, true);
-	pthread_join(f->thread, NULL);
-	close(f->lfd);
-	pthread_mutex_destroy(&f->lock);
+	fake_http_stop(&f->h);
 	for (size_t i = 0; i < f->n_lines; i++)
 		free(f->lines[i]);
 	free(f->lines);
 	free(f);
-}
-
-static int fake_requests(struct fake *f)
-{
-	int n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->requests;
-	pthread_mutex_unlock(&f->lock);
-	return n;
 }
 
 /* ---- exporter ------------------------------------------------------------ */
@@ -801,14 +646,14 @@ static bool done_at_least(const struct loki_stats *s, uint64_t n)
 static void wait_stats(struct loki_exporter *e, stats_pred pred, uint64_t arg,
 		       struct loki_stats *out)
 {
-	uint64_t until = mono_ms() + 10000;
+	uint64_t until = fake_mono_ns() + 10000000000ull;
 
 	do {
 		loki_exporter_stats(e, out);
 		if (pred(out, arg))
 			return;
-		sleep_ms(10);
-	} while (mono_ms() < until);
+		fake_sleep_ms(10);
+	} while (fake_mono_ns() < until);
 	fail_msg("stats not reached: sent %llu rejected %llu failed %llu "
 		 "requests %llu",
 		 (unsigned long long)out->entries_sent,
@@ -834,7 +679,7 @@ static void test_export_ok_headers_and_order(void **state)
 	struct loki_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.tenant = "team-a";
 	x.cfg.username = "user";
 	x.cfg.password = "secret";
@@ -851,12 +696,12 @@ static void test_export_ok_headers_and_order(void **state)
 		snprintf(want, sizeof(want), "line %04zu", i);
 		assert_string_equal(f->lines[i], want);
 	}
-	assert_non_null(strstr(f->headers, "POST /loki/api/v1/push HTTP/1.1"));
-	assert_non_null(strcasestr(f->headers, "\r\nX-Scope-OrgID: team-a"));
-	assert_non_null(strcasestr(f->headers, "\r\nContent-Type: application/json"));
-	assert_non_null(strcasestr(f->headers, "\r\nContent-Encoding: gzip"));
+	assert_non_null(strstr(f->h.headers, "POST /loki/api/v1/push HTTP/1.1"));
+	assert_non_null(strcasestr(f->h.headers, "\r\nX-Scope-OrgID: team-a"));
+	assert_non_null(strcasestr(f->h.headers, "\r\nContent-Type: application/json"));
+	assert_non_null(strcasestr(f->h.headers, "\r\nContent-Encoding: gzip"));
 	/* base64("user:secret") */
-	assert_non_null(strstr(f->headers,
+	assert_non_null(strstr(f->h.headers,
 			       "\r\nAuthorization: Basic dXNlcjpzZWNyZXQ="));
 	fake_stop(f);
 	ebt_resource_unref(x.res);
@@ -870,7 +715,7 @@ static void test_export_bearer_and_batches(void **state)
 	struct loki_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.bearer_token = "tok123";
 	x.cfg.gzip = false;
 	x.cfg.batch_bytes = 1000; /* ~10 lines of ~100 JSON bytes */
@@ -888,9 +733,9 @@ static void test_export_bearer_and_batches(void **state)
 		snprintf(want, sizeof(want), "line %04zu", i);
 		assert_string_equal(f->lines[i], want);
 	}
-	assert_non_null(strstr(f->headers, "\r\nAuthorization: Bearer tok123"));
-	assert_null(strcasestr(f->headers, "Content-Encoding"));
-	assert_null(strcasestr(f->headers, "X-Scope-OrgID"));
+	assert_non_null(strstr(f->h.headers, "\r\nAuthorization: Bearer tok123"));
+	assert_null(strcasestr(f->h.headers, "Content-Encoding"));
+	assert_null(strcasestr(f->h.headers, "X-Scope-OrgID"));
 	fake_stop(f);
 	ebt_resource_unref(x.res);
 }
@@ -906,7 +751,7 @@ static void test_export_400_split(void **state)
 	size_t k = 0;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.batch_timeout_ms = 200;
 	e = start(&x);
 	submit_lines(e, &x, 0, 100, true);
@@ -939,7 +784,7 @@ static void test_export_429_retry(void **state)
 	struct loki_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	e = start(&x);
 	submit_lines(e, &x, 0, 10, false);
 	wait_stats(e, done_at_least, 10, &st);
@@ -962,7 +807,7 @@ static void test_export_500_retried(void **state)
 	struct loki_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	e = start(&x);
 	submit_lines(e, &x, 0, 5, false);
 	wait_stats(e, done_at_least, 5, &st);
@@ -985,7 +830,7 @@ static void test_export_401_dropped(void **state)
 	struct loki_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	e = start(&x);
 	submit_lines(e, &x, 0, 5, false);
 	wait_stats(e, done_at_least, 5, &st);
@@ -1009,7 +854,7 @@ static void test_export_queue_bound(void **state)
 	unsigned accepted = 0;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.queue_bytes = 16 * 1024;
 	x.cfg.batch_timeout_ms = 10;
 	x.cfg.timeout_ms = 60000;
@@ -1046,15 +891,15 @@ static void test_export_batch_timeout(void **state)
 	uint64_t t0;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.batch_timeout_ms = 300;
 	e = start(&x);
-	t0 = mono_ms();
+	t0 = fake_mono_ns();
 	submit_lines(e, &x, 0, 3, false);
-	sleep_ms(100);
-	assert_int_equal(fake_requests(f), 0); /* waits for more */
+	fake_sleep_ms(100);
+	assert_int_equal(fake_http_requests(&f->h), 0); /* waits for more */
 	wait_stats(e, done_at_least, 3, &st);
-	assert_true(mono_ms() - t0 >= 250);
+	assert_true(fake_mono_ns() - t0 >= 250000000ull);
 	assert_int_equal(st.requests, 1);
 	loki_exporter_shutdown(e, 1000, NULL);
 	fake_stop(f);

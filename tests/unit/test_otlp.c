@@ -10,19 +10,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fake_http.h"
 #include "otlp.h"
 #include "otlp_trace_service.pb-c.h"
 
@@ -502,118 +498,9 @@ enum fake_mode {
 };
 
 struct fake {
+	struct fake_http h; /* first: the answer callback casts back */
 	enum fake_mode mode;
-	int lfd;
-	uint16_t port;
-	pthread_t thread;
-	atomic_bool stop;
-	pthread_mutex_t lock;
-	int requests;
-	uint64_t req_ns[8]; /* arrival of the first requests */
-	char headers[4096]; /* of the last request */
-	uint8_t *body;      /* of the last request */
-	size_t body_len;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static bool wait_readable(struct fake *f, int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	while (!atomic_load(&f->stop)) {
-		int rc = poll(&p, 1, 20);
-
-		if (rc > 0)
-			return true;
-		if (rc < 0)
-			return false;
-	}
-	return false;
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Read one request (headers + Content-Length body). Heap buffer or NULL. */
-static char *read_request(struct fake *f, int fd, size_t *hdr_len,
-			  size_t *total)
-{
-	size_t cap = 1 << 16, len = 0, need = 0;
-	char *buf = malloc(cap + 1);
-
-	while (buf && (need == 0 || len < need)) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		if (!wait_readable(f, fd))
-			break;
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (need == 0 && strstr(buf, "\r\n\r\n")) {
-			char *cl = strcasestr(buf, "\r\nContent-Length:");
-
-			*hdr_len = (size_t)(strstr(buf, "\r\n\r\n") - buf) + 4;
-			need = *hdr_len + (cl ? strtoul(cl + 17, NULL, 10) : 0);
-		}
-	}
-	if (buf && (need == 0 || len < need)) {
-		free(buf);
-		return NULL;
-	}
-	*total = len;
-	return buf;
-}
-
-static void record(struct fake *f, const char *req, size_t hdr_len,
-		   size_t total)
-{
-	pthread_mutex_lock(&f->lock);
-	if (f->requests < 8)
-		f->req_ns[f->requests] = mono_ns();
-	f->requests++;
-	snprintf(f->headers, sizeof(f->headers), "%.*s", (int)hdr_len, req);
-	free(f->body);
-	f->body_len = total - hdr_len;
-	f->body = malloc(f->body_len + 1);
-	if (f->body)
-		memcpy(f->body, req + hdr_len, f->body_len);
-	pthread_mutex_unlock(&f->lock);
-}
 
 static void respond_ok(int fd, bool partial)
 {
@@ -633,37 +520,32 @@ static void respond_ok(int fd, bool partial)
 	snprintf(head, sizeof(head),
 		 "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
 		 "Content-Length: %zu\r\nConnection: close\r\n\r\n", n);
-	write_all(fd, head, strlen(head));
-	write_all(fd, body, n);
+	fake_http_write_str(fd, head);
+	fake_http_write(fd, body, n);
 }
 
-static void respond(struct fake *f, int fd, int nth)
+static void answer(struct fake_http *h, int fd, const uint8_t *body,
+		   size_t body_len, int nth)
 {
-	static const char r503[] =
-		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-		"Content-Length: 0\r\nConnection: close\r\n\r\n";
-	static const char r400[] =
-		"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
-		"Connection: close\r\n\r\n";
+	struct fake *f = (struct fake *)h;
 
+	(void)body;
+	(void)body_len;
 	switch (f->mode) {
 	case FAKE_503_THEN_OK:
-		if (nth == 1) {
-			write_all(fd, r503, sizeof(r503) - 1);
-			break;
-		}
-		respond_ok(fd, false);
+		if (nth == 1)
+			fake_http_write_str(fd, "HTTP/1.1 503 Service Unavailable\r\n"
+					    "Retry-After: 1\r\nContent-Length: 0\r\n"
+					    "Connection: close\r\n\r\n");
+		else
+			respond_ok(fd, false);
 		break;
 	case FAKE_BAD_REQUEST:
-		write_all(fd, r400, sizeof(r400) - 1);
+		fake_http_write_str(fd, "HTTP/1.1 400 Bad Request\r\n"
+				    "Content-Length: 0\r\nConnection: close\r\n\r\n");
 		break;
 	case FAKE_SILENT:
-		while (wait_readable(f, fd)) { /* hold until stop or close */
-			char c;
-
-			if (recv(fd, &c, 1, 0) <= 0)
-				break;
-		}
+		fake_http_hold(h, fd);
 		break;
 	case FAKE_PARTIAL:
 		respond_ok(fd, true);
@@ -675,91 +557,20 @@ static void respond(struct fake *f, int fd, int nth)
 	}
 }
 
-static void serve_one(struct fake *f, int fd)
-{
-	size_t hdr_len = 0, total = 0;
-	char *req = read_request(f, fd, &hdr_len, &total);
-	int nth;
-
-	if (req) {
-		record(f, req, hdr_len, total);
-		pthread_mutex_lock(&f->lock);
-		nth = f->requests;
-		pthread_mutex_unlock(&f->lock);
-		respond(f, fd, nth);
-		free(req);
-	}
-	close(fd);
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-
-	while (wait_readable(f, f->lfd)) {
-		int fd = accept(f->lfd, NULL, NULL);
-
-		if (fd >= 0)
-			serve_one(f, fd);
-	}
-	return NULL;
-}
-
-static int listen_loopback(uint16_t *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 static struct fake *fake_start(enum fake_mode mode)
 {
 	struct fake *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	f->mode = mode;
-	pthread_mutex_init(&f->lock, NULL);
-	f->lfd = listen_loopback(&f->port);
-	assert_int_equal(listen(f->lfd, 16), 0);
-	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
+	fake_http_start(&f->h, answer);
 	return f;
 }
 
 static void fake_stop(struct fake *f)
 {
-	atomic_store(&f->stop, true);
-	pthread_join(f->thread, NULL);
-	close(f->lfd);
-	pthread_mutex_destroy(&f->lock);
-	free(f->body);
+	fake_http_stop(&f->h);
 	free(f);
-}
-
-static int fake_requests(struct fake *f)
-{
-	int n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->requests;
-	pthread_mutex_unlock(&f->lock);
-	return n;
-}
-
-/* A port on 127.0.0.1 that nothing listens on. */
-static uint16_t closed_port(void)
-{
-	uint16_t port;
-	int fd = listen_loopback(&port);
-
-	close(fd);
-	return port;
 }
 
 /* ---- exporter ------------------------------------------------------------ */
@@ -828,14 +639,14 @@ static bool settled(const struct otlp_stats *s, uint64_t n)
 static void wait_stats(struct otlp_exporter *e, stats_pred pred, uint64_t arg,
 		       struct otlp_stats *out)
 {
-	uint64_t until = mono_ns() + 10000000000ull;
+	uint64_t until = fake_mono_ns() + 10000000000ull;
 
 	do {
 		otlp_exporter_stats(e, out);
 		if (pred(out, arg))
 			return;
-		sleep_ms(10);
-	} while (mono_ns() < until);
+		fake_sleep_ms(10);
+	} while (fake_mono_ns() < until);
 	fail_msg("stats condition not reached: exported %llu rejected %llu "
 		 "retries %llu requests %llu",
 		 (unsigned long long)out->spans_exported,
@@ -860,9 +671,9 @@ static size_t body_span_count(struct fake *f)
 	size_t raw_len, n = 0;
 	pb_request *req;
 
-	pthread_mutex_lock(&f->lock);
-	assert_int_equal(gunzip(f->body, f->body_len, &raw, &raw_len), 0);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_lock(&f->h.lock);
+	assert_int_equal(gunzip(f->h.body, f->h.body_len, &raw, &raw_len), 0);
+	pthread_mutex_unlock(&f->h.lock);
 	req = unpack_request(raw_len, raw);
 	assert_non_null(req);
 	for (size_t i = 0; i < req->n_resource_spans; i++)
@@ -882,7 +693,7 @@ static void test_export_retry_after(void **state)
 	uint64_t cpu;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.headers = " X-Scope-OrgID=tenant%201 , Authorization=Basic%20YWJj=,";
 	e = start_exporter(&x);
 	submit_n(e, &x, 4); /* one full batch */
@@ -892,15 +703,15 @@ static void test_export_retry_after(void **state)
 	assert_int_equal(st.request_errors, 1);
 	assert_int_equal(st.retries, 1);
 	assert_int_equal(st.spans_dropped_rejected, 0);
-	assert_int_equal(fake_requests(f), 2);
+	assert_int_equal(fake_http_requests(&f->h), 2);
 	/* Retry-After: 1 honoured (not the 500 ms backoff) */
-	assert_true(f->req_ns[1] - f->req_ns[0] >= 950000000ull);
-	assert_non_null(strstr(f->headers, "POST /v1/traces HTTP/1.1\r\n"));
-	assert_non_null(strstr(f->headers,
+	assert_true(f->h.req_ns[1] - f->h.req_ns[0] >= 950000000ull);
+	assert_non_null(strstr(f->h.headers, "POST /v1/traces HTTP/1.1\r\n"));
+	assert_non_null(strstr(f->h.headers,
 			       "\r\nContent-Type: application/x-protobuf\r\n"));
-	assert_non_null(strstr(f->headers, "\r\nContent-Encoding: gzip\r\n"));
-	assert_non_null(strstr(f->headers, "\r\nX-Scope-OrgID: tenant 1\r\n"));
-	assert_non_null(strstr(f->headers, "\r\nAuthorization: Basic YWJj=\r\n"));
+	assert_non_null(strstr(f->h.headers, "\r\nContent-Encoding: gzip\r\n"));
+	assert_non_null(strstr(f->h.headers, "\r\nX-Scope-OrgID: tenant 1\r\n"));
+	assert_non_null(strstr(f->h.headers, "\r\nAuthorization: Basic YWJj=\r\n"));
 	assert_int_equal(body_span_count(f), 4);
 	cpu = st.worker_cpu_ns; /* the worker's own clock, while it runs */
 	assert_true(cpu > 0);
@@ -920,19 +731,19 @@ static void test_export_bad_request(void **state)
 	struct otlp_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.batch_spans = 3;
 	e = start_exporter(&x);
 	submit_n(e, &x, 3);
 	wait_stats(e, rejected_at_least, 3, &st);
-	sleep_ms(800); /* longer than any first backoff: no retry comes */
+	fake_sleep_ms(800); /* longer than any first backoff: no retry comes */
 	otlp_exporter_stats(e, &st);
 	assert_int_equal(st.spans_dropped_rejected, 3);
 	assert_int_equal(st.spans_exported, 0);
 	assert_int_equal(st.requests, 1);
 	assert_int_equal(st.request_errors, 1);
 	assert_int_equal(st.retries, 0);
-	assert_int_equal(fake_requests(f), 1);
+	assert_int_equal(fake_http_requests(&f->h), 1);
 	otlp_exporter_shutdown_stats(e, 1000, &st);
 	assert_conserved(&st);
 	fake_stop(f);
@@ -948,7 +759,7 @@ static void test_export_timeout(void **state)
 	uint64_t t0;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.timeout_ms = 200;
 	x.cfg.batch_spans = 2;
 	e = start_exporter(&x);
@@ -958,10 +769,10 @@ static void test_export_timeout(void **state)
 	assert_int_equal(st.spans_exported, 0);
 	assert_int_equal(st.spans_dropped_rejected, 0);
 	assert_int_equal(st.queue_bytes > 0, 1); /* in flight, still counted */
-	t0 = mono_ns();
+	t0 = fake_mono_ns();
 	otlp_exporter_shutdown_stats(e, 300, &st);
 	/* deadline 300 ms; in-flight requests are aborted within ~1 s */
-	assert_true(mono_ns() - t0 < 1800000000ull);
+	assert_true(fake_mono_ns() - t0 < 1800000000ull);
 	assert_int_equal(st.spans_dropped_shutdown, 2);
 	assert_int_equal(st.spans_exported, 0);
 	assert_conserved(&st);
@@ -977,7 +788,7 @@ static void test_export_partial_success(void **state)
 	struct otlp_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.batch_spans = 5;
 	x.cfg.gzip = false;
 	e = start_exporter(&x);
@@ -986,7 +797,7 @@ static void test_export_partial_success(void **state)
 	assert_int_equal(st.spans_rejected_partial, 2);
 	assert_int_equal(st.spans_exported, 3);
 	assert_int_equal(st.request_errors, 0);
-	assert_null(strstr(f->headers, "Content-Encoding"));
+	assert_null(strstr(f->h.headers, "Content-Encoding"));
 	otlp_exporter_shutdown_stats(e, 1000, &st);
 	assert_conserved(&st);
 	fake_stop(f);
@@ -1003,14 +814,14 @@ static void test_export_batch_timeout(void **state)
 	uint64_t t0;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.batch_spans = 100;
 	x.cfg.batch_timeout_ms = 200;
 	e = start_exporter(&x);
-	t0 = mono_ns();
+	t0 = fake_mono_ns();
 	submit_n(e, &x, 3);
 	wait_stats(e, exported_at_least, 3, &st);
-	assert_true(f->req_ns[0] - t0 >= 180000000ull);
+	assert_true(f->h.req_ns[0] - t0 >= 180000000ull);
 	assert_int_equal(st.requests, 1);
 	assert_int_equal(body_span_count(f), 3);
 	otlp_exporter_shutdown_stats(e, 1000, &st);
@@ -1028,7 +839,7 @@ static void test_export_shutdown_flush(void **state)
 	struct otlp_stats st;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	x.cfg.batch_spans = 4;
 	x.cfg.batch_timeout_ms = 60000;
 	e = start_exporter(&x);
@@ -1036,7 +847,7 @@ static void test_export_shutdown_flush(void **state)
 	otlp_exporter_shutdown_stats(e, 3000, &st);
 	assert_int_equal(st.spans_exported, 10);
 	assert_int_equal(st.spans_dropped_shutdown, 0);
-	assert_int_equal(fake_requests(f), 3);
+	assert_int_equal(fake_http_requests(&f->h), 3);
 	assert_conserved(&st);
 	fake_stop(f);
 	ebt_resource_unref(x.res);
@@ -1053,7 +864,7 @@ static void test_export_queue_bound(void **state)
 	unsigned accepted = 0, n = 3000;
 
 	(void)state;
-	fixture_init(&x, closed_port());
+	fixture_init(&x, fake_http_closed_port());
 	probe = make_span(x.res, 1);
 	limit = 10 * ebt_span_size(probe);
 	ebt_span_free(probe);
@@ -1062,10 +873,10 @@ static void test_export_queue_bound(void **state)
 	e = start_exporter(&x);
 	for (unsigned i = 0; i < n; i++) {
 		struct ebt_span *s = make_span(x.res, i % 8);
-		uint64_t t0 = mono_ns(), dt;
+		uint64_t t0 = fake_mono_ns(), dt;
 
 		accepted += otlp_exporter_submit(e, s);
-		dt = mono_ns() - t0;
+		dt = fake_mono_ns() - t0;
 		worst = dt > worst ? dt : worst;
 		otlp_exporter_stats(e, &st);
 		assert_true(st.queue_bytes <= limit);
@@ -1117,7 +928,7 @@ static void test_export_shutdown_says_loss(void **state)
 	char *err;
 
 	(void)state;
-	fixture_init(&x, closed_port());
+	fixture_init(&x, fake_http_closed_port());
 	x.cfg.batch_timeout_ms = 60000; /* nothing goes out before shutdown */
 	e = start_exporter(&x);
 	submit_n(e, &x, 3);
@@ -1140,7 +951,7 @@ static void test_export_shutdown_quiet_without_loss(void **state)
 	char *err;
 
 	(void)state;
-	fixture_init(&x, f->port);
+	fixture_init(&x, f->h.port);
 	e = start_exporter(&x);
 	submit_n(e, &x, 4);
 	wait_stats(e, exported_at_least, 4, &st);
