@@ -25,8 +25,8 @@ def server_factory():
     from lib.peers import Server
     started = []
 
-    def make(kind, downstream=None, service=None):
-        env = {"OTEL_SERVICE_NAME": service} if service else None
+    def make(kind, downstream=None, service=None, env=None):
+        env = dict(env or {}, **({"OTEL_SERVICE_NAME": service} if service else {}))
         s = Server(kind, downstream, env).start()
         started.append(s)
         return s

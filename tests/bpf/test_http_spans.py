@@ -116,6 +116,36 @@ def test_two_tier_one_trace(tracer, server_factory):
     assert fs.start <= fc.start <= bs.start <= bs.end <= fc.end <= fs.end
 
 
+def test_ipv6_and_dual_stack_one_trace(tracer, server_factory):
+    """curl over IPv6 to a server on ::1, which calls over IPv4 a server on
+    the dual-stack wildcard (::, the default of JVMs and many others): the
+    peers read as the sockets have them, ::1, and 127.0.0.1 rather than
+    ::ffff:127.0.0.1; the 4-tuple links still make one trace."""
+    back, front = svc(), svc()
+    b = server_factory("python", service=back, env={"BIND_ADDR": "::"})
+    f = server_factory("python", downstream=b.url, service=front,
+                       env={"BIND_ADDR": "::1"})
+    front_url = f"http://[::1]:{f.port}"
+    assert curl("-g", front_url + "/chain") == 200
+    (fs,) = server_spans(tracer, front, name="GET /chain")
+    (bs,) = server_spans(tracer, back, name="GET /hello")
+    (fc,) = tracer.wait_for(lambda x: x.kind == 3 and x.service == front)
+    (cc,) = tracer.wait_for(lambda x: x.kind == 3 and x.span_id == fs.parent)
+    assert cc.service == "curl" and cc.trace_id == fs.trace_id
+    assert cc.attrs["url.full"] == front_url + "/chain"
+    assert cc.attrs["server.address"] == "::1"
+    assert cc.attrs["network.peer.address"] == "::1"
+    assert fs.attrs["client.address"] == "::1"
+    assert fs.attrs["server.address"] == "::1"
+    assert fs.attrs["server.port"] == f.port
+    assert fc.parent == fs.span_id and fc.trace_id == fs.trace_id
+    assert fc.attrs["network.peer.address"] == "127.0.0.1"
+    assert bs.parent == fc.span_id and bs.trace_id == fs.trace_id
+    assert bs.attrs["client.address"] == "127.0.0.1"
+    assert bs.attrs["network.peer.address"] == "127.0.0.1"
+    assert bs.attrs["server.port"] == fc.attrs["server.port"] == b.port
+
+
 def test_keepalive_requests_on_one_connection(tracer, server_factory):
     name = svc()
     srv = server_factory("python", service=name)

@@ -3,7 +3,8 @@
 
 Run: python3 tests/peers/pyserver.py <port> [downstream_base_url]
 Port 0 picks a free port. Prints "READY <port>" once listening.
-BIND_ADDR (env) sets the listen address, default 127.0.0.1.
+BIND_ADDR (env) sets the listen address, default 127.0.0.1; one with a
+':' (::1, or :: for dual-stack) makes it an IPv6 socket.
 /chain[?to=PATH] makes its outbound request (GET PATH, default /hello) on
 the thread serving the request.
 /log?msg=TEXT&stream=stderr and /stack?msg=TEXT write to stdout/stderr in
@@ -13,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +175,8 @@ def main():
     DOWNSTREAM = sys.argv[2] if len(sys.argv) > 2 else None
     bind = os.environ.get("BIND_ADDR", "127.0.0.1")
     ThreadingHTTPServer.daemon_threads = True
+    if ":" in bind:
+        ThreadingHTTPServer.address_family = socket.AF_INET6
     server = ThreadingHTTPServer((bind, int(sys.argv[1])), Handler)
     print("READY %d" % server.server_address[1], flush=True)
     try:
