@@ -504,6 +504,12 @@ static const struct ebt_check checks[] = {
 	SYSCALL("close", "end of connections"),
 	SYSCALL("sendfile64", "response bodies sent from files"),
 	SYSCALL("splice", "bodies moved between a pipe and a socket"),
+	SYSCALL("pwrite64", "stdout/stderr logs on a file, written at an offset"),
+	SYSCALL("pwritev", "stdout/stderr logs on a file, written at an offset"),
+	SYSCALL("pwritev2", "stdout/stderr logs on a file, written at an offset"),
+	SYSCALL("dup2", "stdout/stderr moved onto another file (2>&1, a log reopened)"),
+	SYSCALL("dup3", "stdout/stderr moved onto another file (2>&1, a log reopened)"),
+	SCHED("sched_process_exec", "a process's name and resource after exec"),
 	SCHED("sched_process_exit", "forget exited processes"),
 	SCHED("sched_process_fork", "follow the children of selected pids"),
 	{ .name = "uprobes", .purpose = "HTTP inside TLS (uprobes on "

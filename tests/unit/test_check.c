@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "ebpftrace_events.h"
+#include "ebpftrace.skel.h"
 
 #define TMPFS 0x01021994L
 #define CGROUP1 0x27e0ebL
@@ -219,6 +221,65 @@ static const struct ebt_check *find(const char *name)
 	return NULL;
 }
 
+/* A required check whose tracepoint list ("group/ev1,ev2") names event. */
+static bool table_has_event(const char *group, const char *event)
+{
+	size_t n, glen = strlen(group), elen = strlen(event);
+	const struct ebt_check *t = ebt_check_table(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *a = t[i].arg;
+
+		if (!t[i].required || !a || strncmp(a, group, glen) != 0 ||
+		    a[glen] != '/')
+			continue;
+		for (a += glen + 1; *a;) {
+			size_t len = strcspn(a, ",");
+
+			if (len == elen && strncmp(a, event, elen) == 0)
+				return true;
+			a += len + (a[len] == ',');
+		}
+	}
+	return false;
+}
+
+/* Every tracepoint a BPF program of the tracer attaches to is checked
+ * (the skeleton is only opened: no privilege needed), so that `check`
+ * and the start-up test catch a kernel without one, by name. */
+static void test_table_covers_every_tracepoint(void **state)
+{
+	struct ebpftrace_bpf *skel = ebpftrace_bpf__open();
+	struct bpf_program *p;
+	unsigned seen = 0;
+
+	(void)state;
+	assert_non_null(skel);
+	bpf_object__for_each_program(p, skel->obj) {
+		const char *sec = bpf_program__section_name(p), *ev;
+		char group[32];
+
+		if (strncmp(sec, "tracepoint/", 11) == 0) {
+			ev = strchr(sec + 11, '/');
+			assert_non_null(ev);
+			snprintf(group, sizeof(group), "%.*s",
+				 (int)(ev - sec - 11), sec + 11);
+			ev++;
+		} else if (strncmp(sec, "tp_btf/sched_", 13) == 0) {
+			snprintf(group, sizeof(group), "sched");
+			ev = sec + 7;
+		} else {
+			continue; /* uprobes, the raw sys_enter/sys_exit pair */
+		}
+		if (!table_has_event(group, ev))
+			fail_msg("no check for %s/%s (program %s)", group, ev,
+				 bpf_program__name(p));
+		seen++;
+	}
+	assert_true(seen >= 20);
+	ebpftrace_bpf__destroy(skel);
+}
+
 static void test_table_complete(void **state)
 {
 	static const char *const required[] = {
@@ -226,7 +287,9 @@ static void test_table_complete(void **state)
 		"syscall read", "syscall readv", "syscall recvfrom",
 		"syscall recvmsg", "syscall write", "syscall writev",
 		"syscall sendto", "syscall sendmsg", "syscall close",
-		"syscall sendfile64", "syscall splice", "sched_process_exit",
+		"syscall sendfile64", "syscall splice", "syscall pwrite64",
+		"syscall pwritev", "syscall pwritev2", "syscall dup2",
+		"syscall dup3", "sched_process_exec", "sched_process_exit",
 		"sched_process_fork", "BTF", "BPF tracepoint progs",
 		"BPF ring buffer", "BPF task storage", "BPF task registers",
 		"tracefs", "CAP_BPF",
@@ -353,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_run_table_missing_fails),
 		cmocka_unit_test(test_required_table),
 		cmocka_unit_test(test_table_complete),
+		cmocka_unit_test(test_table_covers_every_tracepoint),
 		cmocka_unit_test(test_checks_detect_absence),
 		cmocka_unit_test(test_this_machine),
 	};
