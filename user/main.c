@@ -243,6 +243,7 @@ struct run_parts {
 	struct ebt_kevents *events;   /* NULL: events not shipped here */
 	struct ebt_metrics_server metrics; /* not running: endpoint off */
 	bool adopt;                   /* adopt_open_connections */
+	bool tracer_up;               /* ebt_tracer_init() succeeded */
 };
 
 /* Pod metadata sources and pod selection, for /metrics. */
@@ -578,101 +579,136 @@ static int start_metrics(struct run_parts *p, const struct ebt_config *cfg)
 	return 0;
 }
 
+/* The stages events flow into: the span sinks, the assembler, pod
+ * metadata, the log pipes and Kubernetes events. 0, or -1 once the error
+ * is said; what started is stopped by drain_outputs() and free_pipeline(). */
+static int start_pipeline(struct run_parts *p, const struct ebt_config *cfg,
+			  const char *cmd)
+{
+	char err[512] = "";
+
+	if (start_metrics(p, cfg) != 0)
+		return -1;
+	p->sinks->format = cfg->format;
+	p->sinks->otlp = start_otlp(cfg);
+	if (ebt_tracer_init(p->tracer, cfg, emit_span, p->sinks) != 0) {
+		fprintf(stderr, "ebpftrace %s: out of memory\n", cmd);
+		return -1;
+	}
+	p->tracer_up = true;
+	p->cri = start_cri(cfg, p->tracer->resources);
+	if (start_k8s(cfg, p->tracer->resources, &p->k8s) != 0)
+		return -1;
+	if (ebt_logpipe_start(p->logs, cfg, p->tracer->resources, err,
+			      sizeof(err)) != 0) {
+		fprintf(stderr, "ebpftrace %s: logs: %s\n", cmd, err);
+		return -1;
+	}
+	p->tracer->logs = p->logs->logs;
+	return start_events(cfg, p->logs->loki, &p->events);
+}
+
+/* Programs detached first, so that nothing more arrives; the kernel's
+ * and the selection's counters go to st (NULL: not wanted). Spans held
+ * for a late peer record are let go. */
+static void stop_capture(struct run_parts *p, struct run_stats *st)
+{
+	struct ebt_select_sync *sel = p->sel;
+
+	p->sel = NULL;
+	if (sel && st)
+		ebt_select_sync_stats(sel, &st->sel);
+	ebt_select_sync_stop(sel);
+	if (p->bpf && st)
+		ebt_bpf_stats(p->bpf, st->kernel);
+	ebt_bpf_stop(p->bpf);
+	p->bpf = NULL;
+	p->tracer->bpf = NULL;
+	if (p->tracer_up)
+		ebt_tracer_flush(p->tracer);
+}
+
+/* The BPF side: the programs attached, TLS libraries found, connections
+ * open before the start adopted, pod selection (podf must outlive it). */
+static int start_capture(struct run_parts *p, const struct ebt_config *cfg,
+			 struct ebt_pod_filter *podf, const char *cmd)
+{
+	char err[512] = "";
+
+	install_signals();
+	p->bpf = ebt_bpf_start(cfg, ebt_tracer_handle, p->tracer, err,
+			       sizeof(err));
+	if (!p->bpf) {
+		fprintf(stderr, "ebpftrace %s: %s\n", cmd, err);
+		return -1;
+	}
+	p->tracer->bpf = p->bpf;
+	scan_tls(p->bpf);
+	p->adopt = cfg->adopt_open && !cfg->hook_only;
+	if (p->adopt)
+		adopt_open_conns(p->tracer, p->bpf);
+	if (start_select(cfg, podf, p->cri, p->k8s, p->bpf, &p->sel) != 0) {
+		stop_capture(p, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Shipped events first (they push to Loki), then the log pipes and the
+ * exporters, each given SHUTDOWN_FLUSH_MS to send what they hold. */
+static void drain_outputs(struct run_parts *p, struct run_stats *st)
+{
+	ebt_kevents_stop(p->events);
+	p->events = NULL;
+	ebt_logpipe_stop(p->logs, SHUTDOWN_FLUSH_MS, &st->logs, &st->loki);
+	if (p->sinks->otlp)
+		otlp_exporter_shutdown_stats(p->sinks->otlp, SHUTDOWN_FLUSH_MS,
+					     &st->otlp);
+	p->sinks->otlp = NULL;
+}
+
+static void free_pipeline(struct run_parts *p)
+{
+	if (p->tracer_up)
+		ebt_tracer_fini(p->tracer);
+	p->tracer_up = false;
+	ebt_cri_stop(p->cri);
+	ebt_k8s_stop(p->k8s);
+	p->cri = NULL;
+	p->k8s = NULL;
+	ebt_metrics_server_stop(&p->metrics);
+}
+
 /* The tracer itself, for `run` and `attach`. */
 static int trace(const struct ebt_config *cfg, const char *cmd)
 {
 	struct sinks sinks = {0};
 	struct ebt_tracer tracer;
-	struct ebt_bpf *bpf = NULL;
 	struct ebt_logpipe logs = {0};
-	struct ebt_cri *cri = NULL;
-	struct ebt_k8s *k8s = NULL;
-	struct ebt_kevents *events = NULL;
 	struct ebt_pod_filter podf;
-	struct ebt_select_sync *sel = NULL;
 	struct run_stats st;
 	struct run_parts parts = { .tracer = &tracer, .sinks = &sinks,
 				   .logs = &logs };
 	char err[512] = "";
 	int rc = 1;
 
-	if (ebt_check_required(err, sizeof(err)) != 0) {
-		fprintf(stderr, "ebpftrace %s: %s\n", cmd, err);
-		goto out_cfg;
-	}
-	if (start_metrics(&parts, cfg) != 0)
-		goto out_cfg;
-	sinks.format = cfg->format;
-	sinks.otlp = start_otlp(cfg);
-	if (ebt_tracer_init(&tracer, cfg, emit_span, &sinks) != 0) {
-		fprintf(stderr, "ebpftrace %s: out of memory\n", cmd);
-		goto out_otlp;
-	}
 	memset(&st, 0, sizeof(st));
-	cri = start_cri(cfg, tracer.resources);
-	if (start_k8s(cfg, tracer.resources, &k8s) != 0)
-		goto out_tracer;
-	if (ebt_logpipe_start(&logs, cfg, tracer.resources, err,
-			      sizeof(err)) != 0) {
-		fprintf(stderr, "ebpftrace %s: logs: %s\n", cmd, err);
-		goto out_tracer;
-	}
-	tracer.logs = logs.logs;
-	if (start_events(cfg, logs.loki, &events) != 0)
-		goto out_tracer;
-	install_signals();
-	bpf = ebt_bpf_start(cfg, ebt_tracer_handle, &tracer, err, sizeof(err));
-	if (!bpf) {
+	if (ebt_check_required(err, sizeof(err)) != 0)
 		fprintf(stderr, "ebpftrace %s: %s\n", cmd, err);
-		goto out_tracer;
+	else if (start_pipeline(&parts, cfg, cmd) == 0 &&
+		 start_capture(&parts, cfg, &podf, cmd) == 0) {
+		ebt_metrics_server_set_ready(&parts.metrics, true);
+		log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
+			 cfg->hook_only ? " (hook-only benchmark mode)" : "");
+		main_loop(&parts, cfg->duration_ms);
+		ebt_metrics_server_set_ready(&parts.metrics, false);
+		stop_capture(&parts, &st);
+		rc = 0;
 	}
-	tracer.bpf = bpf;
-	parts.bpf = bpf;
-	scan_tls(bpf);
-	parts.adopt = cfg->adopt_open && !cfg->hook_only;
-	if (parts.adopt)
-		adopt_open_conns(&tracer, bpf);
-	if (start_select(cfg, &podf, cri, k8s, bpf, &sel) != 0) {
-		ebt_bpf_stop(bpf);
-		goto out_tracer;
-	}
-	parts.cri = cri;
-	parts.k8s = k8s;
-	parts.sel = sel;
-	parts.events = events;
-	ebt_metrics_server_set_ready(&parts.metrics, true);
-	log_info("tracing: programs attached, ready%s; Ctrl-C to stop",
-		 cfg->hook_only ? " (hook-only benchmark mode)" : "");
-	main_loop(&parts, cfg->duration_ms);
-	ebt_metrics_server_set_ready(&parts.metrics, false);
-	rc = 0;
-	parts.sel = NULL;
-	if (sel)
-		ebt_select_sync_stats(sel, &st.sel);
-	ebt_select_sync_stop(sel);
-	ebt_bpf_stats(bpf, st.kernel);
-	ebt_bpf_stop(bpf);
-	ebt_tracer_flush(&tracer); /* spans held for a late peer record */
-	parts.events = NULL;
-	ebt_kevents_stop(events); /* before the exporter it pushes to */
-	events = NULL;
-	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
-	if (sinks.otlp)
-		otlp_exporter_shutdown_stats(sinks.otlp, SHUTDOWN_FLUSH_MS,
-					     &st.otlp);
-	sinks.otlp = NULL;
-	write_stats(cfg->stats_file, &st, &tracer);
-out_tracer:
-	ebt_kevents_stop(events);
-	ebt_logpipe_stop(&logs, SHUTDOWN_FLUSH_MS, &st.logs, &st.loki);
-	ebt_tracer_fini(&tracer);
-	ebt_cri_stop(cri);
-	ebt_k8s_stop(k8s);
-out_otlp:
-	if (sinks.otlp)
-		otlp_exporter_shutdown(sinks.otlp, SHUTDOWN_FLUSH_MS);
-out_cfg:
-	ebt_metrics_server_stop(&parts.metrics);
+	drain_outputs(&parts, &st);
+	if (rc == 0)
+		write_stats(cfg->stats_file, &st, &tracer);
+	free_pipeline(&parts);
 	return rc;
 }
 
