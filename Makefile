@@ -72,8 +72,11 @@ $(BUILD)/ebpftrace: $(USER_OBJS) $(PROTO_OBJ)
 
 # ---- tests -----------------------------------------------------------------
 # tests/unit/fake_http.c: the exporters' fault-injection backend (test_otlp,
-# test_loki); linked into every unit test, the others leave it unused.
-UNIT_HELPERS := tests/unit/fake_http.c
+# test_loki): built once, linked into every unit test; the others leave it
+# unused.
+UNIT_HELPERS := $(BUILD)/tests/fake_http.o
+$(BUILD)/tests/fake_http.o: tests/unit/fake_http.c tests/unit/fake_http.h | $(BUILD)/tests
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_HELPERS) tests/unit/fake_http.h $(LIB_OBJS) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPERS) $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
