@@ -1369,6 +1369,7 @@ static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 }
 
 #define EBT_MSG_PEEK 2
+#define EBT_MSG_FASTOPEN 0x20000000
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 #define TCP_ESTABLISHED 1
@@ -1471,6 +1472,43 @@ static __always_inline enum look worth_a_look(enum data_sc sc)
 }
 
 /*
+ * TCP Fast Open without connect(): sendto or sendmsg with MSG_FASTOPEN and
+ * an address connects the socket and sends the data (in the SYN when the
+ * server's cookie is known). -EINPROGRESS: non-blocking, no cookie yet,
+ * nothing sent; the program writes again once connected. Either way the
+ * connection is a client's, opened here as connect() would have.
+ */
+static __always_inline bool fastopen_open(__u32 fd, __u64 flags, __u64 addr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
+
+	if (!(flags & EBT_MSG_FASTOPEN) || !addr || !selected(key.tgid) ||
+	    conn_lookup(&key))
+		return false;
+	conn_open(id, fd, EBT_ROLE_CLIENT);
+	return true;
+}
+
+static __always_inline bool fastopen_msg(__u32 fd, __u64 flags, __u64 msg)
+{
+	void *name = NULL;
+
+	if (flags & EBT_MSG_FASTOPEN)
+		bpf_probe_read_user(&name, sizeof(name),
+				    &((struct user_msghdr *)msg)->msg_name);
+	return fastopen_open(fd, flags, (__u64)name);
+}
+
+/* A send that may have connected its socket (see fastopen_open): looked
+ * at whether or not the process has connections yet. */
+static __always_inline bool may_fastopen(enum data_sc sc, long ret)
+{
+	return (sc == SC_SENDTO || sc == SC_SENDMSG) &&
+	       (ret > 0 || ret == -EINPROGRESS);
+}
+
+/*
  * The sys_exit of data syscall sc that returned ret, its arguments read
  * from regs. recv(MSG_PEEK) leaves the bytes queued: the read that
  * consumes them is the one captured, or a request would be seen twice
@@ -1484,16 +1522,27 @@ static __always_inline enum look worth_a_look(enum data_sc sc)
 static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 				   long ret)
 {
+	bool opened = false;
 	enum look look;
 	__u32 fd;
 	__u64 a1;
 
-	if (ebt_cfg.hook_only || ret <= 0 || !(look = worth_a_look(sc)))
+	if (ebt_cfg.hook_only || (ret <= 0 && !may_fastopen(sc, ret)))
+		return 0;
+	look = ret > 0 ? worth_a_look(sc) : LOOK_NO;
+	if (!look && !may_fastopen(sc, ret))
 		return 0;
 	if (!regs)
 		regs = user_regs();
 	fd = (__u32)PT_REGS_PARM1_SYSCALL(regs);
 	a1 = PT_REGS_PARM2_SYSCALL(regs);
+	if (sc == SC_SENDTO)
+		opened = fastopen_open(fd, PT_REGS_PARM4_SYSCALL(regs),
+				       PT_REGS_PARM5_SYSCALL(regs));
+	else if (sc == SC_SENDMSG)
+		opened = fastopen_msg(fd, PT_REGS_PARM3_SYSCALL(regs), a1);
+	if (ret <= 0 || (!look && !opened))
+		return 0;
 	switch (sc) {
 	case SC_READ:
 		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, LOOK_NO, ret);

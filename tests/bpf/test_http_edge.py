@@ -1013,3 +1013,73 @@ def test_server_closes_without_answering(edge):
     assert "http.response.status_code" not in srv.attrs, srv
     assert srv.trace_id == s.trace_id and srv.parent == s.span_id, (srv, s)
     assert srv.end - srv.start >= 150_000_000, srv
+
+
+def tcp_ext(name):
+    """A TcpExt counter of /proc/net/netstat."""
+    with open("/proc/net/netstat") as f:
+        rows = [line.split() for line in f if line.startswith("TcpExt:")]
+    return int(rows[1][rows[0].index(name)])
+
+
+def test_tcp_fast_open_without_connect(edge):
+    """TCP Fast Open as a program does it without connect(): sendto or
+    sendmsg with MSG_FASTOPEN and the server's address connects the socket
+    and sends the request in one call. Non-blocking and without the
+    server's cookie it fails with EINPROGRESS and the request is written
+    once connected; with the cookie the request rides in the SYN. Each is
+    a client span, the parent of the server's. A fresh loopback address
+    per run: no cookie is cached for it yet."""
+    import random
+    import select
+    import threading
+    sysctl = "/proc/sys/net/ipv4/tcp_fastopen"
+    with open(sysctl) as f:
+        saved = f.read().strip()
+    host = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(1, 254)}"
+    lsock = socket.socket()
+    try:
+        with open(sysctl, "w") as f:
+            f.write("3")  # client and server
+        lsock.bind((host, 0))
+        lsock.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+        lsock.listen()
+        port = lsock.getsockname()[1]
+
+        def serve():
+            for _ in range(3):
+                conn, _ = lsock.accept()
+                with conn:
+                    read_head(conn)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        th = threading.Thread(target=serve)
+        th.start()
+        req = lambda n: f"GET /tfo/{n} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        passive = tcp_ext("TCPFastOpenPassive")
+        t0 = time.time_ns()
+        with socket.socket() as s:  # no cookie yet: EINPROGRESS
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.sendto(req(1), socket.MSG_FASTOPEN, (host, port))
+            select.select([], [s], [], 10)
+            s.setblocking(True)
+            s.sendall(req(1))
+            assert read_head(s).startswith(b"HTTP/1.1 200")
+        with socket.socket() as s:  # the cookie: the request in the SYN
+            assert s.sendto(req(2), socket.MSG_FASTOPEN, (host, port)) == len(req(2))
+            assert read_head(s).startswith(b"HTTP/1.1 200")
+        with socket.socket() as s:
+            assert s.sendmsg([req(3)], [], socket.MSG_FASTOPEN, (host, port)) == len(req(3))
+            assert read_head(s).startswith(b"HTTP/1.1 200")
+        th.join(10)
+        assert tcp_ext("TCPFastOpenPassive") >= passive + 2  # two in the SYN
+    finally:
+        lsock.close()
+        with open(sysctl, "w") as f:
+            f.write(saved)
+    srv, cli = exchanges(edge, port, t0, 3)
+    for n, s in enumerate(srv, 1):
+        check(s, "GET", f"/tfo/{n}", 200, resp_size=2)
+    for n, c in enumerate(cli, 1):
+        check(c, "GET", f"/tfo/{n}", 200, resp_size=2)
+        assert c.attrs["network.peer.address"] == host, c
