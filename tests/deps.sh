@@ -6,7 +6,7 @@ PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
       protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev
       libcmocka-dev libclang-rt-14-dev wrk curl python3-pytest
       libmicrohttpd-dev containerd runc etcd-server openssl
-      nginx-light haproxy apache2-utils wget)
+      nginx-light haproxy apache2-utils wget nftables iproute2)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -99,16 +99,45 @@ static struct ebt_tuple mirror(const struct ebt_tuple *tu)
 	return peer;
 }
 
-/* The traced client connection whose tuple mirrors c's, or NULL. */
+/*
+ * The traced connection at the other end of c, or NULL: the one in
+ * by_tuple whose tuple mirrors c's or, through a destination NAT, the one
+ * in by_end with c's client end. Through a NAT the client dialled another
+ * address than the one the server's socket has (a Kubernetes Service's
+ * virtual IP, a container's published port) and only the client's end is
+ * the same on both. A candidate that mirrors a connection of its own (in
+ * own, c's index) is that one's peer, not c's.
+ */
+static struct ebt_conn *peer_conn(const struct ebt_conn *c,
+				  struct htab *by_tuple, struct htab *by_end,
+				  struct htab *own)
+{
+	struct ebt_tuple peer;
+	struct ebt_endpoint end;
+	struct ebt_conn *p;
+
+	if (!c->have_tuple || !htab_len(by_tuple))
+		return NULL;
+	peer = mirror(&c->tuple);
+	p = htab_get(by_tuple, &peer);
+	if (p || !ebt_client_end(c, &end) || !(p = htab_get(by_end, &end)))
+		return p;
+	peer = mirror(&p->tuple);
+	return htab_get(own, &peer) ? NULL : p;
+}
+
+/* The traced client connection at the other end of server connection c. */
 static struct ebt_conn *local_client(struct ebt_tracer *t,
 				     const struct ebt_conn *c)
 {
-	struct ebt_tuple peer;
+	return peer_conn(c, t->clients, t->clients_by_end, t->servers);
+}
 
-	if (!c->have_tuple || !htab_len(t->clients))
-		return NULL;
-	peer = mirror(&c->tuple);
-	return htab_get(t->clients, &peer);
+/* The traced server connection at the other end of client connection c. */
+static struct ebt_conn *local_server(struct ebt_tracer *t,
+				     const struct ebt_conn *c)
+{
+	return peer_conn(c, t->servers, t->servers_by_end, t->clients);
 }
 
 /* Server side: x's parent is the same request's span on the local client
@@ -140,14 +169,12 @@ static bool link_to_client(struct ebt_conn *cl, struct ebt_exchange *x)
 static void adopt_late_server(struct ebt_tracer *t, struct ebt_conn *c,
 			      struct ebt_exchange *x)
 {
-	struct ebt_tuple peer;
 	struct ebt_conn *sc;
 	struct ebt_exchange *sx;
 
-	if (x->has_parent || !c->have_tuple || !htab_len(t->servers))
+	if (x->has_parent)
 		return;
-	peer = mirror(&c->tuple);
-	sc = htab_get(t->servers, &peer);
+	sc = local_server(t, c);
 	sx = sc ? find_index(sc, x->index) : NULL;
 	if (!sx || sx->has_parent)
 		return;
@@ -197,15 +224,9 @@ static bool client_still_to_write(const struct ebt_conn *cl,
 static void mark_peer_answered(struct ebt_tracer *t, const struct ebt_conn *c,
 			       const struct ebt_exchange *x)
 {
-	struct ebt_tuple peer;
-	struct ebt_conn *sc;
-	struct ebt_exchange *sx;
+	struct ebt_conn *sc = local_server(t, c);
+	struct ebt_exchange *sx = sc ? find_index(sc, x->index) : NULL;
 
-	if (!c->have_tuple || !htab_len(t->servers))
-		return;
-	peer = mirror(&c->tuple);
-	sc = htab_get(t->servers, &peer);
-	sx = sc ? find_index(sc, x->index) : NULL;
 	if (sx)
 		sx->peer_answered = true;
 }

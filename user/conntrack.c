@@ -108,14 +108,66 @@ static struct ebt_conn *conn_new(struct ebt_tracer *t,
 	return c;
 }
 
+/* Loopback or unset: not one end in the host. Every network namespace
+ * (every pod) has its own 127.0.0.1, and its ephemeral ports. */
+static bool addr_shared(const uint8_t a[16])
+{
+	static const uint8_t v4[12] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t zero[16], lo6[16] = {[15] = 1};
+
+	if (memcmp(a, v4, 12) == 0)
+		return a[12] == 127 || (a[12] | a[13] | a[14] | a[15]) == 0;
+	return memcmp(a, zero, 16) == 0 || memcmp(a, lo6, 16) == 0;
+}
+
+/* The client's end of TCP connection c (c's own for a client, its peer's
+ * for a server); false when that end is not one in the host. */
+bool ebt_client_end(const struct ebt_conn *c, struct ebt_endpoint *e)
+{
+	bool client = c->role == EBT_ROLE_CLIENT;
+	const uint8_t *addr = client ? c->tuple.laddr : c->tuple.raddr;
+
+	if (!c->have_tuple || c->is_unix || addr_shared(addr))
+		return false;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->addr, addr, 16);
+	e->port = client ? c->tuple.lport : c->tuple.rport;
+	return true;
+}
+
+static struct htab *by_end(struct ebt_tracer *t, const struct ebt_conn *c)
+{
+	return c->role == EBT_ROLE_CLIENT ? t->clients_by_end
+					  : t->servers_by_end;
+}
+
+/* c in the index of its role by tuple, and by client end (the last
+ * connection from one end wins: a port reused to another server). */
+static void index_conn(struct ebt_tracer *t, struct ebt_conn *c)
+{
+	struct ebt_endpoint e;
+	int err;
+
+	if (c->role != EBT_ROLE_CLIENT && c->role != EBT_ROLE_SERVER)
+		return;
+	htab_put(c->role == EBT_ROLE_CLIENT ? t->clients : t->servers,
+		 &c->tuple, c, &err);
+	if (ebt_client_end(c, &e))
+		htab_put(by_end(t, c), &e, c, &err);
+}
+
 static void unindex_client(struct ebt_tracer *t, struct ebt_conn *c)
 {
 	struct htab *by_tuple =
 		c->role == EBT_ROLE_CLIENT ? t->clients : t->servers;
+	struct ebt_endpoint e;
 
-	if (c->role != EBT_ROLE_UNKNOWN && c->have_tuple &&
-	    htab_get(by_tuple, &c->tuple) == c)
+	if (c->role == EBT_ROLE_UNKNOWN || !c->have_tuple)
+		return;
+	if (htab_get(by_tuple, &c->tuple) == c)
 		htab_del(by_tuple, &c->tuple);
+	if (ebt_client_end(c, &e) && htab_get(by_end(t, c), &e) == c)
+		htab_del(by_end(t, c), &e);
 }
 
 static void conn_remove(struct ebt_tracer *t, struct ebt_conn *c)
@@ -146,7 +198,6 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 {
 	struct ebt_conn_id id = conn_id(&e->hdr);
 	struct ebt_conn *c = htab_get(t->conns, &id);
-	int err;
 
 	if (!c) {
 		c = conn_new(t, &e->hdr, e->role);
@@ -155,6 +206,7 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 		/* BPF counts both directions' offsets from here */
 		c->off_known[0] = c->off_known[1] = true;
 	}
+	unindex_client(t, c); /* a tuple it had is replaced */
 	memset(&c->tuple, 0, sizeof(c->tuple));
 	memcpy(c->tuple.laddr, e->saddr, 16);
 	memcpy(c->tuple.raddr, e->daddr, 16);
@@ -170,12 +222,9 @@ void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e)
 	/* A short-lived process (a forked child making one call) may be gone
 	 * from /proc by the time its first span is built: read it now. */
 	ebt_resources_get(t->resources, c->id.tgid, c->comm);
-	if (c->role == EBT_ROLE_CLIENT) {
-		htab_put(t->clients, &c->tuple, c, &err);
+	index_conn(t, c);
+	if (c->role == EBT_ROLE_CLIENT)
 		ebt_asm_client_open(t, c, e->hdr.tid);
-	} else if (c->role == EBT_ROLE_SERVER) {
-		htab_put(t->servers, &c->tuple, c, &err);
-	}
 }
 
 /* The connection is not HTTP: stop parsing, and stop BPF copying it. */

@@ -29,10 +29,13 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 	t->conns = htab_new(sizeof(struct ebt_conn_id));
 	t->clients = htab_new(sizeof(struct ebt_tuple));
 	t->servers = htab_new(sizeof(struct ebt_tuple));
+	t->clients_by_end = htab_new(sizeof(struct ebt_endpoint));
+	t->servers_by_end = htab_new(sizeof(struct ebt_endpoint));
 	t->threads = htab_new(sizeof(uint32_t));
 	t->thread_kinds = htab_new(sizeof(uint32_t));
 	t->resources = ebt_resources_new(cfg->resource_attributes);
-	if (!t->conns || !t->clients || !t->servers || !t->threads ||
+	if (!t->conns || !t->clients || !t->servers || !t->clients_by_end ||
+	    !t->servers_by_end || !t->threads ||
 	    !t->thread_kinds ||
 	    !t->resources ||
 	    ebt_logcapture_init(t) != 0) {
@@ -46,6 +49,8 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 {
 	htab_free(t->clients, NULL);
 	htab_free(t->servers, NULL);
+	htab_free(t->clients_by_end, NULL);
+	htab_free(t->servers_by_end, NULL);
 	htab_free(t->conns, ebt_conn_free);
 	htab_free(t->threads, free);
 	free(t->spare_tc);
@@ -55,6 +60,7 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 	ebt_logcapture_fini(t);
 	ebt_peer_wait_free(t);
 	t->clients = t->servers = t->conns = t->threads = NULL;
+	t->clients_by_end = t->servers_by_end = NULL;
 	t->thread_kinds = NULL;
 	t->resources = NULL;
 }

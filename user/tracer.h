@@ -48,12 +48,23 @@ struct ebt_tuple {
 	uint16_t rport;
 };
 
+/* The client's end of a TCP connection, as both ends know it: its source
+ * address (v4-mapped or v6) and port. */
+struct ebt_endpoint {
+	uint8_t addr[16];
+	uint16_t port;
+};
+
 struct ebt_tracer {
 	const struct ebt_config *cfg;
 	struct ebt_bpf *bpf;          /* NULL in unit tests */
 	struct htab *conns;           /* conn id -> struct ebt_conn* */
 	struct htab *clients;         /* ebt_tuple -> struct ebt_conn* */
 	struct htab *servers;         /* ebt_tuple -> struct ebt_conn* */
+	/* the same, by the client's end (ebt_client_end): a client that
+	 * dialled a NATed address (a Kubernetes Service) and its server */
+	struct htab *clients_by_end;  /* ebt_endpoint -> struct ebt_conn* */
+	struct htab *servers_by_end;  /* ebt_endpoint -> struct ebt_conn* */
 	struct htab *threads;         /* tid -> struct ebt_thread_ctx* */
 	struct ebt_thread_ctx *spare_tc; /* the last one a response ended,
 					  * for the next request's thread */
@@ -195,6 +206,7 @@ struct ebt_thread_ctx {
 
 /* conntrack.c */
 void ebt_conn_open(struct ebt_tracer *t, const struct ebt_ev_conn_open *e);
+bool ebt_client_end(const struct ebt_conn *c, struct ebt_endpoint *e);
 void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e);
 void ebt_conn_close(struct ebt_tracer *t, const struct ebt_event_hdr *h);
 void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid, uint64_t ts);

@@ -4,6 +4,8 @@ import subprocess
 import time
 import uuid
 
+import pytest
+
 from lib.peers import PEERS, curl, run_client
 
 
@@ -144,6 +146,66 @@ def test_ipv6_and_dual_stack_one_trace(tracer, server_factory):
     assert bs.attrs["client.address"] == "127.0.0.1"
     assert bs.attrs["network.peer.address"] == "127.0.0.1"
     assert bs.attrs["server.port"] == fc.attrs["server.port"] == b.port
+
+
+def sh(*cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, f"{' '.join(cmd)}: {out.stderr.strip()}"
+
+
+@pytest.fixture
+def service_vip():
+    """A Kubernetes Service on this host, as kube-proxy's nftables mode
+    makes one: connections to VIP:80 are DNATed to a backend address. The
+    backend's address is on lo and the route to the VIP says it is the
+    source, so both ends are the host's but not loopback (as pods' are).
+    Yields (vip, backend address, dnat(port): point the VIP at it)."""
+    vip, backend, table = "10.96.201.10", "10.201.0.10", "ebpftrace_test_svc"
+
+    def clean():
+        for cmd in (("nft", "delete", "table", "ip", table),
+                    ("ip", "route", "del", vip + "/32", "dev", "lo"),
+                    ("ip", "addr", "del", backend + "/32", "dev", "lo")):
+            subprocess.run(cmd, capture_output=True)
+    clean()  # what a killed run left
+    sh("ip", "addr", "add", backend + "/32", "dev", "lo")
+    sh("ip", "route", "add", vip + "/32", "dev", "lo", "src", backend)
+    sh("nft", "add", "table", "ip", table)
+    sh("nft", "add", "chain", "ip", table, "out",
+       "{ type nat hook output priority -100; }")
+
+    def dnat(port):
+        sh("nft", "add", "rule", "ip", table, "out", "ip", "daddr", vip,
+           "tcp", "dport", "80", "dnat", "to", f"{backend}:{port}")
+    try:
+        yield vip, backend, dnat
+    finally:
+        clean()
+
+
+def test_call_through_a_service_vip_is_one_trace(tracer, server_factory,
+                                                 service_vip):
+    """front calls back through a Service's virtual IP: the DNAT leaves the
+    client's socket with the VIP as its peer and the server's with the
+    backend address as its own, so the two tuples do not mirror; only the
+    client's end (address and port) is the same on both. Still one trace:
+    curl -> front -> its client span -> back's server span."""
+    vip, backend, dnat = service_vip
+    back, front = svc(), svc()
+    b = server_factory("python", service=back, env={"BIND_ADDR": backend})
+    dnat(b.port)
+    f = server_factory("python", downstream=f"http://{vip}", service=front)
+    assert curl(f.url + "/chain") == 200
+    (fs,) = server_spans(tracer, front, name="GET /chain")
+    (bs,) = server_spans(tracer, back, name="GET /hello")
+    (fc,) = tracer.wait_for(lambda x: x.kind == 3 and x.service == front)
+    assert fc.parent == fs.span_id and fc.trace_id == fs.trace_id
+    assert fc.attrs["network.peer.address"] == vip
+    assert fc.attrs["server.port"] == 80
+    assert bs.attrs["network.peer.address"] == backend
+    assert bs.attrs["server.port"] == b.port
+    assert bs.parent == fc.span_id and bs.trace_id == fs.trace_id, (bs, fc)
+    assert fc.start <= bs.start and bs.end <= fc.end + 2_000_000
 
 
 def test_keepalive_requests_on_one_connection(tracer, server_factory):

@@ -81,6 +81,27 @@ static void v4(uint8_t out[16], uint8_t last)
 	out[15] = last;
 }
 
+/* A connection between IPv4 addresses given as their four bytes (local
+ * is this process's end). */
+static void open_conn_at(struct fixture *f, uint32_t tgid, uint32_t fd,
+			 uint32_t role, const uint8_t local[4], uint16_t lport,
+			 const uint8_t remote[4], uint16_t rport)
+{
+	struct ebt_ev_conn_open e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, EBT_EV_CONN_OPEN, tgid, tgid, fd, fd * 100, f->now++);
+	e.saddr[10] = e.saddr[11] = e.daddr[10] = e.daddr[11] = 0xff;
+	memcpy(e.saddr + 12, local, 4);
+	memcpy(e.daddr + 12, remote, 4);
+	e.sport = lport;
+	e.dport = rport;
+	e.family = 2;
+	e.role = role;
+	strcpy(e.comm, f->comm ? f->comm : "app");
+	ebt_tracer_handle(&f->t, &e, sizeof(e));
+}
+
 static void open_conn(struct fixture *f, uint32_t tgid, uint32_t fd,
 		      uint32_t role, uint16_t lport, uint16_t rport)
 {
@@ -549,6 +570,96 @@ static void test_local_peer_link_by_tuple(void **state)
 	assert_int_equal(s->kind, EBT_KIND_SERVER);
 	assert_memory_equal(s->trace_id, c->trace_id, 16);
 	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+}
+
+static void close_fd(struct fixture *f, uint32_t tgid, uint32_t fd);
+
+static const uint8_t POD_A[4] = {10, 244, 0, 5}, POD_B[4] = {10, 244, 0, 7},
+		     SVC_VIP[4] = {10, 96, 0, 10}, POD_C[4] = {10, 244, 0, 9},
+		     LOOPBACK[4] = {127, 0, 0, 1};
+
+/* One exchange, GET path, on client connection (20, fd 7) and server
+ * connection (30, fd 8); the server reads first when server_first. */
+static void exchange_20_30(struct fixture *f, const char *path,
+			   bool server_first)
+{
+	char req[64];
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", path);
+	if (!server_first)
+		data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, req);
+	data(f, 30, 30, 8, EBT_DIR_INGRESS, 0, req);
+	if (server_first)
+		data(f, 20, 20, 7, EBT_DIR_EGRESS, 0, req);
+	data(f, 30, 30, 8, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 20, 20, 7, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(f->cap.n, 2);
+}
+
+static const struct ebt_span *span_of_kind(struct fixture *f, int kind)
+{
+	for (size_t i = 0; i < f->cap.n; i++)
+		if ((int)f->cap.spans[i]->kind == kind)
+			return f->cap.spans[i];
+	fail_msg("no span of kind %d", kind);
+	return NULL;
+}
+
+/* A Kubernetes Service: the client dialled the virtual IP, kube-proxy's
+ * DNAT sent it to the pod. Only the client's end is the same on both
+ * sides; the server span is still the client span's child, whichever
+ * side's record comes first. */
+static void test_local_peer_link_through_dnat(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int server_first = 0; server_first < 2; server_first++) {
+		f->cap.n = 0;
+		open_conn_at(f, 20, 7, EBT_ROLE_CLIENT, POD_A, 50001, SVC_VIP, 80);
+		open_conn_at(f, 30, 8, EBT_ROLE_SERVER, POD_B, 8080, POD_A, 50001);
+		exchange_20_30(f, "/svc", server_first);
+		const struct ebt_span *s = span_of_kind(f, EBT_KIND_SERVER),
+				      *c = span_of_kind(f, EBT_KIND_CLIENT);
+
+		assert_memory_equal(s->trace_id, c->trace_id, 16);
+		assert_memory_equal(s->parent_span_id, c->span_id, 8);
+		close_fd(f, 20, 7);
+		close_fd(f, 30, 8);
+		for (size_t i = 0; i < f->cap.n; i++)
+			ebt_span_free(f->cap.spans[i]);
+	}
+	f->cap.n = 0;
+}
+
+/* Not through a NAT: the client's end is the same as that of a server
+ * connection that is not its peer (an ephemeral port reused toward
+ * another server, here pod C's, which mirrors the client exactly), and
+ * loopback ends, which every pod has its own of. No link. */
+static void test_no_nat_link_to_someone_elses_peer(void **state)
+{
+	struct fixture *f = *state;
+	const struct ebt_span *s, *c;
+
+	open_conn_at(f, 20, 7, EBT_ROLE_CLIENT, POD_A, 50001, POD_C, 9090);
+	open_conn_at(f, 40, 9, EBT_ROLE_SERVER, POD_C, 9090, POD_A, 50001);
+	open_conn_at(f, 30, 8, EBT_ROLE_SERVER, POD_B, 8080, POD_A, 50001);
+	exchange_20_30(f, "/other", false);
+	s = span_of_kind(f, EBT_KIND_SERVER);
+	c = span_of_kind(f, EBT_KIND_CLIENT);
+	assert_memory_not_equal(s->trace_id, c->trace_id, 16);
+	close_fd(f, 20, 7);
+	close_fd(f, 30, 8);
+	for (size_t i = 0; i < f->cap.n; i++)
+		ebt_span_free(f->cap.spans[i]);
+	f->cap.n = 0;
+	open_conn_at(f, 20, 7, EBT_ROLE_CLIENT, LOOPBACK, 50002, LOOPBACK, 80);
+	open_conn_at(f, 30, 8, EBT_ROLE_SERVER, LOOPBACK, 8080, LOOPBACK, 50002);
+	exchange_20_30(f, "/loopback", false);
+	s = span_of_kind(f, EBT_KIND_SERVER);
+	c = span_of_kind(f, EBT_KIND_CLIENT);
+	assert_memory_not_equal(s->trace_id, c->trace_id, 16);
 }
 
 /* The server's read came before the client's write (the writer's syscall
@@ -1630,6 +1741,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_https_in_connect_tunnel,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_peer_link_through_dnat,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_nat_link_to_someone_elses_peer,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_local_peer_client_record_late, setup, teardown),
