@@ -140,7 +140,7 @@ FUZZ_LIBS_fuzz_k8s_events := -lcjson
 FUZZ_DEPS_fuzz_remote := user/remote_pod.c
 FUZZ_LIBS_fuzz_remote := -lcjson
 FUZZ_DEPS_fuzz_config := user/options.c user/cgroup.c user/selector.c \
-	user/kv.c user/metrics.c
+	user/kv.c user/metrics.c user/sampler.c user/htab.c
 FUZZ_LIBS_fuzz_config := -lyaml -lcurl
 # The whole pipeline behind the ring buffer: it links everything but main.c.
 FUZZ_PROTO_C := $(patsubst user/proto/%.proto,$(FUZZ_BUILD)/pb/%.pb-c.c,$(PROTOS))

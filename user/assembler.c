@@ -11,6 +11,7 @@
  * otherwise a new trace.
  */
 #include <arpa/inet.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,7 @@ static bool thread_kind_stale(const void *key, void *val, void *ctx)
 void ebt_asm_tick(struct ebt_tracer *t, uint64_t now)
 {
 	htab_sweep(t->thread_kinds, thread_kind_stale, &now);
+	ebt_sampler_expire(&t->sampler, now);
 }
 
 /*
@@ -712,6 +714,8 @@ static void set_context(struct ebt_tracer *t, struct ebt_conn *c,
 	    traceparent_parse(m->traceparent, strlen(m->traceparent),
 			      x->trace_id, x->parent_id, &flags) == 0) {
 		x->has_parent = x->remote_parent = x->from_header = true;
+		ebt_sampler_note_parent(&t->sampler, x->trace_id, flags & 1,
+					x->start_ns);
 		return;
 	}
 	ebt_random_id(t, x->trace_id, 16);
@@ -725,6 +729,24 @@ static void copy_n(char *dst, size_t n, const char *src, size_t len)
 		len = n - 1;
 	memcpy(dst, src, len);
 	dst[len] = '\0';
+}
+
+/* Is x's path one that http.ignore_paths leaves without a span? */
+static bool path_ignored(const struct ebt_tracer *t,
+			 const struct ebt_exchange *x)
+{
+	const char *path, *query;
+	size_t plen, qlen;
+	char p[HTTP_TARGET_MAX];
+
+	if (!t->cfg || !t->cfg->n_ignore_paths)
+		return false;
+	http_split_target(x->target, &path, &plen, &query, &qlen);
+	copy_n(p, sizeof(p), path, plen);
+	for (unsigned i = 0; i < t->cfg->n_ignore_paths; i++)
+		if (fnmatch(t->cfg->ignore_paths[i], p, 0) == 0)
+			return true;
+	return false;
 }
 
 void ebt_asm_request(struct ebt_tracer *t, struct ebt_conn *c,
@@ -1076,6 +1098,11 @@ static struct ebt_exchange *pop_exchange(struct ebt_conn *c)
 void ebt_asm_export(struct ebt_tracer *t, struct ebt_span *s)
 {
 	t->stats.spans++;
+	if (!ebt_sampler_keep(&t->sampler, s->trace_id)) {
+		t->stats.spans_sampled_out++;
+		ebt_span_free(s);
+		return;
+	}
 	t->sink(t->sink_ctx, s);
 }
 
@@ -1103,6 +1130,11 @@ void ebt_asm_response(struct ebt_tracer *t, struct ebt_conn *c,
 		mark_peer_answered(t, c, x);
 	}
 	index = x->index;
+	if (path_ignored(t, x)) {
+		t->stats.spans_ignored++;
+		ebt_exchange_free(x);
+		return;
+	}
 	s = build_span(t, c, x, m, ts);
 	ebt_exchange_free(x);
 	if (!s)
@@ -1134,6 +1166,11 @@ void ebt_asm_unanswered(struct ebt_tracer *t, struct ebt_conn *c,
 
 		if (c->role == EBT_ROLE_CLIENT)
 			mark_peer_answered(t, c, x);
+		if (path_ignored(t, x)) {
+			t->stats.spans_ignored++;
+			ebt_exchange_free(x);
+			continue;
+		}
 		s = build_span(t, c, x, &no_response,
 			       ts > x->start_ns ? ts : x->start_ns);
 		ebt_exchange_free(x);

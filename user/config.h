@@ -62,6 +62,12 @@ struct ebt_config {
 
 	/* HTTP */
 	enum http_query_mode query_mode;
+	char *ignore_paths[EBT_MAX_FILTERS]; /* url.path globs: no span */
+	unsigned n_ignore_paths;
+
+	/* traces */
+	int sampler;         /* enum ebt_sampler_kind (sampler.h) */
+	char *sampler_arg;   /* ratio of the traceidratio kinds, "0".."1" */
 
 	/* OTLP export */
 	char *otlp_endpoint;        /* base, "/v1/traces" appended */

@@ -16,6 +16,18 @@
 
 #define THREAD_CTX_TTL_NS (300ULL * 1000000000ULL)
 
+/* The sampler the configuration names; a ratio it cannot read is 1 (the
+ * option's check refused it before). */
+static int sampler_init(struct ebt_tracer *t, const struct ebt_config *cfg)
+{
+	double ratio = 1.0;
+
+	if (cfg->sampler_arg)
+		ebt_sampler_parse_ratio(cfg->sampler_arg, &ratio);
+	return ebt_sampler_init(&t->sampler,
+				(enum ebt_sampler_kind)cfg->sampler, ratio);
+}
+
 int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 		    ebt_span_sink sink, void *sink_ctx)
 {
@@ -37,7 +49,7 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 	if (!t->conns || !t->clients || !t->servers || !t->clients_by_end ||
 	    !t->servers_by_end || !t->threads ||
 	    !t->thread_kinds ||
-	    !t->resources ||
+	    !t->resources || sampler_init(t, cfg) != 0 ||
 	    ebt_logcapture_init(t) != 0) {
 		ebt_tracer_fini(t);
 		return -1;
@@ -59,6 +71,7 @@ void ebt_tracer_fini(struct ebt_tracer *t)
 	ebt_resources_free(t->resources);
 	ebt_logcapture_fini(t);
 	ebt_peer_wait_free(t);
+	ebt_sampler_fini(&t->sampler);
 	t->clients = t->servers = t->conns = t->threads = NULL;
 	t->clients_by_end = t->servers_by_end = NULL;
 	t->thread_kinds = NULL;

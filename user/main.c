@@ -179,7 +179,9 @@ static void write_stats(const char *path, const struct run_stats *r,
 		",\"records\":%" PRIu64
 		",\"bad_records\":%" PRIu64 ",\"seq_gaps\":%" PRIu64
 		",\"parse_errors\":%" PRIu64 ",\"not_http\":%" PRIu64
-		",\"conns_adopted\":%" PRIu64 ",\"exchanges_dropped\":%" PRIu64 ",\"spans\":%" PRIu64
+		",\"conns_adopted\":%" PRIu64 ",\"exchanges_dropped\":%" PRIu64
+		",\"spans\":%" PRIu64 ",\"spans_sampled_out\":%" PRIu64
+		",\"spans_ignored\":%" PRIu64
 		",\"spans_exported\":%" PRIu64 ",\"spans_dropped\":%" PRIu64
 		",\"export_errors\":%" PRIu64,
 		k[EBT_STAT_EVENTS], k[EBT_STAT_RB_DROPS], k[EBT_STAT_CONN_FULL],
@@ -187,7 +189,9 @@ static void write_stats(const char *path, const struct run_stats *r,
 		k[EBT_STAT_SKIPPED_BODY], k[EBT_STAT_TLS_NO_FD],
 		t->stats.records, t->stats.bad_records, t->stats.seq_gaps,
 		t->stats.parse_errors, t->stats.not_http,
-		t->stats.conns_adopted, t->stats.exchanges_dropped, t->stats.spans, o.spans_exported,
+		t->stats.conns_adopted, t->stats.exchanges_dropped,
+		t->stats.spans, t->stats.spans_sampled_out,
+		t->stats.spans_ignored, o.spans_exported,
 		o.spans_dropped_queue_full + o.spans_dropped_rejected +
 			o.spans_dropped_shutdown,
 		o.request_errors);

@@ -75,6 +75,11 @@ static const struct metric_def defs[] = {
 	{ "exchanges_dropped_total", C, "Requests dropped without a usable "
 	  "response.", NULL, F(exchanges_dropped) },
 	{ "spans_total", C, "Spans made.", NULL, F(spans) },
+	{ "spans_sampled_out_total", C, "Of them, spans of traces the "
+	  "sampler (traces.sampler) does not export.", NULL,
+	  F(spans_sampled_out) },
+	{ "spans_ignored_total", C, "Requests whose path http.ignore_paths "
+	  "names: no span made.", NULL, F(spans_ignored) },
 	/* OTLP */
 	{ "spans_exported_total", C, "Spans the OTLP backend accepted.", NULL,
 	  F(spans_exported) },
@@ -265,6 +270,8 @@ static void fill_tracer(struct ebt_metrics_snapshot *s,
 	s->conns_not_http = t->not_http;
 	s->exchanges_dropped = t->exchanges_dropped;
 	s->spans = t->spans;
+	s->spans_sampled_out = t->spans_sampled_out;
+	s->spans_ignored = t->spans_ignored;
 	s->log_writes = t->log_writes;
 }
 

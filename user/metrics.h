@@ -48,6 +48,8 @@ struct ebt_metrics_snapshot {
 	uint64_t conns_adopted;
 	uint64_t conns_not_http;
 	uint64_t exchanges_dropped;
+	uint64_t spans_sampled_out;
+	uint64_t spans_ignored;
 	uint64_t spans;
 	/* OTLP exporter */
 	uint64_t spans_exported;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "cgroup.h"
 #include "metrics.h"
+#include "sampler.h"
 #include "selector.h"
 
 #include <ctype.h>
@@ -117,6 +118,16 @@ static const struct choice query_choices[] = {
 	{ NULL, 0 },
 };
 
+static const struct choice sampler_choices[] = {
+	{ "always_on", EBT_SAMPLER_ALWAYS_ON },
+	{ "always_off", EBT_SAMPLER_ALWAYS_OFF },
+	{ "traceidratio", EBT_SAMPLER_RATIO },
+	{ "parentbased_always_on", EBT_SAMPLER_PB_ON },
+	{ "parentbased_always_off", EBT_SAMPLER_PB_OFF },
+	{ "parentbased_traceidratio", EBT_SAMPLER_PB_RATIO },
+	{ NULL, 0 },
+};
+
 static const struct choice compression_choices[] = {
 	{ "gzip", EBT_COMPRESS_GZIP },
 	{ "none", EBT_COMPRESS_NONE },
@@ -151,6 +162,8 @@ static bool valid_listen(const char *v);
 static bool valid_selector(const char *v);
 static bool valid_otlp_protocol(const char *v);
 static bool valid_readable_file(const char *v);
+static bool valid_ratio(const char *v);
+static bool valid_path_glob(const char *v);
 
 #define URL_EXPECT "an http:// or https:// URL"
 #define KV_EXPECT "key=value pairs separated by commas"
@@ -162,6 +175,9 @@ static bool valid_readable_file(const char *v);
 	"point the endpoint at the receiver's HTTP port, usually 4318; " \
 	"grpc and http/json are not supported)"
 #define FILE_EXPECT "the path of a readable file (PEM)"
+#define RATIO_EXPECT "a number from 0 to 1, e.g. 0.25"
+#define PATH_GLOB_EXPECT "a URL path or a shell glob of one, starting " \
+	"with / or * (e.g. /healthz, /actuator/*)"
 #define SELECTOR_EXPECT "a label selector, e.g. app=web,tier!=db," \
 	"env in (prod,staging),!canary"
 
@@ -294,6 +310,35 @@ static const struct opt opts[] = {
 	  .help = "query strings in url.query: export as sent (keep), keep "
 		  "the keys but hide every value (redact) or leave out (drop)",
 	  .off = FIELD(query_mode, int), .choices = query_choices },
+	{ .key = "http.ignore_paths", .flag = "--http-ignore-path",
+	  .env = { "EBPFTRACE_HTTP_IGNORE_PATHS" }, .type = T_STRINGS,
+	  .cmds = CMD_TRACE, .metavar = "GLOB[,GLOB...]",
+	  .help = "make no span for requests whose path matches one of these "
+		  "shell globs (* and ? also match /), server and client side: "
+		  "health checks and scrapes such as /healthz, /actuator/*, "
+		  "/metrics (repeatable)",
+	  LIST(ignore_paths, n_ignore_paths, char *), .max = 256,
+	  .valid = valid_path_glob, .expect = PATH_GLOB_EXPECT },
+
+	/* ---- traces ---- */
+	{ .key = "traces.sampler", .flag = "--traces-sampler",
+	  .env = { "OTEL_TRACES_SAMPLER" }, .type = T_ENUM,
+	  .def = "parentbased_always_on", .cmds = CMD_TRACE,
+	  .metavar = "SAMPLER",
+	  .help = "which traces are exported, as OpenTelemetry SDKs name "
+		  "their samplers: always_on, always_off, traceidratio "
+		  "(a share of trace ids, traces.sampler_arg), or "
+		  "parentbased_* (a request's valid traceparent decides by "
+		  "its sampled flag, else the named sampler)",
+	  .off = FIELD(sampler, int), .choices = sampler_choices },
+	{ .key = "traces.sampler_arg", .flag = "--traces-sampler-arg",
+	  .env = { "OTEL_TRACES_SAMPLER_ARG" }, .type = T_STRING,
+	  .def = "1", .cmds = CMD_TRACE, .metavar = "RATIO",
+	  .help = "the share of traces traceidratio keeps, 0 to 1 (the "
+		  "same trace ids as an OpenTelemetry SDK's); other "
+		  "samplers ignore it",
+	  .off = FIELD(sampler_arg, char *), .valid = valid_ratio,
+	  .expect = RATIO_EXPECT },
 
 	/* ---- OTLP export ---- */
 	{ .key = "otlp.endpoint", .flag = "--otlp-endpoint",
@@ -1050,6 +1095,18 @@ static bool valid_readable_file(const char *v)
 
 	return stat(v, &st) == 0 && S_ISREG(st.st_mode) &&
 	       access(v, R_OK) == 0;
+}
+
+static bool valid_path_glob(const char *v)
+{
+	return (v[0] == '/' || v[0] == '*') && !strpbrk(v, " #\t\r\n");
+}
+
+static bool valid_ratio(const char *v)
+{
+	double d;
+
+	return ebt_sampler_parse_ratio(v, &d);
 }
 
 static bool valid_listen(const char *v)
@@ -1940,9 +1997,11 @@ static void default_text(const struct opt *o, char *buf, size_t len)
 	snprintf(buf, len, "%s", o->def ? o->def : "");
 }
 
+/* A choice list too long for a usage line has a metavar, its choices
+ * listed in the help text. */
 static void metavar_text(const struct opt *o, char *buf, size_t len)
 {
-	if (o->choices)
+	if (o->choices && !o->metavar)
 		choices_text(o->choices, "|", buf, len);
 	else
 		snprintf(buf, len, "%s", o->metavar ? o->metavar : "");

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "ebpftrace_events.h"
 #include "http.h"
+#include "sampler.h"
 #include "span.h"
 
 struct ebt_bpf;
@@ -36,6 +37,8 @@ struct ebt_tracer_stats {
 	uint64_t not_http;       /* connections classified as not HTTP */
 	uint64_t exchanges_dropped; /* requests without a usable response */
 	uint64_t spans;          /* spans produced */
+	uint64_t spans_sampled_out; /* of them, not exported (sampler) */
+	uint64_t spans_ignored;  /* not made: http.ignore_paths */
 	uint64_t self_conns;     /* server connections from the tracer itself */
 	uint64_t log_writes;     /* stdout/stderr writes captured */
 	uint64_t log_writes_skipped; /* logs.containers: not in a container */
@@ -75,6 +78,7 @@ struct ebt_tracer {
 	struct htab *log_procs;       /* tgid -> parent, exec'd program */
 	struct ebt_peer_wait *peer_wait; /* server spans awaiting their local
 					  * client's record (peer_wait.c) */
+	struct ebt_sampler sampler;   /* which traces are exported */
 	ebt_span_sink sink;
 	void *sink_ctx;
 	int64_t mono_to_real_ns;      /* add to bpf_ktime_get_ns() values */

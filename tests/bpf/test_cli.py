@@ -299,3 +299,35 @@ def test_connection_accepted_by_a_call_that_began_before_the_tracer():
         assert sorted(s.name for s in got) == ["GET /first", "GET /second"]
     finally:
         t.stop(); srv.kill()
+
+
+def test_sampler_and_ignored_paths_from_the_otel_environment(tmp_path):
+    """OTEL_TRACES_SAMPLER=parentbased_traceidratio with a ratio of 0
+    (from OTEL_TRACES_SAMPLER_ARG): requests without a traceparent are
+    dropped, one whose traceparent is sampled is kept, one whose is not is
+    dropped; --http-ignore-path makes no span for a health check. The
+    stats file counts each."""
+    import json
+    import time
+    srv = Server("python", env={"OTEL_SERVICE_NAME": "sampled-" + uuid.uuid4().hex[:6]}).start()
+    stats = tmp_path / "stats.json"
+    t = Tracer("--pid", str(srv.proc.pid), "--http-ignore-path", "/healthz,/ready*",
+               env={"OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0"},
+               stats_file=str(stats)).start()
+    kept = uuid.uuid4().hex
+    try:
+        assert curl(srv.url + "/hello") == 200
+        assert curl(srv.url + "/hello", "-H", f"traceparent: 00-{uuid.uuid4().hex}-{'1' * 16}-00") == 200
+        assert curl(srv.url + "/healthz") == 404
+        assert curl(srv.url + "/readyz?full=1") == 404
+        assert curl(srv.url + "/hello", "-H", f"traceparent: 00-{kept}-{'2' * 16}-01") == 200
+        (s,) = t.wait_for(lambda s: s.kind == 2 and s.trace_id == kept)
+        assert s.parent == "2" * 16
+        time.sleep(1)
+        assert [x.trace_id for x in t.all_spans()] == [kept]
+    finally:
+        t.stop(); srv.stop()
+    st = json.loads(stats.read_text())
+    assert st["spans"] == 3 and st["spans_sampled_out"] == 2, st
+    assert st["spans_ignored"] == 2, st

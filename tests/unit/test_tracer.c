@@ -402,6 +402,87 @@ static void test_client_child_of_active_server_span(void **state)
 	assert_int_equal(s->status, EBT_STATUS_UNSET);
 }
 
+static void close_fd(struct fixture *f, uint32_t tgid, uint32_t fd);
+
+/* A server request and the client request it makes on its thread, the
+ * server's request line with extra header lines hdrs. */
+static void call_through(struct fixture *f, const char *hdrs)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "GET /a HTTP/1.1\r\n%s\r\n", hdrs);
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	data(f, 10, 11, 5, EBT_DIR_INGRESS, 0, req);
+	open_conn(f, 10, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	data(f, 10, 11, 6, EBT_DIR_EGRESS, 0, "GET /b HTTP/1.1\r\n\r\n");
+	data(f, 10, 11, 6, EBT_DIR_INGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	data(f, 10, 11, 5, EBT_DIR_EGRESS, 1,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	close_fd(f, 10, 5);
+	close_fd(f, 10, 6);
+}
+
+/* parentbased_always_on, the SDKs' default: a traceparent whose sampled
+ * flag is clear drops its trace here too, the server span and the client
+ * span it made (which ends first); one with the flag set, and a request
+ * without one, are exported whole. */
+static void test_parent_based_sampling_drops_the_whole_trace(void **state)
+{
+	struct fixture *f = *state;
+
+	ebt_sampler_fini(&f->t.sampler);
+	assert_int_equal(ebt_sampler_init(&f->t.sampler, EBT_SAMPLER_PB_ON, 1),
+			 0);
+	call_through(f, "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-"
+			"00f067aa0ba902b7-00\r\n");
+	assert_int_equal(f->cap.n, 0);
+	assert_int_equal(f->t.stats.spans, 2);
+	assert_int_equal(f->t.stats.spans_sampled_out, 2);
+	call_through(f, "traceparent: 00-5bf92f3577b34da6a3ce929d0e0e4736-"
+			"00f067aa0ba902b7-01\r\n");
+	assert_int_equal(f->cap.n, 2);
+	call_through(f, "");
+	assert_int_equal(f->cap.n, 4);
+	assert_memory_equal(f->cap.spans[2]->parent_span_id,
+			    f->cap.spans[3]->span_id, 8);
+	assert_int_equal(f->t.stats.spans_sampled_out, 2);
+}
+
+/* http.ignore_paths: a request whose path (its query aside) matches a
+ * glob makes no span, on the server side and on the client side; the
+ * others on the same connections do. */
+static void test_ignored_paths_make_no_span(void **state)
+{
+	struct fixture *f = *state;
+	static char hz[] = "/healthz", act[] = "/actuator/*";
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	static const char *const reqs[] = {
+		"GET /healthz HTTP/1.1\r\n\r\n",
+		"GET /actuator/health/liveness?probe=1 HTTP/1.1\r\n\r\n",
+		"GET /healthz/deep HTTP/1.1\r\n\r\n",
+		"GET http://b:9090/healthz HTTP/1.1\r\n\r\n",
+	};
+
+	f->cfg.ignore_paths[0] = hz;
+	f->cfg.ignore_paths[1] = act;
+	f->cfg.n_ignore_paths = 2;
+	open_conn(f, 10, 5, EBT_ROLE_SERVER, 8080, 40000);
+	open_conn(f, 20, 6, EBT_ROLE_CLIENT, 50000, 9090);
+	for (uint32_t i = 0; i < 4; i++) {
+		data(f, 10, 11, 5, EBT_DIR_INGRESS, 2 * i, reqs[i]);
+		data(f, 10, 11, 5, EBT_DIR_EGRESS, 2 * i + 1, ok);
+		data(f, 20, 20, 6, EBT_DIR_EGRESS, 2 * i, reqs[i]);
+		data(f, 20, 20, 6, EBT_DIR_INGRESS, 2 * i + 1, ok);
+	}
+	assert_int_equal(f->t.stats.spans_ignored, 6);
+	assert_int_equal(f->cap.n, 2);
+	assert_string_equal(f->cap.spans[0]->name, "GET /healthz/deep");
+	assert_string_equal(attr(f->cap.spans[1], "url.full"),
+			    "http://127.0.0.1:9090/healthz/deep");
+	f->cfg.n_ignore_paths = 0;
+}
+
 /* Threads 12 and 13 are the JDK HttpClient's worker and selector. */
 static bool fake_comm(uint32_t tgid, uint32_t tid, char out[16])
 {
@@ -571,8 +652,6 @@ static void test_local_peer_link_by_tuple(void **state)
 	assert_memory_equal(s->trace_id, c->trace_id, 16);
 	assert_memory_equal(s->parent_span_id, c->span_id, 8);
 }
-
-static void close_fd(struct fixture *f, uint32_t tgid, uint32_t fd);
 
 static const uint8_t POD_A[4] = {10, 244, 0, 5}, POD_B[4] = {10, 244, 0, 7},
 		     SVC_VIP[4] = {10, 96, 0, 10}, POD_C[4] = {10, 244, 0, 9},
@@ -1741,6 +1820,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_https_in_connect_tunnel,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_by_tuple,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_parent_based_sampling_drops_the_whole_trace, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_ignored_paths_make_no_span,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_peer_link_through_dnat,
 						setup, teardown),
