@@ -73,14 +73,6 @@ static void hdr(struct ebt_event_hdr *h, uint32_t type, uint32_t tgid,
 	h->conn_start_ns = start;
 }
 
-static void v4(uint8_t out[16], uint8_t last)
-{
-	memset(out, 0, 16);
-	out[10] = out[11] = 0xff;
-	out[12] = 127;
-	out[15] = last;
-}
-
 /* A connection between IPv4 addresses given as their four bytes (local
  * is this process's end). */
 static void open_conn_at(struct fixture *f, uint32_t tgid, uint32_t fd,
@@ -105,18 +97,9 @@ static void open_conn_at(struct fixture *f, uint32_t tgid, uint32_t fd,
 static void open_conn(struct fixture *f, uint32_t tgid, uint32_t fd,
 		      uint32_t role, uint16_t lport, uint16_t rport)
 {
-	struct ebt_ev_conn_open e;
+	static const uint8_t lo[4] = {127, 0, 0, 1};
 
-	memset(&e, 0, sizeof(e));
-	hdr(&e.hdr, EBT_EV_CONN_OPEN, tgid, tgid, fd, fd * 100, f->now++);
-	v4(e.saddr, 1);
-	v4(e.daddr, 1);
-	e.sport = lport;
-	e.dport = rport;
-	e.family = 2;
-	e.role = role;
-	strcpy(e.comm, f->comm ? f->comm : "app");
-	ebt_tracer_handle(&f->t, &e, sizeof(e));
+	open_conn_at(f, tgid, fd, role, lo, lport, lo, rport);
 }
 
 /* A data record with flags (EBT_DATA_*, in tail). */
@@ -677,6 +660,16 @@ static void exchange_20_30(struct fixture *f, const char *path,
 	assert_int_equal(f->cap.n, 2);
 }
 
+/* Both connections closed, the spans let go. */
+static void end_20_30(struct fixture *f)
+{
+	close_fd(f, 20, 7);
+	close_fd(f, 30, 8);
+	for (size_t i = 0; i < f->cap.n; i++)
+		ebt_span_free(f->cap.spans[i]);
+	f->cap.n = 0;
+}
+
 static const struct ebt_span *span_of_kind(struct fixture *f, int kind)
 {
 	for (size_t i = 0; i < f->cap.n; i++)
@@ -695,7 +688,6 @@ static void test_local_peer_link_through_dnat(void **state)
 	struct fixture *f = *state;
 
 	for (int server_first = 0; server_first < 2; server_first++) {
-		f->cap.n = 0;
 		open_conn_at(f, 20, 7, EBT_ROLE_CLIENT, POD_A, 50001, SVC_VIP, 80);
 		open_conn_at(f, 30, 8, EBT_ROLE_SERVER, POD_B, 8080, POD_A, 50001);
 		exchange_20_30(f, "/svc", server_first);
@@ -704,12 +696,8 @@ static void test_local_peer_link_through_dnat(void **state)
 
 		assert_memory_equal(s->trace_id, c->trace_id, 16);
 		assert_memory_equal(s->parent_span_id, c->span_id, 8);
-		close_fd(f, 20, 7);
-		close_fd(f, 30, 8);
-		for (size_t i = 0; i < f->cap.n; i++)
-			ebt_span_free(f->cap.spans[i]);
+		end_20_30(f);
 	}
-	f->cap.n = 0;
 }
 
 /* Not through a NAT: the client's end is the same as that of a server
@@ -728,11 +716,7 @@ static void test_no_nat_link_to_someone_elses_peer(void **state)
 	s = span_of_kind(f, EBT_KIND_SERVER);
 	c = span_of_kind(f, EBT_KIND_CLIENT);
 	assert_memory_not_equal(s->trace_id, c->trace_id, 16);
-	close_fd(f, 20, 7);
-	close_fd(f, 30, 8);
-	for (size_t i = 0; i < f->cap.n; i++)
-		ebt_span_free(f->cap.spans[i]);
-	f->cap.n = 0;
+	end_20_30(f);
 	open_conn_at(f, 20, 7, EBT_ROLE_CLIENT, LOOPBACK, 50002, LOOPBACK, 80);
 	open_conn_at(f, 30, 8, EBT_ROLE_SERVER, LOOPBACK, 8080, LOOPBACK, 50002);
 	exchange_20_30(f, "/loopback", false);
