@@ -246,6 +246,7 @@ static int create(struct remote *r, char *err, size_t errlen)
 		.max_duration_ms = cfg->attach_max_duration_ms,
 		.format = format_name(cfg->format),
 	};
+	const char *forward[REMOTE_FORWARD_MAX];
 	char path[PATH_MAX_LEN], e[768], *json;
 	struct ebt_k8s_body b;
 	long code;
@@ -257,6 +258,8 @@ static int create(struct remote *r, char *err, size_t errlen)
 		return -1;
 	}
 	s.name = r->name;
+	s.forward = forward;
+	s.n_forward = ebt_remote_forward(cfg, forward, REMOTE_FORWARD_MAX);
 	if (!(json = ebt_remote_pod_json(&s))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

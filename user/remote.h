@@ -44,7 +44,19 @@ struct ebt_remote_spec {
 	uint64_t duration_ms;   /* 0: until deleted */
 	uint64_t max_duration_ms; /* deadline without a duration */
 	const char *format;     /* "text", "json", "none" */
+	/* the user's settings the tracer pod gets too (ebt_remote_forward) */
+	const char *const *forward;
+	size_t n_forward;
 };
+
+/* Flags and values (argv words) that give the tracer pod the settings of
+ * cfg it would otherwise lose: where spans and log lines go and how they
+ * are shaped (OTLP and Loki endpoints, cluster, query strings, ignored
+ * paths, sampler), each only when set otherwise than its default. At
+ * most max words; returns how many. Strings point into cfg. */
+size_t ebt_remote_forward(const struct ebt_config *cfg, const char **out,
+			  size_t max);
+#define REMOTE_FORWARD_MAX (16 + 2 * EBT_MAX_FILTERS)
 
 /* The tracer pod's name: ebpftrace-attach-<target>-<session>, cut to
  * REMOTE_NAME_MAX and kept a DNS label. -1 if out is too small. */

@@ -14,6 +14,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "http.h"
+#include "sampler.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NAME_PREFIX "ebpftrace-attach-"
 #define GRACE_S 5
@@ -113,7 +116,7 @@ static void fmt_duration(uint64_t ms, char *out, size_t outsz)
  * --remote never: the remote side uses this node's CRI socket. */
 static cJSON *command(const struct ebt_remote_spec *s)
 {
-	const char *argv[16];
+	const char *argv[16 + REMOTE_FORWARD_MAX];
 	char dur[32];
 	size_t n = 0;
 
@@ -133,6 +136,8 @@ static cJSON *command(const struct ebt_remote_spec *s)
 	}
 	argv[n++] = "--format";
 	argv[n++] = s->format;
+	for (size_t i = 0; i < s->n_forward && i < REMOTE_FORWARD_MAX; i++)
+		argv[n++] = s->forward[i];
 	argv[n++] = "--remote";
 	argv[n++] = "never";
 	return str_array(argv, n);
@@ -440,4 +445,58 @@ void ebt_remote_status_describe(const struct ebt_remote_status *st,
 		 st->deleting ? " (being deleted)" : "",
 		 st->reason[0] ? ": " : "", st->reason,
 		 st->message[0] ? ": " : "", st->message);
+}
+
+static const char *query_name(enum http_query_mode m)
+{
+	return m == HTTP_QUERY_KEEP ? "keep" :
+	       m == HTTP_QUERY_DROP ? "drop" : "redact";
+}
+
+static const char *sampler_name(int kind)
+{
+	static const char *const names[] = {
+		[EBT_SAMPLER_ALWAYS_ON] = "always_on",
+		[EBT_SAMPLER_ALWAYS_OFF] = "always_off",
+		[EBT_SAMPLER_RATIO] = "traceidratio",
+		[EBT_SAMPLER_PB_ON] = "parentbased_always_on",
+		[EBT_SAMPLER_PB_OFF] = "parentbased_always_off",
+		[EBT_SAMPLER_PB_RATIO] = "parentbased_traceidratio",
+	};
+
+	return kind >= 0 && (size_t)kind < ARRAY_SIZE(names) ? names[kind]
+							    : NULL;
+}
+
+/* flag and value, when value is set and differs from dflt (NULL: any). */
+static size_t add_pair(const char **out, size_t n, size_t max,
+		       const char *flag, const char *value, const char *dflt)
+{
+	if (!value || !value[0] || (dflt && strcmp(value, dflt) == 0) ||
+	    n + 2 > max)
+		return n;
+	out[n++] = flag;
+	out[n++] = value;
+	return n;
+}
+
+size_t ebt_remote_forward(const struct ebt_config *cfg, const char **out,
+			  size_t max)
+{
+	size_t n = 0;
+
+	n = add_pair(out, n, max, "--otlp-endpoint", cfg->otlp_endpoint, NULL);
+	n = add_pair(out, n, max, "--otlp-traces-endpoint",
+		     cfg->otlp_traces_endpoint, NULL);
+	n = add_pair(out, n, max, "--loki-endpoint", cfg->loki_endpoint, NULL);
+	n = add_pair(out, n, max, "--cluster", cfg->cluster, NULL);
+	n = add_pair(out, n, max, "--http-query", query_name(cfg->query_mode),
+		     "redact");
+	for (unsigned i = 0; i < cfg->n_ignore_paths; i++)
+		n = add_pair(out, n, max, "--http-ignore-path",
+			     cfg->ignore_paths[i], NULL);
+	n = add_pair(out, n, max, "--traces-sampler",
+		     sampler_name(cfg->sampler), "parentbased_always_on");
+	return add_pair(out, n, max, "--traces-sampler-arg", cfg->sampler_arg,
+			"1");
 }

@@ -18,8 +18,10 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "http.h"
 #include "k8s.h"
 #include "remote.h"
+#include "sampler.h"
 
 static struct ebt_remote_spec spec(void)
 {
@@ -199,6 +201,61 @@ static void test_pod_json_variants(void **state)
 	cJSON_Delete(pod);
 }
 
+/* The settings the tracer pod gets: none at their defaults; where spans
+ * and lines go and how they are shaped otherwise, before --remote never. */
+static void test_forwarded_settings(void **state)
+{
+	struct ebt_config cfg;
+	struct ebt_remote_spec s = spec();
+	const char *fw[REMOTE_FORWARD_MAX];
+	static const char *const want[] = {
+		"--otlp-endpoint", "http://tempo-distributor.tracing:4318",
+		"--loki-endpoint", "http://loki-gateway.loki",
+		"--cluster", "vicky-test", "--http-query", "keep",
+		"--http-ignore-path", "/healthz",
+		"--http-ignore-path", "/actuator/*",
+		"--traces-sampler", "traceidratio",
+		"--traces-sampler-arg", "0.25",
+	};
+	char otlp[] = "http://tempo-distributor.tracing:4318",
+	     loki[] = "http://loki-gateway.loki", cl[] = "vicky-test",
+	     hz[] = "/healthz", act[] = "/actuator/*", one[] = "1",
+	     quarter[] = "0.25";
+	cJSON *pod, *cmd;
+	size_t n;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.query_mode = HTTP_QUERY_REDACT;
+	cfg.sampler = EBT_SAMPLER_PB_ON;
+	cfg.sampler_arg = one;
+	assert_int_equal(ebt_remote_forward(&cfg, fw, REMOTE_FORWARD_MAX), 0);
+	cfg.otlp_endpoint = otlp;
+	cfg.loki_endpoint = loki;
+	cfg.cluster = cl;
+	cfg.query_mode = HTTP_QUERY_KEEP;
+	cfg.ignore_paths[0] = hz;
+	cfg.ignore_paths[1] = act;
+	cfg.n_ignore_paths = 2;
+	cfg.sampler = EBT_SAMPLER_RATIO;
+	cfg.sampler_arg = quarter;
+	n = ebt_remote_forward(&cfg, fw, REMOTE_FORWARD_MAX);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(fw[i], want[i]);
+	assert_int_equal(ebt_remote_forward(&cfg, fw, 3), 2); /* pairs only */
+	s.forward = fw;
+	s.n_forward = n;
+	pod = build(&s);
+	cmd = at(pod, "spec.containers.0.command");
+	assert_int_equal(cJSON_GetArraySize(cmd), 13 + (int)n);
+	assert_string_equal(cJSON_GetArrayItem(cmd, 11)->valuestring,
+			    "--otlp-endpoint");
+	assert_string_equal(cJSON_GetArrayItem(cmd, 11 + (int)n)->valuestring,
+			    "--remote");
+	cJSON_Delete(pod);
+}
+
 #define POD_HEAD                                                           \
 	"{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"t\"," \
 	"\"namespace\":\"shop\"},\"spec\":{\"nodeName\":\"node-b\","        \
@@ -368,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_pod_json),
 		cmocka_unit_test(test_pod_json_variants),
+		cmocka_unit_test(test_forwarded_settings),
 		cmocka_unit_test(test_status_pending_and_running),
 		cmocka_unit_test(test_status_fatal),
 		cmocka_unit_test(test_status_terminated),
