@@ -754,8 +754,10 @@ static const struct command commands[] = {
 	  "through its CRI socket; a pod of another node is traced by a\n"
 	  "short-lived tracer pod created there through the Kubernetes API\n"
 	  "(labelled ebpftrace.io/attach=true), whose output is streamed here\n"
-	  "and which is deleted on exit, at --duration or on Ctrl-C. Needs get,\n"
-	  "create, delete on pods and get on pods/log. Also a kubectl plugin:\n"
+	  "and which is deleted on exit, at --duration or on Ctrl-C. It gets\n"
+	  "your OTLP and Loki endpoints, cluster, http.* and sampler settings\n"
+	  "(not secrets or certificate files). Needs get, create, delete on\n"
+	  "pods and get on pods/log. Also a kubectl plugin:\n"
 	  "kubectl ebpftrace attach <pod> -n <namespace> (make install)." },
 	{ "check", CMD_CHECK, "",
 	  "Report the kernel features and privileges ebpftrace needs." },
