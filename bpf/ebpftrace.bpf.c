@@ -168,6 +168,19 @@ struct {
 	__type(value, __u64);
 } ebt_named SEC(".maps");
 
+/*
+ * Processes that hold a shared connection entry (a dup'd connection fd,
+ * see EBT_SHARED_FD): bit per tgid as in ebt_conn_gate. Their exit sweeps
+ * those entries out of ebt_conns (userspace deletes only the fds whose
+ * records it saw); other exits do not walk the map.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EBT_GATE_WORDS_MAX); /* set by the loader */
+	__type(key, __u32);
+	__type(value, __u64);
+} ebt_shared SEC(".maps");
+
 static __always_inline __u64 *bit_word(void *map, __u32 tgid)
 {
 	__u32 w = tgid >> 6;
@@ -218,6 +231,28 @@ static __always_inline struct ebt_conn_info *conn_lookup(struct ebt_conn_key *ke
 {
 	return gate_open(key->tgid) ? bpf_map_lookup_elem(&ebt_conns, key)
 				    : NULL;
+}
+
+/*
+ * The connection of the fd at key: for a dup'd fd (an alias entry), the
+ * shared entry it names, and key->fd becomes the fd the connection's
+ * records name. NULL when untracked, or the shared entry is gone.
+ */
+static __always_inline struct ebt_conn_info *conn_find(struct ebt_conn_key *key)
+{
+	struct ebt_conn_info *c = conn_lookup(key);
+	struct ebt_conn_key sk = {.tgid = key->tgid};
+	__u64 start;
+
+	if (!c || !c->alias)
+		return c;
+	sk.fd = c->alias;
+	start = c->start_ns;
+	c = bpf_map_lookup_elem(&ebt_conns, &sk);
+	if (!c || c->start_ns != start || !c->origin)
+		return NULL;
+	key->fd = c->origin - 1;
+	return c;
 }
 
 static __always_inline void stat_inc(__u32 idx)
@@ -1200,7 +1235,7 @@ static __always_inline bool tls_in_tunnel(__u64 id, __u32 fd,
  * client), and its open record is sent then, made in the ring itself
  * (the stack has no room for it here).
  */
-static __always_inline void passed_open(__u64 id, __u32 fd,
+static __always_inline void passed_open(__u64 id, __u32 fd, __u32 rfd,
 					struct ebt_conn_info *c, __u32 dir)
 {
 	struct sock *sk = fd_to_sock(fd);
@@ -1217,7 +1252,7 @@ static __always_inline void passed_open(__u64 id, __u32 fd,
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
-	fill_open(e, id, fd, c->start_ns, c->role);
+	fill_open(e, id, rfd, c->start_ns, c->role);
 	bpf_ringbuf_submit(e, rb_flags());
 	stat_inc(EBT_STAT_EVENTS);
 }
@@ -1260,7 +1295,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 	    (cap < EBT_CLASSIFY_MIN || !adopt_starts(c, a->direction, s->ev.payload)))
 		return not_yet(c, a->direction & 1, ret);
 	if (c->role == EBT_ROLE_UNKNOWN)
-		passed_open(id, a->fd, c, a->direction);
+		passed_open(id, a->fd, key->fd, c, a->direction);
 	if (c->seq == 0 && cap >= EBT_CLASSIFY_MIN) {
 		c->proto = classify(s->ev.payload, true);
 		if (c->proto == EBT_PROTO_OTHER) {
@@ -1270,7 +1305,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 			return 0;
 		}
 	}
-	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, a->fd, c->start_ns);
+	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, key->fd, c->start_ns);
 	s->ev.direction = a->direction;
 	s->ev.role = c->role;
 	s->ev.total_len = (__u32)ret;
@@ -1304,7 +1339,7 @@ static __always_inline int capture_io(__u32 fd, __u64 buf, __u32 iovcnt,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c = conn_lookup(&key);
+	struct ebt_conn_info *c = conn_find(&key);
 	struct io_args a = {
 		.buf = buf, .fd = fd, .iovcnt = iovcnt, .direction = dir,
 		.kind = IO_DATA,
@@ -1323,7 +1358,7 @@ static __always_inline int capture_msg(__u32 fd, __u64 msg_ptr, __u32 dir,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
-	struct ebt_conn_info *c = conn_lookup(&key);
+	struct ebt_conn_info *c = conn_find(&key);
 	struct io_args a = {.fd = fd, .direction = dir, .kind = IO_DATA};
 	struct user_msghdr m;
 
@@ -1363,7 +1398,7 @@ static __always_inline int capture_splice(__u32 fd_in, __u32 fd_out, long ret)
 		.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd_out,
 	};
 
-	if (conn_lookup(&key))
+	if (conn_find(&key))
 		return capture_io(fd_out, 0, 0, EBT_DIR_EGRESS, LOOK_NO, ret);
 	return capture_io(fd_in, 0, 0, EBT_DIR_INGRESS, LOOK_NO, ret);
 }
@@ -1724,12 +1759,37 @@ TLS_PROBES(gnutls_record_recv, EBT_DIR_INGRESS, true, false)
 TLS_PROBES(gnutls_record_send, EBT_DIR_EGRESS, true, false)
 TLS_PROBES(gnutls_handshake, EBT_DIR_INGRESS, false, false)
 
+/* The close record of the connection at key, whose records name fd. */
+static __always_inline void conn_close(__u64 id, struct ebt_conn_key *key,
+				       __u32 fd, __u64 start)
+{
+	struct ebt_ev_close e = {};
+
+	fill_hdr(&e.hdr, EBT_EV_CONN_CLOSE, id, fd, start);
+	bpf_map_delete_elem(&ebt_conns, key);
+	rb_output(&e, sizeof(e));
+}
+
+/* One of the fds of a dup'd connection closes (its alias entry at key):
+ * the connection ends with the last of them. */
+static __always_inline void alias_close(__u64 id, struct ebt_conn_key *key,
+					__u32 shared, __u64 start)
+{
+	struct ebt_conn_key sk = {.tgid = key->tgid, .fd = shared};
+	struct ebt_conn_info *c;
+
+	bpf_map_delete_elem(&ebt_conns, key);
+	c = bpf_map_lookup_elem(&ebt_conns, &sk);
+	if (c && c->start_ns == start &&
+	    __sync_fetch_and_add(&c->refs, -1) == 1)
+		conn_close(id, &sk, c->origin - 1, start);
+}
+
 static __always_inline int enter_close_fd(__u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ebt_conn_key key = {.tgid = id >> 32, .fd = fd};
 	struct ebt_conn_info *c;
-	struct ebt_ev_close e = {};
 
 	if (ebt_cfg.hook_only)
 		return 0;
@@ -1740,9 +1800,10 @@ static __always_inline int enter_close_fd(__u32 fd)
 	c = conn_lookup(&key);
 	if (!c)
 		return 0;
-	fill_hdr(&e.hdr, EBT_EV_CONN_CLOSE, id, key.fd, c->start_ns);
-	bpf_map_delete_elem(&ebt_conns, &key);
-	rb_output(&e, sizeof(e));
+	if (c->alias)
+		alias_close(id, &key, c->alias, c->start_ns);
+	else
+		conn_close(id, &key, key.fd, c->start_ns);
 	return 0;
 }
 
@@ -1752,12 +1813,104 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return enter_close_fd((__u32)ctx->args[0]);
 }
 
+/*
+ * The connection at key (not yet shared) gets a second fd: its state
+ * moves to a shared entry, at a made-up fd no real one can be, and both
+ * fds become aliases of it. Its records keep naming the fd it was opened
+ * on, so userspace sees one connection, whichever fd moves its bytes.
+ */
+static __always_inline __u32 conn_share(struct ebt_conn_key *key,
+					struct ebt_conn_info *c)
+{
+	struct ebt_conn_key sk = {.tgid = key->tgid};
+	struct ebt_conn_info alias = {.start_ns = c->start_ns};
+	struct ebt_conn_info shared = *c;
+
+	sk.fd = bpf_get_prandom_u32() | EBT_SHARED_FD;
+	shared.origin = key->fd + 1;
+	shared.refs = 1;
+	if (bpf_map_update_elem(&ebt_conns, &sk, &shared, BPF_NOEXIST)) {
+		stat_inc(EBT_STAT_CONN_FULL);
+		return 0;
+	}
+	bit_set(&ebt_shared, key->tgid);
+	alias.alias = sk.fd;
+	bpf_map_update_elem(&ebt_conns, key, &alias, BPF_EXIST);
+	return sk.fd;
+}
+
+/* newfd is now a duplicate of oldfd (dup, dup2, dup3, fcntl F_DUPFD): if
+ * oldfd is a tracked connection, newfd is entered as one more of its fds.
+ * An inetd-style server (xinetd, systemd Accept=yes, a CGI runner) puts
+ * the accepted socket on a child's stdin and stdout this way. */
+static __always_inline void conn_dup(__u32 oldfd, __u32 newfd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ebt_conn_key key = {.tgid = id >> 32, .fd = oldfd};
+	struct ebt_conn_key sk = {.tgid = key.tgid};
+	struct ebt_conn_info alias = {};
+	struct ebt_conn_info *c = conn_lookup(&key);
+
+	if (!c || newfd & EBT_SHARED_FD)
+		return;
+	alias.start_ns = c->start_ns;
+	alias.alias = c->alias ? c->alias : conn_share(&key, c);
+	if (!alias.alias)
+		return;
+	sk.fd = alias.alias;
+	c = bpf_map_lookup_elem(&ebt_conns, &sk);
+	if (!c || c->start_ns != alias.start_ns)
+		return;
+	key.fd = newfd;
+	if (bpf_map_update_elem(&ebt_conns, &key, &alias, BPF_ANY) == 0)
+		__sync_fetch_and_add(&c->refs, 1);
+}
+
 /* dup2/dup3 onto an open fd close it first, without a close() call: a
  * tracked connection there is gone (e.g. stdout restored over a socket
- * that had taken fd 1). */
+ * that had taken fd 1). Then newfd is oldfd's too. */
 static __always_inline int enter_dup_onto(__u32 oldfd, __u32 newfd)
 {
-	return oldfd == newfd ? 0 : enter_close_fd(newfd);
+	if (oldfd == newfd || ebt_cfg.hook_only)
+		return 0;
+	enter_close_fd(newfd);
+	if (gate_open(bpf_get_current_pid_tgid() >> 32))
+		conn_dup(oldfd, newfd);
+	return 0;
+}
+
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+
+/* dup(oldfd) and fcntl(oldfd, F_DUPFD[_CLOEXEC], min) return the new fd
+ * (regs: as the syscall entered, see exit_io). */
+static __always_inline int exit_dup_ret(struct pt_regs *regs, bool fcntl,
+					long ret)
+{
+	__u64 cmd;
+
+	if (ret < 0 || ebt_cfg.hook_only ||
+	    !gate_open(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (!regs)
+		regs = user_regs();
+	cmd = PT_REGS_PARM2_SYSCALL(regs);
+	if (fcntl && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return 0;
+	conn_dup((__u32)PT_REGS_PARM1_SYSCALL(regs), (__u32)ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup")
+int exit_dup(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_dup_ret(NULL, false, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fcntl")
+int exit_fcntl(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_dup_ret(NULL, true, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_enter_dup2")
@@ -1786,6 +1939,59 @@ static __always_inline void merged_by_parent(struct task_struct *p,
 		*sf = *psf;
 }
 
+/* Is fd open in the current task? */
+static __always_inline bool fd_open(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd >= BPF_CORE_READ(fdt, max_fds) ||
+	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return false;
+	return f != NULL;
+}
+
+static long drop_closed(struct bpf_map *map, struct ebt_conn_key *k,
+			struct ebt_conn_info *v, __u64 *id)
+{
+	struct ebt_conn_key key = *k;
+
+	if (key.tgid != (__u32)(*id >> 32) || (key.fd & EBT_SHARED_FD) ||
+	    fd_open(key.fd))
+		return 0;
+	if (v->alias)
+		alias_close(*id, &key, v->alias, v->start_ns);
+	else
+		conn_close(*id, &key, key.fd, v->start_ns);
+	return 0;
+}
+
+/* exec closed the fds marked close-on-exec, without a close() call: the
+ * connections on them (a forked child's copies, a dup'd fd) end here, or
+ * a file the new program opens on the same number would be taken for
+ * one. Only for a process that may have connections. */
+static __always_inline void exec_closed(__u64 id)
+{
+	if (gate_open(id >> 32))
+		bpf_for_each_map_elem(&ebt_conns, drop_closed, &id, 0);
+}
+
+/* The start of the command line the new program got (the kernel has just
+ * copied it to the top of the new stack), as /proc/<pid>/cmdline reads. */
+static __always_inline void exec_args(struct task_struct *p,
+				      struct ebt_ev_exec *e)
+{
+	__u64 start = BPF_CORE_READ(p, mm, arg_start);
+	__u64 len = BPF_CORE_READ(p, mm, arg_end) - start;
+
+	if (len > EBT_EXEC_ARGS_MAX)
+		len = EBT_EXEC_ARGS_MAX;
+	if (len > 0 && !bpf_probe_read_user(e->args, len, (void *)start))
+		e->args_len = (__u32)len;
+}
+
 /* Remember what a selected process starts with as stdout and stderr, and
  * tell userspace the name of the program it now runs. */
 SEC("tp_btf/sched_process_exec")
@@ -1794,7 +2000,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	struct ebt_ev_exec e = {};
+	struct ebt_ev_exec *e;
 	struct std_files sf;
 
 	/* The record tells userspace the program changed (a forked child
@@ -1803,6 +2009,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	if (ebt_cfg.hook_only)
 		return 0;
 	bit_clear(&ebt_named, tgid); /* another program: name it anew */
+	exec_closed(id);
 	if (!selected(tgid))
 		return 0;
 	if (ebt_cfg.capture_logs) {
@@ -1812,13 +2019,39 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 			merged_by_parent(p, &sf);
 		bpf_map_update_elem(&ebt_std_files, &tgid, &sf, BPF_ANY);
 	}
-	fill_hdr(&e.hdr, EBT_EV_PROC_EXEC, id, 0, 0);
-	proc_comm(e.comm);
-	bpf_probe_read_kernel_str(e.exe, sizeof(e.exe),
+	e = bpf_ringbuf_reserve(&ebt_events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(EBT_STAT_RB_DROPS);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->hdr, EBT_EV_PROC_EXEC, id, 0, 0);
+	proc_comm(e->comm);
+	bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
 				  BPF_CORE_READ(bprm, file, f_path.dentry,
 						d_name.name));
-	rb_output(&e, sizeof(e));
+	exec_args(p, e);
+	bpf_ringbuf_submit(e, rb_flags());
+	stat_inc(EBT_STAT_EVENTS);
 	return 0;
+}
+
+static long drop_shared(struct bpf_map *map, struct ebt_conn_key *k,
+			struct ebt_conn_info *v, __u32 *tgid)
+{
+	if (k->tgid == *tgid && (v->alias || (k->fd & EBT_SHARED_FD)))
+		bpf_map_delete_elem(&ebt_conns, k);
+	return 0;
+}
+
+/* An exited process's dup'd connections (alias and shared entries):
+ * userspace deletes only the fds whose records it saw. */
+static __always_inline void sweep_shared(__u32 tgid)
+{
+	if (!bit_get(&ebt_shared, tgid))
+		return;
+	bit_clear(&ebt_shared, tgid);
+	bpf_for_each_map_elem(&ebt_conns, drop_shared, &tgid, 0);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -1835,6 +2068,7 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 		return 0;
 	bit_clear(&ebt_conn_gate, id >> 32);
 	bit_clear(&ebt_named, id >> 32);
+	sweep_shared(id >> 32);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
 	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));
@@ -1869,6 +2103,8 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 	if (!gate_open(parent))
 		return;
 	gate_set(child);
+	if (bit_get(&ebt_shared, parent) > 0)
+		bit_set(&ebt_shared, child);
 	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
 }
 
@@ -1916,7 +2152,8 @@ enum {
 	NR_readv = 19, NR_writev = 20, NR_dup2 = 33, NR_sendfile = 40,
 	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45,
 	NR_sendmsg = 46, NR_recvmsg = 47, NR_accept4 = 288, NR_dup3 = 292,
-	NR_pwritev = 296, NR_pwritev2 = 328, NR_splice = 275,
+	NR_pwritev = 296, NR_pwritev2 = 328, NR_splice = 275, NR_dup = 32,
+	NR_fcntl = 72,
 };
 #define SC_NR(regs) ((long)(regs)->orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
@@ -1927,6 +2164,7 @@ enum {
 	NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212,
 	NR_accept4 = 242, NR_pwritev2 = 287, NR_splice = 76,
 	NR_dup2 = -2, /* arm64 has only dup3 */
+	NR_dup = 23, NR_fcntl = 25,
 };
 #define SC_NR(regs) ((long)(regs)->syscallno)
 #else
@@ -1994,6 +2232,8 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 		return exit_accept(ret);
 	if (nr == NR_connect)
 		return exit_connect_ret(ret);
+	if (nr == NR_dup || nr == NR_fcntl)
+		return exit_dup_ret(regs, nr == NR_fcntl, ret);
 	sc = data_sc_of(nr);
 	return sc < 0 ? 0 : exit_io(regs, (enum data_sc)sc, ret);
 }

@@ -93,9 +93,22 @@ struct ebt_conn_info {
 	__u32 tls;      /* 1: TLS; proto, seq and off are the plaintext's,
 			 * read and written through libssl (uprobes); the
 			 * syscalls' ciphertext is not copied */
-	__u32 _pad;
+	__u32 alias;    /* an fd made by dup of a connection's fd: the key
+			 * fd (EBT_SHARED_FD set) of the shared entry that
+			 * holds its state; only start_ns is also set */
+	__u32 origin;   /* shared entry: 1 + the fd its records name */
+	__u32 refs;     /* shared entry: fds of the process on it */
 };
-_Static_assert(sizeof(struct ebt_conn_info) == 48, "conn_info layout");
+_Static_assert(sizeof(struct ebt_conn_info) == 56, "conn_info layout");
+
+/*
+ * A connection whose fd was duplicated (dup, dup2, dup3, fcntl F_DUPFD: an
+ * inetd-style server puts the accepted socket on a child's stdin and
+ * stdout) keeps its state in one shared entry, keyed by a made-up fd with
+ * this bit set (no real fd has it); each of its real fds is an alias
+ * entry naming it. Its records keep the fd the connection was opened on.
+ */
+#define EBT_SHARED_FD 0x80000000u
 
 /*
  * Value of the BPF skip map (same key as the conn map), written by
@@ -174,15 +187,23 @@ struct ebt_ev_close {
 
 #define EBT_EXE_LEN 48
 
-/* Its program's names, for a short-lived child (echo, cat) whose lines are
- * read after it is gone from /proc: comm, and the file it runs (what
- * /proc/<pid>/exe names: "dash" for a comm of "sh"), cut to 47 bytes. */
+#define EBT_EXEC_ARGS_MAX 256
+
+/* Its program's names, for a short-lived child (echo, cat, a CGI or inetd
+ * handler) whose lines or spans are made after it is gone from /proc:
+ * comm, the file it runs (what /proc/<pid>/exe names: "dash" for a comm of
+ * "sh"), cut to 47 bytes, and the start of its command line as
+ * /proc/<pid>/cmdline has it (arguments NUL-separated: `python3 app.py`
+ * is named app.py), args_len bytes of it. */
 struct ebt_ev_exec {
 	struct ebt_event_hdr hdr;
 	char comm[EBT_COMM_LEN];
 	char exe[EBT_EXE_LEN];
+	__u32 args_len;
+	__u32 _pad;
+	char args[EBT_EXEC_ARGS_MAX];
 };
-_Static_assert(sizeof(struct ebt_ev_exec) == 96, "ev_exec layout");
+_Static_assert(sizeof(struct ebt_ev_exec) == 360, "ev_exec layout");
 
 struct ebt_ev_proc {
 	struct ebt_event_hdr hdr; /* tgid = process; fd = child tgid for fork */

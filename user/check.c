@@ -507,8 +507,12 @@ static const struct ebt_check checks[] = {
 	SYSCALL("pwrite64", "stdout/stderr logs on a file, written at an offset"),
 	SYSCALL("pwritev", "stdout/stderr logs on a file, written at an offset"),
 	SYSCALL("pwritev2", "stdout/stderr logs on a file, written at an offset"),
-	SYSCALL("dup2", "stdout/stderr moved onto another file (2>&1, a log reopened)"),
-	SYSCALL("dup3", "stdout/stderr moved onto another file (2>&1, a log reopened)"),
+	SYSCALL("dup2", "stdout/stderr moved onto another file (2>&1, a log "
+		"reopened), a connection's fd duplicated"),
+	SYSCALL("dup3", "stdout/stderr moved onto another file (2>&1, a log "
+		"reopened), a connection's fd duplicated"),
+	SYSCALL("dup", "a connection's fd duplicated (inetd-style servers)"),
+	SYSCALL("fcntl", "a connection's fd duplicated (F_DUPFD)"),
 	SCHED("sched_process_exec", "a process's name and resource after exec"),
 	SCHED("sched_process_exit", "forget exited processes"),
 	SCHED("sched_process_fork", "follow the children of selected pids"),

@@ -106,6 +106,22 @@ static bool data_ok(const struct ebt_ev_data *e, size_t len)
 	       e->direction <= EBT_DIR_EGRESS;
 }
 
+/* A process runs a new program: it is named anew, by the record once it
+ * is gone from /proc. */
+static void proc_exec(struct ebt_tracer *t, const struct ebt_ev_exec *e)
+{
+	char comm[EBT_COMM_LEN], exe[EBT_EXE_LEN];
+
+	memcpy(comm, e->comm, sizeof(comm));
+	comm[sizeof(comm) - 1] = '\0';
+	memcpy(exe, e->exe, sizeof(exe));
+	exe[sizeof(exe) - 1] = '\0';
+	ebt_resources_exec(t->resources, e->hdr.tgid, comm, exe, e->args,
+			   e->args_len < sizeof(e->args) ? e->args_len
+							 : sizeof(e->args));
+	ebt_logcapture_exec(t, e);
+}
+
 static void proc_fork(struct ebt_tracer *t, const struct ebt_ev_proc *e)
 {
 	if (t->bpf && t->cfg->n_pids)
@@ -158,8 +174,7 @@ int ebt_tracer_handle(void *ctx, const void *data, size_t len)
 			ebt_bpf_pid_forget(t->bpf, h->tgid);
 		break;
 	case EBT_EV_PROC_EXEC:
-		ebt_resources_note_exec(t->resources, h->tgid);
-		ebt_logcapture_exec(t, data);
+		proc_exec(t, data);
 		break;
 	default: /* EBT_EV_PROC_FORK */
 		proc_fork(t, data);

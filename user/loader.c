@@ -313,6 +313,8 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 				 (uint32_t)b->gate_words);
 	bpf_map__set_max_entries(b->skel->maps.ebt_named,
 				 (uint32_t)b->gate_words);
+	bpf_map__set_max_entries(b->skel->maps.ebt_shared,
+				 (uint32_t)b->gate_words);
 	bpf_map__set_max_entries(b->skel->maps.ebt_pid_bits,
 				 (uint32_t)b->gate_words);
 	select_hooks(b->skel, cfg);
@@ -511,7 +513,15 @@ void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 	/* a verdict on the clear bytes is stale once BPF switched the
 	 * connection to TLS (HTTPS in a CONNECT tunnel) */
 	if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) ||
-	    v.start_ns != start_ns || (v.tls != 0) != tls)
+	    v.start_ns != start_ns)
+		return;
+	if (v.alias) { /* a dup'd connection: its shared entry */
+		k.fd = v.alias;
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) ||
+		    v.start_ns != start_ns)
+			return;
+	}
+	if ((v.tls != 0) != tls)
 		return;
 	v.proto = proto;
 	bpf_map__update_elem(m, &k, sizeof(k), &v, sizeof(v), BPF_EXIST);

@@ -104,9 +104,7 @@ void ebt_logcapture_exec(struct ebt_tracer *t, const struct ebt_ev_exec *e)
 	p->comm[sizeof(p->comm) - 1] = '\0';
 	memcpy(p->exe, e->exe, sizeof(p->exe));
 	p->exe[sizeof(p->exe) - 1] = '\0';
-	/* what was built before names the program before the exec */
-	ebt_resources_forget(t->resources, e->hdr.tgid);
-	p->resolved = false;
+	p->resolved = false; /* the tracer forgot what named the old one */
 }
 
 /* The process that wrote: itself while in /proc, else named after the

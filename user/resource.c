@@ -12,6 +12,7 @@
 
 #include "cgroup.h"
 #include "cri.h"
+#include "ebpftrace_events.h"
 #include "htab.h"
 #include "k8s.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 struct ebt_resources {
 	struct htab *by_tgid; /* uint32_t -> struct res_entry* */
 	struct htab *parents; /* forked tgid -> its parent's, until exit */
+	struct htab *progs;   /* exec'd tgid -> struct exec_prog*, until exit */
 	char *extra;
 	char host[256];
 	struct ebt_cri *cri;  /* pod metadata; NULL: none (not owned) */
@@ -31,6 +33,20 @@ struct ebt_resources {
 
 static void free_entry(void *v);
 
+/* What an exec record said of a process's new program: names it once it
+ * is gone from /proc (a CGI or inetd handler that answers and exits
+ * before its records are read). */
+struct exec_prog {
+	uint32_t parent; /* the process it was forked from, or 0 */
+	char comm[EBT_COMM_LEN];
+	char exe[EBT_EXE_LEN];
+	size_t args_len;
+	char args[EBT_EXEC_ARGS_MAX];
+};
+
+/* Bound on remembered programs: exits remove them. */
+#define PROGS_MAX 16384
+
 struct ebt_resources *ebt_resources_new(const char *extra)
 {
 	struct ebt_resources *rs = calloc(1, sizeof(*rs));
@@ -39,8 +55,10 @@ struct ebt_resources *ebt_resources_new(const char *extra)
 		return NULL;
 	rs->by_tgid = htab_new(sizeof(uint32_t));
 	rs->parents = htab_new(sizeof(uint32_t));
+	rs->progs = htab_new(sizeof(uint32_t));
 	rs->extra = extra ? strdup(extra) : NULL;
-	if (!rs->by_tgid || !rs->parents || (extra && !rs->extra)) {
+	if (!rs->by_tgid || !rs->parents || !rs->progs ||
+	    (extra && !rs->extra)) {
 		ebt_resources_free(rs);
 		return NULL;
 	}
@@ -76,6 +94,7 @@ void ebt_resources_free(struct ebt_resources *rs)
 		return;
 	htab_free(rs->by_tgid, free_entry);
 	htab_free(rs->parents, NULL);
+	htab_free(rs->progs, free);
 	free(rs->extra);
 	free(rs);
 }
@@ -559,27 +578,36 @@ static void jvm_property(const char *cmd, size_t len, char *out,
 	}
 }
 
-/* /proc is read from src: the process itself, or its parent for a forked
- * child that exited before we looked. */
-/* prog: the process whose cmdline and exe name the program; 0: comm and
- * the exe name given (comm if NULL). */
-static void add_process(struct ebt_resources *rs, struct res_entry *e,
-			uint32_t pid, uint32_t prog, const char *comm,
-			const char *exe_name)
-{
-	char *buf = NULL, exe[4096];
-	ssize_t n = 0;
+/* What names a process's program. */
+struct prog_src {
+	uint32_t pid;         /* the process whose cmdline and exe say it */
+	const char *comm;     /* its process name */
+	/* pid 0 (gone from /proc): the name of the file it runs (comm if
+	 * NULL), and the command line it exec'd (NULL: none) */
+	const char *exe_name;
+	const char *args;
+	size_t args_len;
+};
 
-	if (prog)
-		n = program_cmdline(prog, &buf);
-	ebt_service_name_from_cmdline(buf ? buf : "", n > 0 ? (size_t)n : 0,
-				      e->proc, sizeof(e->proc));
-	jvm_property(buf ? buf : "", n > 0 ? (size_t)n : 0, e->jvm,
-		     sizeof(e->jvm));
+static void add_process(struct ebt_resources *rs, struct res_entry *e,
+			uint32_t pid, const struct prog_src *ps)
+{
+	const char *comm = ps->comm, *exe_name = ps->exe_name;
+	char *buf = NULL, exe[4096];
+	const char *cmd = ps->args ? ps->args : "";
+	ssize_t n = ps->args ? (ssize_t)ps->args_len : 0;
+
+	if (ps->pid) {
+		n = program_cmdline(ps->pid, &buf);
+		cmd = buf ? buf : "";
+	}
+	ebt_service_name_from_cmdline(cmd, n > 0 ? (size_t)n : 0, e->proc,
+				      sizeof(e->proc));
+	jvm_property(cmd, n > 0 ? (size_t)n : 0, e->jvm, sizeof(e->jvm));
 	free(buf);
 	if (e->proc[0] == '\0')
 		snprintf(e->proc, sizeof(e->proc), "%s", comm);
-	n = prog ? readlink_proc(prog, "exe", exe, sizeof(exe) - 1) : -1;
+	n = ps->pid ? readlink_proc(ps->pid, "exe", exe, sizeof(exe) - 1) : -1;
 	if (n > 0) {
 		exe[n] = '\0';
 		ebt_resource_add_str(e->r, "process.executable.name",
@@ -770,9 +798,10 @@ static void resolve_pod(struct ebt_resources *rs, struct res_entry *e,
 	ebt_k8s_pod_unref(kp);
 }
 
+/* /proc is read from src (environment, cgroup): the process itself, or
+ * its parent for a child that exited before we looked. */
 static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
-			       uint32_t src, uint32_t prog, const char *comm,
-			       const char *exe_name)
+			       uint32_t src, const struct prog_src *ps)
 {
 	struct res_entry *e = calloc(1, sizeof(*e));
 	const char *attr_svc;
@@ -791,7 +820,7 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	free(env);
 	attr_svc = ebt_resource_get(e->r, "service.name");
 	snprintf(e->attrs, sizeof(e->attrs), "%s", attr_svc ? attr_svc : "");
-	add_process(rs, e, pid, prog, comm, exe_name);
+	add_process(rs, e, pid, ps);
 	add_container(e, src);
 	set_service(e, e->r, NULL, NULL, NULL);
 	ebt_resource_add_str(e->r, "telemetry.sdk.name", "ebpftrace");
@@ -801,13 +830,13 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	return e;
 }
 
-/* src: the process to read the environment and cgroup of; prog and
- * exe_name: see add_process. */
+/* src: the process to read the environment and cgroup of; ps: what names
+ * its program (ps->comm NULL: not known). */
 static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
-				      uint32_t src, uint32_t prog,
-				      const char *comm, const char *exe_name)
+				      uint32_t src, struct prog_src *ps)
 {
 	struct res_entry *e = htab_get(rs->by_tgid, &tgid);
+	const char *comm = ps->comm;
 	int err;
 
 	/*
@@ -825,7 +854,8 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 			resolve_pod(rs, e, false);
 		return e->r;
 	}
-	e = build(rs, tgid, src, prog, comm ? comm : "unknown", exe_name);
+	ps->comm = comm ? comm : "unknown";
+	e = build(rs, tgid, src, ps);
 	if (!e)
 		return NULL;
 	e->blind = !comm && strcmp(e->proc, "unknown") == 0;
@@ -837,20 +867,92 @@ static struct ebt_resource *get_from(struct ebt_resources *rs, uint32_t tgid,
 	return e->r;
 }
 
+/* Gone from /proc, or a zombie (whose cmdline reads empty)? */
+static bool proc_gone(uint32_t pid)
+{
+	char *cmd = NULL;
+	bool gone = read_proc(pid, "cmdline", &cmd) <= 0;
+
+	free(cmd);
+	return gone;
+}
+
+/* tgid, gone, exec'd the program p says: named by it, with the
+ * environment and cgroup of the process it was forked from. */
+static struct ebt_resource *get_gone_execd(struct ebt_resources *rs,
+					    uint32_t tgid,
+					    const struct exec_prog *p,
+					    const char *comm)
+{
+	struct prog_src ps = {
+		.comm = p->comm[0] ? p->comm : comm,
+		.exe_name = p->exe[0] ? p->exe : NULL,
+		.args = p->args_len ? p->args : NULL,
+		.args_len = p->args_len,
+	};
+
+	return get_from(rs, tgid, p->parent ? p->parent : tgid, &ps);
+}
+
 struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 				       uint32_t tgid, const char *comm)
 {
 	uintptr_t parent = (uintptr_t)htab_get(rs->parents, &tgid);
+	struct prog_src ps = {.pid = tgid, .comm = comm};
+	const struct exec_prog *p;
 
-	if (parent && !htab_get(rs->by_tgid, &tgid))
+	if (htab_get(rs->by_tgid, &tgid))
+		return get_from(rs, tgid, tgid, &ps);
+	if (parent)
 		return ebt_resources_get_forked(rs, tgid, (uint32_t)parent,
 						comm);
-	return get_from(rs, tgid, tgid, tgid, comm, NULL);
+	p = htab_get(rs->progs, &tgid);
+	if (p && proc_gone(tgid))
+		return get_gone_execd(rs, tgid, p, comm);
+	return get_from(rs, tgid, tgid, &ps);
 }
 
 void ebt_resources_note_exec(struct ebt_resources *rs, uint32_t tgid)
 {
 	htab_del(rs->parents, &tgid);
+}
+
+/* The record of tgid's program, made for it if new; NULL if none can be. */
+static struct exec_prog *prog_of(struct ebt_resources *rs, uint32_t tgid)
+{
+	struct exec_prog *p = htab_get(rs->progs, &tgid);
+	int err;
+
+	if (p || htab_len(rs->progs) >= PROGS_MAX ||
+	    !(p = calloc(1, sizeof(*p))))
+		return p;
+	htab_put(rs->progs, &tgid, p, &err);
+	if (err) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void ebt_resources_exec(struct ebt_resources *rs, uint32_t tgid,
+			const char *comm, const char *exe, const char *args,
+			size_t args_len)
+{
+	uintptr_t parent = (uintptr_t)htab_get(rs->parents, &tgid);
+	struct res_entry *e = htab_del(rs->by_tgid, &tgid);
+	struct exec_prog *p = prog_of(rs, tgid);
+
+	if (e) /* it named the program before the exec */
+		free_entry(e);
+	ebt_resources_note_exec(rs, tgid);
+	if (!p)
+		return;
+	if (parent) /* a second exec (sh -c, then exec) keeps the first's */
+		p->parent = (uint32_t)parent;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	snprintf(p->exe, sizeof(p->exe), "%s", exe);
+	p->args_len = args_len < sizeof(p->args) ? args_len : sizeof(p->args);
+	memcpy(p->args, args, p->args_len);
 }
 
 /* Bound on remembered forks: exits remove them; this stops a leak if
@@ -870,27 +972,27 @@ struct ebt_resource *ebt_resources_get_forked(struct ebt_resources *rs,
 					      uint32_t child, uint32_t parent,
 					      const char *comm)
 {
-	char *cmd = NULL;
-	/* Gone, or a zombie (whose cmdline reads empty): use the parent. */
-	bool alive = read_proc(child, "cmdline", &cmd) > 0;
+	uint32_t from = proc_gone(child) ? parent : child;
+	struct prog_src ps = {.pid = from, .comm = comm};
 
-	free(cmd);
-	return get_from(rs, child, alive ? child : parent,
-			alive ? child : parent, comm, NULL);
+	return get_from(rs, child, from, &ps);
 }
 
 struct ebt_resource *ebt_resources_get_execd(struct ebt_resources *rs,
 					     uint32_t child, uint32_t parent,
 					     const char *comm, const char *exe)
 {
-	char *cmd = NULL;
-	bool alive = read_proc(child, "cmdline", &cmd) > 0;
+	struct prog_src ps = {.pid = child, .comm = comm};
+	const struct exec_prog *p;
 
-	free(cmd);
 	ebt_resources_note_exec(rs, child);
-	if (alive)
-		return get_from(rs, child, child, child, comm, NULL);
-	return get_from(rs, child, parent, 0, comm, exe);
+	if (!proc_gone(child))
+		return get_from(rs, child, child, &ps);
+	p = htab_get(rs->progs, &child);
+	if (p)
+		return get_gone_execd(rs, child, p, comm);
+	ps = (struct prog_src){.comm = comm, .exe_name = exe};
+	return get_from(rs, child, parent, &ps);
 }
 
 void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)
@@ -900,4 +1002,5 @@ void ebt_resources_forget(struct ebt_resources *rs, uint32_t tgid)
 	if (e)
 		free_entry(e);
 	htab_del(rs->parents, &tgid);
+	free(htab_del(rs->progs, &tgid));
 }

@@ -61,6 +61,14 @@ void ebt_resources_note_fork(struct ebt_resources *rs, uint32_t child,
 			     uint32_t parent);
 /* tgid exec'd: its program is no longer its parent's. */
 void ebt_resources_note_exec(struct ebt_resources *rs, uint32_t tgid);
+/* tgid exec'd the program comm (its process name), running the file exe
+ * with the command line args (args_len bytes, NUL-separated, maybe cut):
+ * what was built for it named the program before, and once it is gone
+ * from /proc these name it, its environment and cgroup being those of the
+ * process it was forked from (an inetd or CGI handler, a shell's echo). */
+void ebt_resources_exec(struct ebt_resources *rs, uint32_t tgid,
+			const char *comm, const char *exe, const char *args,
+			size_t args_len);
 
 /*
  * Service name a person would recognise from a command line: the jar or

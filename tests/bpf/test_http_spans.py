@@ -517,6 +517,129 @@ def test_accept_then_fork_server(tracer, tmp_path):
         p.wait()
 
 
+
+INETD_LISTENER = r"""
+import os, signal, socket, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(8)
+print("READY", ls.getsockname()[1], flush=True)
+while True:
+    c, _ = ls.accept()
+    if os.fork() == 0:
+        ls.close()
+        os.dup2(c.fileno(), 0)
+        os.dup2(c.fileno(), 1)
+        c.close()
+        os.execvp("python3", ["python3", sys.argv[1]])
+    c.close()
+"""
+
+INETD_HANDLER = r"""
+import sys
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+method, target, _ = inp.readline().split(b" ", 2)
+while inp.readline() not in (b"\r\n", b"\n", b""):
+    pass
+out.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+          b"handled " + target + b"\n")
+out.flush()
+"""
+
+
+def test_inetd_style_server_on_stdin_and_stdout(tracer, tmp_path):
+    """xinetd / systemd Accept=yes: the accepted socket is dup2'd onto a
+    child's stdin and stdout, the original fd is closed, and the program it
+    execs reads the request from fd 0 and writes a close-delimited answer
+    to fd 1. One connection, so one server span, child of curl's."""
+    t0 = time.time_ns()
+    (tmp_path / "inetd_listener.py").write_text(INETD_LISTENER)
+    handler = tmp_path / "inetd_handler.py"
+    handler.write_text(INETD_HANDLER)
+    p = subprocess.Popen(["python3", str(tmp_path / "inetd_listener.py"), str(handler)],
+                         stdout=subprocess.PIPE)
+    try:
+        port = int(p.stdout.readline().split()[1])
+        for i in range(3):
+            assert curl(f"http://127.0.0.1:{port}/inetd/{i}") == 200
+        servers = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
+                                  count=3, since=t0)
+        clients = tracer.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == port,
+                                  count=3, since=t0)
+        time.sleep(1)  # no fourth, half-seen one
+        assert len(tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
+                                   count=3, since=t0)) == 3
+        by_span = {c.span_id: c for c in clients}
+        for s in servers:
+            assert s.name == "GET /inetd/{id}", s
+            assert s.service == "inetd_handler.py", s
+            assert s.attrs["http.response.status_code"] == 200, s.attrs
+            assert s.attrs["http.response.body.size"] == len("handled /inetd/0\n")
+            c = by_span[s.parent]  # curl's span over the same 4-tuple
+            assert c.trace_id == s.trace_id
+            assert c.start <= s.start + SKEW and s.end <= c.end + SKEW
+    finally:
+        p.terminate()
+        p.wait()
+
+
+DUP_KEEPALIVE = r"""
+import socket
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(8)
+print("READY", ls.getsockname()[1], flush=True)
+
+def request(s):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += s.recv(4096)
+    return buf.split(b" ")[1]
+
+def answer(s, target):
+    body = b"via the dup " + target + b"\n"
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+c, _ = ls.accept()
+d = c.dup()                      # fcntl(F_DUPFD_CLOEXEC)
+first = request(c)
+c.close()                        # the connection lives on through d
+other = socket.create_connection(ls.getsockname())  # may take c's fd number
+answer(d, first)
+answer(d, request(d))
+d.close()
+other.close()
+"""
+
+
+def test_connection_moved_to_a_dup_of_its_fd(tracer, tmp_path):
+    """socket.dup(): the request is read on the accepted fd, which is then
+    closed (its number reused by another connection), and both answers and
+    the second request go through the duplicate. The close of the first fd
+    does not end the connection: two spans, both answered."""
+    t0 = time.time_ns()
+    script = tmp_path / "dup_keepalive.py"
+    script.write_text(DUP_KEEPALIVE)
+    p = subprocess.Popen(["python3", str(script)], stdout=subprocess.PIPE)
+    try:
+        port = int(p.stdout.readline().split()[1])
+        out = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/one/1",
+                              f"http://127.0.0.1:{port}/two/2"],
+                             capture_output=True, timeout=30, check=True)
+        assert out.stdout == b"via the dup /one/1\nvia the dup /two/2\n"
+        servers = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
+                                  count=2, since=t0)
+        clients = tracer.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == port,
+                                  count=2, since=t0)
+        assert sorted(s.name for s in servers) == ["GET /one/{id}", "GET /two/{id}"]
+        assert all(s.service == "dup_keepalive.py" for s in servers), servers
+        assert all(s.attrs["http.response.status_code"] == 200 for s in servers)
+        assert {s.parent for s in servers} == {c.span_id for c in clients}
+    finally:
+        p.wait(timeout=10)
+
+
 LEADER_EXITS_FIRST = r'''
 import ctypes, sys, threading
 from http.server import BaseHTTPRequestHandler, HTTPServer

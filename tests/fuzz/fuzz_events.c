@@ -206,6 +206,8 @@ static void op_proc(struct run *r, struct slot *s, uint8_t op)
 		hdr(r, &x.hdr, EBT_EV_PROC_EXEC, s, s->tgid);
 		take(r, (uint8_t *)x.comm, sizeof(x.comm) - 1);
 		take(r, (uint8_t *)x.exe, sizeof(x.exe) - 1);
+		x.args_len = next(r) * 2u; /* past args[] too: it is clamped */
+		take(r, (uint8_t *)x.args, sizeof(x.args));
 		ebt_tracer_handle(&r->t, &x, sizeof(x));
 		break;
 	}

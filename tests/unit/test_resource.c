@@ -155,6 +155,43 @@ static void test_gone_process_named_later(void **state)
 	ebt_resources_free(rs);
 }
 
+/*
+ * An inetd or CGI handler: forked from a server, it exec'd
+ * `python3 /srv/cgi/handler.py`, answered and exited before its span was
+ * built. Its exec record names it (the script, and the interpreter's
+ * file), not the server it was forked from, nor its process name.
+ */
+static void test_gone_execd_named_by_its_command_line(void **state)
+{
+	static const char args[] = "python3\0/srv/cgi/handler.py\0-v";
+	struct ebt_resources *rs = ebt_resources_new(NULL);
+	uint32_t pid = dead_pid();
+	struct ebt_resource *r;
+
+	(void)state;
+	assert_non_null(rs);
+	ebt_resources_note_fork(rs, pid, (uint32_t)getpid());
+	r = ebt_resources_get(rs, pid, "python3"); /* before the exec */
+	assert_string_equal(ebt_resource_get(r, "service.name"),
+			    ebt_resource_get(ebt_resources_get(rs, getpid(), NULL),
+					     "service.name"));
+	ebt_resources_exec(rs, pid, "python3", "python3.11", args,
+			   sizeof(args));
+	r = ebt_resources_get(rs, pid, "inetd");
+	assert_non_null(r);
+	assert_string_equal(ebt_resource_get(r, "service.name"), "handler.py");
+	assert_string_equal(ebt_resource_get(r, "process.executable.name"),
+			    "python3.11");
+	/* an exec with no command line (args not readable): named by comm */
+	ebt_resources_exec(rs, pid, "worker", "worker-bin", "", 0);
+	r = ebt_resources_get(rs, pid, "python3");
+	assert_string_equal(ebt_resource_get(r, "service.name"), "worker");
+	ebt_resources_forget(rs, pid);
+	r = ebt_resources_get(rs, pid, "late");
+	assert_string_equal(ebt_resource_get(r, "service.name"), "late");
+	ebt_resources_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_spawned_workers),
 		cmocka_unit_test(test_kv_list),
 		cmocka_unit_test(test_gone_process_named_later),
+		cmocka_unit_test(test_gone_execd_named_by_its_command_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
