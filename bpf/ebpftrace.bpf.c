@@ -1840,9 +1840,11 @@ static __always_inline __u32 conn_share(struct ebt_conn_key *key,
 }
 
 /* newfd is now a duplicate of oldfd (dup, dup2, dup3, fcntl F_DUPFD): if
- * oldfd is a tracked connection, newfd is entered as one more of its fds.
- * An inetd-style server (xinetd, systemd Accept=yes, a CGI runner) puts
- * the accepted socket on a child's stdin and stdout this way. */
+ * oldfd is a tracked TCP connection, newfd is entered as one more of its
+ * fds. An inetd-style server (xinetd, systemd Accept=yes, a CGI runner)
+ * puts the accepted socket on a child's stdin and stdout this way. A unix
+ * socket put on stdout or stderr is a log stream (journald's, for every
+ * systemd service: see std_stream), not followed. */
 static __always_inline void conn_dup(__u32 oldfd, __u32 newfd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -1850,8 +1852,12 @@ static __always_inline void conn_dup(__u32 oldfd, __u32 newfd)
 	struct ebt_conn_key sk = {.tgid = key.tgid};
 	struct ebt_conn_info alias = {};
 	struct ebt_conn_info *c = conn_lookup(&key);
+	struct sock *so;
 
 	if (!c || newfd & EBT_SHARED_FD)
+		return;
+	so = fd_to_sock(oldfd);
+	if (!so || BPF_CORE_READ(so, __sk_common.skc_family) == AF_UNIX)
 		return;
 	alias.start_ns = c->start_ns;
 	alias.alias = c->alias ? c->alias : conn_share(&key, c);
