@@ -1945,45 +1945,6 @@ static __always_inline void merged_by_parent(struct task_struct *p,
 		*sf = *psf;
 }
 
-/* Is fd open in the current task? */
-static __always_inline bool fd_open(__u32 fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-
-	if (fd >= BPF_CORE_READ(fdt, max_fds) ||
-	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
-		return false;
-	return f != NULL;
-}
-
-static long drop_closed(struct bpf_map *map, struct ebt_conn_key *k,
-			struct ebt_conn_info *v, __u64 *id)
-{
-	struct ebt_conn_key key = *k;
-
-	if (key.tgid != (__u32)(*id >> 32) || (key.fd & EBT_SHARED_FD) ||
-	    fd_open(key.fd))
-		return 0;
-	if (v->alias)
-		alias_close(*id, &key, v->alias, v->start_ns);
-	else
-		conn_close(*id, &key, key.fd, v->start_ns);
-	return 0;
-}
-
-/* exec closed the fds marked close-on-exec, without a close() call: the
- * connections on them (a forked child's copies, a dup'd fd) end here, or
- * a file the new program opens on the same number would be taken for
- * one. Only for a process that may have connections. */
-static __always_inline void exec_closed(__u64 id)
-{
-	if (gate_open(id >> 32))
-		bpf_for_each_map_elem(&ebt_conns, drop_closed, &id, 0);
-}
-
 /* The start of the command line the new program got (the kernel has just
  * copied it to the top of the new stack), as /proc/<pid>/cmdline reads. */
 static __always_inline void exec_args(struct task_struct *p,
@@ -2015,7 +1976,6 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	if (ebt_cfg.hook_only)
 		return 0;
 	bit_clear(&ebt_named, tgid); /* another program: name it anew */
-	exec_closed(id);
 	if (!selected(tgid))
 		return 0;
 	if (ebt_cfg.capture_logs) {
