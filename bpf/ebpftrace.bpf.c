@@ -181,6 +181,15 @@ struct {
 	__type(value, __u64);
 } ebt_shared SEC(".maps");
 
+/* Processes' connection fds (struct ebt_proc_fds), for forks. A process
+ * that finds the map full has no list: its forks walk ebt_conns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ebt_proc_fds);
+} ebt_proc_fds SEC(".maps");
+
 static __always_inline __u64 *bit_word(void *map, __u32 tgid)
 {
 	__u32 w = tgid >> 6;
@@ -261,6 +270,46 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+/* fd of process tgid now has an entry in ebt_conns: into its list. Slots
+ * are taken by compare-and-swap, two threads may add at once. */
+static __always_inline void list_fd(__u32 tgid, __u32 fd)
+{
+	struct ebt_proc_fds fresh = {.fd = {fd + 1}};
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+
+	if (!l) {
+		if (!bpf_map_update_elem(&ebt_proc_fds, &tgid, &fresh,
+					 BPF_NOEXIST))
+			return;
+		l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+		if (!l)
+			return;
+	}
+	for (int i = 0; i < EBT_LIST_FDS; i++)
+		if (l->fd[i] == fd + 1)
+			return;
+	for (int i = 0; i < EBT_LIST_FDS; i++)
+		if (l->fd[i] == 0 &&
+		    __sync_val_compare_and_swap(&l->fd[i], 0, fd + 1) == 0)
+			return;
+	__sync_fetch_and_add(&l->unlisted, 1);
+}
+
+/* fd of process tgid left ebt_conns. */
+static __always_inline void unlist_fd(__u32 tgid, __u32 fd)
+{
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+
+	if (!l)
+		return;
+	for (int i = 0; i < EBT_LIST_FDS; i++)
+		if (l->fd[i] == fd + 1 &&
+		    __sync_val_compare_and_swap(&l->fd[i], fd + 1, 0) == fd + 1)
+			return;
+	if (l->unlisted)
+		__sync_fetch_and_add(&l->unlisted, -1);
 }
 
 /*
@@ -570,6 +619,7 @@ static __always_inline void conn_open(__u64 pid_tgid, __u32 fd, __u32 role)
 		stat_inc(EBT_STAT_CONN_FULL);
 		return;
 	}
+	list_fd(key.tgid, fd);
 	fill_open(&e, pid_tgid, fd, info.start_ns, role);
 	/* A program's first connection wakes the reader at once: it reads
 	 * /proc for the process's name while a short-lived one still runs
@@ -1431,6 +1481,8 @@ static __always_inline void take_passed_fd(__u64 id, __u32 fd)
 	gate_set(key.tgid);
 	if (bpf_map_update_elem(&ebt_conns, &key, &info, BPF_ANY))
 		stat_inc(EBT_STAT_CONN_FULL);
+	else
+		list_fd(key.tgid, fd);
 }
 
 struct cmsg_head {
@@ -1804,6 +1856,7 @@ static __always_inline int enter_close_fd(__u32 fd)
 		alias_close(id, &key, c->alias, c->start_ns);
 	else
 		conn_close(id, &key, key.fd, c->start_ns);
+	unlist_fd(key.tgid, fd);
 	return 0;
 }
 
@@ -1868,8 +1921,10 @@ static __always_inline void conn_dup(__u32 oldfd, __u32 newfd)
 	if (!c || c->start_ns != alias.start_ns)
 		return;
 	key.fd = newfd;
-	if (bpf_map_update_elem(&ebt_conns, &key, &alias, BPF_ANY) == 0)
+	if (bpf_map_update_elem(&ebt_conns, &key, &alias, BPF_ANY) == 0) {
 		__sync_fetch_and_add(&c->refs, 1);
+		list_fd(key.tgid, newfd);
+	}
 }
 
 /* dup2/dup3 onto an open fd close it first, without a close() call: a
@@ -2035,6 +2090,7 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	bit_clear(&ebt_conn_gate, id >> 32);
 	bit_clear(&ebt_named, id >> 32);
 	sweep_shared(id >> 32);
+	bpf_map_delete_elem(&ebt_proc_fds, &e.hdr.tgid);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
 	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));
@@ -2062,15 +2118,59 @@ static long copy_conn(struct bpf_map *map, struct ebt_conn_key *k,
  * closes its copy of the socket at once, and the child reads at once, so
  * a copy made later (by userspace, on the fork record) would race both.
  */
+/* The parent's entry at fd (and the shared entry it names, for a dup'd
+ * fd) copied to the child; false when the parent has none there. */
+static __always_inline bool copy_fd(__u32 parent, __u32 child, __u32 fd)
+{
+	struct ebt_conn_key pk = {.tgid = parent, .fd = fd};
+	struct ebt_conn_key ck = {.tgid = child, .fd = fd};
+	struct ebt_conn_info *v = bpf_map_lookup_elem(&ebt_conns, &pk);
+
+	if (!v)
+		return false;
+	bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST);
+	if (!v->alias)
+		return true;
+	pk.fd = ck.fd = v->alias;
+	v = bpf_map_lookup_elem(&ebt_conns, &pk);
+	if (v)
+		bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST);
+	return true;
+}
+
+/* The copy by the parent's list, when it holds all its connections: a
+ * few lookups instead of a walk of ebt_conns' 65,536 buckets (about a
+ * millisecond). The child gets the list of what was copied. */
+static __always_inline bool fork_listed(__u32 parent, __u32 child)
+{
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &parent);
+	struct ebt_proc_fds cl = {};
+
+	if (!l || l->walk || l->unlisted)
+		return false;
+	for (int i = 0; i < EBT_LIST_FDS; i++) {
+		__u32 slot = l->fd[i];
+
+		if (slot && copy_fd(parent, child, slot - 1))
+			cl.fd[i] = slot;
+	}
+	bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
+	return true;
+}
+
 static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
 	struct fork_copy fc = {.parent = parent, .child = child};
+	struct ebt_proc_fds walk = {.walk = 1};
 
 	if (!gate_open(parent))
 		return;
 	gate_set(child);
 	if (bit_get(&ebt_shared, parent) > 0)
 		bit_set(&ebt_shared, child);
+	if (fork_listed(parent, child))
+		return;
+	bpf_map_update_elem(&ebt_proc_fds, &child, &walk, BPF_ANY);
 	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
 }
 

@@ -111,6 +111,22 @@ _Static_assert(sizeof(struct ebt_conn_info) == 56, "conn_info layout");
 #define EBT_SHARED_FD 0x80000000u
 
 /*
+ * Value of the BPF per-process connection list (key: tgid): the fds of its
+ * tracked connections (and of their dups), so that a fork copies them to
+ * the child by lookups instead of walking the whole connection map. A
+ * connection that finds no free slot counts in unlisted; walk is set by
+ * userspace when it enters connections itself (adoption, fork copies):
+ * either makes forks of the process walk the map.
+ */
+#define EBT_LIST_FDS 14
+struct ebt_proc_fds {
+	__u32 walk;
+	__u32 unlisted;
+	__u32 fd[EBT_LIST_FDS]; /* 1 + fd; 0: free slot */
+};
+_Static_assert(sizeof(struct ebt_proc_fds) == 64, "proc_fds layout");
+
+/*
  * Value of the BPF skip map (same key as the conn map), written by
  * userspace once it has parsed a head that announces a long body: the
  * stream offset, per direction, where that body (or chunk) ends. A data

@@ -552,6 +552,16 @@ void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
 	bpf_map__delete_elem(b->skel->maps.ebt_conns, &k, sizeof(k), 0);
 }
 
+/* tgid has a connection BPF did not list (struct ebt_proc_fds): its
+ * forks walk the connection map. */
+static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid)
+{
+	struct ebt_proc_fds v = {.walk = 1};
+
+	bpf_map__update_elem(b->skel->maps.ebt_proc_fds, &tgid, sizeof(tgid),
+			     &v, sizeof(v), BPF_ANY);
+}
+
 void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		       uint32_t child_tgid)
 {
@@ -562,7 +572,9 @@ void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 
 	if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0))
 		return;
-	bpf_map__update_elem(m, &ck, sizeof(ck), &v, sizeof(v), BPF_NOEXIST);
+	if (bpf_map__update_elem(m, &ck, sizeof(ck), &v, sizeof(v),
+				 BPF_NOEXIST) == 0)
+		proc_fds_walk(b, child_tgid);
 }
 
 bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port)
@@ -641,10 +653,14 @@ int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
 	struct ebt_conn_info v = {.start_ns = start_ns, .role = role,
 				  .tries = EBT_ADOPT_TRIES};
+	int rc;
 
 	if (b->skel->rodata->ebt_cfg.hook_only)
 		return -EPERM;
 	gate_set(b, tgid);
-	return bpf_map__update_elem(b->skel->maps.ebt_conns, &k, sizeof(k), &v,
-				    sizeof(v), BPF_NOEXIST);
+	rc = bpf_map__update_elem(b->skel->maps.ebt_conns, &k, sizeof(k), &v,
+				  sizeof(v), BPF_NOEXIST);
+	if (rc == 0)
+		proc_fds_walk(b, tgid);
+	return rc;
 }

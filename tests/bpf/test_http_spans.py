@@ -477,7 +477,7 @@ def test_short_lived_client_logging_first_keeps_its_name(server_factory):
 
 
 FORKING_SERVER = r'''
-import http.server, socketserver, sys
+import http.server, socket, socketserver, sys
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = b"forked\n"
@@ -489,18 +489,27 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 class S(socketserver.ForkingMixIn, http.server.HTTPServer):
     pass
+idle = socket.socket()
+idle.bind(("127.0.0.1", 0))
+idle.listen(64)
+held = [socket.create_connection(idle.getsockname()) for _ in range(int(sys.argv[1]))]
 s = S(("127.0.0.1", 0), H)
 print("READY", s.server_address[1], flush=True)
 s.serve_forever()
 '''
 
 
-def test_accept_then_fork_server(tracer, tmp_path):
-    """Python ForkingMixIn: the parent accepts, a forked child serves."""
+@pytest.mark.parametrize("held", [2, 20])
+def test_accept_then_fork_server(tracer, tmp_path, held):
+    """Python ForkingMixIn: the parent accepts, a forked child serves. The
+    parent also holds idle client connections: 2 fit in its list of
+    connection fds (BPF copies them by lookups at the fork), 20 do not (the
+    fork walks the connection map); the child gets the one it serves
+    either way."""
     t0 = time.time_ns()
     script = tmp_path / "forking_app.py"
     script.write_text(FORKING_SERVER)
-    p = subprocess.Popen(["python3", str(script)], stdout=subprocess.PIPE)
+    p = subprocess.Popen(["python3", str(script), str(held)], stdout=subprocess.PIPE)
     try:
         port = int(p.stdout.readline().split()[1])
         for _ in range(4):
