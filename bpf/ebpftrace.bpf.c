@@ -95,7 +95,7 @@ struct scratch {
 	__u32 iov_cnt;   /* its length, */
 	__u32 iov_want;  /* the bytes wanted */
 	__u32 iov_off;   /* and the bytes copied so far */
-	__u32 _pad;
+	__u32 end_at;    /* copy_iov_end(): payload offset of the end bytes */
 };
 
 struct {
@@ -891,11 +891,12 @@ static __always_inline __u32 classify(const __u8 *p, bool any_case)
 	return EBT_PROTO_UNKNOWN; /* a word: userspace decides */
 }
 
-/* Copy a prefix of what the syscall moved into the scratch record. */
+/* Copy a prefix of what the syscall moved into the scratch record: all
+ * of it, or when it does not fit, room is left for its end (copy_end). */
 static __always_inline __u32 copy_payload(struct scratch *s, struct io_args *a,
 					  long ret)
 {
-	__u32 want = ret > PAYLOAD_MASK ? PAYLOAD_MASK : (__u32)ret, cap;
+	__u32 want = ret > PAYLOAD_MASK ? EBT_DATA_PREFIX_MAX : (__u32)ret, cap;
 
 	if (a->iovcnt)
 		return copy_iov(s, a->buf, a->iovcnt, want);
@@ -905,6 +906,61 @@ static __always_inline __u32 copy_payload(struct scratch *s, struct io_args *a,
 	if (bpf_probe_read_user(s->ev.payload, cap, (void *)a->buf))
 		cap = 0;
 	return cap;
+}
+
+/*
+ * One iovec of copy_iov_end(): the bytes of it among the syscall's last
+ * EBT_DATA_END_LEN go to their place after the prefix. iov_off counts the
+ * bytes before this iovec, iov_want is where the end bytes start; a failed
+ * read sets iov_off to 0.
+ */
+static long iov_end_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&ebt_scratch, &zero);
+	__u64 pos, next, lo, hi, from;
+	struct iovec iov;
+
+	if (!s || i >= s->iov_cnt ||
+	    bpf_probe_read_user(&iov, sizeof(iov),
+				(void *)(s->iov_ptr + (__u64)i * sizeof(iov))))
+		return 1;
+	from = s->iov_want;
+	pos = s->iov_off;
+	next = pos + iov.iov_len;
+	hi = next < from + EBT_DATA_END_LEN ? next : from + EBT_DATA_END_LEN;
+	lo = pos > from ? pos : from;
+	s->iov_off = (__u32)hi; /* < 2^31: a syscall moves less */
+	if (hi <= lo)
+		return 0;
+	if (bpf_probe_read_user(s->ev.payload + (s->end_at & PAYLOAD_MASK) +
+					((lo - from) & (EBT_DATA_END_LEN - 1)),
+				(hi - lo) & (2 * EBT_DATA_END_LEN - 1),
+				(void *)((__u64)iov.iov_base + lo - pos))) {
+		s->iov_off = 0;
+		return 1;
+	}
+	return hi == from + EBT_DATA_END_LEN;
+}
+
+/* The syscall's last EBT_DATA_END_LEN bytes after the cap-byte prefix of
+ * s's payload; false if they could not be read. */
+static __always_inline bool copy_end(struct scratch *s, struct io_args *a,
+				     long ret, __u32 cap)
+{
+	__u64 from = (__u64)ret - EBT_DATA_END_LEN;
+
+	if (!a->iovcnt)
+		return !bpf_probe_read_user(s->ev.payload + (cap & PAYLOAD_MASK),
+					    EBT_DATA_END_LEN,
+					    (void *)(a->buf + from));
+	s->iov_ptr = a->buf;
+	s->iov_cnt = a->iovcnt;
+	s->iov_want = (__u32)from;
+	s->iov_off = 0;
+	s->end_at = cap;
+	bpf_loop(EBT_IOV_MAX, iov_end_step, NULL, 0);
+	return s->iov_off >= (__u32)from + EBT_DATA_END_LEN;
 }
 
 /* Address of the last byte a writev of ret bytes moved, or 0. */
@@ -1307,6 +1363,36 @@ static __always_inline void passed_open(__u64 id, __u32 fd, __u32 rfd,
 	stat_inc(EBT_STAT_EVENTS);
 }
 
+/* The record of a data syscall whose cap-byte prefix is in s: with the
+ * syscall's last bytes after it when the prefix is all that fitted. */
+static __always_inline int send_data(struct scratch *s, __u64 id,
+				     struct io_args *a,
+				     struct ebt_conn_key *key,
+				     struct ebt_conn_info *c, long ret,
+				     __u32 cap, __u64 off, __u32 flags)
+{
+	__u32 end = 0;
+
+	if (cap == EBT_DATA_PREFIX_MAX && ret > PAYLOAD_MASK &&
+	    copy_end(s, a, ret, cap)) {
+		flags |= EBT_DATA_END;
+		end = EBT_DATA_END_LEN;
+	}
+	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, key->fd, c->start_ns);
+	s->ev.direction = a->direction;
+	s->ev.role = c->role;
+	s->ev.total_len = (__u32)ret;
+	s->ev.cap_len = cap;
+	s->ev.seq = __sync_fetch_and_add(&c->seq, 1);
+	s->ev.tail = flags;
+	s->ev.off = off;
+	if (cap < (__u64)ret)
+		stat_inc(EBT_STAT_TRUNCATED);
+	rb_output_scratch(s, offsetof(struct ebt_ev_data, payload) +
+				     (cap & PAYLOAD_MASK) + end);
+	return 0;
+}
+
 static __always_inline int emit_data(__u64 id, struct io_args *a,
 				     struct ebt_conn_key *key,
 				     struct ebt_conn_info *c, long ret,
@@ -1355,19 +1441,7 @@ static __always_inline int emit_data(__u64 id, struct io_args *a,
 			return 0;
 		}
 	}
-	fill_hdr(&s->ev.hdr, EBT_EV_DATA, id, key->fd, c->start_ns);
-	s->ev.direction = a->direction;
-	s->ev.role = c->role;
-	s->ev.total_len = (__u32)ret;
-	s->ev.cap_len = cap;
-	s->ev.seq = __sync_fetch_and_add(&c->seq, 1);
-	s->ev.tail = flags;
-	s->ev.off = off;
-	if (cap < (__u64)ret)
-		stat_inc(EBT_STAT_TRUNCATED);
-	rb_output_scratch(s, offsetof(struct ebt_ev_data, payload) +
-				     (cap & PAYLOAD_MASK));
-	return 0;
+	return send_data(s, id, a, key, c, ret, cap, off, flags);
 }
 
 /*

@@ -196,6 +196,23 @@ _Static_assert(sizeof(struct ebt_ev_data) == 64 + EBT_PAYLOAD_MAX,
 /* EBT_EV_DATA flags (in tail): the payload is TLS plaintext, as the
  * process handed it to libssl or got it back. */
 #define EBT_DATA_TLS 1u
+/* EBT_DATA_END: the syscall moved more than a capture; payload[] holds a
+ * shorter prefix (cap_len <= EBT_DATA_PREFIX_MAX) and, after it, the
+ * syscall's last EBT_DATA_END_LEN bytes, so a body's end and the chunk
+ * framing around a long chunk are seen (not counted in cap_len). */
+#define EBT_DATA_END 2u
+#define EBT_DATA_END_LEN 32
+#define EBT_DATA_PREFIX_MAX (EBT_PAYLOAD_MAX - 1 - EBT_DATA_END_LEN)
+
+#ifndef __BPF__
+/* Bytes of the syscall's end that follow payload[cap_len] (data records). */
+static inline unsigned ebt_data_end_len(const struct ebt_ev_data *e)
+{
+	return e->hdr.type == EBT_EV_DATA && (e->tail & EBT_DATA_END) ?
+		       EBT_DATA_END_LEN :
+		       0;
+}
+#endif
 
 struct ebt_ev_close {
 	struct ebt_event_hdr hdr;

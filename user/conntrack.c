@@ -399,6 +399,20 @@ static void feed_skipped(struct ebt_conn *c, const struct ebt_ev_data *e,
 		http_stream_gap(s, e->off - c->next_off[dir], &parser_cb, f);
 }
 
+/* The record's bytes after the first pre: its prefix, then the syscall's
+ * end when BPF sent it (EBT_DATA_END). */
+static void feed_record(struct http_stream *s, const struct ebt_ev_data *e,
+			size_t pre, struct feed_ctx *f)
+{
+	size_t end = ebt_data_end_len(e);
+
+	http_stream_feed(s, e->payload + pre, e->cap_len - pre,
+			 e->total_len - pre - end, &parser_cb, f);
+	if (end)
+		http_stream_feed_end(s, e->payload + e->cap_len, end,
+				     &parser_cb, f);
+}
+
 static void advance_offset(struct ebt_conn *c, const struct ebt_ev_data *e)
 {
 	unsigned dir = e->direction & 1;
@@ -540,8 +554,7 @@ void ebt_conn_data(struct ebt_tracer *t, const struct ebt_ev_data *e)
 	s = f.side == SIDE_REQ ? c->req : c->resp;
 	feed_skipped(c, e, s, &f);
 	pre = f.side == SIDE_REQ ? proxy_header(c, e) : 0;
-	http_stream_feed(s, e->payload + pre, e->cap_len - pre,
-			 e->total_len - pre, &parser_cb, &f);
+	feed_record(s, e, pre, &f);
 	advance_offset(c, e);
 	if (f.side == SIDE_REQ && c->role == EBT_ROLE_SERVER)
 		ebt_asm_server_read(t, c, e->hdr.tid);

@@ -99,10 +99,15 @@ static size_t min_size(uint32_t type)
 	}
 }
 
+/* The end bytes (EBT_DATA_END) follow the prefix, both within the record
+ * and within what the syscall moved. */
 static bool data_ok(const struct ebt_ev_data *e, size_t len)
 {
-	return e->cap_len < EBT_PAYLOAD_MAX && e->cap_len <= e->total_len &&
-	       offsetof(struct ebt_ev_data, payload) + e->cap_len <= len &&
+	size_t end = ebt_data_end_len(e);
+
+	return e->cap_len + end < EBT_PAYLOAD_MAX &&
+	       (uint64_t)e->cap_len + end <= e->total_len &&
+	       offsetof(struct ebt_ev_data, payload) + e->cap_len + end <= len &&
 	       e->direction <= EBT_DIR_EGRESS;
 }
 

@@ -116,6 +116,16 @@ void http_stream_free(struct http_stream *s);
 int http_stream_feed(struct http_stream *s, const uint8_t *data, size_t len,
 		     size_t total, const struct http_callbacks *cb, void *ctx);
 
+/*
+ * The last len bytes a syscall moved, after a feed whose total left them
+ * unseen (the capture took a prefix and the end, not the middle). Fed
+ * where the stream is inside a body, whose end or chunk framing they may
+ * hold; elsewhere let go like the unseen bytes before them. Returns the
+ * messages completed.
+ */
+int http_stream_feed_end(struct http_stream *s, const uint8_t *data,
+			 size_t len, const struct http_callbacks *cb, void *ctx);
+
 /* Peer closed: completes a close-delimited response body, drops partials. */
 void http_stream_eof(struct http_stream *s, const struct http_callbacks *cb,
 		     void *ctx);

@@ -138,6 +138,7 @@ struct feed {
 	struct http_msg *m;     /* message being framed, NULL if none */
 	struct http_msg *local; /* stack storage for a new message */
 	int done;
+	bool mid; /* these bytes end a syscall, not begin one */
 };
 
 /* Per-head parse state beyond what struct http_msg holds. */
@@ -1369,7 +1370,7 @@ static size_t do_chunk_lost(struct feed *f, const uint8_t *d, size_t pos,
 	struct http_stream *s = f->s;
 	size_t start = pos;
 
-	if (pos == 0 && starts_message(s->side, d, len)) {
+	if (pos == 0 && !f->mid && starts_message(s->side, d, len)) {
 		if (f->m)
 			f->m->ended_before = true;
 		complete(f);
@@ -1518,12 +1519,7 @@ static void persist(struct feed *f)
 static void feed_init(struct feed *f, struct http_stream *s,
 		      const struct http_callbacks *cb, void *ctx)
 {
-	f->s = s;
-	f->cb = cb;
-	f->ctx = ctx;
-	f->m = s->msg;
-	f->local = NULL;
-	f->done = 0;
+	*f = (struct feed){.s = s, .cb = cb, .ctx = ctx, .m = s->msg};
 }
 
 /* ---- public API ------------------------------------------------------- */
@@ -1625,6 +1621,31 @@ static bool in_framed_body(const struct http_stream *s)
 	default:
 		return false;
 	}
+}
+
+/* Inside a body, however it is framed. */
+static bool in_body(const struct http_stream *s)
+{
+	return in_framed_body(s) || s->state == ST_CHUNK_LOST ||
+	       s->state == ST_BODY_CLOSE;
+}
+
+int http_stream_feed_end(struct http_stream *s, const uint8_t *data,
+			 size_t len, const struct http_callbacks *cb, void *ctx)
+{
+	struct http_msg local;
+	struct feed f;
+	size_t pos = 0;
+
+	if (!s || !data || !in_body(s))
+		return 0;
+	feed_init(&f, s, cb, ctx);
+	f.local = &local;
+	f.mid = true;
+	while (pos < len)
+		pos = step(&f, data, pos, len);
+	persist(&f);
+	return f.done;
 }
 
 bool http_stream_eof_cut(struct http_stream *s,

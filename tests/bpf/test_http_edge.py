@@ -668,6 +668,67 @@ def test_chunked_body_whose_end_the_capture_missed(edge):
     assert cli[0].end <= cli[1].start
 
 
+def _one_long_chunk_exchanges(edge, send, recv):
+    """Two exchanges on one connection with a loopback server whose first
+    answer is one 20,000-byte chunk and the last chunk, sent by
+    send(conn, head, chunk, end) and read by recv(sock) after all of it is
+    queued; then a 204. Returns (server spans, client spans)."""
+    import threading
+    lsock, port = local_listener()
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = b"%x\r\n" % 20000 + b"d" * 20000
+
+    def serve():
+        conn, _ = lsock.accept()
+        with conn:
+            read_head(conn)
+            send(conn, head, chunk, b"\r\n0\r\n\r\n")
+            read_head(conn)
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        lsock.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    t0 = time.time_ns()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(b"GET /one HTTP/1.1\r\nHost: h\r\n\r\n")
+        time.sleep(0.2)  # all of it is queued: one read takes it
+        got = recv(c)
+        while not got.endswith(b"0\r\n\r\n"):
+            got += recv_more(c)
+        c.sendall(b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 204")
+    th.join()
+    return exchanges(edge, port, t0, 2)
+
+
+@pytest.mark.parametrize("how", ["write_and_read", "writev_and_readv"])
+def test_long_chunk_framed_by_the_ends_of_its_syscalls(edge, how):
+    """One write carries a chunk of 20 kB with the framing on both sides
+    of it (size line, CRLF, last chunk), one read takes it all: more than
+    BPF copies, but it sends the syscall's last bytes too, so the body is
+    framed exactly on both ends (its size was unknown before). writev
+    spreads the end over two iovecs, readv reads into two buffers."""
+    if how == "write_and_read":
+        def send(conn, head, chunk, end):
+            conn.sendall(head + chunk + end)
+
+        def recv(sock):
+            return sock.recv(65536)
+    else:
+        def send(conn, head, chunk, end):
+            assert conn.sendmsg([head, chunk, end]) == len(head + chunk + end)
+
+        def recv(sock):
+            bufs = [bytearray(5000), bytearray(60000)]
+            n = sock.recvmsg_into(bufs)[0]
+            return bytes(b"".join(bufs))[:n]
+    srv, cli = _one_long_chunk_exchanges(edge, send, recv)
+    for s in (srv[0], cli[0]):
+        check(s, "GET", "/one", 200, resp_size=20000)
+    for s in (srv[1], cli[1]):
+        check(s, "GET", "/next", 204)
+
+
 def test_pipeline_deeper_than_kept_never_mispairs(edge, go):
     """40 requests written at once (more than the 32 kept in flight per
     connection), then one more after their responses: the first 32 and the

@@ -147,8 +147,20 @@ static void op_open(struct run *r, struct slot *s)
 	ebt_tracer_handle(&r->t, &e, sizeof(e));
 }
 
+/* The last EBT_DATA_END_LEN of the cap bytes taken become the syscall's
+ * end, after a shorter prefix and an unseen middle of 1000 bytes. */
+static void with_end(struct ebt_ev_data *e, size_t cap)
+{
+	e->cap_len -= EBT_DATA_END_LEN;
+	memmove(e->payload + e->cap_len, e->payload + cap - EBT_DATA_END_LEN,
+		EBT_DATA_END_LEN);
+	e->total_len = (uint32_t)cap + 1000;
+	e->tail |= EBT_DATA_END;
+}
+
 /* flags: bit 0 direction, 1 a lost record first, 2 truncated, 3 TLS,
- * 4-5 the thread, 6 a long length (times 32). */
+ * 4-5 the thread, 6 a long length (times 32), 7 the syscall's last
+ * EBT_DATA_END_LEN bytes follow the prefix (EBT_DATA_END). */
 static void op_data(struct run *r, struct slot *s)
 {
 	uint8_t f = next(r), l = next(r);
@@ -171,10 +183,13 @@ static void op_data(struct run *r, struct slot *s)
 	e->total_len = (uint32_t)cap + ((f & 4) ? 1000 : 0);
 	e->seq = s->seq++;
 	e->tail = (f & 8) ? EBT_DATA_TLS : 0;
+	if ((f & 0x80) && e->cap_len >= EBT_DATA_END_LEN)
+		with_end(e, cap);
 	e->off = s->off[dir];
 	s->off[dir] += e->total_len;
 	ebt_tracer_handle(&r->t, e,
-			  offsetof(struct ebt_ev_data, payload) + e->cap_len);
+			  offsetof(struct ebt_ev_data, payload) + e->cap_len +
+				  ebt_data_end_len(e));
 }
 
 static void op_close(struct run *r, struct slot *s)

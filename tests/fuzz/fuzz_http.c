@@ -133,7 +133,7 @@ static void run_side(struct http_stream *s, struct fz *z, const uint8_t *plan,
 		uint8_t c = nplan ? plan[k++ % nplan] : 0;
 		size_t piece = nplan ? (1 + (c & 0x1f)) * (c & 0x20 ? 64 : 1)
 				     : len;
-		size_t cap, total;
+		size_t cap, total, end = 0;
 		int done;
 
 		if (piece > len - i)
@@ -144,9 +144,13 @@ static void run_side(struct http_stream *s, struct fz *z, const uint8_t *plan,
 			cap = piece / 2;
 		else if (c >> 6 == 3)
 			total = piece + ((size_t)(c & 0x1f) << 12);
-		done = http_stream_feed(s, p + i, cap, total, &cbs, z);
+		if (c >> 6 == 2 && (c & 0x10)) /* the end seen too */
+			end = piece - cap < 8 ? piece - cap : 8;
+		done = http_stream_feed(s, p + i, cap, total - end, &cbs, z);
 		CHECK(done >= 0);
-		captured += cap;
+		done = http_stream_feed_end(s, p + i + piece - end, end, &cbs, z);
+		CHECK(done >= 0);
+		captured += cap + end;
 		CHECK(http_stream_good_bytes(s) <= captured);
 		i += piece;
 		if ((flags & 1) && i >= len / 2 && i - piece < len / 2)

@@ -995,6 +995,83 @@ static void test_chunk_lost_ends_at_eof(void **state)
 	done(s, r);
 }
 
+/* A syscall's prefix, its unseen middle, then its last end bytes, as
+ * conntrack feeds a record that carries the end (EBT_DATA_END). */
+static int feed_prefix_end(struct http_stream *s, struct rec *r,
+			   const char *d, size_t total, size_t cap, size_t end)
+{
+	int n = http_stream_feed(s, (const uint8_t *)d, cap, total - end, &cbs,
+				 r);
+
+	return n + http_stream_feed_end(s, (const uint8_t *)d + total - end,
+					end, &cbs, r);
+}
+
+/* One long chunk in one write, its framing before and after it: the end
+ * bytes hold the CRLF after its data and the last chunk, so the body is
+ * framed exactly, and ends with this write. */
+static void test_chunk_end_bytes_keep_the_framing(void **state)
+{
+	static char resp[20100];
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+	int n;
+
+	(void)state;
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\n4e20\r\n");
+	memset(resp + n, 'x', 20000);
+	strcpy(resp + n + 20000, "\r\n0\r\n\r\n");
+	assert_int_equal(feed_prefix_end(s, r, resp, strlen(resp), 8159, 32), 1);
+	assert_false(r->done[0].body_lost);
+	assert_int_equal(r->done[0].body_bytes, 20000);
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 204 No Content\r\n\r\n"), 1);
+	assert_int_equal(r->completes, 2);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* Many chunks in one read: the framing is lost in the middle, but the
+ * last chunk in the end bytes ends the body with this read. */
+static void test_chunk_end_bytes_end_a_lost_body(void **state)
+{
+	static char resp[40000];
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+			     "Transfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 30; i++) {
+		n += (size_t)snprintf(resp + n, sizeof(resp) - n, "3e8\r\n");
+		memset(resp + n, 'c', 1000);
+		n += 1000;
+		n += (size_t)snprintf(resp + n, sizeof(resp) - n, "\r\n");
+	}
+	n += (size_t)snprintf(resp + n, sizeof(resp) - n, "0\r\n\r\n");
+	assert_int_equal(feed_prefix_end(s, r, resp, n, 8159, 32), 1);
+	assert_true(r->done[0].body_lost);
+	assert_false(r->done[0].ended_before);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
+/* End bytes where the unseen middle left no body (a head longer than the
+ * capture) are let go: never read as a start line. */
+static void test_end_bytes_outside_a_body_are_let_go(void **state)
+{
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	static const char end[] = "x\r\nGET /no HTTP/1.1\r\nHost: h\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(http_stream_feed_end(s, (const uint8_t *)end,
+					      strlen(end), &cbs, r), 0);
+	assert_int_equal(r->heads, 0);
+	done(s, r);
+}
+
 /* Whole chunked request: body_bytes is the chunk data, not lost. */
 static void test_chunked_request_body_size(void **state)
 {
@@ -1820,6 +1897,9 @@ int main(void)
 		cmocka_unit_test(test_chunk_lost_ends_at_next_head),
 		cmocka_unit_test(test_chunk_lost_last_chunk_at_feed_start),
 		cmocka_unit_test(test_chunk_lost_ends_at_eof),
+		cmocka_unit_test(test_chunk_end_bytes_keep_the_framing),
+		cmocka_unit_test(test_chunk_end_bytes_end_a_lost_body),
+		cmocka_unit_test(test_end_bytes_outside_a_body_are_let_go),
 		cmocka_unit_test(test_chunked_request_body_size),
 		cmocka_unit_test(test_gap_in_headers_then_recovery),
 		cmocka_unit_test(test_response_head_cut),
