@@ -120,7 +120,8 @@ int http_stream_feed(struct http_stream *s, const uint8_t *data, size_t len,
  * The last len bytes a syscall moved, after a feed whose total left them
  * unseen (the capture took a prefix and the end, not the middle). Fed
  * where the stream is inside a body, whose end or chunk framing they may
- * hold; elsewhere let go like the unseen bytes before them. Returns the
+ * hold, or at the first byte of a message (a body ended right before
+ * them); elsewhere let go like the unseen bytes before them. Returns the
  * messages completed.
  */
 int http_stream_feed_end(struct http_stream *s, const uint8_t *data,

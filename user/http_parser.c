@@ -1637,7 +1637,10 @@ int http_stream_feed_end(struct http_stream *s, const uint8_t *data,
 	struct feed f;
 	size_t pos = 0;
 
-	if (!s || !data || !in_body(s))
+	/* at a message's first byte (a body ended right before them), they
+	 * start the next head; in a cut head or a resync they are let go */
+	if (!s || !data ||
+	    !(in_body(s) || (s->state == ST_HEAD && !s->buf_len)))
 		return 0;
 	feed_init(&f, s, cb, ctx);
 	f.local = &local;

@@ -1057,18 +1057,52 @@ static void test_chunk_end_bytes_end_a_lost_body(void **state)
 	done(s, r);
 }
 
-/* End bytes where the unseen middle left no body (a head longer than the
- * capture) are let go: never read as a start line. */
-static void test_end_bytes_outside_a_body_are_let_go(void **state)
+/* End bytes after a head longer than the capture (cut) are let go:
+ * never read as a start line. */
+static void test_end_bytes_after_a_cut_head_are_let_go(void **state)
 {
+	static char req[12000];
 	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
 	struct rec *r = rec_new();
-	static const char end[] = "x\r\nGET /no HTTP/1.1\r\nHost: h\r\n\r\n";
+	size_t n;
 
 	(void)state;
-	assert_int_equal(http_stream_feed_end(s, (const uint8_t *)end,
-					      strlen(end), &cbs, r), 0);
-	assert_int_equal(r->heads, 0);
+	n = (size_t)snprintf(req, sizeof(req), "GET /long HTTP/1.1\r\nX: ");
+	memset(req + n, 'v', 10000);
+	n += 10000;
+	n += (size_t)snprintf(req + n, sizeof(req) - n,
+			      "\r\n\r\nGET /no HTTP/1.1\r\nHost: h\r\n\r\n");
+	feed_prefix_end(s, r, req, n, 8159, 32);
+	assert_int_equal(r->heads, 1);
+	assert_string_equal(r->head[0].target, "/long");
+	assert_int_equal(feed_str(s, r, "GET /yes HTTP/1.1\r\n\r\n"), 1);
+	assert_int_equal(r->heads, 2);
+	assert_string_equal(r->head[1].target, "/yes");
+	done(s, r);
+}
+
+/* A body that ends right where the end bytes begin: they are the next
+ * request's first bytes, and its head goes on in the next read. */
+static void test_end_bytes_start_the_next_message(void **state)
+{
+	static char req[20000];
+	struct http_stream *s = http_stream_new(HTTP_SIDE_REQUEST);
+	struct rec *r = rec_new();
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(req, sizeof(req), "POST /a HTTP/1.1\r\n"
+			     "Content-Length: 12000\r\n\r\n");
+	memset(req + n, 'b', 12000);
+	n += 12000;
+	n += (size_t)snprintf(req + n, sizeof(req) - n,
+			      "GET /second/one/with/a/long/path");
+	assert_int_equal(feed_prefix_end(s, r, req, n, 8159, 32), 1);
+	assert_int_equal(r->done[0].body_bytes, 12000);
+	assert_int_equal(feed_str(s, r, " HTTP/1.1\r\nHost: h\r\n\r\n"), 1);
+	assert_int_equal(r->heads, 2);
+	assert_string_equal(r->head[1].target, "/second/one/with/a/long/path");
+	assert_int_equal(r->errors, 0);
 	done(s, r);
 }
 
@@ -1899,7 +1933,8 @@ int main(void)
 		cmocka_unit_test(test_chunk_lost_ends_at_eof),
 		cmocka_unit_test(test_chunk_end_bytes_keep_the_framing),
 		cmocka_unit_test(test_chunk_end_bytes_end_a_lost_body),
-		cmocka_unit_test(test_end_bytes_outside_a_body_are_let_go),
+		cmocka_unit_test(test_end_bytes_after_a_cut_head_are_let_go),
+		cmocka_unit_test(test_end_bytes_start_the_next_message),
 		cmocka_unit_test(test_chunked_request_body_size),
 		cmocka_unit_test(test_gap_in_headers_then_recovery),
 		cmocka_unit_test(test_response_head_cut),
