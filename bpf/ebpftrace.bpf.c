@@ -168,21 +168,9 @@ struct {
 	__type(value, __u64);
 } ebt_named SEC(".maps");
 
-/*
- * Processes that hold a shared connection entry (a dup'd connection fd,
- * see EBT_SHARED_FD): bit per tgid as in ebt_conn_gate. Their exit sweeps
- * those entries out of ebt_conns (userspace deletes only the fds whose
- * records it saw); other exits do not walk the map.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EBT_GATE_WORDS_MAX); /* set by the loader */
-	__type(key, __u32);
-	__type(value, __u64);
-} ebt_shared SEC(".maps");
-
-/* Processes' connection fds (struct ebt_proc_fds), for forks. A process
- * that finds the map full has no list: its forks walk ebt_conns. */
+/* Processes' connection fds (struct ebt_proc_fds), for forks and exits.
+ * A process that finds the map full has no list: its forks walk ebt_conns
+ * and its connections are not followed on their dups. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -1952,7 +1940,11 @@ static __always_inline __u32 conn_share(struct ebt_conn_key *key,
 	struct ebt_conn_key sk = {.tgid = key->tgid};
 	struct ebt_conn_info alias = {.start_ns = c->start_ns};
 	struct ebt_conn_info shared = *c;
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &sk.tgid);
 
+	if (!l) /* its exit could not find the shared entry */
+		return 0;
+	__sync_fetch_and_or(&l->flags, EBT_FDS_SHARED);
 	sk.fd = bpf_get_prandom_u32() | EBT_SHARED_FD;
 	shared.origin = key->fd + 1;
 	shared.refs = 1;
@@ -1960,7 +1952,6 @@ static __always_inline __u32 conn_share(struct ebt_conn_key *key,
 		stat_inc(EBT_STAT_CONN_FULL);
 		return 0;
 	}
-	bit_set(&ebt_shared, key->tgid);
 	alias.alias = sk.fd;
 	bpf_map_update_elem(&ebt_conns, key, &alias, BPF_EXIST);
 	return sk.fd;
@@ -2139,14 +2130,38 @@ static long drop_shared(struct bpf_map *map, struct ebt_conn_key *k,
 	return 0;
 }
 
-/* An exited process's dup'd connections (alias and shared entries):
- * userspace deletes only the fds whose records it saw. */
+/*
+ * An exited process's dup'd connections (alias and shared entries), which
+ * userspace does not know of (it deletes the fds whose records it saw):
+ * found by its list, or by a walk of ebt_conns where the list is not
+ * whole. Then the list goes.
+ */
 static __always_inline void sweep_shared(__u32 tgid)
 {
-	if (!bit_get(&ebt_shared, tgid))
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+	struct ebt_conn_key k = {.tgid = tgid};
+	struct ebt_conn_info *v;
+
+	if (!l)
 		return;
-	bit_clear(&ebt_shared, tgid);
-	bpf_for_each_map_elem(&ebt_conns, drop_shared, &tgid, 0);
+	if (!(l->flags & EBT_FDS_SHARED))
+		goto out;
+	if ((l->flags & EBT_FDS_WALK) || l->unlisted) {
+		bpf_for_each_map_elem(&ebt_conns, drop_shared, &tgid, 0);
+		goto out;
+	}
+	for (int i = 0; i < EBT_LIST_FDS; i++) {
+		k.fd = l->fd[i] - 1;
+		v = l->fd[i] ? bpf_map_lookup_elem(&ebt_conns, &k) : NULL;
+		if (!v || !v->alias)
+			continue;
+		k.fd = v->alias;
+		bpf_map_delete_elem(&ebt_conns, &k);
+		k.fd = l->fd[i] - 1;
+		bpf_map_delete_elem(&ebt_conns, &k);
+	}
+out:
+	bpf_map_delete_elem(&ebt_proc_fds, &tgid);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -2164,7 +2179,6 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	bit_clear(&ebt_conn_gate, id >> 32);
 	bit_clear(&ebt_named, id >> 32);
 	sweep_shared(id >> 32);
-	bpf_map_delete_elem(&ebt_proc_fds, &e.hdr.tgid);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
 	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));
@@ -2174,14 +2188,18 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 struct fork_copy {
 	__u32 parent;
 	__u32 child;
+	__u32 listed; /* the child has a list (struct ebt_proc_fds) */
 };
 
+/* Dup'd entries (alias, shared) only when the child has a list: its exit
+ * needs it to find them. */
 static long copy_conn(struct bpf_map *map, struct ebt_conn_key *k,
 		      struct ebt_conn_info *v, struct fork_copy *fc)
 {
 	struct ebt_conn_key ck = {.tgid = fc->child, .fd = k->fd};
 
-	if (k->tgid == fc->parent)
+	if (k->tgid == fc->parent &&
+	    (fc->listed || !(v->alias || (k->fd & EBT_SHARED_FD))))
 		bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST);
 	return 0;
 }
@@ -2215,36 +2233,43 @@ static __always_inline bool copy_fd(__u32 parent, __u32 child, __u32 fd)
 /* The copy by the parent's list, when it holds all its connections: a
  * few lookups instead of a walk of ebt_conns' 65,536 buckets (about a
  * millisecond). The child gets the list of what was copied. */
-static __always_inline bool fork_listed(__u32 parent, __u32 child)
+static __always_inline bool fork_listed(struct ebt_proc_fds *l,
+					__u32 parent, __u32 child)
 {
-	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &parent);
-	struct ebt_proc_fds cl = {};
+	struct ebt_proc_fds *cl;
 
-	if (!l || l->walk || l->unlisted)
+	if (l->flags & EBT_FDS_WALK || l->unlisted)
+		return false;
+	cl = bpf_map_lookup_elem(&ebt_proc_fds, &child);
+	if (!cl)
 		return false;
 	for (int i = 0; i < EBT_LIST_FDS; i++) {
 		__u32 slot = l->fd[i];
 
 		if (slot && copy_fd(parent, child, slot - 1))
-			cl.fd[i] = slot;
+			cl->fd[i] = slot;
 	}
-	bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
 	return true;
 }
 
+/* The child's list starts with the parent's flags, before any copy. */
 static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
 	struct fork_copy fc = {.parent = parent, .child = child};
-	struct ebt_proc_fds walk = {.walk = 1};
+	struct ebt_proc_fds *l, cl = {};
 
 	if (!gate_open(parent))
 		return;
 	gate_set(child);
-	if (bit_get(&ebt_shared, parent) > 0)
-		bit_set(&ebt_shared, child);
-	if (fork_listed(parent, child))
-		return;
-	bpf_map_update_elem(&ebt_proc_fds, &child, &walk, BPF_ANY);
+	l = bpf_map_lookup_elem(&ebt_proc_fds, &parent);
+	if (l) {
+		cl.flags = l->flags & EBT_FDS_SHARED;
+		if (!bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY) &&
+		    fork_listed(l, parent, child))
+			return;
+	}
+	cl.flags |= EBT_FDS_WALK;
+	fc.listed = !bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
 	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
 }
 

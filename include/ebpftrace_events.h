@@ -113,14 +113,19 @@ _Static_assert(sizeof(struct ebt_conn_info) == 56, "conn_info layout");
 /*
  * Value of the BPF per-process connection list (key: tgid): the fds of its
  * tracked connections (and of their dups), so that a fork copies them to
- * the child by lookups instead of walking the whole connection map. A
- * connection that finds no free slot counts in unlisted; walk is set by
- * userspace when it enters connections itself (adoption, fork copies):
- * either makes forks of the process walk the map.
+ * the child, and its exit deletes its dup'd ones, by lookups instead of
+ * walking the whole connection map. A connection that finds no free slot
+ * counts in unlisted; EBT_FDS_WALK is set by userspace when it enters
+ * connections itself (adoption, fork copies): either makes the process's
+ * forks and exit walk the map. EBT_FDS_SHARED: the process has dup'd
+ * connection fds (shared entries), which its exit deletes; only a process
+ * with a list has them.
  */
 #define EBT_LIST_FDS 14
+#define EBT_FDS_WALK 1u
+#define EBT_FDS_SHARED 2u
 struct ebt_proc_fds {
-	__u32 walk;
+	__u32 flags;
 	__u32 unlisted;
 	__u32 fd[EBT_LIST_FDS]; /* 1 + fd; 0: free slot */
 };

@@ -313,8 +313,6 @@ struct ebt_bpf *ebt_bpf_start(const struct ebt_config *cfg, ebt_event_fn fn,
 				 (uint32_t)b->gate_words);
 	bpf_map__set_max_entries(b->skel->maps.ebt_named,
 				 (uint32_t)b->gate_words);
-	bpf_map__set_max_entries(b->skel->maps.ebt_shared,
-				 (uint32_t)b->gate_words);
 	bpf_map__set_max_entries(b->skel->maps.ebt_pid_bits,
 				 (uint32_t)b->gate_words);
 	select_hooks(b->skel, cfg);
@@ -553,13 +551,15 @@ void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
 }
 
 /* tgid has a connection BPF did not list (struct ebt_proc_fds): its
- * forks walk the connection map. */
+ * forks and exit walk the connection map. Its other flags stay. */
 static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid)
 {
-	struct ebt_proc_fds v = {.walk = 1};
+	struct bpf_map *m = b->skel->maps.ebt_proc_fds;
+	struct ebt_proc_fds v = {0};
 
-	bpf_map__update_elem(b->skel->maps.ebt_proc_fds, &tgid, sizeof(tgid),
-			     &v, sizeof(v), BPF_ANY);
+	bpf_map__lookup_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), 0);
+	v.flags |= EBT_FDS_WALK;
+	bpf_map__update_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY);
 }
 
 void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,

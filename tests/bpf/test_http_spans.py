@@ -1,4 +1,5 @@
 """HTTP spans from real servers and clients, traced by the real BPF programs."""
+import json
 import socket
 import subprocess
 import time
@@ -557,6 +558,55 @@ out.flush()
 """
 
 
+def _gone(tgid):
+    """The process has exited (a zombie, or reaped)."""
+    try:
+        with open(f"/proc/{tgid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def _dup_entries():
+    """(tgid, fd) of the alias and shared entries (dup'd connection fds)
+    in the tracer's BPF connection map."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_conns"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    keys = set()
+    for e in json.loads(out.stdout):
+        k, v = e["formatted"]["key"], e["formatted"]["value"]
+        if v["alias"] or k["fd"] & 0x80000000:
+            keys.add((k["tgid"], k["fd"]))
+    return keys
+
+
+def _listed_tgids():
+    """Processes with a list of connection fds in the tracer's BPF map."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_proc_fds"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return {e["formatted"]["key"] for e in json.loads(out.stdout)}
+
+
+def _leaked(dump, tgid_of):
+    """Entries of dump() whose process has exited, in two dumps taken 0.2 s
+    apart with the process gone before the second: an exit deletes its
+    own, so none may stay."""
+    first = {k for k in dump() if _gone(tgid_of(k))}
+    time.sleep(0.2)
+    return sorted(first & dump())
+
+
+def leaked_dup_entries():
+    """Dup'd connection entries (userspace does not know them) of exited
+    processes."""
+    return _leaked(_dup_entries, lambda k: k[0])
+
+
+def leaked_fd_lists():
+    """Lists of connection fds of exited processes."""
+    return _leaked(_listed_tgids, lambda k: k)
+
+
 def test_inetd_style_server_on_stdin_and_stdout(tracer, tmp_path):
     """xinetd / systemd Accept=yes: the accepted socket is dup2'd onto a
     child's stdin and stdout, the original fd is closed, and the program it
@@ -588,9 +638,38 @@ def test_inetd_style_server_on_stdin_and_stdout(tracer, tmp_path):
             c = by_span[s.parent]  # curl's span over the same 4-tuple
             assert c.trace_id == s.trace_id
             assert c.start <= s.start + SKEW and s.end <= c.end + SKEW
+        # the handlers exited holding the connection on fds 0 and 1
+        assert leaked_dup_entries() == []
     finally:
         p.terminate()
         p.wait()
+
+
+DUP_AND_EXIT = r"""
+import os, socket, sys
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(64)
+held = [socket.create_connection(ls.getsockname()) for _ in range(int(sys.argv[1]))]
+dups = [c.dup() for c in held[-2:]] + [os.dup(held[0].fileno())]
+print(len(dups), flush=True)
+os._exit(0)  # no close: the exit ends the connections
+"""
+
+
+@pytest.mark.parametrize("held", [2, 20])
+def test_exit_deletes_dup_entries(tracer, tmp_path, held):
+    """A process holding dup'd connection fds exits without closing them:
+    its exit deletes their entries from the BPF connection map, by its list
+    of connection fds (2 held), or by a walk when the list does not hold
+    them all (20 held, more than its 14 slots)."""
+    script = tmp_path / "dup_and_exit.py"
+    script.write_text(DUP_AND_EXIT)
+    out = subprocess.run(["python3", str(script), str(held)], capture_output=True,
+                         timeout=30, check=True)
+    assert out.stdout == b"3\n"
+    assert leaked_dup_entries() == []
+    assert leaked_fd_lists() == []
 
 
 DUP_KEEPALIVE = r"""
