@@ -1657,41 +1657,11 @@ static __always_inline bool may_fastopen(enum data_sc sc, long ret)
 	       (ret > 0 || ret == -EINPROGRESS);
 }
 
-/*
- * The sys_exit of data syscall sc that returned ret, its arguments read
- * from regs. recv(MSG_PEEK) leaves the bytes queued: the read that
- * consumes them is the one captured, or a request would be seen twice
- * (protocol sniffers peek: Envoy's HTTP inspector, servers that tell TLS
- * from plaintext). sendto: a program that sends on fd 1 knows it holds a
- * socket there, not its stdout; only a tracked connection is of interest.
- * sendfile moves bytes from a file: none are copied. regs is a BTF
- * pointer (NULL: this task's, fetched only for a syscall worth reading):
- * its fields are read directly, not through a helper call.
- */
-static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
-				   long ret)
+/* The capture of data syscall sc on fd, a1 its second argument. */
+static __always_inline int capture_sc(struct pt_regs *regs, enum data_sc sc,
+				      __u32 fd, __u64 a1, enum look look,
+				      long ret)
 {
-	bool opened = false;
-	enum look look;
-	__u32 fd;
-	__u64 a1;
-
-	if (ebt_cfg.hook_only || (ret <= 0 && !may_fastopen(sc, ret)))
-		return 0;
-	look = ret > 0 ? worth_a_look(sc) : LOOK_NO;
-	if (!look && !may_fastopen(sc, ret))
-		return 0;
-	if (!regs)
-		regs = user_regs();
-	fd = (__u32)PT_REGS_PARM1_SYSCALL(regs);
-	a1 = PT_REGS_PARM2_SYSCALL(regs);
-	if (sc == SC_SENDTO)
-		opened = fastopen_open(fd, PT_REGS_PARM4_SYSCALL(regs),
-				       PT_REGS_PARM5_SYSCALL(regs));
-	else if (sc == SC_SENDMSG)
-		opened = fastopen_msg(fd, PT_REGS_PARM3_SYSCALL(regs), a1);
-	if (ret <= 0 || (!look && !opened))
-		return 0;
 	switch (sc) {
 	case SC_READ:
 		return capture_io(fd, a1, 0, EBT_DIR_INGRESS, LOOK_NO, ret);
@@ -1729,6 +1699,44 @@ static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
 				      look, ret);
 	}
 	return 0;
+}
+
+/*
+ * The sys_exit of data syscall sc that returned ret, its arguments read
+ * from regs. recv(MSG_PEEK) leaves the bytes queued: the read that
+ * consumes them is the one captured, or a request would be seen twice
+ * (protocol sniffers peek: Envoy's HTTP inspector, servers that tell TLS
+ * from plaintext). sendto: a program that sends on fd 1 knows it holds a
+ * socket there, not its stdout; only a tracked connection is of interest.
+ * sendfile moves bytes from a file: none are copied. regs is a BTF
+ * pointer (NULL: this task's, fetched only for a syscall worth reading):
+ * its fields are read directly, not through a helper call.
+ */
+static __always_inline int exit_io(struct pt_regs *regs, enum data_sc sc,
+				   long ret)
+{
+	bool opened = false;
+	enum look look;
+	__u32 fd;
+	__u64 a1;
+
+	if (ebt_cfg.hook_only || (ret <= 0 && !may_fastopen(sc, ret)))
+		return 0;
+	look = ret > 0 ? worth_a_look(sc) : LOOK_NO;
+	if (!look && !may_fastopen(sc, ret))
+		return 0;
+	if (!regs)
+		regs = user_regs();
+	fd = (__u32)PT_REGS_PARM1_SYSCALL(regs);
+	a1 = PT_REGS_PARM2_SYSCALL(regs);
+	if (sc == SC_SENDTO)
+		opened = fastopen_open(fd, PT_REGS_PARM4_SYSCALL(regs),
+				       PT_REGS_PARM5_SYSCALL(regs));
+	else if (sc == SC_SENDMSG)
+		opened = fastopen_msg(fd, PT_REGS_PARM3_SYSCALL(regs), a1);
+	if (ret <= 0 || (!look && !opened))
+		return 0;
+	return capture_sc(regs, sc, fd, a1, look, ret);
 }
 
 #define DATA_TP(name, sc)                                                     \

@@ -638,6 +638,8 @@ void ebt_proc_exit(struct ebt_tracer *t, uint32_t tgid, uint64_t ts)
 	struct exit_sweep x = {.t = t, .tgid = tgid, .ts = ts};
 
 	htab_sweep(t->conns, conn_of_tgid, &x);
+	if (t->bpf)
+		ebt_bpf_fds_forget(t->bpf, tgid);
 	ebt_resources_forget(t->resources, tgid);
 }
 

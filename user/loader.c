@@ -562,6 +562,14 @@ static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid)
 	bpf_map__update_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY);
 }
 
+/* The list of tgid's connection fds, once userspace has seen it exit:
+ * BPF deleted it at the exit, but a fork copy made after that
+ * (ebt_bpf_conn_copy) may have made it again. */
+void ebt_bpf_fds_forget(struct ebt_bpf *b, uint32_t tgid)
+{
+	bpf_map__delete_elem(b->skel->maps.ebt_proc_fds, &tgid, sizeof(tgid), 0);
+}
+
 void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		       uint32_t child_tgid)
 {

@@ -31,6 +31,7 @@ void ebt_bpf_stats(struct ebt_bpf *b, uint64_t *out);
 void ebt_bpf_conn_set_proto(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 			    uint64_t start_ns, bool tls, uint32_t proto);
 void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
+void ebt_bpf_fds_forget(struct ebt_bpf *b, uint32_t tgid);
 /* Bytes of a long body BPF need not copy: stream offsets, per direction,
  * where the body ends (struct ebt_skip). */
 void ebt_bpf_skip_set(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,

@@ -500,6 +500,17 @@ s.serve_forever()
 '''
 
 
+def _ready_port(p):
+    """The port a script started by Popen printed on its READY line."""
+    return int(p.stdout.readline().split()[1])
+
+
+def _spans_at(tracer, port, count, since, kind=2):
+    """At least count spans of kind (2 server, 3 client) to port since."""
+    return tracer.wait_for(lambda x: x.kind == kind and x.attrs.get("server.port") == port,
+                           count=count, since=since)
+
+
 @pytest.mark.parametrize("held", [2, 20])
 def test_accept_then_fork_server(tracer, tmp_path, held):
     """Python ForkingMixIn: the parent accepts, a forked child serves. The
@@ -512,16 +523,18 @@ def test_accept_then_fork_server(tracer, tmp_path, held):
     script.write_text(FORKING_SERVER)
     p = subprocess.Popen(["python3", str(script), str(held)], stdout=subprocess.PIPE)
     try:
-        port = int(p.stdout.readline().split()[1])
+        port = _ready_port(p)
         for _ in range(4):
             assert curl(f"http://127.0.0.1:{port}/forked/1") == 200
         # BPF copies the parent's connections to the child at fork time,
         # before the child runs: every request is traced.
-        spans = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
-                                count=4, since=t0)
+        spans = _spans_at(tracer, port, 4, t0)
         assert all(s.name == "GET /forked/{id}" for s in spans), spans
         assert all(s.service == "forking_app.py" for s in spans), spans
         assert all(s.resource["process.pid"] != p.pid for s in spans)  # served by children
+        # the children's lists of connection fds went at their exits, also
+        # where userspace's copy of the parent's connections came after
+        assert leaked_fd_lists() == []
     finally:
         p.terminate()
         p.wait()
@@ -619,16 +632,13 @@ def test_inetd_style_server_on_stdin_and_stdout(tracer, tmp_path):
     p = subprocess.Popen(["python3", str(tmp_path / "inetd_listener.py"), str(handler)],
                          stdout=subprocess.PIPE)
     try:
-        port = int(p.stdout.readline().split()[1])
+        port = _ready_port(p)
         for i in range(3):
             assert curl(f"http://127.0.0.1:{port}/inetd/{i}") == 200
-        servers = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
-                                  count=3, since=t0)
-        clients = tracer.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == port,
-                                  count=3, since=t0)
+        servers = _spans_at(tracer, port, 3, t0)
+        clients = _spans_at(tracer, port, 3, t0, kind=3)
         time.sleep(1)  # no fourth, half-seen one
-        assert len(tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
-                                   count=3, since=t0)) == 3
+        assert len(_spans_at(tracer, port, 3, t0)) == 3
         by_span = {c.span_id: c for c in clients}
         for s in servers:
             assert s.name == "GET /inetd/{id}", s
@@ -711,15 +721,13 @@ def test_connection_moved_to_a_dup_of_its_fd(tracer, tmp_path):
     script.write_text(DUP_KEEPALIVE)
     p = subprocess.Popen(["python3", str(script)], stdout=subprocess.PIPE)
     try:
-        port = int(p.stdout.readline().split()[1])
+        port = _ready_port(p)
         out = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/one/1",
                               f"http://127.0.0.1:{port}/two/2"],
                              capture_output=True, timeout=30, check=True)
         assert out.stdout == b"via the dup /one/1\nvia the dup /two/2\n"
-        servers = tracer.wait_for(lambda x: x.kind == 2 and x.attrs.get("server.port") == port,
-                                  count=2, since=t0)
-        clients = tracer.wait_for(lambda x: x.kind == 3 and x.attrs.get("server.port") == port,
-                                  count=2, since=t0)
+        servers = _spans_at(tracer, port, 2, t0)
+        clients = _spans_at(tracer, port, 2, t0, kind=3)
         assert sorted(s.name for s in servers) == ["GET /one/{id}", "GET /two/{id}"]
         assert all(s.service == "dup_keepalive.py" for s in servers), servers
         assert all(s.attrs["http.response.status_code"] == 200 for s in servers)
