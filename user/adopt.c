@@ -144,9 +144,12 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Track fd of p, a socket that is row r, if it is a TCP connection. */
-static void adopt_fd(struct scan *sc, const struct proc_info *p, uint32_t fd,
-		     const struct ebt_tcp_table *t, const struct ebt_tcp_row *r)
+/* Track the n fds of p on one socket, row r, if it is a TCP connection
+ * (more than one fd: a handler with it on stdin and stdout; the records
+ * name the first). */
+static void adopt_fds(struct scan *sc, const struct proc_info *p,
+		      const uint32_t *fds, unsigned n,
+		      const struct ebt_tcp_table *t, const struct ebt_tcp_row *r)
 {
 	struct ebt_ev_conn_open e;
 	uint32_t role = ebt_tcp_role(t, r);
@@ -155,12 +158,12 @@ static void adopt_fd(struct scan *sc, const struct proc_info *p, uint32_t fd,
 	if (role == EBT_ROLE_UNKNOWN ||
 	    (role == EBT_ROLE_SERVER &&
 	     ebt_bpf_is_self_port(sc->b, r->rport)) ||
-	    ebt_bpf_conn_adopt(sc->b, p->tgid, fd, role, now) != 0)
+	    ebt_bpf_conn_adopt(sc->b, p->tgid, fds, n, role, now) != 0)
 		return;
 	memset(&e, 0, sizeof(e));
 	e.hdr.type = EBT_EV_CONN_OPEN;
 	e.hdr.tgid = p->tgid;
-	e.hdr.fd = fd;
+	e.hdr.fd = fds[0];
 	e.hdr.ts_ns = now;
 	e.hdr.conn_start_ns = now;
 	memcpy(e.saddr, r->laddr, 16);
@@ -190,29 +193,78 @@ static uint64_t socket_ino(const char *fddir, const char *name)
 	return sscanf(link, "socket:[%llu]", &ino) == 1 ? ino : 0;
 }
 
+/* A socket fd of a process. */
+struct sock_fd {
+	uint64_t ino;
+	uint32_t fd;
+};
+
+static int by_ino_then_fd(const void *a, const void *b)
+{
+	const struct sock_fd *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+/* The socket fds in fddir, sorted by inode then fd (an array to free);
+ * NULL with *n 0 when there are none or no memory. */
+static struct sock_fd *socket_fds(const char *fddir, size_t *n)
+{
+	struct sock_fd *v = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(fddir);
+
+	*n = 0;
+	while (d && (de = readdir(d)) != NULL) {
+		uint64_t ino = isdigit((unsigned char)de->d_name[0]) ?
+				       socket_ino(fddir, de->d_name) : 0;
+
+		if (ino && *n == cap) {
+			struct sock_fd *w = realloc(v, (cap = cap ? 2 * cap : 16) *
+							       sizeof(*v));
+			if (!w)
+				break;
+			v = w;
+		}
+		if (ino)
+			v[(*n)++] = (struct sock_fd){ino, (uint32_t)atoi(de->d_name)};
+	}
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), by_ino_then_fd);
+	return v;
+}
+
+#define FDS_PER_SOCKET 8 /* a socket on more fds of one process: not adopted */
+
 static void scan_fds(struct scan *sc, const struct proc_info *p)
 {
 	const struct ebt_tcp_table *t = NULL;
 	char fddir[200];
-	struct dirent *de;
-	DIR *d;
+	size_t n, i, j;
+	struct sock_fd *v;
 
 	snprintf(fddir, sizeof(fddir), "%s/%s/fd", sc->proc, p->pid);
-	d = opendir(fddir);
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		uint64_t ino = isdigit((unsigned char)de->d_name[0]) ?
-				       socket_ino(fddir, de->d_name) : 0;
+	v = socket_fds(fddir, &n);
+	for (i = 0; i < n; i = j) {
+		uint32_t fds[FDS_PER_SOCKET];
 		const struct ebt_tcp_row *r;
 
-		if (!ino || (!t && !(t = netns_table(sc, p->pid))))
+		for (j = i; j < n && v[j].ino == v[i].ino; j++)
+			if (j - i < FDS_PER_SOCKET)
+				fds[j - i] = v[j].fd;
+		if (j - i > FDS_PER_SOCKET ||
+		    (!t && !(t = netns_table(sc, p->pid))))
 			continue;
-		r = ebt_tcp_table_find(t, ino);
+		r = ebt_tcp_table_find(t, v[i].ino);
 		if (r)
-			adopt_fd(sc, p, (uint32_t)atoi(de->d_name), t, r);
+			adopt_fds(sc, p, fds, (unsigned)(j - i), t, r);
 	}
-	closedir(d);
+	free(v);
 }
 
 /* Its main thread's name, as BPF's filter sees it. */

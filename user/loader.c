@@ -551,14 +551,15 @@ void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
 }
 
 /* tgid has a connection BPF did not list (struct ebt_proc_fds): its
- * forks and exit walk the connection map. Its other flags stay. */
-static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid)
+ * forks and exit walk the connection map; with EBT_FDS_SHARED in flags
+ * its exit also deletes its shared entries. Its other flags stay. */
+static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid, uint32_t flags)
 {
 	struct bpf_map *m = b->skel->maps.ebt_proc_fds;
 	struct ebt_proc_fds v = {0};
 
 	bpf_map__lookup_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), 0);
-	v.flags |= EBT_FDS_WALK;
+	v.flags |= EBT_FDS_WALK | flags;
 	bpf_map__update_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY);
 }
 
@@ -582,7 +583,7 @@ void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		return;
 	if (bpf_map__update_elem(m, &ck, sizeof(ck), &v, sizeof(v),
 				 BPF_NOEXIST) == 0)
-		proc_fds_walk(b, child_tgid);
+		proc_fds_walk(b, child_tgid, 0);
 }
 
 bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port)
@@ -655,10 +656,83 @@ bool ebt_bpf_filters_cgroup(struct ebt_bpf *b)
 	return b->skel->rodata->ebt_cfg.filter_cgroup;
 }
 
-int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
-		       uint32_t role, uint64_t start_ns)
+/* Alias entries naming the shared entry at shared_fd for the fds of
+ * tgid (none of which BPF tracks): how many went in. */
+static unsigned put_aliases(struct ebt_bpf *b, uint32_t tgid,
+			    const uint32_t *fds, unsigned n,
+			    uint32_t shared_fd, uint64_t start_ns)
 {
-	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
+	struct ebt_conn_info alias = {.start_ns = start_ns,
+				      .alias = shared_fd};
+	unsigned put = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct ebt_conn_key k = {.tgid = tgid, .fd = fds[i]};
+
+		put += bpf_map__update_elem(b->skel->maps.ebt_conns, &k,
+					    sizeof(k), &alias, sizeof(alias),
+					    BPF_NOEXIST) == 0;
+	}
+	return put;
+}
+
+static void delete_aliases(struct ebt_bpf *b, uint32_t tgid,
+			   const uint32_t *fds, unsigned n, uint32_t shared_fd)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct ebt_conn_key k = {.tgid = tgid, .fd = fds[i]};
+		struct ebt_conn_info v;
+
+		if (bpf_map__lookup_elem(b->skel->maps.ebt_conns, &k,
+					 sizeof(k), &v, sizeof(v), 0) == 0 &&
+		    v.alias == shared_fd)
+			bpf_map__delete_elem(b->skel->maps.ebt_conns, &k,
+					     sizeof(k), 0);
+	}
+}
+
+/*
+ * A connection open on several fds of tgid (a handler already running
+ * with the socket on its stdin and stdout): entered as BPF enters a dup'd
+ * one, a shared entry holding the state, named by an alias entry per fd.
+ * The aliases go in first (a BPF close of one before the shared entry
+ * exists is let go like an untracked fd's), all or none: an fd BPF
+ * tracks already is left to it.
+ */
+static int adopt_shared(struct ebt_bpf *b, uint32_t tgid,
+			const uint32_t *fds, unsigned n,
+			struct ebt_conn_info *v)
+{
+	struct bpf_map *m = b->skel->maps.ebt_conns;
+	struct ebt_conn_key sk = {.tgid = tgid};
+	struct ebt_conn_info old;
+
+	v->origin = fds[0] + 1;
+	v->refs = n;
+	for (int tries = 0; tries < 8; tries++) {
+		sk.fd = EBT_SHARED_FD | ((uint32_t)(v->start_ns >> 6) +
+					 (uint32_t)tries * 0x9e3779b9u);
+		if (bpf_map__lookup_elem(m, &sk, sizeof(sk), &old, sizeof(old),
+					 0) == 0)
+			continue; /* the key is taken: another */
+		if (put_aliases(b, tgid, fds, n, sk.fd, v->start_ns) != n) {
+			delete_aliases(b, tgid, fds, n, sk.fd);
+			return -EEXIST; /* BPF tracks one of the fds already */
+		}
+		if (bpf_map__update_elem(m, &sk, sizeof(sk), v, sizeof(*v),
+					 BPF_NOEXIST) == 0) {
+			proc_fds_walk(b, tgid, EBT_FDS_SHARED);
+			return 0;
+		}
+		delete_aliases(b, tgid, fds, n, sk.fd);
+	}
+	return -ENOSPC;
+}
+
+int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, const uint32_t *fds,
+		       unsigned n, uint32_t role, uint64_t start_ns)
+{
+	struct ebt_conn_key k = {.tgid = tgid, .fd = fds[0]};
 	struct ebt_conn_info v = {.start_ns = start_ns, .role = role,
 				  .tries = EBT_ADOPT_TRIES};
 	int rc;
@@ -666,9 +740,11 @@ int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 	if (b->skel->rodata->ebt_cfg.hook_only)
 		return -EPERM;
 	gate_set(b, tgid);
+	if (n > 1)
+		return adopt_shared(b, tgid, fds, n, &v);
 	rc = bpf_map__update_elem(b->skel->maps.ebt_conns, &k, sizeof(k), &v,
 				  sizeof(v), BPF_NOEXIST);
 	if (rc == 0)
-		proc_fds_walk(b, tgid);
+		proc_fds_walk(b, tgid, 0);
 	return rc;
 }

@@ -58,10 +58,11 @@ bool ebt_bpf_selects(struct ebt_bpf *b, uint32_t tgid, const char *comm,
 		     uint64_t cgroup_id);
 /* Is there a cgroup filter (then ebt_bpf_selects needs the cgroup id)? */
 bool ebt_bpf_filters_cgroup(struct ebt_bpf *b);
-/* Track a connection that was open before the programs attached (adopt.h):
- * 0 when entered, -EEXIST when BPF tracks that fd already. */
-int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
-		       uint32_t role, uint64_t start_ns);
+/* Track a connection that was open before the programs attached (adopt.h)
+ * on the n fds of tgid (more than one: its records name fds[0]): 0 when
+ * entered, -EEXIST when BPF tracks those fds already. */
+int ebt_bpf_conn_adopt(struct ebt_bpf *b, uint32_t tgid, const uint32_t *fds,
+		       unsigned n, uint32_t role, uint64_t start_ns);
 
 /* Put the libssl uprobes on the OpenSSL libraries the processes under
  * proc have mapped and that have none yet (tls.c); how many files got

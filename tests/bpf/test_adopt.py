@@ -130,3 +130,78 @@ def test_adoption_can_be_turned_off(peer, tmp_path):
                               "--adopt-open-connections=false")
     assert st["conns_adopted"] == 0, st
     assert spans == [], spans
+
+
+INETD_RUNNING = r'''
+import os, socket, sys, http.client
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen()
+port = ls.getsockname()[1]
+cli = http.client.HTTPConnection("127.0.0.1", port)
+cli.connect()
+conn, _ = ls.accept()
+if os.fork() == 0:            # inetd: the handler gets the socket as 0 and 1
+    os.dup2(conn.fileno(), 0)
+    os.dup2(conn.fileno(), 1)
+    for s in (conn, ls, cli.sock):
+        s.close()
+    os.execvp(sys.executable, [sys.executable, sys.argv[1]])
+conn.close()
+cli.request("GET", "/before"); cli.getresponse().read()
+print(port, flush=True)
+sys.stdin.readline()          # the tracer is attached
+for i in range(3):
+    cli.request("GET", "/after/%d" % i); cli.getresponse().read()
+print("done", flush=True)
+sys.stdin.readline()
+'''
+
+INETD_HANDLER = r'''
+import os
+buf = b""
+while True:
+    while b"\r\n\r\n" not in buf:
+        more = os.read(0, 65536)
+        if not more:
+            raise SystemExit
+        buf += more
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    body = b"handled " + head.split(b" ")[1] + b"\n"
+    os.write(1, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+'''
+
+
+def test_handler_running_on_stdin_and_stdout_is_one_connection(tmp_path):
+    """An inetd-style handler already serving a keep-alive connection on
+    its fds 0 and 1 when the tracer starts: both fds are one connection,
+    read on one and answered on the other, so its next requests make
+    server spans, each the child of the client's."""
+    if os.geteuid() != 0:
+        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
+    (tmp_path / "inetd_running.py").write_text(INETD_RUNNING)
+    handler = tmp_path / "running_handler.py"
+    handler.write_text(INETD_HANDLER)
+    p = subprocess.Popen([sys.executable, str(tmp_path / "inetd_running.py"), str(handler)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        t = Tracer(stats_file=str(tmp_path / "stats.json")).start()
+        try:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            assert p.stdout.readline().strip() == "done"
+            srv = t.wait_for(lambda s: s.kind == SERVER and s.attrs.get("server.port") == port,
+                             count=3)
+            cli = t.wait_for(lambda s: s.kind == CLIENT and s.attrs.get("server.port") == port,
+                             count=3)
+        finally:
+            assert t.stop() == 0, t.stderr.decode(errors="replace")
+    finally:
+        p.kill()
+        p.wait()
+    by_id = {c.span_id: c for c in cli}
+    assert sorted(s.attrs["url.path"] for s in srv) == ["/after/0", "/after/1", "/after/2"]
+    for s in srv:
+        assert s.service == "running_handler.py", s
+        assert s.attrs["http.response.status_code"] == 200, s.attrs
+        assert s.attrs["http.response.body.size"] == len("handled /after/0\n")
+        assert by_id[s.parent].trace_id == s.trace_id, (s, cli)
