@@ -6,7 +6,7 @@ PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
       protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev
       libcmocka-dev libclang-rt-14-dev wrk curl python3-pytest
       libmicrohttpd-dev containerd runc etcd-server openssl
-      nginx-light haproxy apache2-utils wget nftables iproute2)
+      nginx-light haproxy apache2 apache2-utils lighttpd wget nftables iproute2)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -15,9 +15,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
-	# nginx, haproxy, containerd and etcd are test peers the tests start
-	# themselves: do not let the packages start them as system services
-	# (policy-rc.d 101 = "not allowed"), and leave an existing policy alone.
+	# nginx, haproxy, apache2, lighttpd, containerd and etcd are test
+	# peers the tests start themselves: do not let the packages start them
+	# as system services (policy-rc.d 101 = "not allowed"), and leave an
+	# existing policy alone.
 	norc=""
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null

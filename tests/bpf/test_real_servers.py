@@ -1,7 +1,9 @@
 """Production servers and proxies as users run them, traced by the real BPF
 programs: nginx (static files over sendfile, reverse proxy with a keep-alive
-upstream pool), gunicorn (prefork sync workers), uvicorn (asyncio), Express
-on Node.js and HAProxy, with a Python backend behind the proxies.
+upstream pool), Apache httpd (event MPM: forked children of threads, as
+www-data) and lighttpd (static files and mod_proxy), gunicorn (prefork sync
+workers), uvicorn (asyncio), Express on Node.js and HAProxy, with a Python
+backend behind the proxies.
 
 Each case checks what a user sees: exactly one server span per request
 (method, url.path, http.route, status, body sizes), the client spans, the
@@ -12,13 +14,15 @@ on one event-loop thread) and a service.name a person recognises.
 The tracer is this module's own, selected with --pid of the test process:
 every server is a child of it (the tracer follows forks) and so are the
 curl clients. The servers are installed by tests/deps.sh (apt: nginx-light,
-haproxy; pip: gunicorn, uvicorn); Express by npm into the cache.
+haproxy, apache2, lighttpd; pip: gunicorn, uvicorn); Express by npm into
+the cache.
 """
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -956,3 +960,115 @@ def test_proxy_protocol_between_haproxy_and_nginx(tracer, workdir):
         assert u is not None, (s, up)
         child_of(s, u)
 
+
+
+# ---- Apache httpd (event MPM) and lighttpd ------------------------------------
+
+APACHE_CONF = """
+LoadModule mpm_event_module {m}/mod_mpm_event.so
+LoadModule authz_core_module {m}/mod_authz_core.so
+LoadModule mime_module {m}/mod_mime.so
+LoadModule proxy_module {m}/mod_proxy.so
+LoadModule proxy_http_module {m}/mod_proxy_http.so
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile {d}/httpd.pid
+ErrorLog {d}/error.log
+Mutex file:{d} default
+DocumentRoot {d}/www
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+StartServers 2
+<Directory {d}/www>
+  Require all granted
+</Directory>
+ProxyPass /api/ http://127.0.0.1:{bport}/api/
+"""
+
+LIGHTTPD_CONF = """
+server.document-root = "{d}/www"
+server.port = {port}
+server.bind = "127.0.0.1"
+server.errorlog = "{d}/error.log"
+server.modules += ("mod_proxy")
+mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
+$HTTP["url"] =~ "^/api/" {{
+  proxy.server = ("" => (("host" => "127.0.0.1", "port" => {bport})))
+}}
+"""
+
+
+@pytest.fixture(scope="module", params=["apache2", "lighttpd"])
+def httpd(request, tracer, backend, workdir):
+    """Apache httpd (a parent forking children of threads, answering as
+    www-data: its files are in a directory of their own that www-data can
+    read) or lighttpd (one process, an event loop), each serving static
+    files and proxying /api/ to the backend."""
+    binary = need(request.param, "/usr/sbin")
+    d = tempfile.mkdtemp(prefix=f"ebt-{request.param}-")
+    os.chmod(d, 0o755)
+    os.makedirs(os.path.join(d, "www"))
+    with open(os.path.join(d, "www", "big.bin"), "wb") as f:
+        f.write(os.urandom(BIG))
+    with open(os.path.join(d, "www", "index.html"), "w") as f:
+        f.write("<h1>hi</h1>\n")
+    for root, dirs, files in os.walk(d):
+        for x in dirs + files:
+            os.chmod(os.path.join(root, x), 0o755)
+    port = free_port()
+    conf = os.path.join(d, request.param + ".conf")
+    with open(conf, "w") as f:
+        f.write((APACHE_CONF if request.param == "apache2" else LIGHTTPD_CONF)
+                .format(d=d, port=port, bport=backend.port,
+                        m="/usr/lib/apache2/modules"))
+    cmd = ([binary, "-f", conf, "-DFOREGROUND"] if request.param == "apache2"
+           else [binary, "-D", "-f", conf])
+    p = Proc(cmd, port, workdir)
+    p.name = request.param
+    yield p
+    p.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_httpd_static_files(tracer, httpd):
+    """Static files and a 404 on one keep-alive connection."""
+    t0 = time.time_ns()
+    got = curl(*W, httpd.url + "/big.bin", *NEXT, httpd.url + "/index.html",
+               *NEXT, httpd.url + "/nope.txt", *NEXT, httpd.url + "/big.bin")
+    assert [g[0] for g in got] == [200, 200, 404, 200]
+    srv = spans_on(tracer, SERVER, httpd.port, t0, 4)
+    cli = spans_on(tracer, CLIENT, httpd.port, t0, 4)
+    for (status, size), s, c, path in zip(got, srv, cli, (
+            "/big.bin", "/index.html", "/nope.txt", "/big.bin")):
+        check_server(s, "GET", path, status, resp=size)
+        check_client(c, "GET", path, status, resp=size)
+        child_of(s, c)
+        assert s.service == httpd.name, s.resource
+    assert got[0][1] == BIG
+
+
+def test_httpd_reverse_proxy(tracer, httpd, backend):
+    """curl -> httpd -> backend: GET, POST with a body, a 500; then 12 at
+    once."""
+    t0 = time.time_ns()
+    got = curl(*W, httpd.url + "/api/users/3", *NEXT, "-d", "y" * 700,
+               httpd.url + "/api/orders", *NEXT, httpd.url + "/api/fail")
+    assert [g[0] for g in got] == [200, 200, 500]
+    chains = proxy_chains(tracer, httpd.name, t0, 3)
+    for (c, s, u, b), (method, path, status, req), (_, size) in zip(
+            chains, [("GET", "/api/users/3", 200, None),
+                     ("POST", "/api/orders", 200, 700),
+                     ("GET", "/api/fail", 500, None)], got):
+        for x in (c, u):
+            check_client(x, method, path, status, resp=size, req=req)
+        for x in (s, b):
+            check_server(x, method, path, status, resp=size, req=req)
+    t1 = time.time_ns()
+    paths = [f"/api/sleep/{(i * 53) % 120 + 10}/a{i}" for i in range(12)]
+    got = parallel([httpd.url + p for p in paths])
+    assert all(g[0] == 200 for g in got), got
+    chains = proxy_chains(tracer, httpd.name, t1, 12)
+    assert {s.attrs["url.path"] for _, s, _, _ in chains} == set(paths)
+    for c, s, u, b in chains:
+        assert b.attrs["url.path"] == s.attrs["url.path"]
