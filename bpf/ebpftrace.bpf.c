@@ -2197,18 +2197,26 @@ struct fork_copy {
 	__u32 parent;
 	__u32 child;
 	__u32 listed; /* the child has a list (struct ebt_proc_fds) */
+	__u32 n;      /* real fds copied; the first EBT_LIST_FDS in fd */
+	__u32 fd[EBT_LIST_FDS];
 };
 
 /* Dup'd entries (alias, shared) only when the child has a list: its exit
- * needs it to find them. */
+ * needs it to find them. The fds copied are noted for the child's list. */
 static long copy_conn(struct bpf_map *map, struct ebt_conn_key *k,
 		      struct ebt_conn_info *v, struct fork_copy *fc)
 {
 	struct ebt_conn_key ck = {.tgid = fc->child, .fd = k->fd};
+	__u32 i = fc->n;
 
-	if (k->tgid == fc->parent &&
-	    (fc->listed || !(v->alias || (k->fd & EBT_SHARED_FD))))
-		bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST);
+	if (k->tgid != fc->parent ||
+	    (!fc->listed && (v->alias || (k->fd & EBT_SHARED_FD))) ||
+	    bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST) ||
+	    (k->fd & EBT_SHARED_FD))
+		return 0;
+	if (i < EBT_LIST_FDS)
+		fc->fd[i] = k->fd + 1;
+	fc->n = i + 1;
 	return 0;
 }
 
@@ -2260,6 +2268,21 @@ static __always_inline bool fork_listed(struct ebt_proc_fds *l,
 	return true;
 }
 
+/* After a walk: the child, which has not run yet, gets the list of the
+ * fds copied to it, all of them, so that its own forks need no walk (a
+ * shell descended from a process with adopted connections would walk at
+ * every command). */
+static __always_inline void list_copied(__u32 child, struct fork_copy *fc)
+{
+	struct ebt_proc_fds *cl = bpf_map_lookup_elem(&ebt_proc_fds, &child);
+
+	if (!cl)
+		return;
+	for (int i = 0; i < EBT_LIST_FDS; i++)
+		cl->fd[i] = fc->fd[i];
+	cl->flags &= ~EBT_FDS_WALK;
+}
+
 /* The child's list starts with the parent's flags, before any copy. */
 static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
@@ -2279,6 +2302,8 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 	cl.flags |= EBT_FDS_WALK;
 	fc.listed = !bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
 	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
+	if (fc.listed && fc.n <= EBT_LIST_FDS)
+		list_copied(child, &fc);
 }
 
 

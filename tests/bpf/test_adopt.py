@@ -205,3 +205,65 @@ def test_handler_running_on_stdin_and_stdout_is_one_connection(tmp_path):
         assert s.attrs["http.response.status_code"] == 200, s.attrs
         assert s.attrs["http.response.body.size"] == len("handled /after/0\n")
         assert by_id[s.parent].trace_id == s.trace_id, (s, cli)
+
+
+FORK_AFTER_ADOPTION = r'''
+import os, socket, sys, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen()
+c = socket.create_connection(ls.getsockname()); s, _ = ls.accept()
+print(c.fileno(), s.fileno(), flush=True)
+sys.stdin.readline()          # the tracer is attached: both are adopted
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(w, b"x")
+    time.sleep(60)
+    os._exit(0)
+os.read(r, 1)
+print(pid, flush=True)
+sys.stdin.readline()
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+'''
+
+
+def proc_fds_lists():
+    """The tracer's BPF lists of connection fds: {tgid: (flags, set of
+    1 + fd)}."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_proc_fds"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return {e["formatted"]["key"]: (e["formatted"]["value"]["flags"],
+                                    set(e["formatted"]["value"]["fd"]) - {0})
+            for e in json.loads(out.stdout)}
+
+
+def test_child_of_a_process_with_adopted_connections_gets_a_list(tmp_path):
+    """Adopted connections are not in their process's list of connection
+    fds, so its forks walk the connection map. The walk notes what it
+    copied and the child gets that as its list: its own forks (a shell's
+    commands) need no walk."""
+    if os.geteuid() != 0:
+        pytest.fail("BPF tests need root (CI runs as root): cannot load BPF")
+    WALK = 1
+    (tmp_path / "fork_after.py").write_text(FORK_AFTER_ADOPTION)
+    p = subprocess.Popen([sys.executable, str(tmp_path / "fork_after.py")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        fds = {int(x) + 1 for x in p.stdout.readline().split()}
+        t = Tracer("--pid", str(p.pid), stats_file=str(tmp_path / "stats.json")).start()
+        try:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            child = int(p.stdout.readline())
+            lists = proc_fds_lists()
+            p.stdin.write("end\n")
+            p.stdin.flush()
+        finally:
+            assert t.stop() == 0, t.stderr.decode(errors="replace")
+    finally:
+        p.kill()
+        p.wait()
+    assert lists[p.pid][0] & WALK, lists     # adopted: not listed
+    flags, listed = lists[child]
+    assert not flags & WALK, lists
+    assert listed == fds, lists
