@@ -264,6 +264,59 @@ def proxy_chains(t, proxy, since, count, ab=False):
     return sorted(chains, key=lambda ch: ch[1].start)
 
 
+def static_files(tracer, server, service):
+    """curl fetches big.bin, index.html, a missing file and big.bin again
+    from server on one connection: each is one server span of service
+    under curl's. Returns the server spans."""
+    t0 = time.time_ns()
+    got = curl(*W, server.url + "/big.bin", *NEXT, server.url + "/index.html",
+               *NEXT, server.url + "/nope.txt", *NEXT, server.url + "/big.bin")
+    assert [g[0] for g in got] == [200, 200, 404, 200]
+    srv = spans_on(tracer, SERVER, server.port, t0, 4)
+    cli = spans_on(tracer, CLIENT, server.port, t0, 4)
+    for (status, size), s, c, path in zip(got, srv, cli, (
+            "/big.bin", "/index.html", "/nope.txt", "/big.bin")):
+        check_server(s, "GET", path, status, resp=size)
+        check_client(c, "GET", path, status, resp=size)
+        child_of(s, c)
+        assert s.service == service, s.resource
+    assert got[0][1] == BIG
+    return srv
+
+
+def proxied_get_post_fail(tracer, proxy, service):
+    """curl -> proxy (spans of service) -> backend: a GET, a POST of 700
+    bytes and a 500, each one chain with the right fields."""
+    t0 = time.time_ns()
+    got = curl(*W, proxy.url + "/api/users/3", *NEXT, "-d", "y" * 700,
+               proxy.url + "/api/orders", *NEXT, proxy.url + "/api/fail")
+    assert [g[0] for g in got] == [200, 200, 500]
+    chains = proxy_chains(tracer, service, t0, 3)
+    for (c, s, u, b), (method, path, status, req), (_, size) in zip(
+            chains, [("GET", "/api/users/3", 200, None),
+                     ("POST", "/api/orders", 200, 700),
+                     ("GET", "/api/fail", 500, None)], got):
+        for x in (c, u):
+            check_client(x, method, path, status, resp=size, req=req)
+        for x in (s, b):
+            check_server(x, method, path, status, resp=size, req=req)
+        assert s.service == u.service == service, s.resource
+
+
+def proxied_at_once(tracer, proxy, service, n, tag):
+    """n requests at once through proxy, the backend answering after
+    different delays: one chain each, the backend asked for the path
+    curl asked for."""
+    t0 = time.time_ns()
+    paths = [f"/api/sleep/{(i * 53) % 120 + 10}/{tag}{i}" for i in range(n)]
+    got = parallel([proxy.url + p for p in paths])
+    assert all(g[0] == 200 for g in got), got
+    chains = proxy_chains(tracer, service, t0, n)
+    assert {s.attrs["url.path"] for _, s, _, _ in chains} == set(paths)
+    for c, s, u, b in chains:
+        assert b.attrs["url.path"] == s.attrs["url.path"]
+
+
 # ---- nginx ------------------------------------------------------------------
 
 # What every nginx of these tests has: one worker in the foreground, its
@@ -330,19 +383,7 @@ def nginx(tracer, backend, workdir):
 def test_nginx_static_files(tracer, nginx):
     """Static files: nginx answers with writev + sendfile (the body never
     passes through its memory); 404 from its own error page."""
-    t0 = time.time_ns()
-    got = curl(*W, nginx.url + "/big.bin", *NEXT, nginx.url + "/index.html",
-               *NEXT, nginx.url + "/nope.txt", *NEXT, nginx.url + "/big.bin")
-    assert [g[0] for g in got] == [200, 200, 404, 200]
-    srv = spans_on(tracer, SERVER, nginx.port, t0, 4)
-    cli = spans_on(tracer, CLIENT, nginx.port, t0, 4)
-    for (status, size), s, c, path in zip(got, srv, cli, (
-            "/big.bin", "/index.html", "/nope.txt", "/big.bin")):
-        check_server(s, "GET", path, status, resp=size)
-        check_client(c, "GET", path, status, resp=size)
-        child_of(s, c)
-        assert s.service == "nginx", s.resource
-    assert got[0][1] == BIG
+    srv = static_files(tracer, nginx, "nginx")
     # one connection (curl --next): one client port
     assert len({s.attrs["network.peer.port"] for s in srv}) == 1
 
@@ -870,28 +911,8 @@ def haproxy(tracer, backend, workdir):
 def test_haproxy(tracer, haproxy, backend):
     """HAProxy (threads, connection reuse): a request chain per request,
     then 20 at once."""
-    t0 = time.time_ns()
-    got = curl(*W, haproxy.url + "/api/users/3", *NEXT, "-d", "y" * 700,
-               haproxy.url + "/api/orders", *NEXT, haproxy.url + "/api/fail")
-    assert [g[0] for g in got] == [200, 200, 500]
-    chains = proxy_chains(tracer, "haproxy", t0, 3)
-    for (c, s, u, b), (method, path, status, req), (_, size) in zip(
-            chains, [("GET", "/api/users/3", 200, None),
-                     ("POST", "/api/orders", 200, 700),
-                     ("GET", "/api/fail", 500, None)], got):
-        for x in (c, u):
-            check_client(x, method, path, status, resp=size, req=req)
-        for x in (s, b):
-            check_server(x, method, path, status, resp=size, req=req)
-        assert s.service == u.service == "haproxy", s.resource
-    t1 = time.time_ns()
-    paths = [f"/api/sleep/{(i * 53) % 120 + 10}/h{i}" for i in range(20)]
-    got = parallel([haproxy.url + p for p in paths])
-    assert all(g[0] == 200 for g in got), got
-    chains = proxy_chains(tracer, "haproxy", t1, 20)
-    assert {s.attrs["url.path"] for _, s, _, _ in chains} == set(paths)
-    for c, s, u, b in chains:
-        assert b.attrs["url.path"] == s.attrs["url.path"]
+    proxied_get_post_fail(tracer, haproxy, "haproxy")
+    proxied_at_once(tracer, haproxy, "haproxy", 20, "h")
 
 
 PROXY_HAPROXY_CFG = """
@@ -1033,42 +1054,11 @@ def httpd(request, tracer, backend, workdir):
 
 def test_httpd_static_files(tracer, httpd):
     """Static files and a 404 on one keep-alive connection."""
-    t0 = time.time_ns()
-    got = curl(*W, httpd.url + "/big.bin", *NEXT, httpd.url + "/index.html",
-               *NEXT, httpd.url + "/nope.txt", *NEXT, httpd.url + "/big.bin")
-    assert [g[0] for g in got] == [200, 200, 404, 200]
-    srv = spans_on(tracer, SERVER, httpd.port, t0, 4)
-    cli = spans_on(tracer, CLIENT, httpd.port, t0, 4)
-    for (status, size), s, c, path in zip(got, srv, cli, (
-            "/big.bin", "/index.html", "/nope.txt", "/big.bin")):
-        check_server(s, "GET", path, status, resp=size)
-        check_client(c, "GET", path, status, resp=size)
-        child_of(s, c)
-        assert s.service == httpd.name, s.resource
-    assert got[0][1] == BIG
+    static_files(tracer, httpd, httpd.name)
 
 
 def test_httpd_reverse_proxy(tracer, httpd, backend):
     """curl -> httpd -> backend: GET, POST with a body, a 500; then 12 at
     once."""
-    t0 = time.time_ns()
-    got = curl(*W, httpd.url + "/api/users/3", *NEXT, "-d", "y" * 700,
-               httpd.url + "/api/orders", *NEXT, httpd.url + "/api/fail")
-    assert [g[0] for g in got] == [200, 200, 500]
-    chains = proxy_chains(tracer, httpd.name, t0, 3)
-    for (c, s, u, b), (method, path, status, req), (_, size) in zip(
-            chains, [("GET", "/api/users/3", 200, None),
-                     ("POST", "/api/orders", 200, 700),
-                     ("GET", "/api/fail", 500, None)], got):
-        for x in (c, u):
-            check_client(x, method, path, status, resp=size, req=req)
-        for x in (s, b):
-            check_server(x, method, path, status, resp=size, req=req)
-    t1 = time.time_ns()
-    paths = [f"/api/sleep/{(i * 53) % 120 + 10}/a{i}" for i in range(12)]
-    got = parallel([httpd.url + p for p in paths])
-    assert all(g[0] == 200 for g in got), got
-    chains = proxy_chains(tracer, httpd.name, t1, 12)
-    assert {s.attrs["url.path"] for _, s, _, _ in chains} == set(paths)
-    for c, s, u, b in chains:
-        assert b.attrs["url.path"] == s.attrs["url.path"]
+    proxied_get_post_fail(tracer, httpd, httpd.name)
+    proxied_at_once(tracer, httpd, httpd.name, 12, "a")
