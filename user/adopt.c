@@ -221,16 +221,15 @@ static struct sock_fd *socket_fds(const char *fddir, size_t *n)
 	while (d && (de = readdir(d)) != NULL) {
 		uint64_t ino = isdigit((unsigned char)de->d_name[0]) ?
 				       socket_ino(fddir, de->d_name) : 0;
+		struct sock_fd *w = v;
 
-		if (ino && *n == cap) {
-			struct sock_fd *w = realloc(v, (cap = cap ? 2 * cap : 16) *
-							       sizeof(*v));
-			if (!w)
-				break;
-			v = w;
-		}
-		if (ino)
-			v[(*n)++] = (struct sock_fd){ino, (uint32_t)atoi(de->d_name)};
+		if (!ino)
+			continue;
+		if (*n == cap && !(w = realloc(v, (cap = cap ? 2 * cap : 16) *
+							  sizeof(*v))))
+			break;
+		v = w;
+		v[(*n)++] = (struct sock_fd){ino, (uint32_t)atoi(de->d_name)};
 	}
 	if (d)
 		closedir(d);
