@@ -178,6 +178,30 @@ struct {
 	__type(value, struct ebt_proc_fds);
 } ebt_proc_fds SEC(".maps");
 
+/* Flags (EBT_FDS_*) of the processes whose connections userspace entered
+ * itself (adoption, late fork copies). Written only by userspace, so its
+ * whole-value updates never race BPF's compare-and-swap in ebt_proc_fds;
+ * BPF reads them at fork and exit, and deletes them at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} ebt_proc_added SEC(".maps");
+
+/* What a fork or exit of tgid must know of its connections: the flags of
+ * its list and the ones userspace set; 0 when it has neither. */
+static __always_inline __u32 proc_fds_flags(__u32 tgid,
+					    struct ebt_proc_fds *l)
+{
+	__u32 *u = bpf_map_lookup_elem(&ebt_proc_added, &tgid);
+	__u32 f = u ? *u : 0;
+
+	if (l)
+		f |= l->flags | (l->unlisted ? EBT_FDS_WALK : 0);
+	return f;
+}
+
 static __always_inline __u64 *bit_word(void *map, __u32 tgid)
 {
 	__u32 w = tgid >> 6;
@@ -260,21 +284,28 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* The list of tgid, made empty if it has none; NULL when the map is
+ * full. */
+static const struct ebt_proc_fds ebt_no_fds = {.flags = 0};
+
+static __always_inline struct ebt_proc_fds *proc_list(__u32 tgid)
+{
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+
+	if (l)
+		return l;
+	bpf_map_update_elem(&ebt_proc_fds, &tgid, &ebt_no_fds, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+}
+
 /* fd of process tgid now has an entry in ebt_conns: into its list. Slots
  * are taken by compare-and-swap, two threads may add at once. */
 static __always_inline void list_fd(__u32 tgid, __u32 fd)
 {
-	struct ebt_proc_fds fresh = {.fd = {fd + 1}};
-	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+	struct ebt_proc_fds *l = proc_list(tgid);
 
-	if (!l) {
-		if (!bpf_map_update_elem(&ebt_proc_fds, &tgid, &fresh,
-					 BPF_NOEXIST))
-			return;
-		l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
-		if (!l)
-			return;
-	}
+	if (!l)
+		return;
 	for (int i = 0; i < EBT_LIST_FDS; i++)
 		if (l->fd[i] == fd + 1)
 			return;
@@ -1948,7 +1979,7 @@ static __always_inline __u32 conn_share(struct ebt_conn_key *key,
 	struct ebt_conn_key sk = {.tgid = key->tgid};
 	struct ebt_conn_info alias = {.start_ns = c->start_ns};
 	struct ebt_conn_info shared = *c;
-	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &sk.tgid);
+	struct ebt_proc_fds *l = proc_list(sk.tgid);
 
 	if (!l) /* its exit could not find the shared entry */
 		return 0;
@@ -2147,14 +2178,13 @@ static long drop_shared(struct bpf_map *map, struct ebt_conn_key *k,
 static __always_inline void sweep_shared(__u32 tgid)
 {
 	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+	__u32 flags = proc_fds_flags(tgid, l);
 	struct ebt_conn_key k = {.tgid = tgid};
 	struct ebt_conn_info *v;
 
-	if (!l)
-		return;
-	if (!(l->flags & EBT_FDS_SHARED))
+	if (!(flags & EBT_FDS_SHARED))
 		goto out;
-	if ((l->flags & EBT_FDS_WALK) || l->unlisted) {
+	if ((flags & EBT_FDS_WALK) || !l) {
 		bpf_for_each_map_elem(&ebt_conns, drop_shared, &tgid, 0);
 		goto out;
 	}
@@ -2170,6 +2200,7 @@ static __always_inline void sweep_shared(__u32 tgid)
 	}
 out:
 	bpf_map_delete_elem(&ebt_proc_fds, &tgid);
+	bpf_map_delete_elem(&ebt_proc_added, &tgid);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -2249,12 +2280,12 @@ static __always_inline bool copy_fd(__u32 parent, __u32 child, __u32 fd)
 /* The copy by the parent's list, when it holds all its connections: a
  * few lookups instead of a walk of ebt_conns' 65,536 buckets (about a
  * millisecond). The child gets the list of what was copied. */
-static __always_inline bool fork_listed(struct ebt_proc_fds *l,
+static __always_inline bool fork_listed(struct ebt_proc_fds *l, __u32 flags,
 					__u32 parent, __u32 child)
 {
 	struct ebt_proc_fds *cl;
 
-	if (l->flags & EBT_FDS_WALK || l->unlisted)
+	if (flags & EBT_FDS_WALK)
 		return false;
 	cl = bpf_map_lookup_elem(&ebt_proc_fds, &child);
 	if (!cl)
@@ -2288,17 +2319,17 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
 	struct fork_copy fc = {.parent = parent, .child = child};
 	struct ebt_proc_fds *l, cl = {};
+	__u32 flags;
 
 	if (!gate_open(parent))
 		return;
 	gate_set(child);
 	l = bpf_map_lookup_elem(&ebt_proc_fds, &parent);
-	if (l) {
-		cl.flags = l->flags & EBT_FDS_SHARED;
-		if (!bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY) &&
-		    fork_listed(l, parent, child))
-			return;
-	}
+	flags = proc_fds_flags(parent, l);
+	cl.flags = flags & EBT_FDS_SHARED;
+	if (l && !bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY) &&
+	    fork_listed(l, flags, parent, child))
+		return;
 	cl.flags |= EBT_FDS_WALK;
 	fc.listed = !bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
 	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);

@@ -115,11 +115,13 @@ _Static_assert(sizeof(struct ebt_conn_info) == 56, "conn_info layout");
  * tracked connections (and of their dups), so that a fork copies them to
  * the child, and its exit deletes its dup'd ones, by lookups instead of
  * walking the whole connection map. A connection that finds no free slot
- * counts in unlisted; EBT_FDS_WALK is set by userspace when it enters
- * connections itself (adoption, fork copies): either makes the process's
- * forks and exit walk the map. EBT_FDS_SHARED: the process has dup'd
- * connection fds (shared entries), which its exit deletes; only a process
- * with a list has them.
+ * counts in unlisted; EBT_FDS_WALK means the list does not hold them all:
+ * either makes the process's forks and exit walk the map. Userspace, when
+ * it enters connections itself (adoption, fork copies), sets these flags
+ * in a map of its own (ebt_proc_added, value: the flags), never in the
+ * list, whose slots BPF takes and frees concurrently. EBT_FDS_SHARED: the
+ * process has dup'd connection fds (shared entries), which its exit
+ * deletes.
  */
 #define EBT_LIST_FDS 14
 #define EBT_FDS_WALK 1u

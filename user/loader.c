@@ -550,25 +550,29 @@ void ebt_bpf_conn_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd)
 	bpf_map__delete_elem(b->skel->maps.ebt_conns, &k, sizeof(k), 0);
 }
 
-/* tgid has a connection BPF did not list (struct ebt_proc_fds): its
+/* tgid has a connection BPF did not list (userspace entered it): its
  * forks and exit walk the connection map; with EBT_FDS_SHARED in flags
- * its exit also deletes its shared entries. Its other flags stay. */
+ * its exit also deletes its shared entries. Its other flags stay. The
+ * flags are in a map only userspace writes (ebt_proc_added): writing
+ * the whole list BPF keeps (ebt_proc_fds) would undo a slot a BPF
+ * program took or freed between our lookup and update. */
 static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid, uint32_t flags)
 {
-	struct bpf_map *m = b->skel->maps.ebt_proc_fds;
-	struct ebt_proc_fds v = {0};
+	struct bpf_map *m = b->skel->maps.ebt_proc_added;
+	uint32_t v = 0;
 
 	bpf_map__lookup_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), 0);
-	v.flags |= EBT_FDS_WALK | flags;
+	v |= EBT_FDS_WALK | flags;
 	bpf_map__update_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY);
 }
 
-/* The list of tgid's connection fds, once userspace has seen it exit:
- * BPF deleted it at the exit, but a fork copy made after that
- * (ebt_bpf_conn_copy) may have made it again. */
+/* The flags userspace set for tgid, once it has seen it exit: BPF deleted
+ * them at the exit, but a fork copy made after that (ebt_bpf_conn_copy)
+ * may have set them again. */
 void ebt_bpf_fds_forget(struct ebt_bpf *b, uint32_t tgid)
 {
-	bpf_map__delete_elem(b->skel->maps.ebt_proc_fds, &tgid, sizeof(tgid), 0);
+	bpf_map__delete_elem(b->skel->maps.ebt_proc_added, &tgid,
+			     sizeof(tgid), 0);
 }
 
 void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,

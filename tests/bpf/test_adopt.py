@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from lib.bpfmaps import (leaked_dup_entries, leaked_fd_lists, proc_added_flags,
+                         proc_fds_lists)
 from lib.tracer import Span, Tracer
 
 SERVER, CLIENT = 2, 3
@@ -193,6 +195,11 @@ def test_handler_running_on_stdin_and_stdout_is_one_connection(tmp_path):
                              count=3)
             cli = t.wait_for(lambda s: s.kind == CLIENT and s.attrs.get("server.port") == port,
                              count=3)
+            p.stdin.write("end\n")   # the client's exit ends the handler
+            p.stdin.flush()
+            p.wait(timeout=10)
+            handler_exited = _wait_gone(port)
+            dup_left, lists_left = leaked_dup_entries(), leaked_fd_lists()
         finally:
             assert t.stop() == 0, t.stderr.decode(errors="replace")
     finally:
@@ -205,6 +212,21 @@ def test_handler_running_on_stdin_and_stdout_is_one_connection(tmp_path):
         assert s.attrs["http.response.status_code"] == 200, s.attrs
         assert s.attrs["http.response.body.size"] == len("handled /after/0\n")
         assert by_id[s.parent].trace_id == s.trace_id, (s, cli)
+    assert handler_exited
+    assert dup_left == [] and lists_left == [], (dup_left, lists_left)
+
+
+def _wait_gone(port, timeout=10):
+    """No socket of the test's connection on port is left (the handler
+    that held it exited)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        ss = subprocess.run(["ss", "-Htan", f"( sport = :{port} or dport = :{port} )"],
+                            capture_output=True, text=True).stdout
+        if "ESTAB" not in ss and "CLOSE-WAIT" not in ss:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 FORK_AFTER_ADOPTION = r'''
@@ -227,16 +249,6 @@ os.waitpid(pid, 0)
 '''
 
 
-def proc_fds_lists():
-    """The tracer's BPF lists of connection fds: {tgid: (flags, set of
-    1 + fd)}."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_proc_fds"],
-                         capture_output=True, text=True, timeout=30, check=True)
-    return {e["formatted"]["key"]: (e["formatted"]["value"]["flags"],
-                                    set(e["formatted"]["value"]["fd"]) - {0})
-            for e in json.loads(out.stdout)}
-
-
 def test_child_of_a_process_with_adopted_connections_gets_a_list(tmp_path):
     """Adopted connections are not in their process's list of connection
     fds, so its forks walk the connection map. The walk notes what it
@@ -256,6 +268,7 @@ def test_child_of_a_process_with_adopted_connections_gets_a_list(tmp_path):
             p.stdin.flush()
             child = int(p.stdout.readline())
             lists = proc_fds_lists()
+            entered = proc_added_flags()
             p.stdin.write("end\n")
             p.stdin.flush()
         finally:
@@ -263,7 +276,8 @@ def test_child_of_a_process_with_adopted_connections_gets_a_list(tmp_path):
     finally:
         p.kill()
         p.wait()
-    assert lists[p.pid][0] & WALK, lists     # adopted: not listed
+    assert entered[p.pid] & WALK, entered    # adopted: not listed
     flags, listed = lists[child]
     assert not flags & WALK, lists
+    assert child not in entered, entered
     assert listed == fds, lists

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from lib.bpfmaps import leaked_dup_entries, leaked_fd_lists
 from lib.peers import PEERS, curl, run_client
 
 
@@ -569,55 +570,6 @@ out.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
           b"handled " + target + b"\n")
 out.flush()
 """
-
-
-def _gone(tgid):
-    """The process has exited (a zombie, or reaped)."""
-    try:
-        with open(f"/proc/{tgid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
-
-def _dup_entries():
-    """(tgid, fd) of the alias and shared entries (dup'd connection fds)
-    in the tracer's BPF connection map."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_conns"],
-                         capture_output=True, text=True, timeout=30, check=True)
-    keys = set()
-    for e in json.loads(out.stdout):
-        k, v = e["formatted"]["key"], e["formatted"]["value"]
-        if v["alias"] or k["fd"] & 0x80000000:
-            keys.add((k["tgid"], k["fd"]))
-    return keys
-
-
-def _listed_tgids():
-    """Processes with a list of connection fds in the tracer's BPF map."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_proc_fds"],
-                         capture_output=True, text=True, timeout=30, check=True)
-    return {e["formatted"]["key"] for e in json.loads(out.stdout)}
-
-
-def _leaked(dump, tgid_of):
-    """Entries of dump() whose process has exited, in two dumps taken 0.2 s
-    apart with the process gone before the second: an exit deletes its
-    own, so none may stay."""
-    first = {k for k in dump() if _gone(tgid_of(k))}
-    time.sleep(0.2)
-    return sorted(first & dump())
-
-
-def leaked_dup_entries():
-    """Dup'd connection entries (userspace does not know them) of exited
-    processes."""
-    return _leaked(_dup_entries, lambda k: k[0])
-
-
-def leaked_fd_lists():
-    """Lists of connection fds of exited processes."""
-    return _leaked(_listed_tgids, lambda k: k)
 
 
 def test_inetd_style_server_on_stdin_and_stdout(tracer, tmp_path):
