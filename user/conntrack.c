@@ -288,6 +288,19 @@ static uint16_t tunnel_port(const char *target)
 	return *end == '\0' && port <= 65535 ? (uint16_t)port : 0;
 }
 
+static const struct http_callbacks parser_cb;
+
+/* A request began while the response before it was in a body whose end
+ * a capture gap hid: that body ended with the last response bytes seen. */
+static void end_lost_response(struct feed_ctx *req)
+{
+	struct ebt_conn *c = req->c;
+	struct feed_ctx f = {.t = req->t, .c = c, .ts = c->side_ns[SIDE_RESP],
+			     .prev_ts = c->side_ns[SIDE_RESP], .side = SIDE_RESP};
+
+	http_stream_end_lost(c->resp, &parser_cb, &f);
+}
+
 static void on_head(void *ctx, const struct http_msg *m)
 {
 	struct feed_ctx *f = ctx;
@@ -300,6 +313,7 @@ static void on_head(void *ctx, const struct http_msg *m)
 	if (f->side == SIDE_REQ && strcmp(m->method, "CONNECT") == 0)
 		f->c->tunnel_port = tunnel_port(m->target);
 	if (f->side == SIDE_REQ) {
+		end_lost_response(f);
 		if (f->c->n_pending >= MAX_PENDING)
 			overflow(f->t, f->c);
 		else

@@ -142,6 +142,20 @@ bool http_stream_eof_cut(struct http_stream *s,
 			 const struct http_callbacks *cb, void *ctx);
 
 /*
+ * The peer's next message began (a request after the response this stream
+ * is in): a chunked body whose framing a capture gap hid (body_lost) has
+ * ended, before the bytes fed last at the latest. Completes it with
+ * ended_before set and returns true; false (nothing done) elsewhere. Once
+ * a client that waits for each response sends its next request, the one
+ * before has been answered whole, whether or not its end was seen and
+ * however the next response's head is then written (the status line
+ * alone, a byte at a time): without this, such a head would be taken into
+ * the lost body and the response after it paired with its request.
+ */
+bool http_stream_end_lost(struct http_stream *s,
+			  const struct http_callbacks *cb, void *ctx);
+
+/*
  * Response side only: tell the parser the method of the next request in
  * order (pipelining FIFO), so HEAD and CONNECT responses are framed right.
  */

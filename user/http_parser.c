@@ -39,9 +39,26 @@
 #define CHUNK_EXT_MAX 4096
 /* A buffered head is re-checked with the prefix test while shorter. */
 #define PREFIX_CHECK_LEN (HTTP_METHOD_MAX + 2)
-/* The end of a chunked body without trailers: data CRLF, last chunk, CRLF. */
-static const char last_chunk[] = "\r\n0\r\n\r\n";
-#define LAST_CHUNK_LEN (sizeof(last_chunk) - 1)
+/*
+ * The end of a chunked body, looked for where a gap hid its framing
+ * (ST_CHUNK_LOST): data CRLF, the last chunk ("0", any number of zeros,
+ * maybe extensions), CRLF, trailer fields, CRLF. States of the matcher
+ * (lost_end_step), in struct http_stream's sub:
+ */
+enum lost_end {
+	LE_NONE,      /* nothing matched */
+	LE_CR,        /* "\r" */
+	LE_CRLF,      /* "\r\n": a line starts (a feed's first byte, too) */
+	LE_ZERO,      /* "\r\n0", more zeros may follow */
+	LE_EXT,       /* ";" after the zeros: an extension, up to CR */
+	LE_ZERO_CR,   /* the last chunk's line ends */
+	LE_LINE,      /* a trailer line, or the final CRLF, starts */
+	LE_NAME,      /* a trailer field's name */
+	LE_VALUE,     /* its value, up to CR */
+	LE_VALUE_CR,  /* its line ends */
+	LE_FINAL_CR,  /* the empty line that ends the body */
+	LE_DONE,
+};
 
 /* Character classes, one table lookup per byte. */
 enum {
@@ -116,7 +133,7 @@ struct http_stream {
 	uint8_t state;    /* enum pstate */
 	uint8_t after;    /* state once the current message completes */
 	uint8_t sub;      /* chunk-size line / chunk end sub-state; bytes of
-			   * last_chunk matched in ST_CHUNK_LOST */
+			   * enum lost_end in ST_CHUNK_LOST */
 	uint8_t eol;      /* head-end scanner carry for a buffered head */
 	uint8_t fifo_head;
 	uint8_t fifo_len;
@@ -1325,24 +1342,75 @@ static size_t do_trailers(struct feed *f, const uint8_t *d, size_t pos,
 
 /* A gap hid the chunk framing: the message goes on, its size is unknown.
  * Whatever preceded the gap may have ended in CRLF: a feed that starts
- * with "0\r\n\r\n" ends the body. */
+ * with the last chunk ("0\r\n\r\n") ends the body. */
 static void lose_chunks(struct feed *f)
 {
 	f->s->state = ST_CHUNK_LOST;
-	f->s->sub = 2;
+	f->s->sub = LE_CRLF;
 	if (f->m)
 		f->m->body_lost = true;
 }
 
-/* Bytes of last_chunk matched once c follows k matched bytes (the
- * pattern's only self-overlap is its "\r\n" prefix). */
-static uint8_t last_chunk_step(uint8_t k, uint8_t c)
+/* Where the matcher of a lost body's end is once c follows state k: a
+ * byte that does not fit starts over (at LE_CR if it is a CR). */
+static uint8_t lost_end_step(uint8_t k, uint8_t c)
 {
-	if (c == (uint8_t)last_chunk[k])
-		return k + 1;
-	if (c == '\r')
-		return 1;
-	return (k == 5 && c == '0') ? 3 : 0;
+	switch (k) {
+	case LE_CR:
+		if (c == '\n')
+			return LE_CRLF;
+		break;
+	case LE_CRLF:
+		if (c == '0')
+			return LE_ZERO;
+		break;
+	case LE_ZERO:
+		if (c == '0')
+			return LE_ZERO;
+		if (c == ';')
+			return LE_EXT;
+		if (c == '\r')
+			return LE_ZERO_CR;
+		break;
+	case LE_EXT:
+		if (c == '\r')
+			return LE_ZERO_CR;
+		if (c != '\n')
+			return LE_EXT;
+		break;
+	case LE_ZERO_CR:
+	case LE_VALUE_CR:
+		if (c == '\n')
+			return LE_LINE;
+		break;
+	case LE_LINE: /* after CRLF: "0" may start the last chunk again */
+		if (c == '\r')
+			return LE_FINAL_CR;
+		if (c == '0')
+			return LE_ZERO;
+		if (IS(c, C_TCHAR))
+			return LE_NAME;
+		break;
+	case LE_NAME:
+		if (IS(c, C_TCHAR))
+			return LE_NAME;
+		if (c == ':')
+			return LE_VALUE;
+		break;
+	case LE_VALUE:
+		if (c == '\r')
+			return LE_VALUE_CR;
+		if (c != '\n')
+			return LE_VALUE;
+		break;
+	case LE_FINAL_CR:
+		if (c == '\n')
+			return LE_DONE;
+		break;
+	default:
+		break;
+	}
+	return c == '\r' ? LE_CR : LE_NONE;
 }
 
 /* Does p[0..n) start with a whole, valid head for this side? Body bytes
@@ -1362,7 +1430,7 @@ static bool starts_message(int side, const uint8_t *p, size_t n)
 	return e && parse_head(&h, p, e) == HTTP_ERR_NONE;
 }
 
-/* Chunked body without framing: ends at the first last_chunk seen, or
+/* Chunked body without framing: ends at the first end seen (lost_end), or
  * (the next message began in a gap) at a feed that starts a message. */
 static size_t do_chunk_lost(struct feed *f, const uint8_t *d, size_t pos,
 			    size_t len)
@@ -1377,8 +1445,8 @@ static size_t do_chunk_lost(struct feed *f, const uint8_t *d, size_t pos,
 		return pos;
 	}
 	while (pos < len) {
-		s->sub = last_chunk_step(s->sub, d[pos++]);
-		if (s->sub == LAST_CHUNK_LEN) {
+		s->sub = lost_end_step(s->sub, d[pos++]);
+		if (s->sub == LE_DONE) {
 			s->good += pos - start;
 			complete(f);
 			return pos;
@@ -1666,6 +1734,20 @@ bool http_stream_eof_cut(struct http_stream *s,
 	s->after = ST_HEAD;
 	complete(&f);
 	buf_free(s);
+	return true;
+}
+
+bool http_stream_end_lost(struct http_stream *s,
+			  const struct http_callbacks *cb, void *ctx)
+{
+	struct feed f;
+
+	if (!s || s->state != ST_CHUNK_LOST)
+		return false;
+	feed_init(&f, s, cb, ctx);
+	if (f.m)
+		f.m->ended_before = true;
+	complete(&f);
 	return true;
 }
 

@@ -932,6 +932,65 @@ static void test_gap_across_chunk_boundary(void **state)
 	done(s, r);
 }
 
+/* The end of a body whose framing a gap hid, with what RFC 9112 allows
+ * there: zeros, an extension on the last chunk, trailer fields. */
+static void test_lost_chunks_end_with_trailers(void **state)
+{
+	static const char *const ends[] = {
+		"\r\n0\r\nX-Checksum: abc\r\n\r\n",
+		"\r\n000;sig=\"a;b\"\r\n\r\n",
+		"\r\n0;x\r\nA: 1\r\nB-c:\r\n\r\n",
+		"\r\n0\r\n0\r\n\r\n",
+	};
+	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			   "\r\n1000\r\nxxxx";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+		struct rec *r = rec_new();
+
+		http_stream_feed(s, (const uint8_t *)resp, strlen(resp),
+				 strlen(resp) + 9000, &cbs, r);
+		/* text that only looks like an end is not one */
+		assert_int_equal(feed_str(s, r, "\r\n0\r\nnot a field\r\n"
+					  "\r\n0;\nX\r\n"), 0);
+		assert_int_equal(feed_str(s, r, ends[i]), 1);
+		assert_true(r->done[0].body_lost);
+		assert_int_equal(feed_str(s, r, "HTTP/1.1 204 No\r\n\r\n"), 1);
+		assert_int_equal(r->done[1].status, 204);
+		assert_int_equal(r->errors, 0);
+		done(s, r);
+	}
+}
+
+/* A client that waits for each answer sent its next request: the body
+ * whose end a gap hid ended before it, and the next response is parsed
+ * from its first byte even when its head comes a few bytes at a time. */
+static void test_lost_body_ended_by_next_request(void **state)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+			   "\r\n1000\r\nxxxx";
+	struct http_stream *s = http_stream_new(HTTP_SIDE_RESPONSE);
+	struct rec *r = rec_new();
+
+	(void)state;
+	http_stream_feed(s, (const uint8_t *)resp, strlen(resp),
+			 strlen(resp) + 9000, &cbs, r);
+	assert_false(http_stream_end_lost(NULL, &cbs, r));
+	assert_true(http_stream_end_lost(s, &cbs, r));
+	assert_int_equal(r->completes, 1);
+	assert_true(r->done[0].body_lost && r->done[0].ended_before);
+	assert_false(http_stream_end_lost(s, &cbs, r)); /* not in a body now */
+	assert_int_equal(feed_str(s, r, "HTTP/1.1 4"), 0);
+	assert_int_equal(feed_str(s, r, "04 Not Found\r\nContent-Le"), 0);
+	assert_int_equal(feed_str(s, r, "ngth: 2\r\n\r\nno"), 1);
+	assert_int_equal(r->done[1].status, 404);
+	assert_int_equal(r->done[1].body_bytes, 2);
+	assert_int_equal(r->errors, 0);
+	done(s, r);
+}
+
 /* The end of the body fell in a gap too: a later read that starts with a
  * valid start line ends it; one that only starts like one does not. */
 static void test_chunk_lost_ends_at_next_head(void **state)
@@ -1928,6 +1987,8 @@ int main(void)
 		cmocka_unit_test(test_skipped_body_bytes),
 		cmocka_unit_test(test_gap_in_chunk_data_ok),
 		cmocka_unit_test(test_gap_across_chunk_boundary),
+		cmocka_unit_test(test_lost_chunks_end_with_trailers),
+		cmocka_unit_test(test_lost_body_ended_by_next_request),
 		cmocka_unit_test(test_chunk_lost_ends_at_next_head),
 		cmocka_unit_test(test_chunk_lost_last_chunk_at_feed_start),
 		cmocka_unit_test(test_chunk_lost_ends_at_eof),

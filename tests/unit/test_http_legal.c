@@ -336,14 +336,16 @@ static int pick_status(struct gen *g)
 	return v[rnd(g, sizeof(v) / sizeof(v[0]))];
 }
 
+/* sized: framed by Content-Length or nothing, so it may be HTTP/1.0,
+ * which has no chunked framing (RFC 9112 6.1) */
 static void put_status_line(struct gen *g, struct buf *b, struct want *w,
-			    bool close)
+			    bool close, bool sized)
 {
 	static const char *const reasons[] = {
 		"OK", "", "Not Found", "I'm a teapot", "R\xe9sum\xe9 ok",
 		"with  two\tspaces"
 	};
-	int minor = !close && chance(g, 10) ? 0 : 1;
+	int minor = sized && !close && chance(g, 10) ? 0 : 1;
 
 	put(b, "HTTP/1.%d %d %s\r\n", minor, w->status, PICK(g, reasons));
 	if (chance(g, 50))
@@ -368,7 +370,7 @@ static bool put_response(struct gen *g, struct buf *b, struct want *w,
 	bodiless = w->head || w->status == 204 || w->status == 304;
 	if (bodiless)
 		kind = w->status == 204 || chance(g, 50) ? 3 : 0;
-	put_status_line(g, b, w, kind == 2);
+	put_status_line(g, b, w, kind == 2, kind != 1);
 	if (kind == 3) { /* no framing fields at all */
 		put_odd_fields(g, b);
 		put(b, "\r\n");
