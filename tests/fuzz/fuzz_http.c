@@ -8,7 +8,8 @@
  * capture: 0-1 whole, 2 only the first half is captured (the rest is a
  * gap), 3 whole plus a large invented gap. No plan bytes: one feed.
  * Flag 0x10 calls eof halfway through; flag 0x20 ends with eof_cut (a
- * client's close inside a body). The payload goes through a
+ * client's close inside a body); flag 0x40 calls end_lost (the peer's next
+ * message began) after each feed whose plan byte has bit 0x08 set. The payload goes through a
  * request-side parser (whose heads feed expect() of the response side),
  * then through a response-side parser; every reported message is checked.
  */
@@ -150,6 +151,8 @@ static void run_side(struct http_stream *s, struct fz *z, const uint8_t *plan,
 		CHECK(done >= 0);
 		done = http_stream_feed_end(s, p + i + piece - end, end, &cbs, z);
 		CHECK(done >= 0);
+		if ((flags & 4) && (c & 0x08))
+			http_stream_end_lost(s, &cbs, z);
 		captured += cap + end;
 		CHECK(http_stream_good_bytes(s) <= captured);
 		i += piece;
