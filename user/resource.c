@@ -559,6 +559,18 @@ static void scan_environ(struct res_entry *e, const char *env, size_t len)
 	}
 }
 
+/* The first argument of cmd[0..len) names a java executable (its last
+ * path element starts with "java"). cmd need not end in a NUL: an exec
+ * record carries the first bytes of a command line, cut anywhere. */
+static bool runs_java(const char *cmd, size_t len)
+{
+	size_t n = strnlen(cmd, len);
+	const char *slash = memrchr(cmd, '/', n);
+	const char *base = slash ? slash + 1 : cmd;
+
+	return (size_t)(cmd + n - base) >= 4 && memcmp(base, "java", 4) == 0;
+}
+
 /* java ... -Dotel.service.name=x ...: x into out. */
 static void jvm_property(const char *cmd, size_t len, char *out,
 			 size_t outsz)
@@ -567,7 +579,7 @@ static void jvm_property(const char *cmd, size_t len, char *out,
 	size_t pl = sizeof(prop) - 1;
 
 	out[0] = '\0';
-	if (len == 0 || strncmp(base_name(cmd), "java", 4) != 0)
+	if (len == 0 || !runs_java(cmd, len))
 		return;
 	for (size_t i = 0; i < len; i += strnlen(cmd + i, len - i) + 1) {
 		if (len - i > pl && strncmp(cmd + i, prop, pl) == 0 &&
