@@ -284,10 +284,10 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* The list of tgid, made empty if it has none; NULL when the map is
- * full. */
 static const struct ebt_proc_fds ebt_no_fds = {.flags = 0};
 
+/* The list of tgid, made empty if it has none; NULL when the map is
+ * full. */
 static __always_inline struct ebt_proc_fds *proc_list(__u32 tgid)
 {
 	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
