@@ -104,33 +104,36 @@ static int encode_batch(struct otlp_exporter *e, const uint8_t **body,
 	return otlp_encoder_gzip(e->enc, pb, pb_len, body, len);
 }
 
-static void send_batch(struct otlp_exporter *e)
+static void free_batch(struct otlp_exporter *e)
 {
-	const uint8_t *body;
-	uint64_t rejected;
-	size_t len;
-
-	if (encode_batch(e, &body, &len) != 0) {
-		ew_log(e->w, EW_LOG_ENCODE,
-		       "cannot encode %zu spans (out of memory)", e->batch_n);
-		ew_account(e->w, EW_OUT_FAILED, e->batch_n);
-		return;
-	}
-	if (ew_send(e->w, body, len, e->batch_n) != EW_SENT)
-		return;
-	rejected = partial_rejects(e, e->batch_n);
-	ew_account(e->w, EW_OUT_SENT, e->batch_n - rejected);
-	ew_account(e->w, EW_OUT_REJECTED, rejected);
-}
-
-static void send_spans(void *ctx)
-{
-	struct otlp_exporter *e = ctx;
-
-	send_batch(e);
 	for (size_t i = 0; i < e->batch_n; i++)
 		ebt_span_free(e->batch[i]);
 	e->batch_n = 0;
+}
+
+/* The spans are freed once encoded: a retry resends the encoded body, so
+ * a slow or failing collector holds ~60 bytes per span, not the spans. */
+static void send_spans(void *ctx)
+{
+	struct otlp_exporter *e = ctx;
+	size_t n = e->batch_n;
+	const uint8_t *body;
+	uint64_t rejected;
+	size_t len;
+	int rc = encode_batch(e, &body, &len);
+
+	free_batch(e);
+	if (rc != 0) {
+		ew_log(e->w, EW_LOG_ENCODE,
+		       "cannot encode %zu spans (out of memory)", n);
+		ew_account(e->w, EW_OUT_FAILED, n);
+		return;
+	}
+	if (ew_send(e->w, body, len, n) != EW_SENT)
+		return;
+	rejected = partial_rejects(e, n);
+	ew_account(e->w, EW_OUT_SENT, n - rejected);
+	ew_account(e->w, EW_OUT_REJECTED, rejected);
 }
 
 /* ---- submit and stats ---------------------------------------------------- */
@@ -139,6 +142,8 @@ bool otlp_exporter_submit(struct otlp_exporter *e, struct ebt_span *span)
 {
 	if (!span)
 		return false;
+	if (e)
+		span = ebt_span_compact(span);
 	if (!e || !ew_submit(e->w, span, ebt_span_size(span), 1)) {
 		ebt_span_free(span);
 		return false;
@@ -176,7 +181,7 @@ static const struct ew_ops otlp_ops = {
 	.name = "otlp",
 	.unit = "spans",
 	.content_type = "application/x-protobuf",
-	/* every span takes at least sizeof(struct ebt_span) bytes */
+	/* every span takes at least its header (compacted, no attributes) */
 	.min_item_bytes = sizeof(struct ebt_span),
 	.take = take_span,
 	.send = send_spans,

@@ -194,15 +194,15 @@ int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v)
  * kilobyte), which are written before they are read (n_attrs, text_used). */
 struct ebt_span *ebt_span_new(void)
 {
-	struct ebt_span *s = malloc(sizeof(*s));
+	struct ebt_span *s = malloc(EBT_SPAN_NEW_BYTES);
 
 	if (!s)
 		return NULL;
-	memset(s, 0, offsetof(struct ebt_span, attrs));
-	s->n_attrs = 0;
-	s->key_bits = 0;
-	s->resource = NULL;
-	s->text_used = 0;
+	memset(s, 0, sizeof(*s));
+	s->attrs = (struct ebt_attr *)(s + 1);
+	s->attr_cap = EBT_SPAN_MAX_ATTRS;
+	s->text = (char *)(s->attrs + EBT_SPAN_MAX_ATTRS);
+	s->text_cap = EBT_SPAN_TEXT;
 	return s;
 }
 
@@ -210,7 +210,7 @@ static bool in_text(const struct ebt_span *s, const char *p)
 {
 	uintptr_t a = (uintptr_t)p, t = (uintptr_t)s->text;
 
-	return a >= t && a < t + sizeof(s->text);
+	return a >= t && a < t + s->text_cap;
 }
 
 /* Release a string of s: nothing to do for one in its text room. */
@@ -227,7 +227,7 @@ static char *span_strndup(struct ebt_span *s, const char *val, size_t len)
 	char *p;
 
 	len = strnlen(val, len);
-	if (len < sizeof(s->text) - s->text_used) {
+	if (len < s->text_cap - s->text_used) {
 		p = s->text + s->text_used;
 		s->text_used += (uint32_t)len + 1;
 	} else if (!(p = malloc(len + 1))) {
@@ -266,7 +266,7 @@ static struct ebt_attr *span_attr(struct ebt_span *s, const char *key,
 				  size_t key_len)
 {
 	struct ebt_attr *a =
-		find_or_add(s->attrs, &s->n_attrs, EBT_SPAN_MAX_ATTRS,
+		find_or_add(s->attrs, &s->n_attrs, s->attr_cap,
 			    &s->key_bits, key, key_len);
 
 	if (a) {
@@ -300,7 +300,8 @@ const struct ebt_attr *ebt_span_find(const struct ebt_span *s, const char *key)
 
 size_t ebt_span_size(const struct ebt_span *s)
 {
-	size_t n = sizeof(*s);
+	size_t n = sizeof(*s) + s->attr_cap * sizeof(struct ebt_attr) +
+		   s->text_cap;
 
 	if (s->name && !in_text(s, s->name))
 		n += strlen(s->name) + 1;
@@ -308,6 +309,35 @@ size_t ebt_span_size(const struct ebt_span *s)
 		if (s->attrs[i].str && !in_text(s, s->attrs[i].str))
 			n += strlen(s->attrs[i].str) + 1;
 	return n;
+}
+
+/* p moved with the text room of s to text (a string on the heap stays). */
+static char *rebase(const struct ebt_span *s, char *text, char *p)
+{
+	return p && in_text(s, p) ? text + (p - s->text) : p;
+}
+
+struct ebt_span *ebt_span_compact(struct ebt_span *s)
+{
+	size_t attrs = s->n_attrs * sizeof(struct ebt_attr);
+	size_t need = sizeof(*s) + attrs + s->text_used;
+	struct ebt_span *c;
+
+	if (need + 128 > ebt_span_size(s) || !(c = malloc(need)))
+		return s;
+	*c = *s;
+	c->attrs = (struct ebt_attr *)(c + 1);
+	c->attr_cap = s->n_attrs;
+	memcpy(c->attrs, s->attrs, attrs);
+	c->text = (char *)c->attrs + attrs;
+	c->text_cap = s->text_used;
+	memcpy(c->text, s->text, s->text_used);
+	for (unsigned i = 0; i < c->n_attrs; i++)
+		c->attrs[i].str = rebase(s, c->text, c->attrs[i].str);
+	c->name = rebase(s, c->text, s->name);
+	c->status_message = rebase(s, c->text, s->status_message);
+	free(s); /* its strings, the resource reference: all c's now */
+	return c;
 }
 
 void ebt_hex(const uint8_t *id, size_t len, char *out)

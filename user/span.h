@@ -17,9 +17,10 @@
 #define EBT_SPAN_MAX_ATTRS 20
 /* Inline room for a span's strings (name and attribute values): a typical
  * HTTP span's fit, so building and freeing one is a single allocation. Sized
- * so that the whole span stays within 1 KiB, which glibc serves from its
- * per-thread cache (larger chunks go through the shared bins). */
-#define EBT_SPAN_TEXT 272
+ * so that a new span (header, attribute slots, text room) stays within
+ * 1 KiB, which glibc serves from its per-thread cache (larger chunks go
+ * through the shared bins). */
+#define EBT_SPAN_TEXT 264
 #define EBT_RES_MAX_ATTRS 32
 
 /* OTLP Span.SpanKind values */
@@ -72,19 +73,23 @@ struct ebt_span {
 	uint8_t parent_span_id[8]; /* all zero: root span */
 	char *name;
 	enum ebt_span_kind kind;
+	enum ebt_status status;
 	uint64_t start_ns; /* unix epoch ns */
 	uint64_t end_ns;   /* unix epoch ns */
-	enum ebt_status status;
 	char *status_message; /* may be NULL */
-	struct ebt_attr attrs[EBT_SPAN_MAX_ATTRS];
-	unsigned n_attrs;
+	struct ebt_attr *attrs; /* attr_cap slots, in the span's own block */
+	unsigned n_attrs, attr_cap;
 	uint64_t key_bits; /* key_bit() (span.c) of each attribute's key */
 	struct ebt_resource *resource; /* holds one reference */
-	uint32_t text_used;
-	char text[EBT_SPAN_TEXT]; /* strings that fit; longer ones: heap */
+	char *text; /* strings that fit (text_cap bytes); longer ones: heap */
+	uint32_t text_used, text_cap;
+	/* the block goes on: attribute slots, then the text room */
 };
 
-_Static_assert(sizeof(struct ebt_span) <= 1024, "a span fits in 1 KiB");
+#define EBT_SPAN_NEW_BYTES                                                  \
+	(sizeof(struct ebt_span) +                                          \
+	 EBT_SPAN_MAX_ATTRS * sizeof(struct ebt_attr) + EBT_SPAN_TEXT)
+_Static_assert(EBT_SPAN_NEW_BYTES <= 1024, "a new span fits in 1 KiB");
 
 /* Resource lifetime (span.c) */
 struct ebt_resource *ebt_resource_new(uint32_t pid);
@@ -130,6 +135,11 @@ const struct ebt_attr *ebt_span_find(const struct ebt_span *s,
 				     const char *key);
 /* Approximate heap footprint, used to bound exporter queues by bytes. */
 size_t ebt_span_size(const struct ebt_span *s);
+/* A copy of s in one block of the size it needs (no free attribute slots,
+ * no unused text room), for a span that waits in a queue; s is consumed.
+ * Returns s itself when it would not shrink much or memory is short. No
+ * attribute can be added to the copy. */
+struct ebt_span *ebt_span_compact(struct ebt_span *s);
 
 /* Lower-case hex of an id into out (2*len+1 bytes). */
 void ebt_hex(const uint8_t *id, size_t len, char *out);

@@ -865,7 +865,7 @@ static void test_export_queue_bound(void **state)
 
 	(void)state;
 	fixture_init(&x, fake_http_closed_port());
-	probe = make_span(x.res, 1);
+	probe = ebt_span_compact(make_span(x.res, 1)); /* as queued */
 	limit = 10 * ebt_span_size(probe);
 	ebt_span_free(probe);
 	x.cfg.queue_bytes = limit;

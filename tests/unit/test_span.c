@@ -21,7 +21,7 @@
 
 static bool inside(const struct ebt_span *s, const char *p)
 {
-	return p >= s->text && p < s->text + sizeof(s->text);
+	return p >= s->text && p < s->text + s->text_cap;
 }
 
 static void test_small_strings_inline(void **state)
@@ -47,7 +47,7 @@ static void test_small_strings_inline(void **state)
 	assert_int_equal(a->num, 200);
 	assert_null(a->str);
 	/* nothing on the heap: the footprint is the struct alone */
-	assert_int_equal(ebt_span_size(s), sizeof(*s));
+	assert_int_equal(ebt_span_size(s), EBT_SPAN_NEW_BYTES);
 	ebt_span_free(s);
 }
 
@@ -74,7 +74,7 @@ static void test_overflow_to_heap(void **state)
 			heap += strlen(a->str) + 1;
 	}
 	assert_true(heap >= 8 * 200); /* at most one 200-byte value fits */
-	assert_int_equal(ebt_span_size(s), sizeof(*s) + heap);
+	assert_int_equal(ebt_span_size(s), EBT_SPAN_NEW_BYTES + heap);
 	ebt_span_free(s);
 }
 
@@ -147,6 +147,64 @@ static void test_strn_bounds(void **state)
 	assert_string_equal(ebt_span_find(s, "q")->str, "ab");
 	assert_int_equal(ebt_span_add_strn(s, "e", "", 0), 0);
 	assert_string_equal(ebt_span_find(s, "e")->str, "");
+	ebt_span_free(s);
+}
+
+/* A compacted span holds the same name, status message and attributes, in
+ * a block of the size they need; strings on the heap move over as they are;
+ * it takes no new attribute; freeing it frees everything (ASan checks). */
+static void test_compact(void **state)
+{
+	struct ebt_span *s = ebt_span_new(), *c;
+	char big[400];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ebt_span_set_name(s, "GET /users/{id}"), 0);
+	s->status = EBT_STATUS_ERROR;
+	s->status_message = strdup("boom"); /* heap: the span owns it */
+	s->start_ns = 7;
+	assert_int_equal(ebt_span_add_str(s, "http.request.method", "GET"), 0);
+	assert_int_equal(ebt_span_add_int(s, "http.response.status_code", 500),
+			 0);
+	assert_int_equal(ebt_span_add_str(s, "url.full", big), 0);
+	c = ebt_span_compact(s);
+	assert_true(ebt_span_size(c) <
+		    EBT_SPAN_NEW_BYTES + sizeof(big) - 500);
+	assert_string_equal(c->name, "GET /users/{id}");
+	assert_true(inside(c, c->name));
+	assert_string_equal(c->status_message, "boom");
+	assert_int_equal(c->status, EBT_STATUS_ERROR);
+	assert_int_equal(c->start_ns, 7);
+	assert_int_equal(c->n_attrs, 3);
+	assert_string_equal(ebt_span_find(c, "http.request.method")->str, "GET");
+	assert_true(inside(c, ebt_span_find(c, "http.request.method")->str));
+	assert_int_equal(ebt_span_find(c, "http.response.status_code")->num,
+			 500);
+	assert_string_equal(ebt_span_find(c, "url.full")->str, big);
+	assert_int_equal(ebt_span_add_str(c, "extra", "v"), -1);
+	assert_int_equal(ebt_span_add_str(c, "http.request.method", "POST"),
+			 0); /* a known key: its value goes to the heap */
+	assert_string_equal(ebt_span_find(c, "http.request.method")->str,
+			    "POST");
+	ebt_span_free(c);
+}
+
+/* A span that would not shrink much is kept as it is. */
+static void test_compact_full_span_kept(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+	char keys[EBT_SPAN_MAX_ATTRS][16], val[EBT_SPAN_TEXT / EBT_SPAN_MAX_ATTRS];
+
+	(void)state;
+	memset(val, 'v', sizeof(val) - 2);
+	val[sizeof(val) - 2] = '\0';
+	for (int i = 0; i < EBT_SPAN_MAX_ATTRS; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key%d", i);
+		assert_int_equal(ebt_span_add_str(s, keys[i], val), 0);
+	}
+	assert_ptr_equal(ebt_span_compact(s), s);
 	ebt_span_free(s);
 }
 
@@ -267,6 +325,8 @@ int main(void)
 		cmocka_unit_test(test_keys_match_by_text),
 		cmocka_unit_test(test_strn_bounds),
 		cmocka_unit_test(test_attr_limit),
+		cmocka_unit_test(test_compact),
+		cmocka_unit_test(test_compact_full_span_kept),
 		cmocka_unit_test(test_resource_values),
 		cmocka_unit_test(test_span_json_escapes),
 	};
