@@ -511,13 +511,23 @@ TARGETS_NOTE = [
     "instructions per span), and ordering the attributes so the constant ones form one "
     "match, changed nothing or cost more, so none was kept (Z_FIXED: a few percent "
     "faster, 7% more bytes). Without gzip (`otlp.compression: none`, section below) the "
-    "exporter's thread does about 2.5 to 3 times the spans per CPU-second. RSS: the ring buffer's 2 MiB "
+    "exporter's thread does about 2.5 to 3 times the spans per CPU-second. A smaller "
+    "deflate window to spare memory (windowBits 13 and memLevel 7: 96 KiB of state, "
+    "not 256) cost speed, not saved it: 494k against 615k spans per CPU-second in "
+    "`build/otlp_bench` (2026-12-02), 59.8 against 57.1 bytes per span. RSS: the ring "
+    "buffer's 2 MiB "
     "counts once (the reader maps its pages once; libbpf's reader maps them twice); the "
-    "shared libraries libcurl pulls in are resident whether OTLP is on or not (libcrypto "
-    "alone about 3 MiB of pages, touched when curl_global_init initialises OpenSSL "
-    "through libssh2 even with the GnuTLS build of libcurl); OTLP adds the exporter "
-    "thread's malloc arena and the spans waiting in the queue (1016 bytes each, strings "
-    "included).",
+    "shared libraries libcurl pulls in are resident whether OTLP is on or not: libcrypto "
+    "has 1.4 MiB of pages resident once loaded (its relocations) and 3.1 MiB after "
+    "curl_global_init, which initialises OpenSSL (measured in a program that only calls "
+    "it, 2026-12-02; telling libssh2 not to initialise its crypto first changed nothing; "
+    "leaving OpenSSL's error strings unloaded would spare 0.6 MiB but make every TLS "
+    "error a number, so they stay). OTLP adds the exporter thread's malloc arena (about "
+    "1.1 MiB: the encoder's buffers, zlib's state, curl's) and the spans waiting in the "
+    "queue: since commit 2b823cc a span is copied into a block of the size it needs when "
+    "it is queued (616 bytes for a JDK hello-world server span, against the 1,016 it is "
+    "built in), and a batch's spans are freed once encoded, not after the POST (a retry "
+    "resends the encoded body).",
 ]
 
 # The tracer's default for --hooks (user/options.c, hooks_choices/defaults):
