@@ -226,12 +226,17 @@ def raw_exchange(port, data, slow=0.0, half_close=False):
             s.sendall(data)
         if half_close:
             s.shutdown(socket.SHUT_WR)
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return out
-            out += d
+        return recv_to_close(s)
+
+
+def recv_to_close(sock):
+    """Everything sock receives until the peer closes."""
+    out = b""
+    while True:
+        d = sock.recv(65536)
+        if not d:
+            return out
+        out += d
 
 
 def recv_more(sock, n=65536):

@@ -26,6 +26,7 @@ import time
 
 import pytest
 
+from test_http_edge import recv_to_close
 from test_http_edge import edge, exchanges, go, node, py  # noqa: F401 (fixtures)
 
 SERVER, CLIENT = 2, 3
@@ -175,15 +176,6 @@ def read_exactly(r, sock, n):
     return got
 
 
-def read_to_close(sock):
-    got = b""
-    while True:
-        d = sock.recv(65536)
-        if not d:
-            return got
-        got += d
-
-
 def serve(listener, plans, errors):
     r = random.Random(SEED + 1)
     try:
@@ -206,7 +198,7 @@ def client(port, plans):
             for req, resp, want in conn:
                 for p in pieces(r, req):
                     s.sendall(p)
-                got = read_to_close(s) if want["close"] else read_exactly(r, s, len(resp))
+                got = recv_to_close(s) if want["close"] else read_exactly(r, s, len(resp))
                 assert got == resp
 
 
