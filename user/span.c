@@ -298,10 +298,16 @@ const struct ebt_attr *ebt_span_find(const struct ebt_span *s, const char *key)
 	return NULL;
 }
 
+/* The span's own block: header, attribute slots, text room. */
+static size_t block_size(const struct ebt_span *s)
+{
+	return sizeof(*s) + s->attr_cap * sizeof(struct ebt_attr) +
+	       s->text_cap;
+}
+
 size_t ebt_span_size(const struct ebt_span *s)
 {
-	size_t n = sizeof(*s) + s->attr_cap * sizeof(struct ebt_attr) +
-		   s->text_cap;
+	size_t n = block_size(s);
 
 	if (s->name && !in_text(s, s->name))
 		n += strlen(s->name) + 1;
@@ -323,7 +329,8 @@ struct ebt_span *ebt_span_compact(struct ebt_span *s)
 	size_t need = sizeof(*s) + attrs + s->text_used;
 	struct ebt_span *c;
 
-	if (need + 128 > ebt_span_size(s) || !(c = malloc(need)))
+	/* heap strings stay where they are: only the block can shrink */
+	if (need + 128 > block_size(s) || !(c = malloc(need)))
 		return s;
 	*c = *s;
 	c->attrs = (struct ebt_attr *)(c + 1);

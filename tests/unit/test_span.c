@@ -191,19 +191,25 @@ static void test_compact(void **state)
 	ebt_span_free(c);
 }
 
-/* A span that would not shrink much is kept as it is. */
+/* A span whose block would not shrink much is kept as it is, however
+ * much it holds on the heap. */
 static void test_compact_full_span_kept(void **state)
 {
 	struct ebt_span *s = ebt_span_new();
 	char keys[EBT_SPAN_MAX_ATTRS][16], val[EBT_SPAN_TEXT / EBT_SPAN_MAX_ATTRS];
+	char big[600];
 
 	(void)state;
 	memset(val, 'v', sizeof(val) - 2);
 	val[sizeof(val) - 2] = '\0';
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
 	for (int i = 0; i < EBT_SPAN_MAX_ATTRS; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "key%d", i);
 		assert_int_equal(ebt_span_add_str(s, keys[i], val), 0);
 	}
+	assert_int_equal(ebt_span_add_str(s, keys[3], big), 0); /* heap */
+	assert_false(inside(s, ebt_span_find(s, "key3")->str));
 	assert_ptr_equal(ebt_span_compact(s), s);
 	ebt_span_free(s);
 }
