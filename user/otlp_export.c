@@ -143,7 +143,7 @@ bool otlp_exporter_submit(struct otlp_exporter *e, struct ebt_span *span)
 	if (!span)
 		return false;
 	if (e)
-		span = ebt_span_compact(span);
+		span = ebt_span_compact(span); /* it waits: only what it uses */
 	if (!e || !ew_submit(e->w, span, ebt_span_size(span), 1)) {
 		ebt_span_free(span);
 		return false;

@@ -323,6 +323,9 @@ static char *rebase(const struct ebt_span *s, char *text, char *p)
 	return p && in_text(s, p) ? text + (p - s->text) : p;
 }
 
+/* Less saved than this is not worth a copy of the span. */
+#define COMPACT_MIN_SAVING 128
+
 struct ebt_span *ebt_span_compact(struct ebt_span *s)
 {
 	size_t attrs = s->n_attrs * sizeof(struct ebt_attr);
@@ -330,7 +333,7 @@ struct ebt_span *ebt_span_compact(struct ebt_span *s)
 	struct ebt_span *c;
 
 	/* heap strings stay where they are: only the block can shrink */
-	if (need + 128 > block_size(s) || !(c = malloc(need)))
+	if (need + COMPACT_MIN_SAVING > block_size(s) || !(c = malloc(need)))
 		return s;
 	*c = *s;
 	c->attrs = (struct ebt_attr *)(c + 1);
