@@ -129,6 +129,8 @@ struct ebt_config {
 	uint64_t attach_start_timeout_ms; /* tracer pod must run within */
 	uint64_t attach_max_duration_ms;  /* its deadline without --duration */
 	char *attach_context;   /* kubeconfig context; NULL: current-context */
+	bool attach_forward_secrets; /* tracer pod gets secrets and files
+					* through a Secret */
 };
 
 /*

@@ -180,7 +180,10 @@ long ebt_k8s_request(struct ebt_k8s_api *a, CURL *c, const char *method,
 	ebt_k8s_api_setup(a, c, path, timeout_ms, cerr);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (json) {
-		h = curl_slist_append(h, "Content-Type: application/json");
+		/* a PATCH body is a JSON merge patch (RFC 7386) */
+		h = curl_slist_append(h, strcmp(method, "PATCH") == 0 ?
+			"Content-Type: application/merge-patch+json" :
+			"Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
 	}

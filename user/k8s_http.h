@@ -65,9 +65,10 @@ void ebt_k8s_api_free(struct ebt_k8s_api *a);
 void ebt_k8s_http_error(const struct ebt_k8s_body *b, long status,
 			const char *hint, char *err, size_t errlen);
 /*
- * method path, with a JSON body when json is set, into out (free
- * out->data; at most K8S_PAGE_MAX bytes). The HTTP status, 0 on a
- * transport error (err set); err is set for every status but 200 and 201.
+ * method path, with a JSON body when json is set (a merge patch for
+ * PATCH), into out (free out->data; at most K8S_PAGE_MAX bytes). The HTTP
+ * status, 0 on a transport error (err set); err is set for every status
+ * but 200 and 201.
  */
 long ebt_k8s_request(struct ebt_k8s_api *a, CURL *c, const char *method,
 		     const char *path, const char *json, uint64_t timeout_ms,

@@ -726,6 +726,16 @@ static const struct opt opts[] = {
 	  .help = "the kubeconfig context of the remote attach (as kubectl's "
 		  "--context); unset: its current-context",
 	  .off = FIELD(attach_context, char *) },
+	{ .key = "attach.forward_secrets", .flag = "--forward-secrets",
+	  .env = { "EBPFTRACE_ATTACH_FORWARD_SECRETS" }, .type = T_BOOL,
+	  .def = "true", .cmds = CMD_ATTACH,
+	  .help = "give the remote tracer pod the settings it cannot get on "
+		  "its command line: otlp.headers, the Loki password or "
+		  "bearer token and the certificate files, through a Secret "
+		  "named as the pod, owned by it and deleted with it (needs "
+		  "create, patch and delete on secrets); false: the tracer "
+		  "pod exports without them",
+	  .off = FIELD(attach_forward_secrets, bool) },
 
 	/* ---- meta ---- */
 	{ .flag = "--config", .short_flag = 'c', .env = { "EBPFTRACE_CONFIG" },

@@ -8,6 +8,7 @@
  */
 #include "remote.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,12 @@ struct remote {
 	char session[16];
 	uint64_t end_ns;              /* 0: no local deadline */
 	bool created;
+	/* the Secret named as the pod (remote.h): what it holds, the files
+	 * read for it, whether it was created */
+	struct ebt_remote_secret secrets[REMOTE_SECRETS_MAX];
+	size_t n_secrets;
+	char *files[REMOTE_SECRETS_MAX];
+	bool secret_created;
 	struct ebt_remote_status st;  /* the tracer pod, last seen */
 	/* log stream */
 	struct ebt_k8s_lines lines;
@@ -232,6 +239,143 @@ static void new_session(struct remote *r)
 		 b[2]);
 }
 
+/* ---- the Secret of the tracer pod ----------------------------------------------- */
+
+/* path's bytes (at most max) into *out (malloc'd), their count in *len. */
+static int read_small(const char *path, size_t max, char **out, size_t *len,
+		      char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	int open_errno = errno, rc = -1;
+	char *buf = f ? malloc(max + 1) : NULL;
+	size_t n = 0;
+
+	if (!f || !buf)
+		snprintf(err, errlen, "%s", f ? "out of memory" :
+			 strerror(open_errno));
+	else if ((n = fread(buf, 1, max + 1, f)) > max)
+		snprintf(err, errlen, "larger than %zu KiB", max >> 10);
+	else if (ferror(f))
+		snprintf(err, errlen, "%s", strerror(errno));
+	else
+		rc = 0;
+	if (f)
+		fclose(f);
+	if (rc != 0)
+		free(buf);
+	*out = rc == 0 ? buf : NULL;
+	*len = rc == 0 ? n : 0;
+	return rc;
+}
+
+/* What the Secret will hold: the set secrets and the files' contents. */
+static int load_secrets(struct remote *r, char *err, size_t errlen)
+{
+	char e[256];
+
+	if (!r->cfg->attach_forward_secrets)
+		return 0;
+	r->n_secrets = ebt_remote_secrets(r->cfg, r->secrets,
+					  REMOTE_SECRETS_MAX);
+	for (size_t i = 0; i < r->n_secrets; i++) {
+		struct ebt_remote_secret *x = &r->secrets[i];
+
+		if (x->env)
+			continue;
+		if (read_small(x->value, REMOTE_SECRET_FILE_MAX, &r->files[i],
+			       &x->len, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s %s: %s (for the tracer pod's "
+				 "Secret; --forward-secrets=false attaches "
+				 "without it)", x->option, x->value, e);
+			return -1;
+		}
+		x->data = r->files[i];
+	}
+	return 0;
+}
+
+static int secret_path(const struct remote *r, const char *name, char *out,
+		       size_t outsz)
+{
+	int n = snprintf(out, outsz, "api/v1/namespaces/%s/secrets%s%s",
+			 r->ns, name ? "/" : "", name ? name : "");
+
+	return n > 0 && (size_t)n < outsz ? 0 : -1;
+}
+
+/* POSTs the Secret of s (before the pod, so that it is there when the
+ * kubelet starts the container). */
+static int create_secret(struct remote *r, const struct ebt_remote_spec *s,
+			 char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN], e[768], *json;
+	struct ebt_k8s_body b;
+	long code;
+
+	if (!s->n_secrets)
+		return 0;
+	if (secret_path(r, NULL, path, sizeof(path)) != 0 ||
+	    !(json = ebt_remote_secret_json(s))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	code = request(r, "POST", path, json, &b, e, sizeof(e));
+	free(json);
+	free(b.data);
+	r->secret_created = code == 201 || code == 200;
+	if (!r->secret_created)
+		snprintf(err, errlen, "create secret %s/%s for the tracer pod "
+			 "(otlp.headers, Loki credentials, certificates): %s; "
+			 "--forward-secrets=false attaches without them",
+			 r->ns, r->name, e);
+	return r->secret_created ? 0 : -1;
+}
+
+/* Makes the tracer pod (its JSON as created: pod) own the Secret, so that
+ * the garbage collector deletes it with the pod even when this client is
+ * killed. Not fatal: the Secret is deleted at exit all the same. */
+static void own_secret(struct remote *r, const struct ebt_k8s_body *pod)
+{
+	char path[PATH_MAX_LEN], uid[128], e[768], *patch = NULL;
+	struct ebt_k8s_body b = { 0 };
+	long code = 0;
+
+	if (!r->secret_created)
+		return;
+	if (pod->data &&
+	    ebt_remote_uid_parse(pod->data, pod->len, uid, sizeof(uid)) == 0 &&
+	    secret_path(r, r->name, path, sizeof(path)) == 0 &&
+	    (patch = ebt_remote_owner_patch(r->name, uid)))
+		code = request(r, "PATCH", path, patch, &b, e, sizeof(e));
+	else
+		snprintf(e, sizeof(e), "no uid in the created pod");
+	free(patch);
+	free(b.data);
+	if (code != 200)
+		log_warn("attach: secret %s/%s is not owned by the tracer pod "
+			 "(%s): it is deleted when attach ends, but not if "
+			 "attach is killed", r->ns, r->name, e);
+}
+
+static void delete_secret(struct remote *r)
+{
+	char path[PATH_MAX_LEN], err[768];
+	struct ebt_k8s_body b;
+	long code;
+
+	if (!r->secret_created ||
+	    secret_path(r, r->name, path, sizeof(path)) != 0)
+		return;
+	code = request(r, "DELETE", path, NULL, &b, err, sizeof(err));
+	free(b.data);
+	if (code != 200 && code != 202 && code != 404)
+		fprintf(stderr, "ebpftrace attach: could not delete secret "
+			"%s/%s (%s); delete it with: kubectl delete secret -n "
+			"%s %s\n", r->ns, r->name, err, r->ns, r->name);
+}
+
+/* ---- the tracer pod -------------------------------------------------------------- */
+
 static int create(struct remote *r, char *err, size_t errlen)
 {
 	const struct ebt_config *cfg = r->cfg;
@@ -260,18 +404,26 @@ static int create(struct remote *r, char *err, size_t errlen)
 	s.name = r->name;
 	s.forward = forward;
 	s.n_forward = ebt_remote_forward(cfg, forward, REMOTE_FORWARD_MAX);
+	s.secrets = r->secrets;
+	s.n_secrets = r->n_secrets;
 	if (!(json = ebt_remote_pod_json(&s))) {
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (create_secret(r, &s, err, errlen) != 0) {
+		free(json);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "api/v1/namespaces/%s/pods", r->ns);
 	code = request(r, "POST", path, json, &b, e, sizeof(e));
 	free(json);
-	free(b.data);
 	r->created = code == 201 || code == 200;
-	if (!r->created)
+	if (r->created)
+		own_secret(r, &b);
+	else
 		snprintf(err, errlen, "create tracer pod %s/%s: %s", r->ns,
 			 r->name, e);
+	free(b.data);
 	return r->created ? 0 : -1;
 }
 
@@ -525,10 +677,13 @@ static int start(struct remote *r, const struct ebt_config *cfg,
 	r->stop = stop;
 	snprintf(r->ns, sizeof(r->ns), "%s", tns && tns[0] ? tns :
 		 cfg->k8s_namespace);
-	snprintf(r->hint, sizeof(r->hint), " (RBAC: remote attach needs get, "
-		 "create and delete on pods and get on pods/log in namespace "
-		 "%s)", r->ns);
 	ebt_k8s_lines_init(&r->lines, LINE_MAX_BYTES);
+	if (load_secrets(r, err, errlen) != 0)
+		return -1;
+	snprintf(r->hint, sizeof(r->hint), " (RBAC: remote attach needs get, "
+		 "create and delete on pods%s and get on pods/log in "
+		 "namespace %s)", r->n_secrets ? ", create, patch and delete "
+		 "on secrets" : "", r->ns);
 	if (settings(r, local, err, errlen) != 0)
 		return -1;
 	if (!(r->curl = curl_easy_init())) {
@@ -540,6 +695,8 @@ static int start(struct remote *r, const struct ebt_config *cfg,
 
 static void finish(struct remote *r)
 {
+	for (size_t i = 0; i < REMOTE_SECRETS_MAX; i++)
+		free(r->files[i]);
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
 	ebt_k8s_lines_free(&r->lines);
@@ -560,6 +717,7 @@ int ebt_remote_attach(const struct ebt_config *cfg,
 		rc = session(&r);
 		delete_pod(&r);
 	}
+	delete_secret(&r);
 	if (err[0])
 		fprintf(stderr, "ebpftrace attach: %s\n", err);
 	finish(&r);

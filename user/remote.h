@@ -28,6 +28,33 @@
 #define REMOTE_NAME_MAX 63       /* pod names used as host names */
 #define REMOTE_DEADLINE_MARGIN_S 60 /* activeDeadlineSeconds past --duration */
 
+/*
+ * Settings the tracer pod needs that must not be in its spec (secrets) or
+ * that name files of this host (certificates). They go into a Secret
+ * named as the pod, with the pod's labels: an environment variable of the
+ * tracer container reads a secret value, a file under REMOTE_SECRET_DIR
+ * (mode 0400) holds a certificate, and the command names that file.
+ */
+#define REMOTE_SECRET_DIR "/etc/ebpftrace/attach"
+#define REMOTE_SECRET_VOLUME "attach-secrets"
+#define REMOTE_SECRETS_MAX 9
+#define REMOTE_SECRET_FILE_MAX (256u << 10) /* a Secret holds 1 MiB */
+
+struct ebt_remote_secret {
+	const char *key;   /* the Secret's key */
+	const char *env;   /* the container's variable set from it, or NULL */
+	const char *flag;  /* else: the flag given REMOTE_SECRET_DIR/key */
+	const char *option; /* the config key, for messages */
+	const char *value; /* env: the value; file: its path on this host */
+	const char *data;  /* the bytes stored (the value, or the file's) */
+	size_t len;
+};
+
+/* The secrets and files of cfg that are set, at most max; data and len
+ * are the value for env items and unset (NULL, 0) for files. */
+size_t ebt_remote_secrets(const struct ebt_config *cfg,
+			  struct ebt_remote_secret *out, size_t max);
+
 /* What the tracer pod is made from. */
 struct ebt_remote_spec {
 	const char *name;       /* the tracer pod */
@@ -47,16 +74,20 @@ struct ebt_remote_spec {
 	/* the user's settings the tracer pod gets too (ebt_remote_forward) */
 	const char *const *forward;
 	size_t n_forward;
+	/* in the Secret named as the pod (ebt_remote_secret_json) */
+	const struct ebt_remote_secret *secrets;
+	size_t n_secrets;
 };
 
 /* Flags and values (argv words) that give the tracer pod the settings of
  * cfg it would otherwise lose: where spans and log lines go and how they
- * are shaped (OTLP and Loki endpoints, cluster, query strings, ignored
- * paths, sampler), each only when set otherwise than its default. At
+ * are shaped (OTLP and Loki endpoints, Loki tenant and user name, cluster,
+ * query strings, ignored paths, sampler), each only when set otherwise
+ * than its default; secrets and files go by ebt_remote_secrets. At
  * most max words; returns how many. Strings point into cfg. */
 size_t ebt_remote_forward(const struct ebt_config *cfg, const char **out,
 			  size_t max);
-#define REMOTE_FORWARD_MAX (16 + 2 * EBT_MAX_FILTERS)
+#define REMOTE_FORWARD_MAX (20 + 2 * EBT_MAX_FILTERS)
 
 /* The tracer pod's name: ebpftrace-attach-<target>-<session>, cut to
  * REMOTE_NAME_MAX and kept a DNS label. -1 if out is too small. */
@@ -66,6 +97,14 @@ int ebt_remote_pod_name(const char *target, const char *session, char *out,
 uint64_t ebt_remote_deadline_s(const struct ebt_remote_spec *s);
 /* The tracer pod as JSON (malloc'd), NULL when out of memory. */
 char *ebt_remote_pod_json(const struct ebt_remote_spec *s);
+/* The Secret of s->secrets as JSON (malloc'd), NULL when out of memory. */
+char *ebt_remote_secret_json(const struct ebt_remote_spec *s);
+/* A merge patch that makes the tracer pod (name, uid) own an object, so
+ * that the garbage collector deletes it with the pod (malloc'd). */
+char *ebt_remote_owner_patch(const char *pod, const char *uid);
+/* metadata.uid of an object's JSON into out; -1 if it has none. */
+int ebt_remote_uid_parse(const char *json, size_t len, char *out,
+			 size_t outsz);
 
 enum ebt_remote_phase {
 	REMOTE_PENDING = 0,

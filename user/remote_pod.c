@@ -7,6 +7,7 @@
 #include "remote.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,67 @@ static const char *const fatal_reasons[] = {
 	"CreateContainerError", "RunContainerError", "CrashLoopBackOff",
 	"ContainerCannotRun",
 };
+
+/* What ebt_remote_secrets takes from the config: the Secret's key, the
+ * variable or flag the tracer pod gets it by, the option. */
+#define CFG_STR(field) offsetof(struct ebt_config, field)
+static const struct {
+	const char *key, *env, *flag, *option;
+	size_t off;
+} secret_fields[] = {
+	{ "otlp-headers", "OTEL_EXPORTER_OTLP_HEADERS", NULL, "otlp.headers",
+	  CFG_STR(otlp_headers) },
+	{ "loki-password", "EBPFTRACE_LOKI_PASSWORD", NULL, "loki.password",
+	  CFG_STR(loki_password) },
+	{ "loki-bearer-token", "EBPFTRACE_LOKI_BEARER_TOKEN", NULL,
+	  "loki.bearer_token", CFG_STR(loki_bearer_token) },
+	{ "otlp-ca.crt", NULL, "--otlp-certificate", "otlp.certificate",
+	  CFG_STR(otlp_ca_file) },
+	{ "otlp-client.crt", NULL, "--otlp-client-certificate",
+	  "otlp.client_certificate", CFG_STR(otlp_cert_file) },
+	{ "otlp-client.key", NULL, "--otlp-client-key", "otlp.client_key",
+	  CFG_STR(otlp_key_file) },
+	{ "loki-ca.crt", NULL, "--loki-certificate", "loki.certificate",
+	  CFG_STR(loki_ca_file) },
+	{ "loki-client.crt", NULL, "--loki-client-certificate",
+	  "loki.client_certificate", CFG_STR(loki_cert_file) },
+	{ "loki-client.key", NULL, "--loki-client-key", "loki.client_key",
+	  CFG_STR(loki_key_file) },
+};
+_Static_assert(ARRAY_SIZE(secret_fields) == REMOTE_SECRETS_MAX,
+	       "REMOTE_SECRETS_MAX");
+
+size_t ebt_remote_secrets(const struct ebt_config *cfg,
+			  struct ebt_remote_secret *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(secret_fields) && n < max; i++) {
+		const char *v = *(char *const *)((const char *)cfg +
+						 secret_fields[i].off);
+
+		if (!v || !v[0])
+			continue;
+		out[n] = (struct ebt_remote_secret){
+			.key = secret_fields[i].key,
+			.env = secret_fields[i].env,
+			.flag = secret_fields[i].flag,
+			.option = secret_fields[i].option, .value = v,
+			.data = secret_fields[i].env ? v : NULL,
+			.len = secret_fields[i].env ? strlen(v) : 0,
+		};
+		n++;
+	}
+	return n;
+}
+
+static bool has_files(const struct ebt_remote_spec *s)
+{
+	for (size_t i = 0; i < s->n_secrets; i++)
+		if (s->secrets[i].flag)
+			return true;
+	return false;
+}
 
 int ebt_remote_pod_name(const char *target, const char *session, char *out,
 			size_t outsz)
@@ -116,8 +178,8 @@ static void fmt_duration(uint64_t ms, char *out, size_t outsz)
  * --remote never: the remote side uses this node's CRI socket. */
 static cJSON *command(const struct ebt_remote_spec *s)
 {
-	const char *argv[16 + REMOTE_FORWARD_MAX];
-	char dur[32];
+	const char *argv[16 + REMOTE_FORWARD_MAX + 2 * REMOTE_SECRETS_MAX];
+	char dur[32], files[REMOTE_SECRETS_MAX][sizeof(REMOTE_SECRET_DIR) + 64];
 	size_t n = 0;
 
 	argv[n++] = "ebpftrace";
@@ -138,6 +200,14 @@ static cJSON *command(const struct ebt_remote_spec *s)
 	argv[n++] = s->format;
 	for (size_t i = 0; i < s->n_forward && i < REMOTE_FORWARD_MAX; i++)
 		argv[n++] = s->forward[i];
+	for (size_t i = 0; i < s->n_secrets && i < REMOTE_SECRETS_MAX; i++) {
+		if (!s->secrets[i].flag)
+			continue;
+		snprintf(files[i], sizeof(files[i]), "%s/%s",
+			 REMOTE_SECRET_DIR, s->secrets[i].key);
+		argv[n++] = s->secrets[i].flag;
+		argv[n++] = files[i];
+	}
 	argv[n++] = "--remote";
 	argv[n++] = "never";
 	return str_array(argv, n);
@@ -184,7 +254,9 @@ static void add_volume(cJSON *vols, const char *name, const char *path,
 	cJSON_AddItemToArray(vols, v);
 }
 
-static cJSON *node_name_env(void)
+/* NODE_NAME from the pod's node, and the secret values from the Secret
+ * (named as the pod). */
+static cJSON *environment(const struct ebt_remote_spec *s)
 {
 	cJSON *env = cJSON_CreateArray(), *e = cJSON_CreateObject(), *f;
 
@@ -193,7 +265,40 @@ static cJSON *node_name_env(void)
 				    "fieldRef");
 	cJSON_AddStringToObject(f, "fieldPath", "spec.nodeName");
 	cJSON_AddItemToArray(env, e);
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		if (!s->secrets[i].env)
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", s->secrets[i].env);
+		f = cJSON_AddObjectToObject(
+			cJSON_AddObjectToObject(e, "valueFrom"),
+			"secretKeyRef");
+		cJSON_AddStringToObject(f, "name", s->name);
+		cJSON_AddStringToObject(f, "key", s->secrets[i].key);
+		cJSON_AddItemToArray(env, e);
+	}
 	return env;
+}
+
+/* The Secret's files, read-only to root (the tracer runs as root). */
+static void add_secret_volume(cJSON *vols, const struct ebt_remote_spec *s)
+{
+	cJSON *v = cJSON_CreateObject(), *sec, *items, *it;
+
+	cJSON_AddStringToObject(v, "name", REMOTE_SECRET_VOLUME);
+	sec = cJSON_AddObjectToObject(v, "secret");
+	cJSON_AddStringToObject(sec, "secretName", s->name);
+	cJSON_AddNumberToObject(sec, "defaultMode", 0400);
+	items = cJSON_AddArrayToObject(sec, "items");
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		if (!s->secrets[i].flag)
+			continue;
+		it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "key", s->secrets[i].key);
+		cJSON_AddStringToObject(it, "path", s->secrets[i].key);
+		cJSON_AddItemToArray(items, it);
+	}
+	cJSON_AddItemToArray(vols, v);
 }
 
 static cJSON *container(const struct ebt_remote_spec *s)
@@ -205,12 +310,14 @@ static cJSON *container(const struct ebt_remote_spec *s)
 	cJSON_AddStringToObject(c, "image", s->image);
 	cJSON_AddStringToObject(c, "imagePullPolicy", "IfNotPresent");
 	cJSON_AddItemToObject(c, "command", command(s));
-	cJSON_AddItemToObject(c, "env", node_name_env());
+	cJSON_AddItemToObject(c, "env", environment(s));
 	cJSON_AddItemToObject(c, "securityContext", security(s));
 	mounts = cJSON_AddArrayToObject(c, "volumeMounts");
 	for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
 		add_mount(mounts, host_dirs[i].name, host_dirs[i].path);
 	add_mount(mounts, "cri-socket", CRI_MOUNT);
+	if (has_files(s))
+		add_mount(mounts, REMOTE_SECRET_VOLUME, REMOTE_SECRET_DIR);
 	return c;
 }
 
@@ -236,12 +343,14 @@ static cJSON *pod_spec(const struct ebt_remote_spec *s)
 		add_volume(vols, host_dirs[i].name, host_dirs[i].path,
 			   "Directory");
 	add_volume(vols, "cri-socket", s->cri_socket, "Socket");
+	if (has_files(s))
+		add_secret_volume(vols, s);
 	return sp;
 }
 
 /* cJSON's add functions fail quietly when out of memory: a pod that lost
  * a part must not be sent. Checks the parts added last at each level. */
-static bool complete(const cJSON *pod)
+static bool complete(const cJSON *pod, const struct ebt_remote_spec *s)
 {
 	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(pod, "spec");
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
@@ -249,7 +358,11 @@ static bool complete(const cJSON *pod)
 		cJSON_GetObjectItemCaseSensitive(sp, "containers"), 0);
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c,
 							   "securityContext");
-	size_t mounts = ARRAY_SIZE(host_dirs) + 1;
+	size_t mounts = ARRAY_SIZE(host_dirs) + 1 + (has_files(s) ? 1 : 0);
+	size_t env = 1;
+
+	for (size_t i = 0; i < s->n_secrets; i++)
+		env += s->secrets[i].env ? 1 : 0;
 
 	return cJSON_GetObjectItemCaseSensitive(
 		       cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
@@ -260,30 +373,115 @@ static bool complete(const cJSON *pod)
 	       cJSON_GetObjectItemCaseSensitive(sc, "readOnlyRootFilesystem") &&
 	       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 		       c, "command")) >= 8 &&
-	       cJSON_GetObjectItemCaseSensitive(c, "env") &&
+	       (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+		       c, "env")) == env &&
 	       (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 		       c, "volumeMounts")) == mounts &&
 	       (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 		       sp, "volumes")) == mounts;
 }
 
-char *ebt_remote_pod_json(const struct ebt_remote_spec *s)
+/* obj printed (free()able) when ok, else NULL; obj is freed. */
+static char *print_if(cJSON *obj, bool ok)
 {
-	cJSON *pod = cJSON_CreateObject();
-	char *printed, *out;
+	char *printed = ok ? cJSON_PrintUnformatted(obj) : NULL, *out;
 
-	cJSON_AddStringToObject(pod, "apiVersion", "v1");
-	cJSON_AddStringToObject(pod, "kind", "Pod");
-	cJSON_AddItemToObject(pod, "metadata", metadata(s));
-	cJSON_AddItemToObject(pod, "spec", pod_spec(s));
-	printed = complete(pod) ? cJSON_PrintUnformatted(pod) : NULL;
-	cJSON_Delete(pod);
+	cJSON_Delete(obj);
 	out = printed ? strdup(printed) : NULL; /* free()able */
 	cJSON_free(printed);
 	return out;
 }
 
+char *ebt_remote_pod_json(const struct ebt_remote_spec *s)
+{
+	cJSON *pod = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(pod, "apiVersion", "v1");
+	cJSON_AddStringToObject(pod, "kind", "Pod");
+	cJSON_AddItemToObject(pod, "metadata", metadata(s));
+	cJSON_AddItemToObject(pod, "spec", pod_spec(s));
+	return print_if(pod, complete(pod, s));
+}
+
+static const char b64_digits[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* RFC 4648 base64 of p[0..n), malloc'd and NUL-terminated. */
+static char *base64(const char *p, size_t n)
+{
+	char *o = malloc((n + 2) / 3 * 4 + 1), *w = o;
+
+	for (size_t i = 0; o && i < n; i += 3) {
+		uint32_t v = (uint32_t)(uint8_t)p[i] << 16;
+
+		v |= i + 1 < n ? (uint32_t)(uint8_t)p[i + 1] << 8 : 0;
+		v |= i + 2 < n ? (uint8_t)p[i + 2] : 0;
+		*w++ = b64_digits[v >> 18];
+		*w++ = b64_digits[(v >> 12) & 63];
+		*w++ = i + 1 < n ? b64_digits[(v >> 6) & 63] : '=';
+		*w++ = i + 2 < n ? b64_digits[v & 63] : '=';
+	}
+	if (o)
+		*w = '\0';
+	return o;
+}
+
+char *ebt_remote_secret_json(const struct ebt_remote_spec *s)
+{
+	cJSON *sec = cJSON_CreateObject(), *data;
+	bool ok = true;
+
+	cJSON_AddStringToObject(sec, "apiVersion", "v1");
+	cJSON_AddStringToObject(sec, "kind", "Secret");
+	cJSON_AddStringToObject(sec, "type", "Opaque");
+	cJSON_AddItemToObject(sec, "metadata", metadata(s));
+	data = cJSON_AddObjectToObject(sec, "data");
+	for (size_t i = 0; ok && i < s->n_secrets; i++) {
+		char *b = base64(s->secrets[i].data, s->secrets[i].len);
+
+		ok = b && cJSON_AddStringToObject(data, s->secrets[i].key, b);
+		free(b);
+	}
+	return print_if(sec, ok && cJSON_GetArraySize(data) ==
+					   (int)s->n_secrets);
+}
+
+char *ebt_remote_owner_patch(const char *pod, const char *uid)
+{
+	cJSON *p = cJSON_CreateObject(), *refs, *r = cJSON_CreateObject();
+
+	refs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(p, "metadata"),
+				      "ownerReferences");
+	cJSON_AddStringToObject(r, "apiVersion", "v1");
+	cJSON_AddStringToObject(r, "kind", "Pod");
+	cJSON_AddStringToObject(r, "name", pod);
+	cJSON_AddStringToObject(r, "uid", uid);
+	if (!cJSON_GetObjectItemCaseSensitive(r, "uid") ||
+	    !cJSON_AddItemToArray(refs, r)) {
+		cJSON_Delete(r);
+		r = NULL;
+	}
+	return print_if(p, r != NULL);
+}
+
 /* ---- reading Pod objects --------------------------------------------------- */
+
+int ebt_remote_uid_parse(const char *json, size_t len, char *out,
+			 size_t outsz)
+{
+	cJSON *o = cJSON_ParseWithLength(json, len);
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "uid");
+	int rc = -1;
+
+	if (cJSON_IsString(uid) && uid->valuestring[0] &&
+	    strlen(uid->valuestring) < outsz) {
+		snprintf(out, outsz, "%s", uid->valuestring);
+		rc = 0;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
 
 static const char *str_at(const cJSON *o, const char *key)
 {
@@ -489,6 +687,8 @@ size_t ebt_remote_forward(const struct ebt_config *cfg, const char **out,
 	n = add_pair(out, n, max, "--otlp-traces-endpoint",
 		     cfg->otlp_traces_endpoint, NULL);
 	n = add_pair(out, n, max, "--loki-endpoint", cfg->loki_endpoint, NULL);
+	n = add_pair(out, n, max, "--loki-tenant", cfg->loki_tenant, NULL);
+	n = add_pair(out, n, max, "--loki-username", cfg->loki_username, NULL);
 	n = add_pair(out, n, max, "--cluster", cfg->cluster, NULL);
 	n = add_pair(out, n, max, "--http-query", query_name(cfg->query_mode),
 		     "redact");

@@ -9,7 +9,8 @@
  * terminated and within their buffers, the phase is one of the enum, a
  * terminated container is never "fatal"; the pod name keeps its prefix
  * and session, has no dots and at most 63 bytes; the built JSON parses
- * back with the same command.
+ * back with the same command; a uid read from the bytes fits; a Secret
+ * holding the bytes parses back with its two keys.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,6 +79,36 @@ static void check_spec(const char *target)
 	free(json);
 }
 
+/* The bytes as the created pod (its uid), and as a Secret's value and
+ * file: the Secret parses back with its keys. */
+static void check_secret(const uint8_t *data, size_t size)
+{
+	struct ebt_remote_secret sec[] = {
+		{ .key = "otlp-headers", .env = "E", .data = (const char *)data,
+		  .len = size },
+		{ .key = "otlp-ca.crt", .flag = "--otlp-certificate",
+		  .data = (const char *)data, .len = size / 2 },
+	};
+	struct ebt_remote_spec s = {
+		.name = "ebpftrace-attach-x-a1b2c3", .ns = "ns",
+		.session = "a1b2c3", .target = "x", .target_ns = "ns",
+		.secrets = sec, .n_secrets = 2,
+	};
+	char uid[64], *json;
+	cJSON *o;
+
+	if (ebt_remote_uid_parse((const char *)data, size, uid,
+				 sizeof(uid)) == 0)
+		CHECK(uid[0] && strlen(uid) < sizeof(uid));
+	json = ebt_remote_secret_json(&s);
+	CHECK(json);
+	o = cJSON_Parse(json);
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "data"))
+	      == 2);
+	cJSON_Delete(o);
+	free(json);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char target[201];
@@ -89,5 +120,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	target[n] = '\0';
 	check_name(target);
 	check_spec(target);
+	check_secret(data, size);
 	return 0;
 }

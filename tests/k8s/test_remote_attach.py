@@ -5,12 +5,14 @@ No kubelet runs here: the tests create a Node and a target pod bound to
 it, run attach, and check the tracer pod the API server stores (node,
 hostPID, capabilities, host mounts, command, labels, deadline), that it is
 deleted on SIGINT, at the end of --duration and when it finished, and
-that RBAC refusals name the verb and resource. To follow the tracer pod's
-log, the Node's kubelet endpoint is a small HTTPS server in this test that
-answers the one kubelet call the API server makes for `pods/<p>/log`
+that RBAC refusals name the verb and resource, and that secrets and
+certificate files reach it through a Secret it owns, never its spec. To
+follow the tracer pod's log, the Node's kubelet endpoint is a small HTTPS
+server in this test that answers the one kubelet call the API server makes for `pods/<p>/log`
 (/containerLogs/<ns>/<pod>/<container>); the test plays the kubelet's
 other part by writing the pod's status (Running, then terminated).
 """
+import base64
 import http.server
 import json
 import os
@@ -129,14 +131,25 @@ def set_container_state(api, ns, name, state, phase):
     api.request("PUT", f"/api/v1/namespaces/{ns}/pods/{name}/status", p)
 
 
-def attach(kubeconfig, ns, pod, *extra, binary=BINARY):
+def attach(kubeconfig, ns, pod, *extra, binary=BINARY, env_extra=None):
     env = {k: v for k, v in os.environ.items()
            if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
     env["KUBECONFIG"] = kubeconfig
+    env.update(env_extra or {})
     cmd = [binary, "attach", pod, "-n", ns, "--cri-socket=", "--image", IMAGE,
            "--format", "json", *extra]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def attach_and_wait(api, kubeconfig, ns, pod, *extra, env_extra=None):
+    """attach, and the tracer pod once the API server has it."""
+    proc = attach(kubeconfig, ns, pod, *extra, env_extra=env_extra)
+    try:
+        return proc, wait_tracer_pod(api, ns, proc)
+    except AssertionError:
+        proc.kill()
+        raise
 
 
 def finish(proc, timeout=40):
@@ -166,13 +179,8 @@ def admin_kc(cluster, tmp_path):
 
 def test_tracer_pod_spec_and_sigint_deletes_it(cluster, target, admin_kc):
     ns = target
-    proc = attach(admin_kc, ns, "web", "--container", "app", "--duration", "90s",
-                  "--start-timeout", "60s")
-    try:
-        pod = wait_tracer_pod(cluster, ns, proc)
-    except AssertionError:
-        proc.kill()
-        raise
+    proc, pod = attach_and_wait(cluster, admin_kc, ns, "web", "--container", "app",
+                                "--duration", "90s", "--start-timeout", "60s")
     name = pod["metadata"]["name"]
     spec = pod["spec"]
     c = spec["containers"][0]
@@ -314,6 +322,136 @@ def test_duration_end_deletes_the_tracer_pod(cluster, target, admin_kc):
     assert pod["metadata"].get("deletionGracePeriodSeconds") == 3
 
 
+SECRET_ENV = {"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20tok-8d1f",
+              "EBPFTRACE_LOKI_PASSWORD": "pw-4c2e"}
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
+
+
+def get_secret(api, ns, name):
+    try:
+        return api.request("GET", f"/api/v1/namespaces/{ns}/secrets/{name}")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404, e
+        return None
+
+
+def test_secrets_reach_the_tracer_pod_by_reference(cluster, target, admin_kc, tmp_path):
+    """otlp.headers, the Loki password and a certificate file go into a
+    Secret named as the tracer pod and owned by it; the pod's spec names
+    them (env secretKeyRef, a secret volume) and holds no value; the
+    Secret is deleted at the end. --forward-secrets=false makes none."""
+    ns = target
+    ca = tmp_path / "tempo-ca.pem"
+    ca.write_text(CA_PEM)
+    flags = ("--otlp-endpoint", "http://tempo.tracing:4318", "--otlp-certificate", str(ca),
+             "--loki-endpoint", "http://loki.loki:3100", "--loki-username", "ebpftrace",
+             "--loki-tenant", "team-a", "--duration", "90s", "--start-timeout", "60s")
+    proc, pod = attach_and_wait(cluster, admin_kc, ns, "web", *flags, env_extra=SECRET_ENV)
+    name = pod["metadata"]["name"]
+    try:
+        deadline = time.time() + 10
+        while not (sec := get_secret(cluster, ns, name)) or \
+                not sec["metadata"].get("ownerReferences"):
+            assert time.time() < deadline, f"secret {name}: {sec}"
+            time.sleep(0.2)
+    except AssertionError:
+        proc.kill()
+        raise
+    data = {k: base64.b64decode(v).decode() for k, v in sec["data"].items()}
+    assert data == {"otlp-headers": SECRET_ENV["OTEL_EXPORTER_OTLP_HEADERS"],
+                    "loki-password": "pw-4c2e", "otlp-ca.crt": CA_PEM}
+    assert sec["metadata"]["labels"]["ebpftrace.io/attach"] == "true"
+    owner = sec["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("Pod", name,
+                                                             pod["metadata"]["uid"])
+    text = json.dumps(pod)
+    for secret in ("tok-8d1f", "pw-4c2e", "MIIBtest"):
+        assert secret not in text, f"{secret} in the tracer pod's spec"
+    c = pod["spec"]["containers"][0]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert refs == {"OTEL_EXPORTER_OTLP_HEADERS": {"name": name, "key": "otlp-headers"},
+                    "EBPFTRACE_LOKI_PASSWORD": {"name": name, "key": "loki-password"}}
+    cmd = c["command"]
+    i = cmd.index("--otlp-certificate")
+    assert cmd[i + 1] == "/etc/ebpftrace/attach/otlp-ca.crt"
+    assert cmd[cmd.index("--loki-tenant") + 1] == "team-a"
+    assert cmd[cmd.index("--loki-username") + 1] == "ebpftrace"
+    vol = [v for v in pod["spec"]["volumes"] if v["name"] == "attach-secrets"][0]
+    assert vol["secret"]["secretName"] == name
+    assert vol["secret"]["defaultMode"] == 0o400
+    assert {"name": "attach-secrets", "mountPath": "/etc/ebpftrace/attach",
+            "readOnly": True} in c["volumeMounts"]
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = finish(proc)
+    assert rc == 0, err
+    assert get_secret(cluster, ns, name) is None, "secret left after attach ended"
+
+    proc, pod = attach_and_wait(cluster, admin_kc, ns, "web", *flags,
+                                "--forward-secrets=false", env_extra=SECRET_ENV)
+    name = pod["metadata"]["name"]
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = finish(proc)
+    assert rc == 0, err
+    assert get_secret(cluster, ns, name) is None
+    assert "secretKeyRef" not in json.dumps(pod)
+    assert "--otlp-certificate" not in pod["spec"]["containers"][0]["command"]
+
+
+def test_certificate_too_big_for_a_secret_is_named_before_anything_is_created(
+        cluster, target, admin_kc, tmp_path):
+    ns = target
+    big = tmp_path / "bundle.pem"
+    big.write_text(CA_PEM * (300 * 1024 // len(CA_PEM)))
+    rc, _, err = finish(attach(admin_kc, ns, "web", "--otlp-endpoint",
+                               "http://tempo.tracing:4318", "--otlp-certificate", str(big)))
+    assert rc == 1
+    assert "otlp.certificate" in err and "bundle.pem: larger than 256 KiB" in err, err
+    assert "--forward-secrets=false" in err, err
+    assert tracer_pods(cluster, ns) == []
+
+
+def attach_once_bound(kc, ns, env_extra=None):
+    """attach web as the user of kc, again until its new Role binding
+    lets it GET the pod (the RBAC authorizer's cache takes it a moment)."""
+    deadline = time.time() + 10
+    while True:
+        rc, out, err = finish(attach(kc, ns, "web", env_extra=env_extra))
+        if 'cannot get resource "pods"' not in err or time.time() > deadline:
+            return rc, out, err
+        time.sleep(0.5)
+
+
+def role(api, ns, name, user, rules):
+    api.request("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": name}, "rules": rules})
+    api.request("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "User", "name": user,
+                      "apiGroup": "rbac.authorization.k8s.io"}]})
+
+
+def test_forbidden_secret_names_the_rule_and_leaves_no_pod(cluster, target, tmp_path):
+    """A user who may run tracer pods but not make Secrets: a one-line
+    error that names the refused verb and resource and the way out, and no
+    tracer pod is created."""
+    ns = target
+    role(cluster, ns, "attach-no-secrets", "reader",
+         [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "create", "delete"]},
+          {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}])
+    kc = cluster.kubeconfig(str(tmp_path / "reader.kubeconfig"), {"token": FORBIDDEN_TOKEN})
+    rc, out, err = attach_once_bound(kc, ns, env_extra=SECRET_ENV)
+    assert rc == 1
+    assert 'cannot create resource "secrets"' in err, err
+    assert "create, patch and delete on secrets" in err, err
+    assert "--forward-secrets=false" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert tracer_pods(cluster, ns) == []
+
+
 def test_forbidden_get_names_verb_and_resource(cluster, target, tmp_path):
     kc = cluster.kubeconfig(str(tmp_path / "reader.kubeconfig"), {"token": FORBIDDEN_TOKEN})
     rc, out, err = finish(attach(kc, target, "web"))
@@ -324,24 +462,10 @@ def test_forbidden_get_names_verb_and_resource(cluster, target, tmp_path):
 
 def test_forbidden_create_names_verb_and_resource(cluster, target, tmp_path):
     ns = target
-    cluster.request("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-        "metadata": {"name": "pod-reader"},
-        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
-    cluster.request("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": {"name": "reader-pods"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                    "name": "pod-reader"},
-        "subjects": [{"kind": "User", "name": "reader",
-                      "apiGroup": "rbac.authorization.k8s.io"}]})
+    role(cluster, ns, "pod-reader", "reader",
+         [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
     kc = cluster.kubeconfig(str(tmp_path / "reader.kubeconfig"), {"token": FORBIDDEN_TOKEN})
-    deadline = time.time() + 10
-    while True:  # the RBAC authorizer's cache takes the binding a moment
-        rc, out, err = finish(attach(kc, ns, "web"))
-        if 'cannot get resource "pods"' not in err or time.time() > deadline:
-            break
-        time.sleep(0.5)
+    rc, out, err = attach_once_bound(kc, ns)
     assert rc == 1
     assert 'cannot create resource "pods"' in err, err
     assert f"create tracer pod {ns}/ebpftrace-attach-web-" in err

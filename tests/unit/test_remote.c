@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Remote attach, pure parts (user/remote_pod.c): the tracer pod's name,
- * deadline and JSON from the options, and reading Pod objects (node,
+ * deadline and JSON from the options, the Secret that carries its secrets
+ * and certificate files (and the owner patch), and reading Pod objects (node,
  * phase, the container's waiting/running/terminated state, conditions),
  * and the kubeconfig context it connects with (--context).
  * The Pod JSON below follows the core/v1 Pod type's shape (written for
@@ -211,6 +212,7 @@ static void test_forwarded_settings(void **state)
 	static const char *const want[] = {
 		"--otlp-endpoint", "http://tempo-distributor.tracing:4318",
 		"--loki-endpoint", "http://loki-gateway.loki",
+		"--loki-tenant", "team-a", "--loki-username", "ebpftrace",
 		"--cluster", "vicky-test", "--http-query", "keep",
 		"--http-ignore-path", "/healthz",
 		"--http-ignore-path", "/actuator/*",
@@ -219,6 +221,7 @@ static void test_forwarded_settings(void **state)
 	};
 	char otlp[] = "http://tempo-distributor.tracing:4318",
 	     loki[] = "http://loki-gateway.loki", cl[] = "vicky-test",
+	     tenant[] = "team-a", user[] = "ebpftrace",
 	     hz[] = "/healthz", act[] = "/actuator/*", one[] = "1",
 	     quarter[] = "0.25";
 	cJSON *pod, *cmd;
@@ -232,6 +235,8 @@ static void test_forwarded_settings(void **state)
 	assert_int_equal(ebt_remote_forward(&cfg, fw, REMOTE_FORWARD_MAX), 0);
 	cfg.otlp_endpoint = otlp;
 	cfg.loki_endpoint = loki;
+	cfg.loki_tenant = tenant;
+	cfg.loki_username = user;
 	cfg.cluster = cl;
 	cfg.query_mode = HTTP_QUERY_KEEP;
 	cfg.ignore_paths[0] = hz;
@@ -254,6 +259,153 @@ static void test_forwarded_settings(void **state)
 	assert_string_equal(cJSON_GetArrayItem(cmd, 11 + (int)n)->valuestring,
 			    "--remote");
 	cJSON_Delete(pod);
+}
+
+/* The named env entry of the tracer container, or NULL. */
+static cJSON *env_entry(cJSON *pod, const char *name)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, at(pod, "spec.containers.0.env"))
+		if (strcmp(str(e, "name"), name) == 0)
+			return e;
+	return NULL;
+}
+
+static void test_secrets_in_the_pod(void **state)
+{
+	struct ebt_config cfg;
+	struct ebt_remote_spec s = spec();
+	struct ebt_remote_secret sec[REMOTE_SECRETS_MAX];
+	char hdr[] = "authorization=Bearer%20s3cr3t-h3ad3r", pw[] = "pa55-w0rd",
+	     ca[] = "/etc/ssl/tempo-ca.pem", key[] = "/etc/ssl/loki.key",
+	     pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n";
+	cJSON *pod, *cmd, *e, *vol = NULL, *v;
+	char *json;
+	int n;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(ebt_remote_secrets(&cfg, sec, REMOTE_SECRETS_MAX), 0);
+	cfg.otlp_headers = hdr;
+	cfg.loki_password = pw;
+	cfg.otlp_ca_file = ca;
+	cfg.loki_key_file = key;
+	assert_int_equal(ebt_remote_secrets(&cfg, sec, 3), 3); /* bounded */
+	s.n_secrets = ebt_remote_secrets(&cfg, sec, REMOTE_SECRETS_MAX);
+	assert_int_equal(s.n_secrets, 4);
+	assert_string_equal(sec[0].env, "OTEL_EXPORTER_OTLP_HEADERS");
+	assert_memory_equal(sec[0].data, hdr, sizeof(hdr) - 1);
+	assert_int_equal(sec[0].len, sizeof(hdr) - 1);
+	assert_string_equal(sec[1].env, "EBPFTRACE_LOKI_PASSWORD");
+	assert_string_equal(sec[2].flag, "--otlp-certificate");
+	assert_string_equal(sec[2].value, ca);
+	assert_null(sec[2].data); /* the client reads the file */
+	assert_string_equal(sec[3].option, "loki.client_key");
+	sec[2].data = sec[3].data = pem;
+	sec[2].len = sec[3].len = strlen(pem);
+	s.secrets = sec;
+	json = ebt_remote_pod_json(&s);
+	assert_non_null(json);
+	/* no secret value in the pod's spec, only references */
+	assert_null(strstr(json, "s3cr3t"));
+	assert_null(strstr(json, "pa55"));
+	assert_null(strstr(json, "BEGIN"));
+	pod = cJSON_Parse(json);
+	free(json);
+	e = env_entry(pod, "OTEL_EXPORTER_OTLP_HEADERS");
+	assert_non_null(e);
+	assert_string_equal(str(e, "valueFrom.secretKeyRef.name"), s.name);
+	assert_string_equal(str(e, "valueFrom.secretKeyRef.key"),
+			    "otlp-headers");
+	assert_non_null(env_entry(pod, "EBPFTRACE_LOKI_PASSWORD"));
+	assert_non_null(env_entry(pod, "NODE_NAME"));
+	cmd = at(pod, "spec.containers.0.command");
+	n = cJSON_GetArraySize(cmd);
+	assert_string_equal(cJSON_GetArrayItem(cmd, n - 6)->valuestring,
+			    "--otlp-certificate");
+	assert_string_equal(cJSON_GetArrayItem(cmd, n - 5)->valuestring,
+			    REMOTE_SECRET_DIR "/otlp-ca.crt");
+	assert_string_equal(cJSON_GetArrayItem(cmd, n - 4)->valuestring,
+			    "--loki-client-key");
+	assert_string_equal(cJSON_GetArrayItem(cmd, n - 3)->valuestring,
+			    REMOTE_SECRET_DIR "/loki-client.key");
+	cJSON_ArrayForEach(v, at(pod, "spec.volumes"))
+		if (strcmp(str(v, "name"), REMOTE_SECRET_VOLUME) == 0)
+			vol = v;
+	assert_non_null(vol);
+	assert_string_equal(str(vol, "secret.secretName"), s.name);
+	assert_int_equal(at(vol, "secret.defaultMode")->valueint, 0400);
+	assert_int_equal(cJSON_GetArraySize(at(vol, "secret.items")), 2);
+	assert_string_equal(str(vol, "secret.items.1.path"), "loki-client.key");
+	assert_string_equal(str(pod, "spec.containers.0.volumeMounts.5.mountPath"),
+			    REMOTE_SECRET_DIR);
+	cJSON_Delete(pod);
+}
+
+/* data.<key> of a Secret, decoded. */
+static void assert_secret_data(cJSON *sec, const char *key, const char *want)
+{
+	const char *b64 = str(at(sec, "data"), key);
+	char *raw;
+	size_t n;
+
+	assert_int_equal(ebt_base64_decode(b64, strlen(b64), &raw, &n), 0);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(raw, want, n);
+	free(raw);
+}
+
+static void test_secret_object_and_owner(void **state)
+{
+	struct ebt_remote_spec s = spec();
+	struct ebt_remote_secret sec[] = {
+		{ .key = "a", .env = "A", .data = "x", .len = 1 },
+		{ .key = "b", .env = "B", .data = "xy", .len = 2 },
+		{ .key = "c.crt", .flag = "--c", .data = "xyz\n\0\xff", .len = 6 },
+		{ .key = "d", .env = "D", .data = "", .len = 0 },
+	};
+	const char *uid_pod = "{\"metadata\":{\"name\":\"p\",\"uid\":"
+			      "\"6f1c-aa\"}}";
+	char *json, uid[64];
+	cJSON *o;
+
+	(void)state;
+	s.secrets = sec;
+	s.n_secrets = 4;
+	json = ebt_remote_secret_json(&s);
+	assert_non_null(json);
+	o = cJSON_Parse(json);
+	free(json);
+	assert_string_equal(str(o, "kind"), "Secret");
+	assert_string_equal(str(o, "type"), "Opaque");
+	assert_string_equal(str(o, "metadata.name"), s.name);
+	assert_string_equal(str(o, "metadata.namespace"), "shop");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+		at(o, "metadata.labels"), REMOTE_LABEL)->valuestring, "true");
+	assert_secret_data(o, "a", "x");   /* padding: x== */
+	assert_secret_data(o, "b", "xy");  /* xy= */
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(at(o, "data"),
+		"c.crt")->valuestring, "eHl6CgD/"); /* binary kept */
+	assert_string_equal(str(at(o, "data"), "d"), "");
+	cJSON_Delete(o);
+	json = ebt_remote_owner_patch(s.name, "6f1c-aa");
+	o = cJSON_Parse(json);
+	free(json);
+	assert_string_equal(str(o, "metadata.ownerReferences.0.kind"), "Pod");
+	assert_string_equal(str(o, "metadata.ownerReferences.0.name"), s.name);
+	assert_string_equal(str(o, "metadata.ownerReferences.0.uid"),
+			    "6f1c-aa");
+	cJSON_Delete(o);
+	assert_int_equal(ebt_remote_uid_parse(uid_pod, strlen(uid_pod), uid,
+					      sizeof(uid)), 0);
+	assert_string_equal(uid, "6f1c-aa");
+	assert_int_equal(ebt_remote_uid_parse(uid_pod, strlen(uid_pod), uid,
+					      4), -1); /* does not fit */
+	assert_int_equal(ebt_remote_uid_parse("{\"metadata\":{}}", 15, uid,
+					      sizeof(uid)), -1);
+	assert_int_equal(ebt_remote_uid_parse("{\"meta", 6, uid,
+					      sizeof(uid)), -1);
 }
 
 #define POD_HEAD                                                           \
@@ -426,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_pod_json),
 		cmocka_unit_test(test_pod_json_variants),
 		cmocka_unit_test(test_forwarded_settings),
+		cmocka_unit_test(test_secrets_in_the_pod),
+		cmocka_unit_test(test_secret_object_and_owner),
 		cmocka_unit_test(test_status_pending_and_running),
 		cmocka_unit_test(test_status_fatal),
 		cmocka_unit_test(test_status_terminated),
