@@ -8,9 +8,10 @@ deleted on SIGINT, at the end of --duration and when it finished, and
 that RBAC refusals name the verb and resource, and that secrets and
 certificate files reach it through a Secret it owns, never its spec. To
 follow the tracer pod's log, the Node's kubelet endpoint is a small HTTPS
-server in this test that answers the one kubelet call the API server makes for `pods/<p>/log`
-(/containerLogs/<ns>/<pod>/<container>); the test plays the kubelet's
-other part by writing the pod's status (Running, then terminated).
+server in this test that answers the one kubelet call the API server
+makes for `pods/<p>/log` (/containerLogs/<ns>/<pod>/<container>); the test
+plays the kubelet's other part by writing the pod's status (Running, then
+terminated).
 """
 import base64
 import http.server
