@@ -17,7 +17,6 @@ the target server and every client are its children. Dependencies: pip
 Maven Central (OkHttp, HttpClient 5: tests/peers/JavaClients/pom.xml,
 copied into the cache); nothing skips, a missing one fails saying so.
 """
-import hashlib
 import os
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ import time
 
 import pytest
 
-from lib.peers import CACHE, PEERS, ReadyPeer, npm_modules
+from lib.peers import CACHE, PEERS, ReadyPeer, maven_jars, npm_modules
 from lib.tracer import Span, traced_self
 
 SERVER, CLIENT = 2, 3
@@ -307,22 +306,8 @@ def test_aiohttp_server_calls_out(tracer, target):
 # ---- Java: OkHttp, Apache HttpClient 5 --------------------------------------
 
 def java_client_jars():
-    """The jars of tests/peers/JavaClients/pom.xml, copied from Maven
-    Central once into the cache (keyed by the pom's hash)."""
-    pom = os.path.join(PEERS, "JavaClients", "pom.xml")
-    with open(pom, "rb") as f:
-        key = hashlib.sha256(f.read()).hexdigest()[:16]
-    d = os.path.join(CACHE, "javaclients", key)
-    if not os.path.exists(os.path.join(d, "okhttp-4.12.0.jar")):
-        os.makedirs(d + ".tmp", exist_ok=True)
-        out = subprocess.run([need("mvn"), "-q", "-B", "dependency:copy-dependencies",
-                              f"-DoutputDirectory={d}.tmp", "-f", pom],
-                             capture_output=True, timeout=600)
-        assert out.returncode == 0, ("mvn dependency:copy-dependencies failed",
-                                     out.stdout[-4000:], out.stderr[-4000:])
-        shutil.rmtree(d, ignore_errors=True)
-        os.rename(d + ".tmp", d)
-    return os.path.join(d, "*")
+    """The jars of tests/peers/JavaClients/pom.xml (OkHttp, HttpClient 5)."""
+    return maven_jars("JavaClients", "okhttp-4.12.0.jar")
 
 
 def java(*args):

@@ -2,8 +2,8 @@
 programs: nginx (static files over sendfile, reverse proxy with a keep-alive
 upstream pool), Apache httpd (event MPM: forked children of threads, as
 www-data) and lighttpd (static files and mod_proxy), gunicorn (prefork sync
-workers), uvicorn (asyncio), Express on Node.js and HAProxy, with a Python
-backend behind the proxies.
+workers), uvicorn (asyncio), Express on Node.js, Netty (its native epoll
+transport and NIO) and HAProxy, with a Python backend behind the proxies.
 
 Each case checks what a user sees: exactly one server span per request
 (method, url.path, http.route, status, body sizes), the client spans, the
@@ -14,8 +14,8 @@ on one event-loop thread) and a service.name a person recognises.
 The tracer is this module's own, selected with --pid of the test process:
 every server is a child of it (the tracer follows forks) and so are the
 curl clients. The servers are installed by tests/deps.sh (apt: nginx-light,
-haproxy, apache2, lighttpd; pip: gunicorn, uvicorn); Express by npm into
-the cache.
+haproxy, apache2, lighttpd; pip: gunicorn, uvicorn); Express by npm and
+Netty by Maven into the cache.
 """
 import os
 import shutil
@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from lib.peers import npm_modules, stop_process
+from lib.peers import PEERS, maven_jars, npm_modules, stop_process
 from lib.tracer import Span, traced_self
 
 SERVER, CLIENT = 2, 3
@@ -641,6 +641,69 @@ def test_uvicorn_spawned_workers(tracer, workdir):
     assert {s.service for s in spans} == {"uvicorn"}, \
         {s.resource["process.pid"]: s.service for s in spans}
     assert p.proc.pid not in {s.resource["process.pid"] for s in spans}
+
+
+# ---- Netty (the server under Spring WebFlux, Vert.x, Micronaut) ------------
+
+@pytest.fixture(scope="module", params=["epoll", "nio"])
+def netty(request, tracer, workdir):
+    """tests/peers/NettyServer on Netty's native epoll transport or on
+    Java NIO."""
+    jars = maven_jars("NettyServer", "netty-all-4.2.18.Final.jar")
+    port = free_port()
+    p = Proc([need("java"), "-cp", jars,
+              os.path.join(PEERS, "NettyServer", "NettyServer.java"), str(port),
+              request.param], port, workdir)
+    yield p
+    p.stop()
+
+
+def pipelined(port, paths):
+    """The GETs of paths sent in one write on one connection, the last
+    with Connection: close; the whole answer."""
+    reqs = "".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n"
+                   + ("Connection: close\r\n" if i == len(paths) - 1 else "")
+                   + "\r\n" for i, p in enumerate(paths))
+    with socket.create_connection(("127.0.0.1", port), 10) as c:
+        c.sendall(reqs.encode())
+        out = b""
+        while chunk := c.recv(65536):
+            out += chunk
+    return out
+
+
+def test_netty(tracer, netty):
+    """Netty's HTTP codec on one event-loop thread: keep-alive GET, a
+    20,000-byte POST echoed (read in many reads), a chunked response
+    flushed chunk by chunk, a 500 and a 404, each one server span under
+    curl's; then three pipelined requests, answered in order, three
+    spans."""
+    t0 = time.time_ns()
+    got = curl(*W, netty.url + "/items/42", *NEXT, "-d", "p" * 20000,
+               netty.url + "/echo", *NEXT, netty.url + "/chunked", *NEXT,
+               netty.url + "/fail", *NEXT, netty.url + "/nope")
+    assert [g[0] for g in got] == [200, 200, 200, 500, 404]
+    assert got[1][1] == 20000 and got[2][1] == 3000
+    srv = spans_on(tracer, SERVER, netty.port, t0, 5)
+    cli = spans_on(tracer, CLIENT, netty.port, t0, 5)
+    want = [("GET", "/items/42", 200, None), ("POST", "/echo", 200, 20000),
+            ("GET", "/chunked", 200, None), ("GET", "/fail", 500, None),
+            ("GET", "/nope", 404, None)]
+    for s, c, (method, path, status, req), (_, size) in zip(srv, cli, want, got):
+        # an empty body (the 404) has no body size
+        check_server(s, method, path, status, resp=size or None, req=req)
+        check_client(c, method, path, status, resp=size or None, req=req)
+        child_of(s, c)
+        assert s.service == "NettyServer", s.resource
+    assert srv[0].attrs["http.route"] == "/items/{id}", srv[0]
+
+    t1 = time.time_ns()
+    out = pipelined(netty.port, ["/items/1", "/items/2", "/items/3"])
+    assert out.count(b"HTTP/1.1 200 OK") == 3, out
+    assert out.index(b'{"id":1}') < out.index(b'{"id":2}') < out.index(b'{"id":3}'), out
+    srv = spans_on(tracer, SERVER, netty.port, t1, 3)
+    for s, n in zip(srv, (1, 2, 3)):
+        check_server(s, "GET", f"/items/{n}", 200, resp=len(f'{{"id":{n}}}'))
 
 
 # ---- Express on Node.js -----------------------------------------------------

@@ -1,4 +1,5 @@
 """Starts the real test peers (tests/peers) and waits for READY <port>."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -75,6 +76,28 @@ def npm_modules(package, spec):
                              capture_output=True, timeout=300)
         assert out.returncode == 0, f"npm install {spec} failed: {out}"
     return os.path.join(d, "node_modules")
+
+
+def maven_jars(peer, marker):
+    """The jars of tests/peers/<peer>/pom.xml, copied from Maven Central
+    once into the cache (keyed by the pom's hash; marker: one jar's file
+    name that shows the copy is whole); a class path glob."""
+    pom = os.path.join(PEERS, peer, "pom.xml")
+    with open(pom, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()[:16]
+    d = os.path.join(CACHE, peer.lower(), key)
+    if not os.path.exists(os.path.join(d, marker)):
+        os.makedirs(d + ".tmp", exist_ok=True)
+        mvn = shutil.which("mvn")
+        assert mvn, "Maven (mvn) is not installed: run tests/deps.sh (make deps)"
+        out = subprocess.run([mvn, "-q", "-B", "dependency:copy-dependencies",
+                              f"-DoutputDirectory={d}.tmp", "-f", pom],
+                             capture_output=True, timeout=600)
+        assert out.returncode == 0, ("mvn dependency:copy-dependencies failed",
+                                     out.stdout[-4000:], out.stderr[-4000:])
+        shutil.rmtree(d, ignore_errors=True)
+        os.rename(d + ".tmp", d)
+    return os.path.join(d, "*")
 
 
 def command(kind, port=0, downstream=None):
