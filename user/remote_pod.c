@@ -7,8 +7,8 @@
 #include "remote.h"
 
 #include <ctype.h>
-#include <stddef.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
