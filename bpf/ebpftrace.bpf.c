@@ -2104,6 +2104,156 @@ static __always_inline void merged_by_parent(struct task_struct *p,
 		*sf = *psf;
 }
 
+/* Is fd of the current task a socket? After an exec, the fds it closed
+ * (close-on-exec) are gone, and their numbers may hold new files. */
+static __always_inline bool fd_is_socket(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd >= BPF_CORE_READ(fdt, max_fds) ||
+	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return false;
+	return (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+}
+
+struct proc_sweep {
+	__u32 tgid;
+	__u32 exec;   /* 1: keep the entries whose fd is still a socket */
+	__u32 shared; /* exec: 1 if a shared entry was kept */
+	__u32 n;      /* exec: real fds kept; the first EBT_LIST_FDS in fd */
+	__u32 fd[EBT_LIST_FDS];
+};
+
+/* At exit every entry of the process goes; at exec those of the fds
+ * that exec closed. A shared entry stays at exec: a kept alias may name
+ * it (an inetd-style child keeps the socket on its stdin and stdout). */
+static long sweep_conn(struct bpf_map *map, struct ebt_conn_key *k,
+		       struct ebt_conn_info *v, struct proc_sweep *ps)
+{
+	__u32 i = ps->n;
+
+	if (k->tgid != ps->tgid)
+		return 0;
+	if (ps->exec && (k->fd & EBT_SHARED_FD)) {
+		ps->shared = 1;
+		return 0;
+	}
+	if (ps->exec && fd_is_socket(k->fd)) {
+		if (i < EBT_LIST_FDS)
+			ps->fd[i] = k->fd + 1;
+		ps->n = i + 1;
+		return 0;
+	}
+	bpf_map_delete_elem(&ebt_conns, k);
+	return 0;
+}
+
+/* After an exec that a walk swept: the list, now whole again if few
+ * survived (the process is single-threaded here: nothing races it). */
+static __always_inline void relist(struct ebt_proc_fds *l,
+				   struct proc_sweep *ps, __u32 flags)
+{
+	if (!l || ps->n > EBT_LIST_FDS || ps->shared ||
+	    (flags & ~l->flags & EBT_FDS_WALK))
+		return; /* userspace's flag (adopted) stays: so does the walk */
+	for (int i = 0; i < EBT_LIST_FDS; i++)
+		l->fd[i] = ps->fd[i];
+	l->unlisted = 0;
+	l->flags &= ~EBT_FDS_WALK;
+}
+
+/* An exec by the list: the entries of listed fds that are no longer
+ * sockets go. A dup'd one (alias) stays for the exit, which then walks:
+ * its shared entry may be named by another alias still. */
+static __always_inline void exec_listed(__u32 tgid, struct ebt_proc_fds *l)
+{
+	struct ebt_conn_key k = {.tgid = tgid};
+	struct ebt_conn_info *v;
+
+	for (int i = 0; i < EBT_LIST_FDS; i++) {
+		__u32 slot = l->fd[i];
+
+		k.fd = slot - 1;
+		v = slot ? bpf_map_lookup_elem(&ebt_conns, &k) : NULL;
+		if (!v || fd_is_socket(k.fd))
+			continue;
+		if (v->alias) {
+			l->flags |= EBT_FDS_WALK;
+			continue;
+		}
+		bpf_map_delete_elem(&ebt_conns, &k);
+		l->fd[i] = 0;
+	}
+}
+
+/*
+ * Exec closes the close-on-exec fds without a close(): the connections a
+ * fork copied to a child that then runs another program (a process with
+ * a pool spawning commands) would stay in ebt_conns for the child's life,
+ * and a file the new program opens on one of their numbers would be read
+ * as that connection's bytes.
+ */
+static __always_inline void exec_sweep(__u32 tgid)
+{
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+	__u32 flags = proc_fds_flags(tgid, l);
+	struct proc_sweep ps = {.tgid = tgid, .exec = 1};
+
+	if (!gate_open(tgid))
+		return;
+	if (l && !(flags & EBT_FDS_WALK)) {
+		exec_listed(tgid, l);
+		return;
+	}
+	bpf_for_each_map_elem(&ebt_conns, sweep_conn, &ps, 0);
+	relist(l, &ps, flags);
+}
+
+/* The entries of listed fds, and the shared entries their aliases name. */
+static __always_inline void exit_listed(__u32 tgid, struct ebt_proc_fds *l)
+{
+	struct ebt_conn_key k = {.tgid = tgid};
+	struct ebt_conn_info *v;
+
+	for (int i = 0; i < EBT_LIST_FDS; i++) {
+		k.fd = l->fd[i] - 1;
+		v = l->fd[i] ? bpf_map_lookup_elem(&ebt_conns, &k) : NULL;
+		if (!v)
+			continue;
+		if (v->alias) {
+			k.fd = v->alias;
+			bpf_map_delete_elem(&ebt_conns, &k);
+			k.fd = l->fd[i] - 1;
+		}
+		bpf_map_delete_elem(&ebt_conns, &k);
+	}
+}
+
+/*
+ * An exited process's entries, all of them: found by its list, or by a
+ * walk of ebt_conns where the list is not whole. Userspace deletes the
+ * ones it knows too, but not the ones BPF alone made: dup'd fds (alias
+ * and shared entries), and the copies a fork made of a parent's many
+ * connections (more than userspace copies), which would otherwise fill
+ * the map with every command a busy process spawns. Then the list goes.
+ */
+static __always_inline void exit_sweep(__u32 tgid, bool gate)
+{
+	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
+	__u32 flags = proc_fds_flags(tgid, l);
+	struct proc_sweep ps = {.tgid = tgid};
+
+	if (l && !(flags & EBT_FDS_WALK))
+		exit_listed(tgid, l);
+	else if (gate && (l || flags))
+		bpf_for_each_map_elem(&ebt_conns, sweep_conn, &ps, 0);
+	bpf_map_delete_elem(&ebt_proc_fds, &tgid);
+	bpf_map_delete_elem(&ebt_proc_added, &tgid);
+}
+
 /* The start of the command line the new program got (the kernel has just
  * copied it to the top of the new stack), as /proc/<pid>/cmdline reads. */
 static __always_inline void exec_args(struct task_struct *p,
@@ -2135,6 +2285,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	if (ebt_cfg.hook_only)
 		return 0;
 	bit_clear(&ebt_named, tgid); /* another program: name it anew */
+	exec_sweep(tgid);
 	if (!selected(tgid))
 		return 0;
 	if (ebt_cfg.capture_logs) {
@@ -2161,53 +2312,12 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
-static long drop_shared(struct bpf_map *map, struct ebt_conn_key *k,
-			struct ebt_conn_info *v, __u32 *tgid)
-{
-	if (k->tgid == *tgid && (v->alias || (k->fd & EBT_SHARED_FD)))
-		bpf_map_delete_elem(&ebt_conns, k);
-	return 0;
-}
-
-/*
- * An exited process's dup'd connections (alias and shared entries), which
- * userspace does not know of (it deletes the fds whose records it saw):
- * found by its list, or by a walk of ebt_conns where the list is not
- * whole. Then the list goes.
- */
-static __always_inline void sweep_shared(__u32 tgid)
-{
-	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
-	__u32 flags = proc_fds_flags(tgid, l);
-	struct ebt_conn_key k = {.tgid = tgid};
-	struct ebt_conn_info *v;
-
-	if (!(flags & EBT_FDS_SHARED))
-		goto out;
-	if ((flags & EBT_FDS_WALK) || !l) {
-		bpf_for_each_map_elem(&ebt_conns, drop_shared, &tgid, 0);
-		goto out;
-	}
-	for (int i = 0; i < EBT_LIST_FDS; i++) {
-		k.fd = l->fd[i] - 1;
-		v = l->fd[i] ? bpf_map_lookup_elem(&ebt_conns, &k) : NULL;
-		if (!v || !v->alias)
-			continue;
-		k.fd = v->alias;
-		bpf_map_delete_elem(&ebt_conns, &k);
-		k.fd = l->fd[i] - 1;
-		bpf_map_delete_elem(&ebt_conns, &k);
-	}
-out:
-	bpf_map_delete_elem(&ebt_proc_fds, &tgid);
-	bpf_map_delete_elem(&ebt_proc_added, &tgid);
-}
-
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
 	struct ebt_ev_proc e = {};
 	__u64 id = bpf_get_current_pid_tgid();
+	bool gate;
 
 	/* The process ends with the last thread of its group, the main one
 	 * or not: main() may end in pthread_exit while other threads serve,
@@ -2215,9 +2325,10 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	 * the main one exit then, not the process). */
 	if (ebt_cfg.hook_only || BPF_CORE_READ(task, signal, live.counter))
 		return 0;
+	gate = gate_open(id >> 32);
 	bit_clear(&ebt_conn_gate, id >> 32);
 	bit_clear(&ebt_named, id >> 32);
-	sweep_shared(id >> 32);
+	exit_sweep(id >> 32, gate);
 	fill_hdr(&e.hdr, EBT_EV_PROC_EXIT, id, 0, 0);
 	bpf_map_delete_elem(&ebt_std_files, &e.hdr.tgid);
 	rb_output(&e, sizeof(e));

@@ -676,7 +676,9 @@ static bool collect_parent(const void *key, void *val, void *ctx)
 }
 
 /* The child of a fork shares the parent's sockets (e.g. a server that
- * accepts, then forks a process to serve the connection). */
+ * accepts, then forks a process to serve the connection). BPF copied the
+ * entries when the fork happened, before the child ran; a copy made here,
+ * later, would bring back what the child's exec or exit has swept since. */
 static void copy_to_child(struct ebt_tracer *t, const struct ebt_conn *p,
 			  uint32_t child)
 {
@@ -699,8 +701,6 @@ static void copy_to_child(struct ebt_tracer *t, const struct ebt_conn *p,
 	c->next_seq = p->next_seq;
 	memcpy(c->next_off, p->next_off, sizeof(c->next_off));
 	memcpy(c->off_known, p->off_known, sizeof(c->off_known));
-	if (t->bpf)
-		ebt_bpf_conn_copy(t->bpf, p->id.tgid, p->id.fd, child);
 }
 
 void ebt_proc_fork(struct ebt_tracer *t, uint32_t parent, uint32_t child)

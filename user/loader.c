@@ -566,28 +566,12 @@ static void proc_fds_walk(struct ebt_bpf *b, uint32_t tgid, uint32_t flags)
 	bpf_map__update_elem(m, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY);
 }
 
-/* The flags userspace set for tgid, once it has seen it exit: BPF deleted
- * them at the exit, but a fork copy made after that (ebt_bpf_conn_copy)
- * may have set them again. */
+/* The flags userspace set for tgid, once it has seen it exit (BPF deleted
+ * them at the exit; an adoption scan racing the exit may set them again). */
 void ebt_bpf_fds_forget(struct ebt_bpf *b, uint32_t tgid)
 {
 	bpf_map__delete_elem(b->skel->maps.ebt_proc_added, &tgid,
 			     sizeof(tgid), 0);
-}
-
-void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
-		       uint32_t child_tgid)
-{
-	struct ebt_conn_key k = {.tgid = tgid, .fd = fd};
-	struct ebt_conn_key ck = {.tgid = child_tgid, .fd = fd};
-	struct ebt_conn_info v;
-	struct bpf_map *m = b->skel->maps.ebt_conns;
-
-	if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0))
-		return;
-	if (bpf_map__update_elem(m, &ck, sizeof(ck), &v, sizeof(v),
-				 BPF_NOEXIST) == 0)
-		proc_fds_walk(b, child_tgid, 0);
 }
 
 bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port)

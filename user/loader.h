@@ -37,9 +37,6 @@ void ebt_bpf_fds_forget(struct ebt_bpf *b, uint32_t tgid);
 void ebt_bpf_skip_set(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
 		      uint64_t start_ns, const uint64_t until[2]);
 void ebt_bpf_skip_delete(struct ebt_bpf *b, uint32_t tgid, uint32_t fd);
-/* A forked child shares its parent's sockets: track them for the child. */
-void ebt_bpf_conn_copy(struct ebt_bpf *b, uint32_t tgid, uint32_t fd,
-		       uint32_t child_tgid);
 
 /* Is this local port one of the tracer's own (export) connections? */
 bool ebt_bpf_is_self_port(struct ebt_bpf *b, uint16_t port);

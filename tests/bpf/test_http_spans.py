@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from lib.bpfmaps import leaked_dup_entries, leaked_fd_lists
+from lib.bpfmaps import conn_entries, leaked_conn_entries, leaked_dup_entries, leaked_fd_lists
 from lib.peers import PEERS, curl, run_client
 
 
@@ -632,6 +632,64 @@ def test_exit_deletes_dup_entries(tracer, tmp_path, held):
     assert out.stdout == b"3\n"
     assert leaked_dup_entries() == []
     assert leaked_fd_lists() == []
+
+
+POOL_THEN_SPAWN = r"""
+import os, socket, subprocess, sys
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(512)
+held = []
+for _ in range(int(sys.argv[1])):
+    held.append(socket.create_connection(ls.getsockname()))  # close-on-exec
+    held.append(ls.accept()[0])
+for _ in range(int(sys.argv[2])):
+    subprocess.run(["/bin/true"], check=True)
+# a program that lives on: files it opens take the numbers exec freed
+child = subprocess.Popen([sys.executable, "-c",
+    "import sys; fs = [open('/etc/hostname') for _ in range(8)]; "
+    "print('up', flush=True); sys.stdin.readline()"],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+assert child.stdout.readline() == b"up\n"
+print(child.pid, flush=True)
+sys.stdin.readline()
+child.stdin.close()
+child.wait()
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("held", [5, 200])
+def test_commands_spawned_by_a_process_with_many_connections(tracer, tmp_path, held):
+    """A process with a pool of connections (5 pairs: its list of fds holds
+    them; 200 pairs: the fork walks the connection map, and copies more than
+    userspace does) runs commands. Each fork copies the connections to the
+    child, and exec closes them (close-on-exec) without a close(): the
+    child's entries go at its exec, none is left by the commands that exited,
+    and the parent keeps all of its own. Before, every command left the
+    copies userspace did not know of, until the map was full and no new
+    connection on the host was traced."""
+    script = tmp_path / "pool_then_spawn.py"
+    script.write_text(POOL_THEN_SPAWN)
+    p = subprocess.Popen(["python3", str(script), str(held), "30"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        child = int(p.stdout.readline())
+        time.sleep(0.3)
+        entries = conn_entries()
+        assert {fd for tgid, fd in entries if tgid == child} == set()
+        assert len({fd for tgid, fd in entries if tgid == p.pid}) == 2 * held
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+        assert p.stdout.readline() == b"done\n"
+        time.sleep(0.3)
+        assert leaked_conn_entries() == []
+        assert leaked_fd_lists() == []
+        assert len({fd for tgid, fd in conn_entries() if tgid == p.pid}) == 2 * held
+    finally:
+        p.kill()
+        p.wait()
 
 
 DUP_KEEPALIVE = r"""

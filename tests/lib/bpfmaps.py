@@ -27,6 +27,14 @@ def _dup_entries():
     return keys
 
 
+def conn_entries():
+    """(tgid, fd) of every entry in the tracer's BPF connection map."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_conns"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return {(e["formatted"]["key"]["tgid"], e["formatted"]["key"]["fd"])
+            for e in json.loads(out.stdout)}
+
+
 def _listed_tgids():
     """Processes with a list of connection fds in the tracer's BPF map, or
     with flags userspace set for the connections it entered itself."""
@@ -46,6 +54,11 @@ def leaked_dup_entries():
     """Dup'd connection entries (userspace does not know them) of exited
     processes."""
     return _leaked(_dup_entries, lambda k: k[0])
+
+
+def leaked_conn_entries():
+    """Connection entries of any kind of exited processes."""
+    return _leaked(conn_entries, lambda k: k[0])
 
 
 def leaked_fd_lists():
