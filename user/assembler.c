@@ -969,6 +969,64 @@ static void add_server_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	}
 }
 
+/* A text cut out of a larger one: not NUL-terminated. */
+struct span_text {
+	const char *p;
+	size_t len;
+};
+
+/* A string being built in a fixed buffer, cut (not overrun) when full. */
+struct text_buf {
+	char *p;
+	size_t n, len; /* size (> 0), length so far */
+};
+
+static void tb_put(struct text_buf *b, const char *s, size_t len)
+{
+	if (len > b->n - 1 - b->len)
+		len = b->n - 1 - b->len;
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+static void tb_int(struct text_buf *b, int v)
+{
+	char d[12];
+	size_t i = sizeof(d);
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) && i > 1);
+	if (v < 0)
+		d[--i] = '-';
+	tb_put(b, d + i, sizeof(d) - i);
+}
+
+/* scheme://name:port/path?query, an IPv6 name in brackets: the client's
+ * url.full, built without printf's format parsing (it is on every client
+ * span). */
+static void url_full(char *url, size_t n, const char *scheme,
+		     const char *name, int port, struct span_text path,
+		     const char *query)
+{
+	struct text_buf b = {url, n, 0};
+	bool v6 = strchr(name, ':') != NULL;
+
+	url[0] = '\0';
+	tb_put(&b, scheme, strlen(scheme));
+	tb_put(&b, v6 ? "://[" : "://", v6 ? 4 : 3);
+	tb_put(&b, name, strlen(name));
+	tb_put(&b, v6 ? "]:" : ":", v6 ? 2 : 1);
+	tb_int(&b, port);
+	tb_put(&b, path.p, path.len);
+	if (query[0]) {
+		tb_put(&b, "?", 1);
+		tb_put(&b, query, strlen(query));
+	}
+}
+
 static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 			     const struct ebt_conn *c,
 			     const struct ebt_exchange *x)
@@ -985,8 +1043,8 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	if (host)
 		split_host(host, name, sizeof(name), &port);
 	else
-		snprintf(name, sizeof(name), "%s",
-			 c->is_unix ? "localhost" : peer);
+		copy_n(name, sizeof(name), c->is_unix ? "localhost" : peer,
+		       strlen(c->is_unix ? "localhost" : peer));
 	if (!port && c->tls && c->tunnel_port)
 		port = c->tunnel_port;
 	else if (!port)
@@ -999,10 +1057,8 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	if (qlen)
 		http_query_redact(query, qlen, t->cfg->query_mode, q,
 				  sizeof(q));
-	snprintf(url, sizeof(url), "%s://%s%s%s:%d%.*s%s%s",
-		 url_scheme(c, x), strchr(name, ':') ? "[" : "", name,
-		 strchr(name, ':') ? "]" : "", port, (int)plen, path,
-		 q[0] ? "?" : "", q);
+	url_full(url, sizeof(url), url_scheme(c, x), name, port,
+		 (struct span_text){path, plen}, q);
 	ebt_span_add_str(s, "url.full", url);
 	if (x->inferred_parent)
 		ebt_span_add_str(s, "ebpftrace.parent.inferred",

@@ -360,6 +360,32 @@ static void test_server_span(void **state)
 					    : NULL);
 }
 
+/* url.full as the client sent it: an IPv6 host in brackets, the port,
+ * the query (values redacted by default); a port that is not a number
+ * is taken as written. */
+static void test_client_url_full_shapes(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const hosts[] = {"[::1]:8443", "b:-7", "b:65535"};
+	static const char *const want[] = {
+		"http://[::1]:8443/p/1?q=REDACTED&r=REDACTED",
+		"http://b:-7/p/1?q=REDACTED&r=REDACTED",
+		"http://b:65535/p/1?q=REDACTED&r=REDACTED"};
+	char req[128];
+
+	for (uint32_t i = 0; i < 3; i++) {
+		open_conn(f, 10, 6 + i, EBT_ROLE_CLIENT, 50000 + i, 9090);
+		snprintf(req, sizeof(req),
+			 "GET /p/1?q=1&r=2 HTTP/1.1\r\nHost: %s\r\n\r\n",
+			 hosts[i]);
+		data(f, 10, 11, 6 + i, EBT_DIR_EGRESS, 0, req);
+		data(f, 10, 11, 6 + i, EBT_DIR_INGRESS, 1,
+		     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		assert_int_equal(f->cap.n, i + 1);
+		assert_string_equal(attr(f->cap.spans[i], "url.full"), want[i]);
+	}
+}
+
 static void test_client_child_of_active_server_span(void **state)
 {
 	struct fixture *f = *state;
@@ -1773,6 +1799,8 @@ static void test_event_loop_client_queue(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_client_url_full_shapes,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_span, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
