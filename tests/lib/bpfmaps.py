@@ -5,6 +5,18 @@ import subprocess
 import time
 
 
+def _dump(name):
+    """The elements of the tracer's BPF map name. When two tracers run (a
+    test's own beside the session's), bpftool prints each map with its
+    elements: those of both are returned."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", name],
+                         capture_output=True, text=True, timeout=30, check=True)
+    items = []
+    for e in json.loads(out.stdout):
+        items.extend(e["elements"] if "elements" in e else [e])
+    return items
+
+
 def _gone(tgid):
     """The process has exited (a zombie, or reaped)."""
     try:
@@ -17,10 +29,8 @@ def _gone(tgid):
 def _dup_entries():
     """(tgid, fd) of the alias and shared entries (dup'd connection fds)
     in the tracer's BPF connection map."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_conns"],
-                         capture_output=True, text=True, timeout=30, check=True)
     keys = set()
-    for e in json.loads(out.stdout):
+    for e in _dump("ebt_conns"):
         k, v = e["formatted"]["key"], e["formatted"]["value"]
         if v["alias"] or k["fd"] & 0x80000000:
             keys.add((k["tgid"], k["fd"]))
@@ -29,10 +39,8 @@ def _dup_entries():
 
 def conn_entries():
     """(tgid, fd) of every entry in the tracer's BPF connection map."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_conns"],
-                         capture_output=True, text=True, timeout=30, check=True)
     return {(e["formatted"]["key"]["tgid"], e["formatted"]["key"]["fd"])
-            for e in json.loads(out.stdout)}
+            for e in _dump("ebt_conns")}
 
 
 def _listed_tgids():
@@ -69,17 +77,13 @@ def leaked_fd_lists():
 def proc_fds_lists():
     """The tracer's BPF lists of connection fds: {tgid: (flags, set of
     1 + fd)}."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_proc_fds"],
-                         capture_output=True, text=True, timeout=30, check=True)
     return {e["formatted"]["key"]: (e["formatted"]["value"]["flags"],
                                     set(e["formatted"]["value"]["fd"]) - {0})
-            for e in json.loads(out.stdout)}
+            for e in _dump("ebt_proc_fds")}
 
 
 def proc_added_flags():
     """The flags userspace set for processes whose connections it entered
     itself: {tgid: flags}."""
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "ebt_proc_added"],
-                         capture_output=True, text=True, timeout=30, check=True)
     return {e["formatted"]["key"]: e["formatted"]["value"]
-            for e in json.loads(out.stdout)}
+            for e in _dump("ebt_proc_added")}
