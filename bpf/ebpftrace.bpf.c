@@ -2109,14 +2109,12 @@ static __always_inline void merged_by_parent(struct task_struct *p,
 static __always_inline bool fd_is_socket(__u32 fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
+	struct inode *ino;
 
-	if (fd >= BPF_CORE_READ(fdt, max_fds) ||
-	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	if (fd >= BPF_CORE_READ(task, files, fdt, max_fds))
 		return false;
-	return (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+	ino = fd_inode(fd);
+	return ino && (BPF_CORE_READ(ino, i_mode) & S_IFMT) == S_IFSOCK;
 }
 
 struct proc_sweep {

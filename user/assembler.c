@@ -1014,7 +1014,6 @@ static void url_full(char *url, size_t n, const char *scheme,
 	struct text_buf b = {url, n, 0};
 	bool v6 = strchr(name, ':') != NULL;
 
-	url[0] = '\0';
 	tb_put(&b, scheme, strlen(scheme));
 	tb_put(&b, v6 ? "://[" : "://", v6 ? 4 : 3);
 	tb_put(&b, name, strlen(name));
@@ -1037,14 +1036,14 @@ static void add_client_attrs(struct ebt_tracer *t, struct ebt_span *s,
 	char url[HTTP_TARGET_MAX + HTTP_HOST_MAX + 32], uri_host[HTTP_HOST_MAX];
 	bool dflt;
 	const char *host = request_host(x, uri_host, sizeof(uri_host), &dflt);
+	const char *own = c->is_unix ? "localhost" : peer; /* without a host */
 	int port = 0;
 
 	addr_str(c->tuple.raddr, peer, sizeof(peer));
 	if (host)
 		split_host(host, name, sizeof(name), &port);
 	else
-		copy_n(name, sizeof(name), c->is_unix ? "localhost" : peer,
-		       strlen(c->is_unix ? "localhost" : peer));
+		copy_n(name, sizeof(name), own, strlen(own));
 	if (!port && c->tls && c->tunnel_port)
 		port = c->tunnel_port;
 	else if (!port)
