@@ -18,10 +18,9 @@ import time
 import pytest
 
 from lib.peers import PEERS, ReadyPeer, go_peer_binary
-from lib.tracer import Span, Tracer, traced_self
+from lib.tracer import SKEW, Span, Tracer, traced_self
 
 SERVER, CLIENT = 2, 3
-SKEW = 2_000_000  # ns
 
 
 def go_edge_binary():

@@ -9,9 +9,9 @@ import pytest
 
 from lib.bpfmaps import conn_entries, leaked_conn_entries, leaked_dup_entries, leaked_fd_lists
 from lib.peers import PEERS, curl, run_client
+from lib.tracer import SKEW
 
 
-SKEW = 2_000_000  # ns
 
 
 def svc():
@@ -117,7 +117,10 @@ def test_two_tier_one_trace(tracer, server_factory):
     assert fc.trace_id == fs.trace_id == bs.trace_id
     assert fc.parent == fs.span_id          # outbound call is a child of the request
     assert bs.parent == fc.span_id          # backend server span under the client span
-    assert fs.start <= fc.start <= bs.start <= bs.end <= fc.end <= fs.end
+    assert fs.start <= fc.start <= fs.end and fs.start <= fc.end <= fs.end
+    # across processes the stamps may cross by a preempted syscall exit
+    assert fc.start <= bs.start + SKEW and bs.end <= fc.end + SKEW
+    assert bs.start <= bs.end
 
 
 def test_ipv6_and_dual_stack_one_trace(tracer, server_factory):
@@ -207,7 +210,7 @@ def test_call_through_a_service_vip_is_one_trace(tracer, server_factory,
     assert bs.attrs["network.peer.address"] == backend
     assert bs.attrs["server.port"] == b.port
     assert bs.parent == fc.span_id and bs.trace_id == fs.trace_id, (bs, fc)
-    assert fc.start <= bs.start and bs.end <= fc.end + 2_000_000
+    assert fc.start <= bs.start and bs.end <= fc.end + SKEW
 
 
 def test_keepalive_requests_on_one_connection(tracer, server_factory):

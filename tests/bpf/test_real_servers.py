@@ -28,11 +28,10 @@ import time
 import pytest
 
 from lib.peers import PEERS, maven_jars, npm_modules, stop_process
-from lib.tracer import Span, traced_self
+from lib.tracer import SKEW, Span, traced_self
 
 SERVER, CLIENT = 2, 3
 ERROR = 2       # span status code
-SKEW = 2_000_000  # ns: a syscall exit on one CPU may be stamped after the peer's
 
 
 def need(tool, *extra_dirs):

@@ -32,7 +32,7 @@ import pytest
 
 import backends
 from lib import petclinic
-from lib.tracer import Span, Tracer
+from lib.tracer import SKEW, Span, Tracer
 
 SERVICE = petclinic.SERVICE            # ebpftrace's service.name for the jar
 AGENT_SERVICE = "petclinic-direct"     # as in the seed's Helm values
@@ -226,7 +226,9 @@ def test_downstream_call_is_child_of_its_server_span(alone):
     assert len(down) == 1, down
     assert (down[0].trace_id, down[0].parent) == (chain.trace_id, c.span_id)
     assert down[0].name == "GET /api/vets"
-    assert chain.start <= c.start <= down[0].start <= down[0].end <= c.end <= chain.end
+    assert chain.start <= c.start <= c.end <= chain.end
+    # across processes the stamps may cross by a preempted syscall exit
+    assert c.start <= down[0].start + SKEW and down[0].end <= c.end + SKEW
 
 
 def test_service_name_from_the_jar(alone):

@@ -9,6 +9,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("EBPFTRACE", os.path.join(ROOT, "build", "ebpftrace"))
 
+# How far apart two spans' stamps may be in the "wrong" order (ns). A span's
+# end is the exit of its last syscall; on a busy 2-core machine the thread that
+# wrote the last bytes can be preempted before that exit while the peer reads
+# them and finishes, so a server span may end after its client's. CI once
+# measured 2.4 ms of it; 10 ms is a few scheduler slices.
+SKEW = 10_000_000
+
 
 def attrs(obj):
     """OTLP/JSON attribute list -> dict of plain values."""
