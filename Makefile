@@ -121,9 +121,9 @@ FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Iinclude -Iuser -I$(FUZZ_BUILD)/pb
-FUZZ_DEPS_fuzz_http := user/http_parser.c user/route.c user/traceparent.c \
+FUZZ_DEPS_fuzz_http := user/http_parser.c user/utf8.c user/route.c user/traceparent.c \
 	user/span.c user/proxy_proto.c
-FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c
+FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c user/utf8.c
 FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 FUZZ_DEPS_fuzz_tcp_table := user/tcp_table.c
 FUZZ_DEPS_fuzz_tls_maps := user/tls.c

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "htab.h"
+#include "utf8.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -80,47 +81,6 @@ struct ebt_logs {
 	struct ebt_logs_stats st;
 };
 
-/* ---- UTF-8 --------------------------------------------------------------- */
-
-/*
- * The UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or code
- * points over U+10FFFF): its length 1-4; 0 when p[0] starts no valid
- * sequence (NUL included: it is escaped too); -1 when the n bytes are a
- * valid but incomplete prefix.
- */
-static int utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t b = p[0], lo = 0x80, hi = 0xBF;
-	int len;
-
-	if (b < 0x80)
-		return b ? 1 : 0;
-	if (b < 0xC2)
-		return 0;
-	if (b < 0xE0) {
-		len = 2;
-	} else if (b < 0xF0) {
-		len = 3;
-		lo = b == 0xE0 ? 0xA0 : 0x80;
-		hi = b == 0xED ? 0x9F : 0xBF;
-	} else if (b < 0xF5) {
-		len = 4;
-		lo = b == 0xF0 ? 0x90 : 0x80;
-		hi = b == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		return 0;
-	}
-	for (int i = 1; i < len; i++) {
-		if ((size_t)i >= n)
-			return -1;
-		if (p[i] < lo || p[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return len;
-}
-
 /* Bytes 0x01-0x7f: copied as they are. */
 static size_t ascii_run(const uint8_t *p, size_t n)
 {
@@ -156,7 +116,7 @@ size_t ebt_utf8_escape(const uint8_t *in, size_t n, char *out,
 			i += run;
 			continue;
 		}
-		r = utf8_seq(in + i, n - i);
+		r = ebt_utf8_seq(in + i, n - i);
 		if (r > 0) {
 			memcpy(out + o, in + i, (size_t)r);
 			o += (size_t)r;
@@ -489,7 +449,7 @@ static size_t resume_carry(struct ebt_logs *l, struct lstream *s,
 	memcpy(tmp, s->carry, k);
 	for (used = 0; k < sizeof(tmp) && used < n; used++)
 		tmp[k++] = p[used];
-	r = utf8_seq(tmp, k);
+	r = ebt_utf8_seq(tmp, k);
 	if (r < 0) {
 		memcpy(s->carry, tmp, k);
 		s->carry_len = (uint8_t)k;
@@ -522,7 +482,7 @@ static void append_text(struct ebt_logs *l, struct lstream *s,
 			i += run;
 			continue;
 		}
-		r = utf8_seq(p + i, n - i);
+		r = ebt_utf8_seq(p + i, n - i);
 		if (r > 0) {
 			put_unit(l, s, (const char *)p + i, (size_t)r);
 			i += (size_t)r;

@@ -19,7 +19,7 @@
  *                    handed to the decoder as they are
  * Time moves forward by a few ms per operation; the tracer's tick runs
  * every few operations. Every span reported is checked: printable
- * strings, a trace id, an end not before its start, a status code that
+ * strings of valid UTF-8, a trace id, an end not before its start, a status code that
  * is one.
  */
 #include <stdint.h>
@@ -30,6 +30,7 @@
 #include "logs.h"
 #include "span.h"
 #include "tracer.h"
+#include "utf8.h"
 #include "fuzz_check.h"
 
 #define SLOTS 4
@@ -68,12 +69,10 @@ static size_t take(struct run *r, uint8_t *out, size_t want)
 	return n;
 }
 
+/* No control characters, and valid UTF-8 (OTLP strings must be). */
 static void check_str(const char *s)
 {
-	if (!s)
-		return;
-	for (; *s; s++)
-		CHECK((unsigned char)*s >= 0x20 && *s != 0x7f);
+	CHECK(!s || ebt_utf8_text_ok(s, strlen(s)));
 }
 
 static bool zero(const uint8_t *id, size_t n)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "utf8.h"
 #include "fuzz_check.h"
 
 /* RFC 9110 tchar: what a method may consist of */
@@ -29,13 +30,12 @@ struct fz {
 	enum http_side side;
 };
 
+/* NUL-terminated within cap, no control characters, valid UTF-8. */
 static void check_str(const char *s, size_t cap)
 {
 	const char *nul = memchr(s, '\0', cap);
 
-	CHECK(nul);
-	for (; s < nul; s++)
-		CHECK(*s >= 0x20 && *s <= 0x7e);
+	CHECK(nul && ebt_utf8_text_ok(s, (size_t)(nul - s)));
 }
 
 /* The helpers a span assembler runs on a reported target. */
