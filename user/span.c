@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Span and resource objects: allocation, attributes, lifetime. */
 #include "span.h"
+#include "utf8.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -138,11 +139,11 @@ int ebt_resource_add_str(struct ebt_resource *r, const char *key,
 {
 	struct ebt_attr *a = res_attr(r, key);
 
-	if (set_str(a, key, strdup(val)) != 0)
+	if (set_str(a, key, ebt_utf8_fix(strdup(val))) != 0)
 		return -1;
 	if (strcmp(key, "service.name") == 0) {
 		free(r->service_name);
-		r->service_name = strdup(val);
+		r->service_name = ebt_utf8_fix(strdup(val));
 	}
 	return 0;
 }
@@ -159,6 +160,7 @@ int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
 	if (!a) {
 		if (r->n_attrs >= EBT_RES_MAX_ATTRS || !(k = strdup(key)))
 			return -1;
+		ebt_utf8_fix(k);
 		a = &r->attrs[r->n_attrs++];
 		a->key = k;
 		a->key_len = (uint32_t)strlen(k);
@@ -168,11 +170,11 @@ int ebt_resource_add_dyn(struct ebt_resource *r, const char *key,
 	}
 	free(a->str);
 	a->str = NULL;
-	if (set_str(a, a->key, strdup(val)) != 0)
+	if (set_str(a, a->key, ebt_utf8_fix(strdup(val))) != 0)
 		return -1;
 	if (strcmp(key, "service.name") == 0) {
 		free(r->service_name);
-		r->service_name = strdup(val);
+		r->service_name = ebt_utf8_fix(strdup(val));
 	}
 	return 0;
 }

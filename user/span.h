@@ -95,6 +95,9 @@ _Static_assert(EBT_SPAN_NEW_BYTES <= 1024, "a new span fits in 1 KiB");
 struct ebt_resource *ebt_resource_new(uint32_t pid);
 struct ebt_resource *ebt_resource_ref(struct ebt_resource *r);
 void ebt_resource_unref(struct ebt_resource *r);
+/* String values (and add_dyn's keys) are stored as valid UTF-8: a byte
+ * that starts no UTF-8 character becomes '?' (they come from command
+ * lines, environments and file names). */
 int ebt_resource_add_str(struct ebt_resource *r, const char *key,
 			 const char *val);
 int ebt_resource_add_int(struct ebt_resource *r, const char *key, int64_t v);

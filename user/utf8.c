@@ -2,6 +2,8 @@
 /* UTF-8 validation (see utf8.h). */
 #include "utf8.h"
 
+#include <string.h>
+
 int ebt_utf8_seq(const uint8_t *p, size_t n)
 {
 	uint8_t b = p[0], lo = 0x80, hi = 0xBF;
@@ -47,4 +49,21 @@ bool ebt_utf8_text_ok(const char *s, size_t n)
 		i += (size_t)k;
 	}
 	return true;
+}
+
+char *ebt_utf8_fix(char *s)
+{
+	uint8_t *p = (uint8_t *)s;
+	size_t n = s ? strlen(s) : 0;
+
+	for (size_t i = 0; i < n;) {
+		int k = p[i] < 0x80 ? 1 : ebt_utf8_seq(p + i, n - i);
+
+		if (k <= 0) {
+			p[i] = '?';
+			k = 1;
+		}
+		i += (size_t)k;
+	}
+	return s;
 }

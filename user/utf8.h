@@ -24,4 +24,12 @@ int ebt_utf8_seq(const uint8_t *p, size_t n);
  */
 bool ebt_utf8_text_ok(const char *s, size_t n);
 
+/*
+ * Make s valid UTF-8 in place: each byte that starts no valid sequence
+ * becomes '?'. For strings the tracer did not make (command lines, the
+ * environment, file names): OTLP receivers refuse a whole batch over one
+ * invalid string. Returns s.
+ */
+char *ebt_utf8_fix(char *s);
+
 #endif

@@ -266,6 +266,26 @@ static void test_resource_values(void **state)
 	ebt_resource_unref(r);
 }
 
+/* Resource strings come from command lines, environments and file names:
+ * whatever bytes they hold, what is stored is valid UTF-8. */
+static void test_resource_strings_made_valid_utf8(void **state)
+{
+	struct ebt_resource *r = ebt_resource_new(7);
+
+	(void)state;
+	ebt_resource_add_str(r, "service.name", "caf\xe9-\xc3\xa9\xc3");
+	ebt_resource_add_str(r, "process.executable.path", "/opt/\xff\xfe-/app");
+	ebt_resource_add_dyn(r, "t\xe9" "am", "\xed\xa0\x80 \xe2\x82\xac");
+	assert_string_equal(r->service_name, "caf?-\xc3\xa9?");
+	assert_string_equal(ebt_resource_get(r, "service.name"),
+			    "caf?-\xc3\xa9?");
+	assert_string_equal(ebt_resource_get(r, "process.executable.path"),
+			    "/opt/?" "?-/app");
+	/* a surrogate's 3 bytes are no character: each one is replaced */
+	assert_string_equal(ebt_resource_get(r, "t?am"), "??? \xe2\x82\xac");
+	ebt_resource_unref(r);
+}
+
 static const char *json_attr_str(cJSON *arr, const char *key, const char *type)
 {
 	cJSON *a;
@@ -334,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_compact_full_span_kept),
 		cmocka_unit_test(test_resource_values),
+		cmocka_unit_test(test_resource_strings_made_valid_utf8),
 		cmocka_unit_test(test_span_json_escapes),
 	};
 
