@@ -124,6 +124,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -fno-omit-frame-pointer \
 FUZZ_DEPS_fuzz_http := user/http_parser.c user/utf8.c user/route.c user/traceparent.c \
 	user/span.c user/proxy_proto.c
 FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c user/utf8.c
+FUZZ_DEPS_fuzz_boot_name := user/boot_name.c
 FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 FUZZ_DEPS_fuzz_tcp_table := user/tcp_table.c
 FUZZ_DEPS_fuzz_tls_maps := user/tls.c

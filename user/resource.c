@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Process metadata from /proc, turned into shared resource objects. */
 #include "resource.h"
+#include "boot_name.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -349,39 +350,101 @@ static bool java_name(char **argv, int argc, char *out, size_t outsz)
 	return false;
 }
 
-/* python/node/ruby/perl/php: the script (or "-m module" for python). */
-static bool script_name(char **argv, int argc, char *out, size_t outsz)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+/*
+ * Interpreters and launchers named after what they run: the script, or
+ * the module or file a runtime option names. Each word list is
+ * space-separated; a name ending in '*' is a prefix ("python3.11").
+ */
+struct interp {
+	const char *names;  /* the executables */
+	const char *values; /* options whose next argument is their value */
+	const char *code;   /* options that run inline code: no name */
+	const char *module; /* options naming a module to run as the program */
+	const char *subcmds; /* leading subcommands passed over (`deno run`) */
+	const char *suffix; /* cut from the name ("MyApp.dll" -> "MyApp") */
+};
 
-		if (strcmp(a, "-m") == 0 && i + 1 < argc) {
-			snprintf(out, outsz, "%s", argv[i + 1]);
+static const struct interp interps[] = {
+	{ "python*", "-X -W --check-hash-based-pycs", "-c", "-m", "", "" },
+	{ "node* nodejs", "-r --require --import --loader --experimental-loader"
+	  " -C --conditions --env-file --title", "-e --eval -p --print", "", "",
+	  "" },
+	{ "ruby*", "-r -I -C -E", "-e", "", "", "" },
+	{ "perl*", "-I -M", "-e -E", "", "", "" },
+	{ "php php8* php7*", "-S -t -c -d -z", "-r -R -B -E", "", "", "" },
+	{ "bun", "--cwd -r --preload --config", "-e --eval -p --print", "",
+	  "run", "" },
+	{ "deno", "--config -c --import-map --location --cert --env-file",
+	  "eval", "", "run serve", "" },
+	{ "sh bash dash zsh ksh mksh ash", "-o +o -O +O", "-c", "", "", "" },
+	{ "dotnet", "--additionalprobingpath --depsfile --runtimeconfig"
+	  " --fx-version --roll-forward", "", "", "exec", ".dll" },
+};
+
+/* Is w one of the space-separated words of list ('*' ends a prefix)? */
+static bool in_words(const char *list, const char *w)
+{
+	size_t wn = strlen(w);
+
+	while (*list) {
+		size_t n = strcspn(list, " ");
+
+		if (n > 0 && list[n - 1] == '*'
+			    ? wn >= n - 1 && memcmp(list, w, n - 1) == 0
+			    : n == wn && memcmp(list, w, n) == 0)
 			return true;
-		}
-		if (strcmp(a, "-c") == 0 || strcmp(a, "-e") == 0)
-			return false; /* inline code: no script name */
-		if (strcmp(a, "-X") == 0 || strcmp(a, "-W") == 0 ||
-		    strcmp(a, "-r") == 0 || strcmp(a, "--require") == 0) {
-			i++;
-			continue;
-		}
-		if (a[0] != '-') {
-			snprintf(out, outsz, "%s", base_name(a));
-			return true;
-		}
+		list += n + (list[n] == ' ');
 	}
 	return false;
 }
 
-static bool is_interpreter(const char *exe)
+static const struct interp *find_interp(const char *exe)
 {
-	static const char *const names[] = {"python", "node", "ruby", "perl",
-					    "php", "bun", "deno"};
+	for (size_t i = 0; i < sizeof(interps) / sizeof(interps[0]); i++)
+		if (in_words(interps[i].names, exe))
+			return &interps[i];
+	return NULL;
+}
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strncmp(exe, names[i], strlen(names[i])) == 0)
+/* "MyApp.dll" -> "MyApp" where the interpreter names such a suffix. */
+static void put_name(const struct interp *in, const char *a, char *out,
+		     size_t outsz)
+{
+	size_t n = strlen(a), sn = strlen(in->suffix);
+
+	if (sn && n > sn && strcmp(a + n - sn, in->suffix) == 0)
+		n -= sn;
+	snprintf(out, outsz, "%.*s", (int)n, a);
+}
+
+/* The script an interpreter runs (or python's "-m module"). */
+static bool script_name(const struct interp *in, char **argv, int argc,
+			char *out, size_t outsz)
+{
+	bool first = true;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (in_words(in->module, a) && i + 1 < argc) {
+			snprintf(out, outsz, "%s", argv[i + 1]);
 			return true;
+		}
+		if (in_words(in->code, a))
+			return false; /* inline code: no script name */
+		if (in_words(in->values, a)) {
+			i++;
+			continue;
+		}
+		if (a[0] == '-' || a[0] == '+')
+			continue;
+		if (first && in_words(in->subcmds, a)) {
+			first = false;
+			continue;
+		}
+		put_name(in, base_name(a), out, outsz);
+		return true;
+	}
 	return false;
 }
 
@@ -410,6 +473,7 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 {
 	char *copy = malloc(len + 1), *argv[MAX_ARGS];
 	int argc = 0, nonempty = 0;
+	const struct interp *in;
 	const char *exe;
 	size_t title;
 
@@ -433,9 +497,10 @@ void ebt_service_name_from_cmdline(const char *cmdline, size_t len,
 		return;
 	}
 	exe = base_name(argv[0]);
+	in = find_interp(exe);
 	if (!((strncmp(exe, "java", 4) == 0 &&
 	       java_name(argv, argc, out, outsz)) ||
-	      (is_interpreter(exe) && script_name(argv, argc, out, outsz))))
+	      (in && script_name(in, argv, argc, out, outsz))))
 		snprintf(out, outsz, "%s", exe);
 	free(copy);
 }
@@ -601,6 +666,31 @@ struct prog_src {
 	size_t args_len;
 };
 
+/*
+ * A Spring Boot launcher run from the unpacked jar names the app by that
+ * directory (boot_name.h), or by the jar a launcher was given as its class
+ * path (`java -cp app.jar ...PropertiesLauncher`).
+ */
+static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
+			       char *out, size_t outsz)
+{
+	char dir[1024], root[1200], name[SVC_MAX] = "";
+	size_t dn;
+
+	if (!ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
+		return;
+	dn = strlen(dir);
+	snprintf(root, sizeof(root), dir[0] == '/' ? "/proc/%u/root%s"
+						   : "/proc/%u/cwd/%s",
+		 pid, dir);
+	if (dn > 4 && strcmp(dir + dn - 4, ".jar") == 0)
+		jar_name(dir, name, sizeof(name));
+	else if (!ebt_boot_app_name(root, name, sizeof(name)))
+		name[0] = '\0';
+	if (name[0])
+		snprintf(out, outsz, "%s", name);
+}
+
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			uint32_t pid, const struct prog_src *ps)
 {
@@ -615,6 +705,9 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	}
 	ebt_service_name_from_cmdline(cmd, n > 0 ? (size_t)n : 0, e->proc,
 				      sizeof(e->proc));
+	if (ps->pid && n > 0)
+		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
+				   sizeof(e->proc));
 	jvm_property(cmd, n > 0 ? (size_t)n : 0, e->jvm, sizeof(e->jvm));
 	free(buf);
 	if (e->proc[0] == '\0')

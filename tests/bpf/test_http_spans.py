@@ -85,6 +85,62 @@ def test_jdk_server_route_template_and_service_name(tracer, server_factory):
     assert s.service == "JdkServer"  # the main class, not "java"
 
 
+BOOT_LAUNCHER = r"""
+package org.springframework.boot.loader.launch;
+
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+
+/* Stands in for Spring Boot's launcher: what the tracer sees is the command
+ * line and the unpacked jar's directory, as a buildpack image runs it. */
+public class JarLauncher {
+    public static void main(String[] args) throws Exception {
+        HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        s.createContext("/", ex -> {
+            byte[] b = "ok".getBytes();
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        s.start();
+        System.out.println(s.getAddress().getPort());
+        System.out.flush();
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("maven", [True, False], ids=["artifactId", "Start-Class"])
+def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path, maven):
+    """`java org.springframework.boot.loader.launch.JarLauncher` in the
+    unpacked jar (Paketo and layered images) names only the launcher: the
+    service is the app's Maven artifactId, else its Start-Class."""
+    src = tmp_path / "JarLauncher.java"
+    src.write_text(BOOT_LAUNCHER)
+    subprocess.run(["javac", "-d", str(tmp_path), str(src)], check=True, timeout=120)
+    (tmp_path / "META-INF").mkdir()
+    (tmp_path / "META-INF" / "MANIFEST.MF").write_text(
+        "Manifest-Version: 1.0\r\nMain-Class: org.springframework.boot.loader.launch.Ja"
+        "rLauncher\r\nStart-Class: org.springframework.samples.petclinic.PetClinicAp\r\n"
+        " plication\r\n\r\n")
+    if maven:
+        pom = tmp_path / "META-INF" / "maven" / "org.springframework.samples" / "spring-petclinic"
+        pom.mkdir(parents=True)
+        (pom / "pom.properties").write_text("artifactId=spring-petclinic\n"
+                                            "groupId=org.springframework.samples\n")
+    p = subprocess.Popen(["java", "-Xshare:auto", "org.springframework.boot.loader.launch.JarLauncher"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        assert curl(f"http://127.0.0.1:{port}/owners/7") == 200
+        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
+        assert s.service == ("spring-petclinic" if maven else "PetClinicApplication"), s
+        assert s.name == "GET /owners/{id}"
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_go_server_500_is_error(tracer, server_factory):
     name = svc()
     srv = server_factory("go", service=name)
