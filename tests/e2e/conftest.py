@@ -27,20 +27,41 @@ def _backend(kind, tmp_path_factory):
     return b
 
 
-@pytest.fixture(scope="session")
-def tempo(tmp_path_factory):
-    b = _backend(backends.Tempo, tmp_path_factory)
+def _shared(kind, tmp_path_factory):
+    b = _backend(kind, tmp_path_factory)
     yield b
     b.stop()
     _started.remove(b)
 
 
+def _healed(b):
+    """A test gets the shared backend serving: if an earlier test left it
+    paused, stopped or hung, it is resumed or restarted here (and said on
+    stderr), so one failure does not fail every test after it."""
+    what = b.heal()
+    if what:
+        print(f"\n{b.name}: {what} before this test", file=sys.stderr)
+    return b
+
+
 @pytest.fixture(scope="session")
-def loki(tmp_path_factory):
-    b = _backend(backends.Loki, tmp_path_factory)
-    yield b
-    b.stop()
-    _started.remove(b)
+def _tempo_shared(tmp_path_factory):
+    yield from _shared(backends.Tempo, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def _loki_shared(tmp_path_factory):
+    yield from _shared(backends.Loki, tmp_path_factory)
+
+
+@pytest.fixture
+def tempo(_tempo_shared):
+    return _healed(_tempo_shared)
+
+
+@pytest.fixture
+def loki(_loki_shared):
+    return _healed(_loki_shared)
 
 
 @pytest.hookimpl(hookwrapper=True)

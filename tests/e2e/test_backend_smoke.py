@@ -3,6 +3,7 @@ by hand to real Tempo / Loki comes back through their query APIs."""
 
 import base64
 import os
+import signal
 import time
 
 import backends
@@ -110,8 +111,12 @@ def test_tempo_pause_and_restart_keep_data(tempo):
     tempo.get_trace(before, timeout=30)
 
     tempo.pause()
-    assert backends.http_request(tempo.url + "/ready", timeout=1)[0] == 0
-    tempo.resume()
+    try:
+        status, body = backends.http_request(tempo.url + "/ready", timeout=1)
+        assert status == 0, (f"a paused Tempo answered {status} {body[:80]!r} "
+                             f"(process state {tempo.proc_state()})")
+    finally:
+        tempo.resume()
     tempo.wait_ready(30)
 
     tempo.stop()
@@ -135,3 +140,15 @@ def test_unknown_backend_fails_loudly():
         assert "usage:" in str(e)
     else:
         raise AssertionError("ensure_built accepted an unknown backend")
+
+
+def test_heal_brings_a_shared_backend_back(tempo):
+    """What the fixtures do before each test: a Tempo frozen behind the
+    harness's back is resumed, a stopped one is restarted on its ports."""
+    os.kill(tempo.proc.pid, signal.SIGSTOP)
+    backends.poll(lambda: tempo.proc_state() == "T", 5, 0.05, "Tempo stopped")
+    assert tempo.heal() == ""
+    assert tempo.proc_state() in ("R", "S")
+    tempo.stop()
+    assert tempo.heal() == "not running; restarted"
+    assert backends.http_request(tempo.url + "/ready", timeout=5)[0] == 200

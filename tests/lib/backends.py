@@ -204,6 +204,35 @@ class Backend:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def proc_state(self):
+        """The kernel's state letter for the process (R, S, T for stopped,
+        ...), or a word when there is no process: for failure messages."""
+        if self.proc is None:
+            return "not started"
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return f"exited ({self.proc.poll()})"
+        return stat.rsplit(")", 1)[1].split()[0]
+
+    def heal(self, ready_timeout=20):
+        """Bring a shared backend back to serving after a test that
+        paused, stopped or broke it, so one failure cannot fail every
+        later test. Returns what was done ('' when it was healthy)."""
+        if self.running:
+            os.kill(self.proc.pid, signal.SIGCONT)  # harmless when running
+            self.paused = False
+            try:
+                self.wait_ready(ready_timeout)
+                return ""
+            except BackendError as e:
+                why = f"not ready ({e.args[0].splitlines()[0]}); restarted"
+            self.stop(timeout=5)
+        else:
+            why = "not running; restarted"
+        self._spawn(120)
+        return why
+
     def __enter__(self):
         return self
 
@@ -292,7 +321,7 @@ class Backend:
         try:
             poll(ready, timeout, 0.25, f"{self.name} {self.ready_path}")
         except TimeoutError as e:
-            self.fail(str(e))
+            self.fail(f"{e} (process state {self.proc_state()})")
 
     def _require_running(self):
         if not self.running:
