@@ -16,17 +16,26 @@
 #include "boot_name.h"
 #include "resource.h"
 
-/* cmdline with NUL separators, given as one string with '|' separators */
-static void name_of(const char *args, const char *want)
+/* A cmdline as the kernel gives it (NUL separators), written in the tests
+ * as one string with '|' separators; returns its size with the last NUL. */
+static size_t cmdline_of(const char *args, char *cmd, size_t cmdsz)
 {
-	char cmd[512], out[256];
 	size_t n = strlen(args);
 
+	assert_true(n < cmdsz);
 	memcpy(cmd, args, n + 1);
 	for (size_t i = 0; i < n; i++)
 		if (cmd[i] == '|')
 			cmd[i] = '\0';
-	ebt_service_name_from_cmdline(cmd, n + 1, out, sizeof(out));
+	return n + 1;
+}
+
+static void name_of(const char *args, const char *want)
+{
+	char cmd[512], out[256];
+	size_t n = cmdline_of(args, cmd, sizeof(cmd));
+
+	ebt_service_name_from_cmdline(cmd, n, out, sizeof(out));
 	assert_string_equal(out, want);
 }
 
@@ -95,13 +104,9 @@ static void test_process_titles(void **state)
 static bool launcher_dir(const char *args, char *dir, size_t dirsz)
 {
 	char cmd[512];
-	size_t n = strlen(args);
+	size_t n = cmdline_of(args, cmd, sizeof(cmd));
 
-	memcpy(cmd, args, n + 1);
-	for (size_t i = 0; i < n; i++)
-		if (cmd[i] == '|')
-			cmd[i] = '\0';
-	return ebt_boot_launcher_dir(cmd, n + 1, dir, dirsz);
+	return ebt_boot_launcher_dir(cmd, n, dir, dirsz);
 }
 
 /* Spring Boot run unpacked: which directory names the app. */
@@ -205,13 +210,9 @@ static void test_boot_app_name_from_directory(void **state)
 static bool spawned(const char *args)
 {
 	char cmd[512];
-	size_t n = strlen(args);
+	size_t n = cmdline_of(args, cmd, sizeof(cmd));
 
-	memcpy(cmd, args, n + 1);
-	for (size_t i = 0; i < n; i++)
-		if (cmd[i] == '|')
-			cmd[i] = '\0';
-	return ebt_cmdline_is_spawned_worker(cmd, n + 1);
+	return ebt_cmdline_is_spawned_worker(cmd, n);
 }
 
 /* uvicorn --workers 2: each worker is "python3 -c <spawn stub>", named
