@@ -290,7 +290,11 @@ def kind(s):
 
 
 @pytest.fixture(scope="module")
-def side_by_side(petclinic_jar, agent_jar, tempo, tmp_path_factory):
+def side_by_side(petclinic_jar, agent_jar, _tempo_shared, tmp_path_factory):
+    # module-scoped: takes the session's Tempo and heals it itself, as the
+    # function-scoped `tempo` fixture does for each test
+    tempo = _tempo_shared
+    tempo.heal()
     require_root()
     d = tmp_path_factory.mktemp("petclinic-agent")
     # The agent is configured by file: ebpftrace itself takes service.name
