@@ -2123,7 +2123,36 @@ struct proc_sweep {
 	__u32 shared; /* exec: 1 if a shared entry was kept */
 	__u32 n;      /* exec: real fds kept; the first EBT_LIST_FDS in fd */
 	__u32 fd[EBT_LIST_FDS];
+	struct file **fds; /* the fd loop: the current task's fd array */
 };
+
+/*
+ * Where a process's list of connections is not whole, its entries are
+ * found by a loop over its fd numbers when its fd table is at most this
+ * big: one pointer read per fd and one lookup per open fd, tens of
+ * microseconds for a few hundred fds, where a walk of ebt_conns' 65,536
+ * buckets takes about a millisecond. A bigger table is walked.
+ */
+#define EBT_FD_LOOP_MAX 8192u
+
+/* The current task's fd array and its size, or 0 when it is too big for
+ * the fd loop. */
+static __always_inline __u32 fd_loop_table(struct file ***fds)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 max = BPF_CORE_READ(task, files, fdt, max_fds);
+
+	*fds = BPF_CORE_READ(task, files, fdt, fd);
+	return max <= EBT_FD_LOOP_MAX && *fds ? max : 0;
+}
+
+/* Is fd open in the fd array? (Closed numbers need no lookup.) */
+static __always_inline bool fd_open_in(struct file **fds, __u32 fd)
+{
+	struct file *f = NULL;
+
+	return !bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) && f;
+}
 
 /* At exit every entry of the process goes; at exec those of the fds
  * that exec closed. A shared entry stays at exec: a kept alias may name
@@ -2187,6 +2216,30 @@ static __always_inline void exec_listed(__u32 tgid, struct ebt_proc_fds *l)
 	}
 }
 
+/* The fd loop's step at exec: what sweep_conn does for a real fd (the
+ * fds exec closed are no longer in the table, so every number is looked
+ * up). A deleted dup'd entry leaves its shared entry, which only a walk
+ * finds: noted as shared, so the list is not called whole. */
+static long exec_fd_step(__u32 fd, struct proc_sweep *ps)
+{
+	struct ebt_conn_key k = {.tgid = ps->tgid, .fd = fd};
+	struct ebt_conn_info *v = bpf_map_lookup_elem(&ebt_conns, &k);
+	__u32 i = ps->n;
+
+	if (!v)
+		return 0;
+	if (v->alias)
+		ps->shared = 1;
+	if (!fd_is_socket(fd)) {
+		bpf_map_delete_elem(&ebt_conns, &k);
+		return 0;
+	}
+	if (i < EBT_LIST_FDS)
+		ps->fd[i] = fd + 1;
+	ps->n = i + 1;
+	return 0;
+}
+
 /*
  * Exec closes the close-on-exec fds without a close(): the connections a
  * fork copied to a child that then runs another program (a process with
@@ -2199,6 +2252,7 @@ static __always_inline void exec_sweep(__u32 tgid)
 	struct ebt_proc_fds *l = bpf_map_lookup_elem(&ebt_proc_fds, &tgid);
 	__u32 flags = proc_fds_flags(tgid, l);
 	struct proc_sweep ps = {.tgid = tgid, .exec = 1};
+	__u32 max;
 
 	if (!gate_open(tgid))
 		return;
@@ -2206,7 +2260,11 @@ static __always_inline void exec_sweep(__u32 tgid)
 		exec_listed(tgid, l);
 		return;
 	}
-	bpf_for_each_map_elem(&ebt_conns, sweep_conn, &ps, 0);
+	max = fd_loop_table(&ps.fds);
+	if (max)
+		bpf_loop(max, exec_fd_step, &ps, 0);
+	else
+		bpf_for_each_map_elem(&ebt_conns, sweep_conn, &ps, 0);
 	relist(l, &ps, flags);
 }
 
@@ -2339,6 +2397,7 @@ struct fork_copy {
 	__u32 listed; /* the child has a list (struct ebt_proc_fds) */
 	__u32 n;      /* real fds copied; the first EBT_LIST_FDS in fd */
 	__u32 fd[EBT_LIST_FDS];
+	struct file **fds; /* the fd loop: the parent's fd array */
 };
 
 /* Dup'd entries (alias, shared) only when the child has a list: its exit
@@ -2386,6 +2445,29 @@ static __always_inline bool copy_fd(__u32 parent, __u32 child, __u32 fd)
 	return true;
 }
 
+/* The fd loop's step at a fork: what copy_conn does for the entry of an
+ * open fd (the fork runs in the parent: the table is the parent's). */
+static long fork_fd_step(__u32 fd, struct fork_copy *fc)
+{
+	struct ebt_conn_key pk = {.tgid = fc->parent, .fd = fd};
+	struct ebt_conn_info *v;
+	__u32 i = fc->n;
+
+	if (!fd_open_in(fc->fds, fd))
+		return 0;
+	if (!fc->listed) { /* dup'd entries only for a child with a list */
+		v = bpf_map_lookup_elem(&ebt_conns, &pk);
+		if (!v || v->alias)
+			return 0;
+	}
+	if (!copy_fd(fc->parent, fc->child, fd))
+		return 0;
+	if (i < EBT_LIST_FDS)
+		fc->fd[i] = fd + 1;
+	fc->n = i + 1;
+	return 0;
+}
+
 /* The copy by the parent's list, when it holds all its connections: a
  * few lookups instead of a walk of ebt_conns' 65,536 buckets (about a
  * millisecond). The child gets the list of what was copied. */
@@ -2428,7 +2510,7 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
 	struct fork_copy fc = {.parent = parent, .child = child};
 	struct ebt_proc_fds *l, cl = {};
-	__u32 flags;
+	__u32 flags, max;
 
 	if (!gate_open(parent))
 		return;
@@ -2441,7 +2523,11 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 		return;
 	cl.flags |= EBT_FDS_WALK;
 	fc.listed = !bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
-	bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
+	max = fd_loop_table(&fc.fds);
+	if (max)
+		bpf_loop(max, fork_fd_step, &fc, 0);
+	else
+		bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);
 	if (fc.listed && fc.n <= EBT_LIST_FDS)
 		list_copied(child, &fc);
 }

@@ -694,7 +694,11 @@ def test_exit_deletes_dup_entries(tracer, tmp_path, held):
 
 
 POOL_THEN_SPAWN = r"""
-import os, socket, subprocess, sys
+import os, resource, socket, subprocess, sys
+if sys.argv[3] == "big":  # an fd table of 16,384: BPF walks the map
+    resource.setrlimit(resource.RLIMIT_NOFILE, (12000, 12000))
+    os.dup2(0, 10000)
+    os.close(10000)
 ls = socket.socket()
 ls.bind(("127.0.0.1", 0))
 ls.listen(512)
@@ -719,11 +723,14 @@ sys.stdin.readline()
 """
 
 
-@pytest.mark.parametrize("held", [5, 200])
-def test_commands_spawned_by_a_process_with_many_connections(tracer, tmp_path, held):
+@pytest.mark.parametrize("held,table", [(5, "small"), (200, "small"),
+                                        (200, "big")])
+def test_commands_spawned_by_a_process_with_many_connections(tracer, tmp_path,
+                                                             held, table):
     """A process with a pool of connections (5 pairs: its list of fds holds
-    them; 200 pairs: the fork walks the connection map, and copies more than
-    userspace does) runs commands. Each fork copies the connections to the
+    them; 200 pairs: the fork loops over its fd numbers, or walks the
+    connection map where its fd table is too big for that, and copies more
+    than userspace does) runs commands. Each fork copies the connections to the
     child, and exec closes them (close-on-exec) without a close(): the
     child's entries go at its exec, none is left by the commands that exited,
     and the parent keeps all of its own. Before, every command left the
@@ -731,7 +738,7 @@ def test_commands_spawned_by_a_process_with_many_connections(tracer, tmp_path, h
     connection on the host was traced."""
     script = tmp_path / "pool_then_spawn.py"
     script.write_text(POOL_THEN_SPAWN)
-    p = subprocess.Popen(["python3", str(script), str(held), "30"],
+    p = subprocess.Popen(["python3", str(script), str(held), "30", table],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         child = int(p.stdout.readline())
