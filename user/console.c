@@ -272,6 +272,23 @@ static const char *attr_str(const struct ebt_span *s, const char *k)
 	return a && a->str ? a->str : "-";
 }
 
+/* The span's name, and for a client span the URL it called (url.full, as
+ * exported: query redaction applies), padded to the name column. */
+static void print_label(FILE *out, const struct ebt_span *s)
+{
+	const struct ebt_attr *url = s->kind == EBT_KIND_CLIENT
+		? ebt_span_find(s, "url.full") : NULL;
+	const char *name = s->name ? s->name : "";
+	int n;
+
+	if (url && url->str)
+		n = fprintf(out, "%s %s", name, url->str);
+	else
+		n = fprintf(out, "%s", name);
+	if (n >= 0 && n < 28)
+		fprintf(out, "%*s", 28 - n, "");
+}
+
 static void print_text(FILE *out, const struct ebt_span *s)
 {
 	const struct ebt_attr *code = ebt_span_find(s, "http.response.status_code");
@@ -285,13 +302,13 @@ static void print_text(FILE *out, const struct ebt_span *s)
 	ebt_hex(s->span_id, 8, sid);
 	if (!is_zero(s->parent_span_id, 8))
 		ebt_hex(s->parent_span_id, 8, pid);
+	fprintf(out, "%s.%03u %-6s ", when,
+		(unsigned)(s->start_ns / 1000000ULL % 1000),
+		s->kind == EBT_KIND_SERVER ? "SERVER" : "CLIENT");
+	print_label(out, s);
 	fprintf(out,
-		"%s.%03u %-6s %-28s %3" PRId64 " %8.3fms %-20s trace=%s "
-		"span=%s parent=%s peer=%s\n",
-		when, (unsigned)(s->start_ns / 1000000ULL % 1000),
-		s->kind == EBT_KIND_SERVER ? "SERVER" : "CLIENT",
-		s->name ? s->name : "", code ? code->num : 0,
-		(double)(s->end_ns - s->start_ns) / 1e6,
+		" %3" PRId64 " %8.3fms %-20s trace=%s span=%s parent=%s peer=%s\n",
+		code ? code->num : 0, (double)(s->end_ns - s->start_ns) / 1e6,
 		s->resource && s->resource->service_name
 			? s->resource->service_name : "-",
 		tid, sid, pid, attr_str(s, "network.peer.address"));

@@ -248,8 +248,9 @@ static const struct opt opts[] = {
 	{ .key = "format", .flag = "--format", .short_flag = 'f',
 	  .env = { "EBPFTRACE_FORMAT" }, .type = T_ENUM, .def = "text",
 	  .cmds = CMD_TRACE,
-	  .help = "console output: one line per span (text), one JSON "
-		  "object per span (json) or nothing (none)",
+	  .help = "console output: one line per span (text; a client "
+		  "span's line shows the URL it called), one JSON object "
+		  "per span (json) or nothing (none)",
 	  .off = FIELD(format, int), .choices = format_choices },
 	{ .key = "adopt_open_connections", .flag = "--adopt-open-connections",
 	  .env = { "EBPFTRACE_ADOPT_OPEN_CONNECTIONS" }, .type = T_BOOL,

@@ -342,6 +342,40 @@ static void test_span_json_escapes(void **state)
 	ebt_span_free(s);
 }
 
+/* The text line: a server span shows its name; a client span its method
+ * and the URL it called, as exported. */
+static void test_span_text_line(void **state)
+{
+	struct ebt_span *s = ebt_span_new();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ebt_span_set_name(s, "GET /users/{id}");
+	ebt_span_add_str(s, "url.full", "http://ignored.example/");
+	ebt_span_add_int(s, "http.response.status_code", 404);
+	s->kind = EBT_KIND_SERVER;
+	s->end_ns = 1500000;
+	ebt_console_span(f, EBT_FORMAT_TEXT, s);
+	ebt_span_free(s);
+	s = ebt_span_new();
+	ebt_span_set_name(s, "POST");
+	ebt_span_add_str(s, "url.full", "http://10.0.0.7:8080/orders?REDACTED");
+	ebt_span_add_int(s, "http.response.status_code", 201);
+	s->kind = EBT_KIND_CLIENT;
+	ebt_console_span(f, EBT_FORMAT_TEXT, s);
+	fclose(f);
+	assert_non_null(strstr(buf, " SERVER GET /users/{id}              404"
+				    "    1.500ms - "));
+	assert_null(strstr(buf, "ignored"));
+	assert_non_null(strstr(buf, " CLIENT POST http://10.0.0.7:8080/orders"
+				    "?REDACTED 201    0.000ms - "));
+	free(buf);
+	ebt_span_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_resource_values),
 		cmocka_unit_test(test_resource_strings_made_valid_utf8),
 		cmocka_unit_test(test_span_json_escapes),
+		cmocka_unit_test(test_span_text_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
