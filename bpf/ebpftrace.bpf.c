@@ -435,16 +435,22 @@ static __always_inline void fill_hdr(struct ebt_event_hdr *h, __u32 type,
 	h->conn_start_ns = start;
 }
 
-/* fd -> struct file of the current task, via its file table. */
-static __always_inline struct file *fd_to_file(__u32 fd)
+/* The file at fd in an fd array, or NULL. */
+static __always_inline struct file *file_at(struct file **fds, __u32 fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 	struct file *f = NULL;
 
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
 		return NULL;
 	return f;
+}
+
+/* fd -> struct file of the current task, via its file table. */
+static __always_inline struct file *fd_to_file(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+
+	return file_at(BPF_CORE_READ(task, files, fdt, fd), fd);
 }
 
 /* fd -> struct sock of the current task. */
@@ -2123,7 +2129,6 @@ struct proc_sweep {
 	__u32 shared; /* exec: 1 if a shared entry was kept */
 	__u32 n;      /* exec: real fds kept; the first EBT_LIST_FDS in fd */
 	__u32 fd[EBT_LIST_FDS];
-	struct file **fds; /* the fd loop: the current task's fd array */
 };
 
 /*
@@ -2135,23 +2140,29 @@ struct proc_sweep {
  */
 #define EBT_FD_LOOP_MAX 8192u
 
-/* The current task's fd array and its size, or 0 when it is too big for
- * the fd loop. */
-static __always_inline __u32 fd_loop_table(struct file ***fds)
+/* The current task's fd table. */
+static __always_inline struct fdtable *cur_fdt(void)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
-	__u32 max = BPF_CORE_READ(task, files, fdt, max_fds);
 
-	*fds = BPF_CORE_READ(task, files, fdt, fd);
-	return max <= EBT_FD_LOOP_MAX && *fds ? max : 0;
+	return BPF_CORE_READ(task, files, fdt);
 }
 
-/* Is fd open in the fd array? (Closed numbers need no lookup.) */
-static __always_inline bool fd_open_in(struct file **fds, __u32 fd)
+/* The number of steps of the fd loop over fdt, or 0 when it is too big
+ * for it (then the map is walked). */
+static __always_inline __u32 fd_loop_steps(struct fdtable *fdt)
 {
-	struct file *f = NULL;
+	__u32 max = BPF_CORE_READ(fdt, max_fds);
 
-	return !bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) && f;
+	return max <= EBT_FD_LOOP_MAX ? max : 0;
+}
+
+/* Note a kept or copied fd: counted, and listed while the list has room. */
+static __always_inline void note_fd(__u32 *n, __u32 *list, __u32 fd)
+{
+	if (*n < EBT_LIST_FDS)
+		list[*n] = fd + 1;
+	*n += 1;
 }
 
 /* At exit every entry of the process goes; at exec those of the fds
@@ -2160,8 +2171,6 @@ static __always_inline bool fd_open_in(struct file **fds, __u32 fd)
 static long sweep_conn(struct bpf_map *map, struct ebt_conn_key *k,
 		       struct ebt_conn_info *v, struct proc_sweep *ps)
 {
-	__u32 i = ps->n;
-
 	if (k->tgid != ps->tgid)
 		return 0;
 	if (ps->exec && (k->fd & EBT_SHARED_FD)) {
@@ -2169,9 +2178,7 @@ static long sweep_conn(struct bpf_map *map, struct ebt_conn_key *k,
 		return 0;
 	}
 	if (ps->exec && fd_is_socket(k->fd)) {
-		if (i < EBT_LIST_FDS)
-			ps->fd[i] = k->fd + 1;
-		ps->n = i + 1;
+		note_fd(&ps->n, ps->fd, k->fd);
 		return 0;
 	}
 	bpf_map_delete_elem(&ebt_conns, k);
@@ -2216,28 +2223,20 @@ static __always_inline void exec_listed(__u32 tgid, struct ebt_proc_fds *l)
 	}
 }
 
-/* The fd loop's step at exec: what sweep_conn does for a real fd (the
- * fds exec closed are no longer in the table, so every number is looked
- * up). A deleted dup'd entry leaves its shared entry, which only a walk
- * finds: noted as shared, so the list is not called whole. */
+/* The fd loop's step at exec: sweep_conn for a real fd (the fds exec
+ * closed are no longer in the table, so every number is looked up). A
+ * deleted dup'd entry leaves its shared entry, which only a walk finds:
+ * noted as shared, so the list is not called whole. */
 static long exec_fd_step(__u32 fd, struct proc_sweep *ps)
 {
 	struct ebt_conn_key k = {.tgid = ps->tgid, .fd = fd};
 	struct ebt_conn_info *v = bpf_map_lookup_elem(&ebt_conns, &k);
-	__u32 i = ps->n;
 
 	if (!v)
 		return 0;
 	if (v->alias)
 		ps->shared = 1;
-	if (!fd_is_socket(fd)) {
-		bpf_map_delete_elem(&ebt_conns, &k);
-		return 0;
-	}
-	if (i < EBT_LIST_FDS)
-		ps->fd[i] = fd + 1;
-	ps->n = i + 1;
-	return 0;
+	return sweep_conn((struct bpf_map *)&ebt_conns, &k, v, ps);
 }
 
 /*
@@ -2260,7 +2259,7 @@ static __always_inline void exec_sweep(__u32 tgid)
 		exec_listed(tgid, l);
 		return;
 	}
-	max = fd_loop_table(&ps.fds);
+	max = fd_loop_steps(cur_fdt());
 	if (max)
 		bpf_loop(max, exec_fd_step, &ps, 0);
 	else
@@ -2406,16 +2405,13 @@ static long copy_conn(struct bpf_map *map, struct ebt_conn_key *k,
 		      struct ebt_conn_info *v, struct fork_copy *fc)
 {
 	struct ebt_conn_key ck = {.tgid = fc->child, .fd = k->fd};
-	__u32 i = fc->n;
 
 	if (k->tgid != fc->parent ||
 	    (!fc->listed && (v->alias || (k->fd & EBT_SHARED_FD))) ||
 	    bpf_map_update_elem(&ebt_conns, &ck, v, BPF_NOEXIST) ||
 	    (k->fd & EBT_SHARED_FD))
 		return 0;
-	if (i < EBT_LIST_FDS)
-		fc->fd[i] = k->fd + 1;
-	fc->n = i + 1;
+	note_fd(&fc->n, fc->fd, k->fd);
 	return 0;
 }
 
@@ -2451,20 +2447,16 @@ static long fork_fd_step(__u32 fd, struct fork_copy *fc)
 {
 	struct ebt_conn_key pk = {.tgid = fc->parent, .fd = fd};
 	struct ebt_conn_info *v;
-	__u32 i = fc->n;
 
-	if (!fd_open_in(fc->fds, fd))
+	if (!file_at(fc->fds, fd))
 		return 0;
 	if (!fc->listed) { /* dup'd entries only for a child with a list */
 		v = bpf_map_lookup_elem(&ebt_conns, &pk);
 		if (!v || v->alias)
 			return 0;
 	}
-	if (!copy_fd(fc->parent, fc->child, fd))
-		return 0;
-	if (i < EBT_LIST_FDS)
-		fc->fd[i] = fd + 1;
-	fc->n = i + 1;
+	if (copy_fd(fc->parent, fc->child, fd))
+		note_fd(&fc->n, fc->fd, fd);
 	return 0;
 }
 
@@ -2510,6 +2502,7 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 {
 	struct fork_copy fc = {.parent = parent, .child = child};
 	struct ebt_proc_fds *l, cl = {};
+	struct fdtable *fdt;
 	__u32 flags, max;
 
 	if (!gate_open(parent))
@@ -2523,8 +2516,10 @@ static __always_inline void fork_conns(__u32 parent, __u32 child)
 		return;
 	cl.flags |= EBT_FDS_WALK;
 	fc.listed = !bpf_map_update_elem(&ebt_proc_fds, &child, &cl, BPF_ANY);
-	max = fd_loop_table(&fc.fds);
-	if (max)
+	fdt = cur_fdt();
+	max = fd_loop_steps(fdt);
+	fc.fds = BPF_CORE_READ(fdt, fd);
+	if (max && fc.fds)
 		bpf_loop(max, fork_fd_step, &fc, 0);
 	else
 		bpf_for_each_map_elem(&ebt_conns, copy_conn, &fc, 0);

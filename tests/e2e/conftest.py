@@ -34,16 +34,6 @@ def _shared(kind, tmp_path_factory):
     _started.remove(b)
 
 
-def _healed(b):
-    """A test gets the shared backend serving: if an earlier test left it
-    paused, stopped or hung, it is resumed or restarted here (and said on
-    stderr), so one failure does not fail every test after it."""
-    what = b.heal()
-    if what:
-        print(f"\n{b.name}: {what} before this test", file=sys.stderr)
-    return b
-
-
 @pytest.fixture(scope="session")
 def _tempo_shared(tmp_path_factory):
     yield from _shared(backends.Tempo, tmp_path_factory)
@@ -56,12 +46,17 @@ def _loki_shared(tmp_path_factory):
 
 @pytest.fixture
 def tempo(_tempo_shared):
-    return _healed(_tempo_shared)
+    """The session's Tempo, healed first: a test that left it paused,
+    stopped or hung does not fail every test after it."""
+    _tempo_shared.heal()
+    return _tempo_shared
 
 
 @pytest.fixture
 def loki(_loki_shared):
-    return _healed(_loki_shared)
+    """The session's Loki, healed first (see tempo)."""
+    _loki_shared.heal()
+    return _loki_shared
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -218,7 +218,8 @@ class Backend:
     def heal(self, ready_timeout=20):
         """Bring a shared backend back to serving after a test that
         paused, stopped or broke it, so one failure cannot fail every
-        later test. Returns what was done ('' when it was healthy)."""
+        later test. Returns what was done ('' when it was healthy), and
+        says it on stderr."""
         if self.running:
             os.kill(self.proc.pid, signal.SIGCONT)  # harmless when running
             self.paused = False
@@ -231,6 +232,7 @@ class Backend:
         else:
             why = "not running; restarted"
         self._spawn(120)
+        print(f"\n{self.name}: {why}", file=sys.stderr)
         return why
 
     def __enter__(self):
