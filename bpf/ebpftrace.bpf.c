@@ -2287,13 +2287,38 @@ static __always_inline void exit_listed(__u32 tgid, struct ebt_proc_fds *l)
 	}
 }
 
+/* The fd loop's step at exit: the entry of every fd number goes. Only
+ * for a process without shared entries, which no fd number names. */
+static long exit_fd_step(__u32 fd, struct proc_sweep *ps)
+{
+	struct ebt_conn_key k = {.tgid = ps->tgid, .fd = fd};
+
+	bpf_map_delete_elem(&ebt_conns, &k);
+	return 0;
+}
+
+/* The entries of a process whose list is not whole: by its fd numbers
+ * (the sched_process_exit tracepoint comes before exit_files(), so its
+ * table is still there, and an entry's fd is always below its size),
+ * unless it has shared entries or too big a table: then by a walk. */
+static __always_inline void exit_unlisted(struct proc_sweep *ps, __u32 flags)
+{
+	__u32 max = flags & EBT_FDS_SHARED ? 0 : fd_loop_steps(cur_fdt());
+
+	if (max)
+		bpf_loop(max, exit_fd_step, ps, 0);
+	else
+		bpf_for_each_map_elem(&ebt_conns, sweep_conn, ps, 0);
+}
+
 /*
- * An exited process's entries, all of them: found by its list, or by a
- * walk of ebt_conns where the list is not whole. Userspace deletes the
- * ones it knows too, but not the ones BPF alone made: dup'd fds (alias
- * and shared entries), and the copies a fork made of a parent's many
- * connections (more than userspace copies), which would otherwise fill
- * the map with every command a busy process spawns. Then the list goes.
+ * An exited process's entries, all of them: found by its list, or by its
+ * fd numbers or a walk of ebt_conns where the list is not whole.
+ * Userspace deletes the ones it knows too, but not the ones BPF alone
+ * made: dup'd fds (alias and shared entries), and the copies a fork made
+ * of a parent's many connections (more than userspace copies), which
+ * would otherwise fill the map with every command a busy process spawns.
+ * Then the list goes.
  */
 static __always_inline void exit_sweep(__u32 tgid, bool gate)
 {
@@ -2304,7 +2329,7 @@ static __always_inline void exit_sweep(__u32 tgid, bool gate)
 	if (l && !(flags & EBT_FDS_WALK))
 		exit_listed(tgid, l);
 	else if (gate && (l || flags))
-		bpf_for_each_map_elem(&ebt_conns, sweep_conn, &ps, 0);
+		exit_unlisted(&ps, flags);
 	bpf_map_delete_elem(&ebt_proc_fds, &tgid);
 	bpf_map_delete_elem(&ebt_proc_added, &tgid);
 }

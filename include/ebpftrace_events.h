@@ -116,12 +116,13 @@ _Static_assert(sizeof(struct ebt_conn_info) == 56, "conn_info layout");
  * the child, and its exit deletes its dup'd ones, by lookups instead of
  * walking the whole connection map. A connection that finds no free slot
  * counts in unlisted; EBT_FDS_WALK means the list does not hold them all:
- * either makes the process's forks and exit walk the map. Userspace, when
+ * either makes the process's forks, exec and exit loop over its fd numbers
+ * (or walk the map, see EBT_FD_LOOP_MAX in the BPF source). Userspace, when
  * it enters connections itself (adoption, fork copies), sets these flags
  * in a map of its own (ebt_proc_added, value: the flags), never in the
  * list, whose slots BPF takes and frees concurrently. EBT_FDS_SHARED: the
  * process has dup'd connection fds (shared entries), which its exit
- * deletes.
+ * deletes (by the list, else by a walk: no fd number names them).
  */
 #define EBT_LIST_FDS 14
 #define EBT_FDS_WALK 1u

@@ -708,6 +708,11 @@ for _ in range(int(sys.argv[1])):
     held.append(ls.accept()[0])
 for _ in range(int(sys.argv[2])):
     subprocess.run(["/bin/true"], check=True)
+for _ in range(10):  # forks that exit without an exec: their exit sweeps
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
 # a program that lives on: files it opens take the numbers exec freed
 child = subprocess.Popen([sys.executable, "-c",
     "import sys; fs = [open('/etc/hostname') for _ in range(8)]; "
@@ -732,8 +737,10 @@ def test_commands_spawned_by_a_process_with_many_connections(tracer, tmp_path,
     connection map where its fd table is too big for that, and copies more
     than userspace does) runs commands. Each fork copies the connections to the
     child, and exec closes them (close-on-exec) without a close(): the
-    child's entries go at its exec, none is left by the commands that exited,
-    and the parent keeps all of its own. Before, every command left the
+    child's entries go at its exec, none is left by the commands that exited
+    or by the forks that exited without an exec (their exit finds the copies
+    by their list, their fd numbers or a walk, as their fork did), and the
+    parent keeps all of its own. Before, every command left the
     copies userspace did not know of, until the map was full and no new
     connection on the host was traced."""
     script = tmp_path / "pool_then_spawn.py"
