@@ -284,8 +284,8 @@ static bool proc_thread_comm(uint32_t tgid, uint32_t tid, char out[16])
 
 /*
  * What a JVM thread is, from its name (cut to 15 bytes by the kernel):
- * the JDK's java.net.http.HttpClient default executor and selector
- * ("HttpClient-<n>-Worker-<m>", "HttpClient-<n>-SelectorManager"), or a
+ * one of an HTTP client library's own threads, which write the requests
+ * an application thread waits for (jvm_client_threads), or a
  * ForkJoinPool worker: the carriers of virtual threads
  * ("ForkJoinPool-1-worker-<n>") and the common pool. A carrier runs many
  * virtual threads in turn and one may resume on another carrier, so the
@@ -293,6 +293,17 @@ static bool proc_thread_comm(uint32_t tgid, uint32_t tid, char out[16])
  * per thread (names are read only for client requests of "java").
  */
 enum jvm_thread { JVM_OTHER, JVM_HTTP_CLIENT, JVM_POOL };
+
+/* Name prefixes of HTTP clients' I/O threads. Not OkHttp's dispatcher
+ * ("OkHttp <url>" during an enqueued call): the OpenTelemetry SDK's OTLP
+ * exporter writes from it, and its exports are no request's children. */
+static const char *const jvm_client_threads[] = {
+	"HttpClient-",	       /* JDK java.net.http: Worker, SelectorManager */
+	"reactor-http-",       /* Reactor Netty (Spring WebClient) */
+	"HttpClient@",	       /* Jetty HttpClient's pool */
+	"httpclient-dispat",   /* Apache HttpClient 5 async I/O dispatch */
+	"AsyncHttpClient-",    /* async-http-client */
+};
 
 #define THREAD_KIND_TTL_NS (300ULL * 1000000000ULL)
 
@@ -304,8 +315,12 @@ struct thread_kind {
 
 static enum jvm_thread jvm_kind_of_name(const char *comm)
 {
-	if (strncmp(comm, "HttpClient-", 11) == 0)
-		return JVM_HTTP_CLIENT;
+	size_t n = sizeof(jvm_client_threads) / sizeof(jvm_client_threads[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(comm, jvm_client_threads[i],
+			    strlen(jvm_client_threads[i])) == 0)
+			return JVM_HTTP_CLIENT;
 	if (strncmp(comm, "ForkJoinPool", 12) == 0)
 		return JVM_POOL;
 	return JVM_OTHER;

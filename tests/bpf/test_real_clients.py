@@ -336,24 +336,39 @@ def test_apache_httpclient5(tracer, target):
     exchanges(tracer, target.port, t0, want)
 
 
+JAVA_CALLS = ["okhttp", "apache", "okhttp", "okhttp-async", "reactor"]
+
+
 def test_java_server_calls_out(tracer, target):
-    """A JDK HttpServer handler calling out with OkHttp (which writes on
-    the calling thread) and Apache HttpClient: each call is a child of the
-    request being served."""
+    """A JDK HttpServer handler calling out with OkHttp and Apache
+    HttpClient (which write on the calling thread) and Reactor Netty
+    (Spring's WebClient: its event loop writes while the handler waits):
+    each call is a child of the request being served, Reactor's as the
+    only request in flight in the process. OkHttp's enqueue writes from
+    its dispatcher threads, which are not guessed at (the OpenTelemetry
+    SDK's exporter writes from them too): a root."""
     front = ReadyPeer(*java("serve", target.url))
     try:
         t0 = time.time_ns()
-        run(need("curl"), "-s", "-o", "/dev/null", front.url + "/call/okhttp",
-            "--next", "-s", "-o", "/dev/null", front.url + "/call/apache",
-            "--next", "-s", "-o", "/dev/null", front.url + "/call/okhttp")
-        outer = spans(tracer, SERVER, front.port, t0, 3)
+        args = []
+        for lib in JAVA_CALLS:
+            args += ["--next"] * bool(args) + ["-s", "-o", "/dev/null",
+                                                front.url + "/call/" + lib]
+        run(need("curl"), *args)
+        outer = spans(tracer, SERVER, front.port, t0, len(JAVA_CALLS))
         down, _ = exchanges(tracer, target.port, t0,
-                            [("GET", "/get/7", 200, None, 27)] * 3)
+                            [("GET", "/get/7", 200, None, 27)] * len(JAVA_CALLS))
     finally:
         front.stop()
-    for o, d in zip(outer, down):
+    for lib, o, d in zip(JAVA_CALLS, outer, down):
+        assert o.attrs["url.path"] == "/call/" + lib, o
         assert o.attrs["http.response.status_code"] == 200, o
+        inferred = d.attrs.get("ebpftrace.parent.inferred")
+        if lib == "okhttp-async":
+            assert not d.parent and d.trace_id != o.trace_id and not inferred, (d, o)
+            continue
         child_of(d, o)
+        assert inferred == ("only_server_span_in_flight" if lib == "reactor" else None), (lib, d)
 
 
 def newer_java():

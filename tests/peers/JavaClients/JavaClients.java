@@ -7,8 +7,11 @@
 //	                follows, 6 concurrent async calls; prints the statuses
 //	apache <base>   Apache HttpClient 5 classic, pooled: the same calls
 //	serve <base>    a JDK HttpServer (prints "READY <port>") whose /call/<lib>
-//	                handler calls <base>/get/7 with that library on its own
-//	                thread and answers 200 "called <status>"
+//	                handler calls <base>/get/7 with that library and answers
+//	                200 "called <status>": okhttp and apache on the handler's
+//	                thread; okhttp-async (enqueue) on OkHttp's dispatcher
+//	                threads and reactor (Reactor Netty, under Spring's
+//	                WebClient) on its event loop, the handler waiting
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -34,11 +37,13 @@ import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.io.entity.InputStreamEntity;
 import org.apache.hc.core5.http.io.entity.StringEntity;
+import reactor.netty.http.client.HttpClient;
 
 public class JavaClients {
     static final MediaType JSON = MediaType.get("application/json");
     static final OkHttpClient OK = new OkHttpClient();
     static final CloseableHttpClient APACHE = HttpClients.createDefault();
+    static final HttpClient REACTOR = HttpClient.create();
 
     static int ok(Request r) throws IOException {
         try (Response res = OK.newCall(r).execute()) {
@@ -128,15 +133,25 @@ public class JavaClients {
         return out;
     }
 
+    static int call(String path, String url) throws IOException {
+        if (path.endsWith("/okhttp"))
+            return ok(new Request.Builder().url(url).build());
+        if (path.endsWith("/okhttp-async"))
+            return okAsync(url);
+        if (path.endsWith("/reactor"))
+            return REACTOR.get().uri(url)
+                    .responseSingle((res, body) -> body.asString().map(b -> res.status().code()))
+                    .block();
+        return apache(new HttpGet(url));
+    }
+
     static void serve(String base) throws Exception {
         HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
         s.createContext("/call/", ex -> {
             int code;
             try {
-                code = ex.getRequestURI().getPath().endsWith("/okhttp")
-                        ? ok(new Request.Builder().url(base + "/get/7").build())
-                        : apache(new HttpGet(base + "/get/7"));
-            } catch (IOException e) {
+                code = call(ex.getRequestURI().getPath(), base + "/get/7");
+            } catch (IOException | RuntimeException e) {
                 code = 0;
             }
             byte[] body = ("called " + code + "\n").getBytes(StandardCharsets.US_ASCII);
