@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "htab.h"
+#include "jar_routes.h"
 #include "resource.h"
 #include "tracer.h"
 
@@ -1117,6 +1118,25 @@ static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
 	}
 }
 
+/* A server span's route: the mapping its app declares for the path (a
+ * Spring MVC jar's, as the OpenTelemetry Java agent reports it), else the
+ * path templated. */
+static void span_route(struct ebt_tracer *t, const struct ebt_conn *c,
+		       const char *method, const char *path, size_t plen,
+		       char *route, size_t n)
+{
+	const struct ebt_routes *r =
+		c->role == EBT_ROLE_SERVER
+			? ebt_resources_routes(t->resources, c->id.tgid)
+			: NULL;
+	const char *mapped = r ? ebt_routes_match(r, method, path, plen) : NULL;
+
+	if (mapped)
+		snprintf(route, n, "%s", mapped);
+	else
+		http_route_template(path, plen, route, n);
+}
+
 static struct ebt_span *build_span(struct ebt_tracer *t,
 				   const struct ebt_conn *c,
 				   const struct ebt_exchange *x,
@@ -1136,18 +1156,18 @@ static struct ebt_span *build_span(struct ebt_tracer *t,
 		memcpy(s->parent_span_id, x->parent_id, 8);
 	s->start_ns = (uint64_t)((int64_t)x->start_ns + t->mono_to_real_ns);
 	s->end_ns = (uint64_t)((int64_t)end + t->mono_to_real_ns);
+	s->resource = ebt_resource_ref(
+		ebt_resources_get(t->resources, c->id.tgid, c->comm));
 	http_split_target(x->target, &path, &plen, &query, &qlen);
 	route[0] = '\0'; /* CONNECT host:port has no path, no route */
 	if (plen)
-		http_route_template(path, plen, route, sizeof(route));
+		span_route(t, c, method, path, plen, route, sizeof(route));
 	set_name_status(s, c, method, route, m->status);
 	add_common(s, x, m, method);
 	if (c->role == EBT_ROLE_CLIENT)
 		add_client_attrs(t, s, c, x);
 	else
 		add_server_attrs(t, s, c, x, route);
-	s->resource = ebt_resource_ref(
-		ebt_resources_get(t->resources, c->id.tgid, c->comm));
 	return s;
 }
 

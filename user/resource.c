@@ -2,6 +2,7 @@
 /* Process metadata from /proc, turned into shared resource objects. */
 #include "resource.h"
 #include "boot_name.h"
+#include "jar_routes.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -30,6 +31,7 @@ struct ebt_resources {
 	struct ebt_cri *cri;  /* pod metadata; NULL: none (not owned) */
 	char node[256];       /* k8s.node.name */
 	struct ebt_k8s *k8s;  /* pods from the API server; NULL: none */
+	struct ebt_route_cache *routes; /* Spring MVC mappings by jar */
 };
 
 static void free_entry(void *v);
@@ -58,7 +60,8 @@ struct ebt_resources *ebt_resources_new(const char *extra)
 	rs->parents = htab_new(sizeof(uint32_t));
 	rs->progs = htab_new(sizeof(uint32_t));
 	rs->extra = extra ? strdup(extra) : NULL;
-	if (!rs->by_tgid || !rs->parents || !rs->progs ||
+	rs->routes = ebt_route_cache_new();
+	if (!rs->by_tgid || !rs->parents || !rs->progs || !rs->routes ||
 	    (extra && !rs->extra)) {
 		ebt_resources_free(rs);
 		return NULL;
@@ -96,6 +99,7 @@ void ebt_resources_free(struct ebt_resources *rs)
 	htab_free(rs->by_tgid, free_entry);
 	htab_free(rs->parents, NULL);
 	htab_free(rs->progs, free);
+	ebt_route_cache_free(rs->routes);
 	free(rs->extra);
 	free(rs);
 }
@@ -312,6 +316,33 @@ static bool java_opt_takes_value(const char *a)
 		if (strcmp(a, opts[i]) == 0)
 			return true;
 	return false;
+}
+
+/* The jar of `java [options] -jar app.jar`, in the NUL-separated
+ * command line cmd[0..len); NULL if it runs no jar. */
+static const char *java_jar_arg(const char *cmd, size_t len)
+{
+	const char *a = cmd, *end = cmd + len;
+	bool skip = false;
+
+	if (len == 0 || !memchr(cmd, '\0', len) ||
+	    strncmp(base_name(cmd), "java", 4) != 0)
+		return NULL;
+	for (a += strlen(a) + 1; a < end && memchr(a, '\0', (size_t)(end - a));
+	     a += strlen(a) + 1) {
+		if (skip) {
+			skip = false;
+		} else if (strcmp(a, "-jar") == 0) {
+			a += strlen(a) + 1;
+			return a < end && memchr(a, '\0', (size_t)(end - a)) ? a
+									       : NULL;
+		} else if (java_opt_takes_value(a)) {
+			skip = true;
+		} else if (a[0] != '-') {
+			return NULL; /* a main class */
+		}
+	}
+	return NULL;
 }
 
 static bool java_name(char **argv, int argc, char *out, size_t outsz)
@@ -596,6 +627,7 @@ struct res_entry {
 	bool cri_applied;     /* the CRI pod's attributes are in r */
 	bool pending;         /* in a container the CRI map did not know */
 	bool blind;           /* built with no /proc and no comm: "unknown" */
+	const struct ebt_routes *routes; /* its jar's mappings (rs->routes) */
 };
 
 static void free_entry(void *v)
@@ -691,6 +723,23 @@ static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
 		snprintf(out, outsz, "%s", name);
 }
 
+/* The Spring MVC mappings of the jar `java -jar` runs, read through the
+ * process's root or working directory (a container's file system). */
+static const struct ebt_routes *jar_routes(struct ebt_resources *rs,
+					   uint32_t pid, const char *cmd,
+					   size_t n)
+{
+	const char *jar = java_jar_arg(cmd, n);
+	char path[4200];
+
+	if (!jar || !jar[0])
+		return NULL;
+	snprintf(path, sizeof(path),
+		 jar[0] == '/' ? "/proc/%u/root%s" : "/proc/%u/cwd/%s", pid,
+		 jar);
+	return ebt_route_cache_get(rs->routes, path);
+}
+
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			uint32_t pid, const struct prog_src *ps)
 {
@@ -705,9 +754,11 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	}
 	ebt_service_name_from_cmdline(cmd, n > 0 ? (size_t)n : 0, e->proc,
 				      sizeof(e->proc));
-	if (ps->pid && n > 0)
+	if (ps->pid && n > 0) {
 		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
 				   sizeof(e->proc));
+		e->routes = jar_routes(rs, ps->pid, cmd, (size_t)n);
+	}
 	jvm_property(cmd, n > 0 ? (size_t)n : 0, e->jvm, sizeof(e->jvm));
 	free(buf);
 	if (e->proc[0] == '\0')
@@ -1015,6 +1066,14 @@ struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 	if (p && proc_gone(tgid))
 		return get_gone_execd(rs, tgid, p, comm);
 	return get_from(rs, tgid, tgid, &ps);
+}
+
+const struct ebt_routes *ebt_resources_routes(struct ebt_resources *rs,
+					     uint32_t tgid)
+{
+	struct res_entry *e = rs ? htab_get(rs->by_tgid, &tgid) : NULL;
+
+	return e ? e->routes : NULL;
 }
 
 void ebt_resources_note_exec(struct ebt_resources *rs, uint32_t tgid)

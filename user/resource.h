@@ -18,6 +18,12 @@ struct ebt_k8s;
 /* extra: "k=v,..." added to every resource (the tracer's own config). */
 struct ebt_resources *ebt_resources_new(const char *extra);
 void ebt_resources_free(struct ebt_resources *rs);
+
+/* The Spring MVC mappings of tgid's jar (jar_routes.h), once
+ * ebt_resources_get has seen it; NULL if it declares none. */
+struct ebt_routes;
+const struct ebt_routes *ebt_resources_routes(struct ebt_resources *rs,
+					     uint32_t tgid);
 /*
  * Pod metadata from a CRI client (not owned; NULL: none). node is
  * k8s.node.name; NULL: the NODE_NAME environment variable, else the host

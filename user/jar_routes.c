@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Spring MVC mappings read from a jar's class files (see jar_routes.h). */
+#include "jar_routes.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define ANNOT_DEPTH_MAX 8
+#define PATHS_MAX 8
+#define METHOD_MAPS_MAX 512
+#define CLASS_SIZE_MAX (4u << 20)
+#define ZIP_CLASSES_MAX 20000
+#define JAR_SIZE_MAX ((size_t)512 << 20)
+
+/* ---- a cursor over a class file; any read past its end sets bad ------- */
+
+struct cls {
+	const uint8_t *p;
+	size_t n, i;
+	bool bad;
+	uint32_t *cp; /* offset of each constant's tag byte; 0: none */
+	unsigned cp_count;
+};
+
+static const uint8_t *take(struct cls *c, size_t k)
+{
+	const uint8_t *q = c->p + c->i;
+
+	if (c->bad || k > c->n - c->i) {
+		c->bad = true;
+		return NULL;
+	}
+	c->i += k;
+	return q;
+}
+
+static unsigned u1(struct cls *c)
+{
+	const uint8_t *q = take(c, 1);
+
+	return q ? q[0] : 0;
+}
+
+static unsigned u2(struct cls *c)
+{
+	const uint8_t *q = take(c, 2);
+
+	return q ? (unsigned)q[0] << 8 | q[1] : 0;
+}
+
+static uint32_t u4(struct cls *c)
+{
+	const uint8_t *q = take(c, 4);
+
+	return q ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+			   (uint32_t)q[2] << 8 | q[3]
+		 : 0;
+}
+
+/* The text of constant idx if it is a Utf8 one. */
+static bool utf8(const struct cls *c, unsigned idx, const char **s,
+		 size_t *len)
+{
+	uint32_t off;
+
+	if (idx == 0 || idx >= c->cp_count || !(off = c->cp[idx]) ||
+	    c->p[off] != 1)
+		return false;
+	*len = (size_t)c->p[off + 1] << 8 | c->p[off + 2];
+	*s = (const char *)c->p + off + 3;
+	return true;
+}
+
+static bool utf8_is(const struct cls *c, unsigned idx, const char *want)
+{
+	const char *s;
+	size_t n;
+
+	return utf8(c, idx, &s, &n) && n == strlen(want) &&
+	       memcmp(s, want, n) == 0;
+}
+
+/* Bytes after the tag of each constant kind; 0: unknown (bad file). */
+static size_t cp_size(unsigned tag, struct cls *c)
+{
+	static const uint8_t fixed[21] = {
+		[3] = 4, [4] = 4, [5] = 8, [6] = 8, [7] = 2, [8] = 2,
+		[9] = 4, [10] = 4, [11] = 4, [12] = 4, [15] = 3, [16] = 2,
+		[17] = 4, [18] = 4, [19] = 2, [20] = 2,
+	};
+
+	if (tag == 1) {
+		size_t len = c->i + 2 <= c->n
+				     ? (size_t)c->p[c->i] << 8 | c->p[c->i + 1]
+				     : c->n;
+		return 2 + len;
+	}
+	return tag < 21 ? fixed[tag] : 0;
+}
+
+static bool read_pool(struct cls *c)
+{
+	c->cp_count = u2(c);
+	c->cp = calloc(c->cp_count ? c->cp_count : 1, sizeof(*c->cp));
+	if (!c->cp)
+		return false;
+	for (unsigned i = 1; i < c->cp_count && !c->bad; i++) {
+		size_t at = c->i;
+		unsigned tag = u1(c);
+		size_t k = cp_size(tag, c);
+
+		if (k == 0 || !take(c, k))
+			return false;
+		c->cp[i] = (uint32_t)at;
+		if (tag == 5 || tag == 6)
+			i++; /* a long or double takes two slots */
+	}
+	return !c->bad;
+}
+
+/* ---- annotations ------------------------------------------------------ */
+
+/* What one mapping annotation says. */
+struct mapping {
+	bool found;
+	bool client; /* on a class: a Feign client's interface, not routes */
+	unsigned methods;
+	unsigned n;
+	const char *path[PATHS_MAX];
+	size_t len[PATHS_MAX];
+};
+
+enum want { WANT_NONE, WANT_PATHS, WANT_METHODS };
+
+static const struct {
+	const char *name;
+	unsigned method;
+} method_names[] = {
+	{"GET", EBT_RM_GET},	   {"POST", EBT_RM_POST},
+	{"PUT", EBT_RM_PUT},	   {"DELETE", EBT_RM_DELETE},
+	{"PATCH", EBT_RM_PATCH}, {"HEAD", EBT_RM_HEAD},
+	{"OPTIONS", EBT_RM_OPTIONS}, {"TRACE", EBT_RM_TRACE},
+};
+
+static unsigned method_bit(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]);
+	     i++)
+		if (strlen(method_names[i].name) == n &&
+		    memcmp(method_names[i].name, s, n) == 0)
+			return method_names[i].method;
+	return 0;
+}
+
+static void want_value(const struct cls *c, struct mapping *m,
+		       enum want w, unsigned tag, unsigned a, unsigned b)
+{
+	const char *s;
+	size_t n;
+
+	if (w == WANT_PATHS && tag == 's' && m->n < PATHS_MAX &&
+	    utf8(c, a, &s, &n)) {
+		m->path[m->n] = s;
+		m->len[m->n++] = n;
+	} else if (w == WANT_METHODS && tag == 'e' && utf8(c, b, &s, &n)) {
+		m->methods |= method_bit(s, n);
+	}
+}
+
+static void annotation(struct cls *c, unsigned depth, struct mapping *m);
+
+static void element_value(struct cls *c, unsigned depth, struct mapping *m,
+			  enum want w)
+{
+	unsigned tag = u1(c), a, b = 0;
+
+	if (depth > ANNOT_DEPTH_MAX) {
+		c->bad = true;
+		return;
+	}
+	if (tag == '@') {
+		annotation(c, depth + 1, NULL);
+	} else if (tag == '[') {
+		for (unsigned k = u2(c); k > 0 && !c->bad; k--)
+			element_value(c, depth + 1, m, w);
+	} else if (strchr("BCDFIJSZsce", (int)tag) && tag) {
+		a = u2(c);
+		if (tag == 'e')
+			b = u2(c);
+		if (m)
+			want_value(c, m, w, tag, a, b);
+	} else {
+		c->bad = true;
+	}
+}
+
+/* The mapping annotations of Spring MVC, and the method each implies. */
+static const struct {
+	const char *desc;
+	unsigned method;
+} mapping_types[] = {
+	{"Lorg/springframework/web/bind/annotation/RequestMapping;", 0},
+	{"Lorg/springframework/web/bind/annotation/GetMapping;", EBT_RM_GET},
+	{"Lorg/springframework/web/bind/annotation/PostMapping;", EBT_RM_POST},
+	{"Lorg/springframework/web/bind/annotation/PutMapping;", EBT_RM_PUT},
+	{"Lorg/springframework/web/bind/annotation/DeleteMapping;",
+	 EBT_RM_DELETE},
+	{"Lorg/springframework/web/bind/annotation/PatchMapping;",
+	 EBT_RM_PATCH},
+};
+
+static int mapping_type(const struct cls *c, unsigned idx)
+{
+	for (size_t i = 0; i < sizeof(mapping_types) / sizeof(mapping_types[0]);
+	     i++)
+		if (utf8_is(c, idx, mapping_types[i].desc))
+			return (int)i;
+	return -1;
+}
+
+static enum want element_want(const struct cls *c, unsigned name, int type)
+{
+	if (type < 0)
+		return WANT_NONE;
+	if (utf8_is(c, name, "value") || utf8_is(c, name, "path"))
+		return WANT_PATHS;
+	return type == 0 && utf8_is(c, name, "method") ? WANT_METHODS
+							: WANT_NONE;
+}
+
+/* Spring Cloud OpenFeign: an interface whose mappings are the requests
+ * the app makes, not the ones it serves. */
+#define FEIGN_CLIENT "Lorg/springframework/cloud/openfeign/FeignClient;"
+
+/* One annotation; a mapping one fills *m (the first on an element). */
+static void annotation(struct cls *c, unsigned depth, struct mapping *m)
+{
+	unsigned desc = u2(c);
+	int type = mapping_type(c, desc);
+	struct mapping got = {0};
+
+	if (m && utf8_is(c, desc, FEIGN_CLIENT))
+		m->client = true;
+	if (!m || m->found)
+		type = -1;
+	for (unsigned k = u2(c); k > 0 && !c->bad; k--) {
+		unsigned name = u2(c);
+
+		element_value(c, depth, &got, element_want(c, name, type));
+	}
+	if (type >= 0 && !c->bad) {
+		got.client = m->client;
+		*m = got;
+		m->found = true;
+		m->methods |= mapping_types[type].method;
+	}
+}
+
+/* The attributes of a field, method or the class: a mapping among its
+ * visible annotations into *m (NULL: none wanted). */
+static void attributes(struct cls *c, struct mapping *m)
+{
+	for (unsigned k = u2(c); k > 0 && !c->bad; k--) {
+		unsigned name = u2(c);
+		uint32_t len = u4(c);
+		size_t end = c->i + len;
+
+		if (c->bad || len > c->n - c->i) {
+			c->bad = true;
+			return;
+		}
+		if (m && utf8_is(c, name, "RuntimeVisibleAnnotations"))
+			for (unsigned a = u2(c); a > 0 && !c->bad; a--)
+				annotation(c, 0, m);
+		if (c->i > end)
+			c->bad = true;
+		c->i = end;
+	}
+}
+
+/* ---- joining class and method mappings into routes -------------------- */
+
+static bool add_route(struct ebt_routes *r, unsigned methods, const char *p,
+		      size_t n)
+{
+	struct ebt_route *v;
+
+	if (r->n >= EBT_ROUTES_MAX)
+		return false;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 32;
+
+		v = realloc(r->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n].pattern = strndup(p, n);
+	if (!r->v[r->n].pattern)
+		return false;
+	r->v[r->n++].methods = methods;
+	return true;
+}
+
+/* Appends s[0..n) to buf at *at as one path part: one '/' between parts,
+ * none at the end. */
+static void put_part(char *buf, size_t *at, const char *s, size_t n)
+{
+	while (n && s[0] == '/')
+		s++, n--;
+	while (n && s[n - 1] == '/')
+		n--;
+	if (!n || *at + 1 + n >= EBT_ROUTE_LEN_MAX)
+		return;
+	buf[(*at)++] = '/';
+	memcpy(buf + *at, s, n);
+	*at += n;
+}
+
+/* A printable pattern without a property placeholder (${...}), which only
+ * the running app could resolve. */
+static bool usable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    (s[i] == '$' && i + 1 < n && s[i + 1] == '{'))
+			return false;
+	return true;
+}
+
+static void join(struct ebt_routes *r, const struct mapping *cm,
+		 const struct mapping *mm)
+{
+	unsigned np = cm->n ? cm->n : 1, nm = mm->n ? mm->n : 1;
+	unsigned methods = cm->methods | mm->methods;
+	char buf[EBT_ROUTE_LEN_MAX];
+
+	for (unsigned i = 0; i < np; i++) {
+		for (unsigned j = 0; j < nm; j++) {
+			size_t at = 0;
+
+			if (cm->n && !usable(cm->path[i], cm->len[i]))
+				continue;
+			if (mm->n && !usable(mm->path[j], mm->len[j]))
+				continue;
+			if (cm->n)
+				put_part(buf, &at, cm->path[i], cm->len[i]);
+			if (mm->n)
+				put_part(buf, &at, mm->path[j], mm->len[j]);
+			if (at == 0)
+				buf[at++] = '/';
+			add_route(r, methods, buf, at);
+		}
+	}
+}
+
+/* ---- a class file ----------------------------------------------------- */
+
+static bool skip_header(struct cls *c)
+{
+	if (u4(c) != 0xCAFEBABEu)
+		return false;
+	take(c, 4); /* minor, major */
+	if (!read_pool(c))
+		return false;
+	take(c, 6); /* access, this, super */
+	take(c, (size_t)u2(c) * 2);
+	return !c->bad;
+}
+
+static void members(struct cls *c, struct mapping *maps, unsigned *n)
+{
+	for (unsigned k = u2(c); k > 0 && !c->bad; k--) {
+		struct mapping m = {0};
+
+		take(c, 6); /* access, name, descriptor */
+		attributes(c, maps ? &m : NULL);
+		if (maps && m.found && *n < METHOD_MAPS_MAX)
+			maps[(*n)++] = m;
+	}
+}
+
+bool ebt_routes_from_class(const uint8_t *p, size_t n, struct ebt_routes *r)
+{
+	struct cls c = {.p = p, .n = n};
+	struct mapping cm = {0}, *maps = NULL;
+	unsigned nmaps = 0;
+	bool ok = false;
+
+	if (!skip_header(&c))
+		goto out;
+	members(&c, NULL, NULL); /* fields */
+	maps = calloc(METHOD_MAPS_MAX, sizeof(*maps));
+	if (!maps)
+		goto out;
+	members(&c, maps, &nmaps);
+	attributes(&c, &cm);
+	ok = !c.bad;
+	for (unsigned i = 0; ok && !cm.client && i < nmaps; i++)
+		join(r, &cm, &maps[i]);
+out:
+	free(maps);
+	free(c.cp);
+	return ok;
+}
+
+/* ---- a zip (jar, war) ------------------------------------------------- */
+
+static uint32_t le(const uint8_t *q, unsigned k)
+{
+	uint32_t v = 0;
+
+	while (k--)
+		v = v << 8 | q[k];
+	return v;
+}
+
+/* The end of central directory record: its offset, or 0 if none. */
+static size_t find_eocd(const uint8_t *p, size_t n)
+{
+	size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
+
+	for (size_t i = n >= 22 ? n - 22 : 0; n >= 22 && i + 1 > lo; i--) {
+		if (le(p + i, 4) == 0x06054b50u)
+			return i + 1; /* +1: 0 means none */
+		if (i == 0)
+			break;
+	}
+	return 0;
+}
+
+/* An application class: not the jars nested under BOOT-INF/lib or
+ * WEB-INF/lib (their names do not end in .class anyway). */
+static bool app_class(const char *name, size_t n)
+{
+	return n > 6 && memcmp(name + n - 6, ".class", 6) == 0 &&
+	       !(n > 13 && (memcmp(name, "BOOT-INF/lib/", 13) == 0 ||
+			    memcmp(name, "WEB-INF/lib/", 12) == 0));
+}
+
+static uint8_t *inflate_raw(const uint8_t *src, size_t n, size_t out_n)
+{
+	uint8_t *out = malloc(out_n ? out_n : 1);
+	z_stream z = {0};
+	int rc;
+
+	if (!out || inflateInit2(&z, -15) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)out_n;
+	rc = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END || z.total_out != out_n) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The class data of the central directory entry at e (46 bytes and its
+ * name are there). */
+static void zip_class(const uint8_t *p, size_t n, const uint8_t *e,
+		      struct ebt_routes *r)
+{
+	uint32_t method = le(e + 10, 2), csize = le(e + 20, 4);
+	uint32_t usize = le(e + 24, 4), off = le(e + 42, 4);
+	const uint8_t *data;
+	uint8_t *buf;
+	size_t at;
+
+	if (off > n || n - off < 30 || le(p + off, 4) != 0x04034b50u ||
+	    usize > CLASS_SIZE_MAX)
+		return;
+	at = (size_t)off + 30 + le(p + off + 26, 2) + le(p + off + 28, 2);
+	if (at > n || csize > n - at)
+		return;
+	data = p + at;
+	if (method == 0 && csize == usize) {
+		ebt_routes_from_class(data, usize, r);
+	} else if (method == 8 && (buf = inflate_raw(data, csize, usize))) {
+		ebt_routes_from_class(buf, usize, r);
+		free(buf);
+	}
+}
+
+bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r)
+{
+	size_t eocd = find_eocd(p, n), at, seen = 0;
+	uint32_t count, cd_off;
+
+	if (!eocd)
+		return false;
+	eocd--;
+	count = le(p + eocd + 10, 2);
+	cd_off = le(p + eocd + 16, 4);
+	if (cd_off > eocd)
+		return false;
+	at = cd_off;
+	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX; i++) {
+		size_t name_n, len;
+
+		if (eocd - at < 46 || le(p + at, 4) != 0x02014b50u)
+			break;
+		name_n = le(p + at + 28, 2);
+		len = 46 + name_n + le(p + at + 30, 2) + le(p + at + 32, 2);
+		if (eocd - at < len)
+			break;
+		if (app_class((const char *)p + at + 46, name_n)) {
+			zip_class(p, n, p + at, r);
+			seen++;
+		}
+		at += len;
+	}
+	return true;
+}
+
+bool ebt_routes_load(const char *path, struct ebt_routes *r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *m;
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size <= JAR_SIZE_MAX) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			ok = ebt_routes_from_zip(m, (size_t)st.st_size, r);
+			munmap(m, (size_t)st.st_size);
+		}
+	}
+	close(fd);
+	return ok;
+}
+
+void ebt_routes_free(struct ebt_routes *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].pattern);
+	free(r->v);
+	*r = (struct ebt_routes){0};
+}
+
+/* ---- matching a path as Spring's PathPattern does --------------------- */
+
+/* The next segment of s[*i..n) after its '/'; false at the end. */
+static bool next_seg(const char *s, size_t n, size_t *i, const char **seg,
+		     size_t *len)
+{
+	const char *slash;
+
+	if (*i >= n)
+		return false;
+	if (s[*i] == '/')
+		(*i)++;
+	*seg = s + *i;
+	slash = memchr(*seg, '/', n - *i);
+	*len = slash ? (size_t)(slash - *seg) : n - *i;
+	*i += *len;
+	return true;
+}
+
+/* Does path segment t match pattern segment s? A "{var}" (with or without
+ * a regex, with literal text around it) or "*" takes any non-empty
+ * segment that has that text around it; "?" any one character. */
+static bool seg_match(const char *s, size_t sn, const char *t, size_t tn)
+{
+	const char *open = memchr(s, '{', sn), *close;
+	const char *star = memchr(s, '*', sn);
+	size_t pre, post;
+
+	if (!open && !star) {
+		if (sn != tn)
+			return false;
+		for (size_t i = 0; i < sn; i++)
+			if (s[i] != t[i] && s[i] != '?')
+				return false;
+		return true;
+	}
+	if (open) {
+		close = memchr(open, '}', sn - (size_t)(open - s));
+		pre = (size_t)(open - s);
+		post = close ? sn - (size_t)(close - s) - 1 : 0;
+	} else {
+		pre = (size_t)(star - s);
+		post = sn - pre - 1;
+	}
+	return tn > pre + post && memcmp(s, t, pre) == 0 &&
+	       memcmp(s + sn - post, t + tn - post, post) == 0;
+}
+
+/* Spring's order: fewer variables and wildcards first, a catch-all ("**",
+ * "{*rest}") last, then the longer pattern. Lower is more specific. */
+static long specificity(const char *p)
+{
+	long vars = 0, catch_all = 0;
+
+	for (const char *q = p; *q; q++) {
+		if ((q[0] == '*' && q[1] == '*') || (q[0] == '{' && q[1] == '*'))
+			catch_all = 1;
+		else if (*q == '{' || *q == '*')
+			vars++;
+	}
+	return catch_all * 1000000 + vars * 1000 - (long)strlen(p);
+}
+
+/* Does the whole path match pattern p? */
+static bool path_match(const char *p, const char *path, size_t len)
+{
+	size_t pi = 0, ti = 0, pn = strlen(p), sn, tn;
+	const char *s, *t;
+
+	for (;;) {
+		bool more_p = next_seg(p, pn, &pi, &s, &sn);
+		bool more_t = next_seg(path, len, &ti, &t, &tn);
+
+		if (more_p && ((sn == 2 && memcmp(s, "**", 2) == 0) ||
+			       (sn > 2 && memcmp(s, "{*", 2) == 0)))
+			return pi >= pn; /* a catch-all ends a pattern */
+		if (!more_p || !more_t)
+			return more_p == more_t;
+		if (!seg_match(s, sn, t, tn))
+			return false;
+	}
+}
+
+const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
+			     const char *path, size_t len)
+{
+	unsigned bit = method_bit(method, strlen(method));
+	const char *best = NULL;
+	long best_spec = 0;
+
+	if (bit == EBT_RM_HEAD)
+		bit |= EBT_RM_GET; /* Spring answers HEAD with GET handlers */
+	for (size_t i = 0; r && i < r->n; i++) {
+		const struct ebt_route *e = &r->v[i];
+		long spec;
+
+		if (e->methods && !(e->methods & bit))
+			continue;
+		if (!path_match(e->pattern, path, len))
+			continue;
+		spec = specificity(e->pattern);
+		if (!best || spec < best_spec) {
+			best = e->pattern;
+			best_spec = spec;
+		}
+	}
+	return best;
+}
+
+/* ---- one read per jar ------------------------------------------------- */
+
+struct route_jar {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	struct ebt_routes routes;
+};
+
+struct ebt_route_cache {
+	struct route_jar jar[EBT_ROUTE_JARS_MAX];
+	size_t n;
+};
+
+struct ebt_route_cache *ebt_route_cache_new(void)
+{
+	return calloc(1, sizeof(struct ebt_route_cache));
+}
+
+static struct route_jar *jar_of(struct ebt_route_cache *rc,
+				const struct stat *st)
+{
+	for (size_t i = 0; i < rc->n; i++) {
+		struct route_jar *j = &rc->jar[i];
+
+		if (j->dev == st->st_dev && j->ino == st->st_ino &&
+		    j->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    j->mtime.tv_nsec == st->st_mtim.tv_nsec)
+			return j;
+	}
+	return NULL;
+}
+
+const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
+					     const char *path)
+{
+	struct route_jar *j;
+	struct stat st;
+
+	if (!rc || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	j = jar_of(rc, &st);
+	if (!j) {
+		if (rc->n >= EBT_ROUTE_JARS_MAX)
+			return NULL;
+		j = &rc->jar[rc->n++];
+		j->dev = st.st_dev;
+		j->ino = st.st_ino;
+		j->mtime = st.st_mtim;
+		ebt_routes_load(path, &j->routes);
+	}
+	return j->routes.n ? &j->routes : NULL;
+}
+
+void ebt_route_cache_free(struct ebt_route_cache *rc)
+{
+	if (!rc)
+		return;
+	for (size_t i = 0; i < rc->n; i++)
+		ebt_routes_free(&rc->jar[i].routes);
+	free(rc);
+}

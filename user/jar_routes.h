@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The routes a Spring MVC application declares, read from its jar.
+ *
+ * The OpenTelemetry Java agent names a server span by the mapping Spring
+ * matched (`GET /owners/{ownerId}`); from the path alone ebpftrace can
+ * only template it (`GET /owners/{id}`). The mappings are in the app's
+ * class files as annotations (@RequestMapping on the class, @GetMapping
+ * and the like on its methods), so they are read from the jar the JVM
+ * was started with (`java -jar app.jar`: its classes under
+ * BOOT-INF/classes/, WEB-INF/classes/ or the root), once per jar, and a
+ * request's path is matched against them as Spring would.
+ *
+ * Read only from the file on disk: nothing is asked of the process.
+ */
+#ifndef EBT_JAR_ROUTES_H
+#define EBT_JAR_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Request methods a mapping accepts (bits); 0 in a mapping: any. */
+enum {
+	EBT_RM_GET = 1 << 0,
+	EBT_RM_POST = 1 << 1,
+	EBT_RM_PUT = 1 << 2,
+	EBT_RM_DELETE = 1 << 3,
+	EBT_RM_PATCH = 1 << 4,
+	EBT_RM_HEAD = 1 << 5,
+	EBT_RM_OPTIONS = 1 << 6,
+	EBT_RM_TRACE = 1 << 7,
+};
+
+#define EBT_ROUTES_MAX 4096
+#define EBT_ROUTE_LEN_MAX 256
+
+struct ebt_route {
+	unsigned methods; /* EBT_RM_* bits; 0: any */
+	char *pattern;	  /* "/owners/{ownerId}/pets/new" */
+};
+
+struct ebt_routes {
+	struct ebt_route *v;
+	size_t n, cap;
+};
+
+/* Adds the mappings of one class file p[0..n) to r. False: not a class
+ * file (or a cut one); what it held before is kept. */
+bool ebt_routes_from_class(const uint8_t *p, size_t n, struct ebt_routes *r);
+
+/* Adds the mappings of every application class in the zip (jar or war)
+ * p[0..n). False: not a zip. */
+bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r);
+
+/* The same for the jar file at path (read whole, up to 512 MiB). */
+bool ebt_routes_load(const char *path, struct ebt_routes *r);
+
+/* The pattern that maps method (an upper-case token) and path[0..len) (no
+ * query), the most specific one as Spring picks it; NULL if none does. */
+const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
+			     const char *path, size_t len);
+
+void ebt_routes_free(struct ebt_routes *r);
+
+/* The routes of each jar file read so far (by device and inode: the
+ * replicas of one image share them), at most EBT_ROUTE_JARS_MAX jars. */
+#define EBT_ROUTE_JARS_MAX 64
+struct ebt_route_cache;
+
+struct ebt_route_cache *ebt_route_cache_new(void);
+
+/* The routes of the jar at path (read on first use); NULL if it cannot
+ * be read or declares none. Valid until the cache is freed. */
+const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
+					     const char *path);
+
+void ebt_route_cache_free(struct ebt_route_cache *rc);
+
+#endif
