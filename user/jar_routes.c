@@ -14,7 +14,10 @@
 #define PATHS_MAX 8
 #define METHOD_MAPS_MAX 512
 #define CLASS_SIZE_MAX (4u << 20)
-#define ZIP_CLASSES_MAX 20000
+/* A jar is read in the capture thread: a shaded jar holding every
+ * library's classes stops at these (a few tens of milliseconds). */
+#define ZIP_CLASSES_MAX 4000
+#define ZIP_INFLATED_MAX (16u << 20)
 #define JAR_SIZE_MAX ((size_t)512 << 20)
 
 /* ---- a cursor over a class file; any read past its end sets bad ------- */
@@ -435,13 +438,22 @@ static size_t find_eocd(const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* An application class: not the jars nested under BOOT-INF/lib or
- * WEB-INF/lib (their names do not end in .class anyway). */
+/* An application class: not in the jars nested under BOOT-INF/lib or
+ * WEB-INF/lib, nor Spring Boot's launcher at a fat jar's root. */
 static bool app_class(const char *name, size_t n)
 {
-	return n > 6 && memcmp(name + n - 6, ".class", 6) == 0 &&
-	       !(n > 13 && (memcmp(name, "BOOT-INF/lib/", 13) == 0 ||
-			    memcmp(name, "WEB-INF/lib/", 12) == 0));
+	static const char *const not_app[] = {
+		"BOOT-INF/lib/", "WEB-INF/lib/", "META-INF/",
+		"org/springframework/boot/loader/",
+	};
+
+	if (n <= 6 || memcmp(name + n - 6, ".class", 6) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(not_app) / sizeof(not_app[0]); i++)
+		if (n > strlen(not_app[i]) &&
+		    memcmp(name, not_app[i], strlen(not_app[i])) == 0)
+			return false;
+	return true;
 }
 
 static uint8_t *inflate_raw(const uint8_t *src, size_t n, size_t out_n)
@@ -470,7 +482,7 @@ static uint8_t *inflate_raw(const uint8_t *src, size_t n, size_t out_n)
 /* The class data of the central directory entry at e (46 bytes and its
  * name are there). */
 static void zip_class(const uint8_t *p, size_t n, const uint8_t *e,
-		      struct ebt_routes *r)
+		      struct ebt_routes *r, size_t *budget)
 {
 	uint32_t method = le(e + 10, 2), csize = le(e + 20, 4);
 	uint32_t usize = le(e + 24, 4), off = le(e + 42, 4);
@@ -479,8 +491,9 @@ static void zip_class(const uint8_t *p, size_t n, const uint8_t *e,
 	size_t at;
 
 	if (off > n || n - off < 30 || le(p + off, 4) != 0x04034b50u ||
-	    usize > CLASS_SIZE_MAX)
+	    usize > CLASS_SIZE_MAX || usize > *budget)
 		return;
+	*budget -= usize;
 	at = (size_t)off + 30 + le(p + off + 26, 2) + le(p + off + 28, 2);
 	if (at > n || csize > n - at)
 		return;
@@ -495,7 +508,7 @@ static void zip_class(const uint8_t *p, size_t n, const uint8_t *e,
 
 bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r)
 {
-	size_t eocd = find_eocd(p, n), at, seen = 0;
+	size_t eocd = find_eocd(p, n), at, seen = 0, budget = ZIP_INFLATED_MAX;
 	uint32_t count, cd_off;
 
 	if (!eocd)
@@ -516,7 +529,7 @@ bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r)
 		if (eocd - at < len)
 			break;
 		if (app_class((const char *)p + at + 46, name_n)) {
-			zip_class(p, n, p + at, r);
+			zip_class(p, n, p + at, r, &budget);
 			seen++;
 		}
 		at += len;
