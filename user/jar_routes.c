@@ -2,6 +2,7 @@
 /* Spring MVC mappings read from a jar's class files (see jar_routes.h). */
 #include "jar_routes.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,6 +676,83 @@ const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 	return best;
 }
 
+/* ---- an unpacked jar's directory --------------------------------------- */
+
+#define DIR_DEPTH_MAX 32
+
+struct dir_walk {
+	struct ebt_routes *r;
+	size_t budget, seen;
+};
+
+static void file_class(int at, const char *name, struct dir_walk *w)
+{
+	int fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	uint8_t *buf = NULL;
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size <= CLASS_SIZE_MAX &&
+	    (size_t)st.st_size <= w->budget &&
+	    (buf = malloc((size_t)st.st_size)) &&
+	    read(fd, buf, (size_t)st.st_size) == st.st_size) {
+		w->budget -= (size_t)st.st_size;
+		ebt_routes_from_class(buf, (size_t)st.st_size, w->r);
+	}
+	free(buf);
+	close(fd);
+}
+
+/* The class files under the directory fd (closed here), depth first. */
+static void dir_classes(int fd, unsigned depth, struct dir_walk *w)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) && w->seen < ZIP_CLASSES_MAX) {
+		size_t n = strlen(de->d_name);
+		int sub;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (n > 6 && strcmp(de->d_name + n - 6, ".class") == 0) {
+			w->seen++;
+			file_class(dirfd(d), de->d_name, w);
+		} else if (depth < DIR_DEPTH_MAX &&
+			   (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) &&
+			   (sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC)) >= 0) {
+			dir_classes(sub, depth + 1, w);
+		}
+	}
+	closedir(d);
+}
+
+bool ebt_routes_load_dir(const char *root, struct ebt_routes *r)
+{
+	static const char *const classes[] = {"BOOT-INF/classes",
+					      "WEB-INF/classes"};
+	struct dir_walk w = {.r = r, .budget = ZIP_INFLATED_MAX};
+	int top = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
+
+	if (top < 0)
+		return false;
+	for (size_t i = 0; i < 2 && fd < 0; i++)
+		fd = openat(top, classes[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(top);
+	if (fd < 0)
+		return false;
+	dir_classes(fd, 0, &w);
+	return true;
+}
+
 /* ---- one read per jar ------------------------------------------------- */
 
 struct route_jar {
@@ -714,7 +792,8 @@ const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
 	struct route_jar *j;
 	struct stat st;
 
-	if (!rc || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	if (!rc || stat(path, &st) != 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 		return NULL;
 	j = jar_of(rc, &st);
 	if (!j) {
@@ -724,7 +803,10 @@ const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
 		j->dev = st.st_dev;
 		j->ino = st.st_ino;
 		j->mtime = st.st_mtim;
-		ebt_routes_load(path, &j->routes);
+		if (S_ISDIR(st.st_mode))
+			ebt_routes_load_dir(path, &j->routes);
+		else
+			ebt_routes_load(path, &j->routes);
 	}
 	return j->routes.n ? &j->routes : NULL;
 }

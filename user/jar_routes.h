@@ -8,7 +8,8 @@
  * class files as annotations (@RequestMapping on the class, @GetMapping
  * and the like on its methods), so they are read from the jar the JVM
  * was started with (`java -jar app.jar`: its classes under
- * BOOT-INF/classes/, WEB-INF/classes/ or the root), once per jar, and a
+ * BOOT-INF/classes/, WEB-INF/classes/ or the root; or the directory a
+ * Spring Boot launcher runs in), once per jar, and a
  * request's path is matched against them as Spring would.
  *
  * Read only from the file on disk: nothing is asked of the process.
@@ -56,6 +57,11 @@ bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r);
 /* The same for the jar file at path (read whole, up to 512 MiB). */
 bool ebt_routes_load(const char *path, struct ebt_routes *r);
 
+/* The same for a jar unpacked at root (a buildpack image runs Spring
+ * Boot's JarLauncher there): the class files under its BOOT-INF/classes
+ * or WEB-INF/classes. */
+bool ebt_routes_load_dir(const char *root, struct ebt_routes *r);
+
 /* The pattern that maps method (an upper-case token) and path[0..len) (no
  * query), the most specific one as Spring picks it; NULL if none does. */
 const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
@@ -70,8 +76,9 @@ struct ebt_route_cache;
 
 struct ebt_route_cache *ebt_route_cache_new(void);
 
-/* The routes of the jar at path (read on first use); NULL if it cannot
- * be read or declares none. Valid until the cache is freed. */
+/* The routes of the jar at path, or of the unpacked jar if path is a
+ * directory (read on first use); NULL if it cannot be read or declares
+ * none. Valid until the cache is freed. */
 const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
 					     const char *path);
 

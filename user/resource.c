@@ -698,6 +698,14 @@ struct prog_src {
 	size_t args_len;
 };
 
+/* path as process pid sees it: through its root or working directory (a
+ * container's file system). */
+static void proc_path(uint32_t pid, const char *path, char *out, size_t n)
+{
+	snprintf(out, n, path[0] == '/' ? "/proc/%u/root%s" : "/proc/%u/cwd/%s",
+		 pid, path);
+}
+
 /*
  * A Spring Boot launcher run from the unpacked jar names the app by that
  * directory (boot_name.h), or by the jar a launcher was given as its class
@@ -712,9 +720,7 @@ static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
 	if (!ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
 		return;
 	dn = strlen(dir);
-	snprintf(root, sizeof(root), dir[0] == '/' ? "/proc/%u/root%s"
-						   : "/proc/%u/cwd/%s",
-		 pid, dir);
+	proc_path(pid, dir, root, sizeof(root));
 	if (dn > 4 && strcmp(dir + dn - 4, ".jar") == 0)
 		jar_name(dir, name, sizeof(name));
 	else if (!ebt_boot_app_name(root, name, sizeof(name)))
@@ -723,20 +729,21 @@ static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
 		snprintf(out, outsz, "%s", name);
 }
 
-/* The Spring MVC mappings of the jar `java -jar` runs, read through the
- * process's root or working directory (a container's file system). */
-static const struct ebt_routes *jar_routes(struct ebt_resources *rs,
+/* The Spring MVC mappings of the jar `java -jar` runs, or of the unpacked
+ * jar a Spring Boot launcher runs in (or the jar it was given). */
+static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 					   uint32_t pid, const char *cmd,
 					   size_t n)
 {
 	const char *jar = java_jar_arg(cmd, n);
-	char path[4200];
+	char dir[1024], path[4200];
 
-	if (!jar || !jar[0])
+	if (jar && jar[0])
+		proc_path(pid, jar, path, sizeof(path));
+	else if (ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
+		proc_path(pid, dir, path, sizeof(path));
+	else
 		return NULL;
-	snprintf(path, sizeof(path),
-		 jar[0] == '/' ? "/proc/%u/root%s" : "/proc/%u/cwd/%s", pid,
-		 jar);
 	return ebt_route_cache_get(rs->routes, path);
 }
 
@@ -757,7 +764,7 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	if (ps->pid && n > 0) {
 		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
 				   sizeof(e->proc));
-		e->routes = jar_routes(rs, ps->pid, cmd, (size_t)n);
+		e->routes = app_routes(rs, ps->pid, cmd, (size_t)n);
 	}
 	jvm_property(cmd, n > 0 ? (size_t)n : 0, e->jvm, sizeof(e->jvm));
 	free(buf);

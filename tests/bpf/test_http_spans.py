@@ -1,5 +1,7 @@
 """HTTP spans from real servers and clients, traced by the real BPF programs."""
 import json
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -9,7 +11,7 @@ import pytest
 
 from lib.bpfmaps import conn_entries, leaked_conn_entries, leaked_dup_entries, leaked_fd_lists
 from lib.peers import PEERS, curl, run_client
-from lib.tracer import SKEW
+from lib.tracer import ROOT, SKEW
 
 
 
@@ -114,7 +116,10 @@ public class JarLauncher {
 def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path, maven):
     """`java org.springframework.boot.loader.launch.JarLauncher` in the
     unpacked jar (Paketo and layered images) names only the launcher: the
-    service is the app's Maven artifactId, else its Start-Class."""
+    service is the app's Maven artifactId, else its Start-Class. The
+    routes are the mappings of its BOOT-INF/classes (here the test app's
+    compiled OwnerController, with the artifactId), else the templated
+    path."""
     src = tmp_path / "JarLauncher.java"
     src.write_text(BOOT_LAUNCHER)
     subprocess.run(["javac", "-d", str(tmp_path), str(src)], check=True, timeout=120)
@@ -128,6 +133,10 @@ def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path
         pom.mkdir(parents=True)
         (pom / "pom.properties").write_text("artifactId=spring-petclinic\n"
                                             "groupId=org.springframework.samples\n")
+        pkg = tmp_path / "BOOT-INF" / "classes" / "org" / "springframework" / "samples" / "petclinic"
+        pkg.mkdir(parents=True)
+        shutil.copy(os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_jar_routes",
+                                 "owner_controller.class"), pkg / "OwnerController.class")
     p = subprocess.Popen(["java", "-Xshare:auto", "org.springframework.boot.loader.launch.JarLauncher"],
                          cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     try:
@@ -135,7 +144,7 @@ def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path
         assert curl(f"http://127.0.0.1:{port}/owners/7") == 200
         (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
         assert s.service == ("spring-petclinic" if maven else "PetClinicApplication"), s
-        assert s.name == "GET /owners/{id}"
+        assert s.name == ("GET /owners/{ownerId}" if maven else "GET /owners/{id}"), s
     finally:
         p.kill()
         p.wait()

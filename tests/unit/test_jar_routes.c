@@ -281,6 +281,31 @@ static void test_petclinic_jar(void **state)
 	assert_int_equal(r.n, 0);
 }
 
+/* A jar unpacked as a buildpack image runs it: BOOT-INF/classes/... */
+static void test_unpacked_jar_directory(void **state)
+{
+	char root[] = "/tmp/ebt_routes_XXXXXX", cmd[512];
+	struct ebt_route_cache *rc = ebt_route_cache_new();
+	const struct ebt_routes *r;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(cmd, sizeof(cmd),
+		 "d=%s/BOOT-INF/classes/org/example/web && mkdir -p $d && "
+		 "cp " SEEDS "owner_controller.class $d/A.class && "
+		 "cp " SEEDS "vet_controller.class %s/BOOT-INF/classes/B.class",
+		 root, root);
+	assert_int_equal(system(cmd), 0);
+	r = ebt_route_cache_get(rc, root);
+	assert_non_null(r);
+	assert_string_equal(match(r, "GET", "/owners/3"), "/owners/{ownerId}");
+	assert_string_equal(match(r, "GET", "/owners/2/vets"),
+			    "/owners/{ownerId}/vets");
+	snprintf(cmd, sizeof(cmd), "rm -r %s", root);
+	assert_int_equal(system(cmd), 0);
+	ebt_route_cache_free(rc);
+}
+
 static void add(struct ebt_routes *r, unsigned methods, const char *p)
 {
 	r->v = realloc(r->v, (r->n + 1) * sizeof(*r->v));
@@ -341,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_cut_or_foreign_bytes_are_no_class),
 		cmocka_unit_test(test_feign_client_mappings_are_no_routes),
 		cmocka_unit_test(test_petclinic_jar),
+		cmocka_unit_test(test_unpacked_jar_directory),
 		cmocka_unit_test(test_most_specific_pattern_wins),
 		cmocka_unit_test(test_cache_reads_a_jar_once),
 	};
