@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -425,17 +424,53 @@ static uint32_t le(const uint8_t *q, unsigned k)
 	return v;
 }
 
-/* The end of central directory record: its offset, or 0 if none. */
-static size_t find_eocd(const uint8_t *p, size_t n)
-{
-	size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
+/* A zip in memory (mem), or in a file read piece by piece with pread:
+ * never mapped, since a jar cut short while it is read (a deploy
+ * copying over it) would kill the mapping's reader with SIGBUS. */
+struct zsrc {
+	const uint8_t *mem;
+	int fd;
+	size_t n;
+};
 
-	for (size_t i = n >= 22 ? n - 22 : 0; n >= 22 && i + 1 > lo; i--) {
-		if (le(p + i, 4) == 0x06054b50u)
-			return i + 1; /* +1: 0 means none */
-		if (i == 0)
-			break;
+#define ZIP_TAIL_MAX (22 + 65535)
+#define ZIP_CD_MAX (64u << 20)
+
+/* k bytes at off: in mem, or read into buf (room for k); NULL if out of
+ * the zip or unreadable. */
+static const uint8_t *zget(const struct zsrc *z, size_t off, size_t k,
+			   uint8_t *buf)
+{
+	if (off > z->n || k > z->n - off)
+		return NULL;
+	if (z->mem)
+		return z->mem + off;
+	return buf && pread(z->fd, buf, k, (off_t)off) == (ssize_t)k ? buf
+								    : NULL;
+}
+
+/* As zget, into a new buffer when reading (*owned: to free). */
+static const uint8_t *zget_alloc(const struct zsrc *z, size_t off, size_t k,
+				 uint8_t **owned)
+{
+	const uint8_t *q;
+
+	*owned = z->mem ? NULL : malloc(k ? k : 1);
+	q = zget(z, off, k, *owned);
+	if (!q) {
+		free(*owned);
+		*owned = NULL;
 	}
+	return q;
+}
+
+/* The end of central directory record in t[0..n): its offset + 1, or 0
+ * if none. */
+static size_t find_eocd(const uint8_t *t, size_t n)
+{
+	for (size_t i = n >= 22 ? n - 22 + 1 : 0; i > 0; i--)
+		if (le(t + i - 1, 4) == 0x06054b50u)
+			return i;
 	return 0;
 }
 
@@ -480,80 +515,100 @@ static uint8_t *inflate_raw(const uint8_t *src, size_t n, size_t out_n)
 	return out;
 }
 
-/* The class data of the central directory entry at e (46 bytes and its
- * name are there). */
-static void zip_class(const uint8_t *p, size_t n, const uint8_t *e,
+/* The class of the central directory entry e (46 bytes and its name). */
+static void zip_class(const struct zsrc *z, const uint8_t *e,
 		      struct ebt_routes *r, size_t *budget)
 {
 	uint32_t method = le(e + 10, 2), csize = le(e + 20, 4);
 	uint32_t usize = le(e + 24, 4), off = le(e + 42, 4);
-	const uint8_t *data;
-	uint8_t *buf;
-	size_t at;
+	uint8_t lbuf[30], *owned, *buf;
+	const uint8_t *lh = zget(z, off, 30, lbuf), *data;
 
-	if (off > n || n - off < 30 || le(p + off, 4) != 0x04034b50u ||
-	    usize > CLASS_SIZE_MAX || usize > *budget)
+	if (!lh || le(lh, 4) != 0x04034b50u || usize > CLASS_SIZE_MAX ||
+	    usize > *budget || csize > CLASS_SIZE_MAX + 1024)
 		return;
 	*budget -= usize;
-	at = (size_t)off + 30 + le(p + off + 26, 2) + le(p + off + 28, 2);
-	if (at > n || csize > n - at)
+	data = zget_alloc(z, (size_t)off + 30 + le(lh + 26, 2) + le(lh + 28, 2),
+			  csize, &owned);
+	if (!data)
 		return;
-	data = p + at;
 	if (method == 0 && csize == usize) {
 		ebt_routes_from_class(data, usize, r);
 	} else if (method == 8 && (buf = inflate_raw(data, csize, usize))) {
 		ebt_routes_from_class(buf, usize, r);
 		free(buf);
 	}
+	free(owned);
 }
 
-bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r)
+/* The classes the central directory cd[0..n) lists. */
+static void zip_entries(const struct zsrc *z, const uint8_t *cd, size_t n,
+			uint32_t count, struct ebt_routes *r)
 {
-	size_t eocd = find_eocd(p, n), at, seen = 0, budget = ZIP_INFLATED_MAX;
-	uint32_t count, cd_off;
+	size_t at = 0, seen = 0, budget = ZIP_INFLATED_MAX;
 
-	if (!eocd)
-		return false;
-	eocd--;
-	count = le(p + eocd + 10, 2);
-	cd_off = le(p + eocd + 16, 4);
-	if (cd_off > eocd)
-		return false;
-	at = cd_off;
 	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX; i++) {
 		size_t name_n, len;
 
-		if (eocd - at < 46 || le(p + at, 4) != 0x02014b50u)
+		if (n - at < 46 || le(cd + at, 4) != 0x02014b50u)
 			break;
-		name_n = le(p + at + 28, 2);
-		len = 46 + name_n + le(p + at + 30, 2) + le(p + at + 32, 2);
-		if (eocd - at < len)
+		name_n = le(cd + at + 28, 2);
+		len = 46 + name_n + le(cd + at + 30, 2) + le(cd + at + 32, 2);
+		if (n - at < len)
 			break;
-		if (app_class((const char *)p + at + 46, name_n)) {
-			zip_class(p, n, p + at, r, &budget);
+		if (app_class((const char *)cd + at + 46, name_n)) {
+			zip_class(z, cd + at, r, &budget);
 			seen++;
 		}
 		at += len;
 	}
+}
+
+static bool zip_routes(const struct zsrc *z, struct ebt_routes *r)
+{
+	size_t tn = z->n < ZIP_TAIL_MAX ? z->n : ZIP_TAIL_MAX, eocd;
+	uint8_t *tail_owned, *cd_owned;
+	const uint8_t *tail = zget_alloc(z, z->n - tn, tn, &tail_owned), *cd;
+	uint32_t count, cd_size, cd_off;
+
+	if (!tail || !(eocd = find_eocd(tail, tn))) {
+		free(tail_owned);
+		return false;
+	}
+	count = le(tail + eocd - 1 + 10, 2);
+	cd_size = le(tail + eocd - 1 + 12, 4);
+	cd_off = le(tail + eocd - 1 + 16, 4);
+	free(tail_owned);
+	if (cd_size > ZIP_CD_MAX)
+		return false;
+	cd = zget_alloc(z, cd_off, cd_size, &cd_owned);
+	if (!cd)
+		return false;
+	zip_entries(z, cd, cd_size, count, r);
+	free(cd_owned);
 	return true;
+}
+
+bool ebt_routes_from_zip(const uint8_t *p, size_t n, struct ebt_routes *r)
+{
+	struct zsrc z = {.mem = p, .fd = -1, .n = n};
+
+	return p && zip_routes(&z, r);
 }
 
 bool ebt_routes_load(const char *path, struct ebt_routes *r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct zsrc z = {.fd = fd};
 	struct stat st;
-	void *m;
 	bool ok = false;
 
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (size_t)st.st_size <= JAR_SIZE_MAX) {
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m != MAP_FAILED) {
-			ok = ebt_routes_from_zip(m, (size_t)st.st_size, r);
-			munmap(m, (size_t)st.st_size);
-		}
+		z.n = (size_t)st.st_size;
+		ok = zip_routes(&z, r);
 	}
 	close(fd);
 	return ok;
@@ -680,14 +735,16 @@ const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 
 #define DIR_DEPTH_MAX 32
 
+#define DIR_ENTRIES_MAX 100000
+
 struct dir_walk {
 	struct ebt_routes *r;
-	size_t budget, seen;
+	size_t budget, seen, entries; /* bytes left; classes, entries read */
 };
 
 static void file_class(int at, const char *name, struct dir_walk *w)
 {
-	int fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
 	uint8_t *buf = NULL;
 
@@ -715,7 +772,8 @@ static void dir_classes(int fd, unsigned depth, struct dir_walk *w)
 		close(fd);
 		return;
 	}
-	while ((de = readdir(d)) && w->seen < ZIP_CLASSES_MAX) {
+	while (w->seen < ZIP_CLASSES_MAX && w->entries++ < DIR_ENTRIES_MAX &&
+	       (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		int sub;
 
