@@ -64,6 +64,7 @@ struct ebt_config {
 	enum http_query_mode query_mode;
 	char *ignore_paths[EBT_MAX_FILTERS]; /* url.path globs: no span */
 	unsigned n_ignore_paths;
+	bool routes_from_jar; /* http.route from a Spring MVC jar's mappings */
 
 	/* traces */
 	int sampler;         /* enum ebt_sampler_kind (sampler.h) */

@@ -54,6 +54,8 @@ int ebt_tracer_init(struct ebt_tracer *t, const struct ebt_config *cfg,
 		ebt_tracer_fini(t);
 		return -1;
 	}
+	if (!cfg->routes_from_jar)
+		ebt_resources_no_routes(t->resources);
 	return 0;
 }
 

@@ -321,6 +321,17 @@ static const struct opt opts[] = {
 	  LIST(ignore_paths, n_ignore_paths, char *), .max = 256,
 	  .valid = valid_path_glob, .expect = PATH_GLOB_EXPECT },
 
+	{ .key = "http.routes_from_jar", .flag = "--http-routes-from-jar",
+	  .env = { "EBPFTRACE_HTTP_ROUTES_FROM_JAR" }, .type = T_BOOL,
+	  .def = "true", .cmds = CMD_TRACE,
+	  .help = "name a JVM's server spans by the routes its Spring MVC "
+		  "code declares (GET /owners/{ownerId}, as the OpenTelemetry "
+		  "Java agent does), read from the jar it runs (java -jar, or "
+		  "a Spring Boot launcher's unpacked jar) once per jar; false, "
+		  "or a path no mapping matches: the path templated "
+		  "(GET /owners/{id})",
+	  .off = FIELD(routes_from_jar, bool) },
+
 	/* ---- traces ---- */
 	{ .key = "traces.sampler", .flag = "--traces-sampler",
 	  .env = { "OTEL_TRACES_SAMPLER" }, .type = T_ENUM,

@@ -71,6 +71,12 @@ struct ebt_resources *ebt_resources_new(const char *extra)
 	return rs;
 }
 
+void ebt_resources_no_routes(struct ebt_resources *rs)
+{
+	ebt_route_cache_free(rs->routes);
+	rs->routes = NULL;
+}
+
 void ebt_resources_set_cri(struct ebt_resources *rs, struct ebt_cri *cri,
 			   const char *node)
 {
@@ -738,6 +744,8 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 	const char *jar = java_jar_arg(cmd, n);
 	char dir[1024], path[4200];
 
+	if (!rs->routes)
+		return NULL;
 	if (jar && jar[0])
 		proc_path(pid, jar, path, sizeof(path));
 	else if (ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))

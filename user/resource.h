@@ -19,6 +19,9 @@ struct ebt_k8s;
 struct ebt_resources *ebt_resources_new(const char *extra);
 void ebt_resources_free(struct ebt_resources *rs);
 
+/* Read no jar's routes (http.routes_from_jar false). */
+void ebt_resources_no_routes(struct ebt_resources *rs);
+
 /* The Spring MVC mappings of tgid's jar (jar_routes.h), once
  * ebt_resources_get has seen it; NULL if it declares none. */
 struct ebt_routes;
