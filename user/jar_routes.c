@@ -614,8 +614,11 @@ bool ebt_routes_load(const char *path, struct ebt_routes *r)
 	return ok;
 }
 
+static void free_tree(struct ebt_rnode *nd);
+
 void ebt_routes_free(struct ebt_routes *r)
 {
+	free_tree(r->root);
 	for (size_t i = 0; i < r->n; i++)
 		free(r->v[i].pattern);
 	free(r->v);
@@ -705,30 +708,215 @@ static bool path_match(const char *p, const char *path, size_t len)
 	}
 }
 
+/* ---- an index: the patterns' segments as a tree ------------------------ */
+
+/* A pattern segment; its children are the next segments of the patterns
+ * through it, literal ones sorted for a binary search. */
+struct ebt_rnode {
+	const char *seg;
+	size_t len;
+	struct ebt_rnode **lit, **pat; /* literal / variable children */
+	size_t n_lit, n_pat;
+	uint32_t *ends, *rest; /* routes ending here / with a catch-all next */
+	size_t n_ends, n_rest;
+};
+
+static bool is_literal(const char *s, size_t n)
+{
+	return !memchr(s, '{', n) && !memchr(s, '*', n) && !memchr(s, '?', n);
+}
+
+static bool is_catch_all(const char *s, size_t n)
+{
+	return (n == 2 && memcmp(s, "**", 2) == 0) ||
+	       (n > 2 && memcmp(s, "{*", 2) == 0);
+}
+
+static bool push_idx(uint32_t **v, size_t *n, uint32_t idx)
+{
+	uint32_t *m = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!m)
+		return false;
+	m[(*n)++] = idx;
+	*v = m;
+	return true;
+}
+
+/* The child of nd for segment s[0..n), made if new. */
+static struct ebt_rnode *child(struct ebt_rnode *nd, const char *s, size_t n)
+{
+	bool lit = is_literal(s, n);
+	struct ebt_rnode ***kids = lit ? &nd->lit : &nd->pat, **m, *c;
+	size_t *nk = lit ? &nd->n_lit : &nd->n_pat;
+
+	for (size_t i = 0; i < *nk; i++)
+		if ((*kids)[i]->len == n && memcmp((*kids)[i]->seg, s, n) == 0)
+			return (*kids)[i];
+	if (!(m = realloc(*kids, (*nk + 1) * sizeof(*m))))
+		return NULL;
+	*kids = m;
+	if (!(c = calloc(1, sizeof(*c))))
+		return NULL;
+	c->seg = s;
+	c->len = n;
+	m[(*nk)++] = c;
+	return c;
+}
+
+static bool index_route(struct ebt_rnode *root, const char *p, uint32_t idx)
+{
+	struct ebt_rnode *nd = root;
+	size_t i = 0, pn = strlen(p), sn;
+	const char *s;
+
+	while (next_seg(p, pn, &i, &s, &sn)) {
+		if (is_catch_all(s, sn)) /* only last: else it never matches */
+			return i < pn || push_idx(&nd->rest, &nd->n_rest, idx);
+		if (!(nd = child(nd, s, sn)))
+			return false;
+	}
+	return push_idx(&nd->ends, &nd->n_ends, idx);
+}
+
+static int seg_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return memcmp(a, b, an);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct ebt_rnode *x = *(struct ebt_rnode *const *)a;
+	const struct ebt_rnode *y = *(struct ebt_rnode *const *)b;
+
+	return seg_cmp(x->seg, x->len, y->seg, y->len);
+}
+
+static void sort_tree(struct ebt_rnode *nd)
+{
+	if (nd->n_lit > 1)
+		qsort(nd->lit, nd->n_lit, sizeof(*nd->lit), node_cmp);
+	for (size_t i = 0; i < nd->n_lit; i++)
+		sort_tree(nd->lit[i]);
+	for (size_t i = 0; i < nd->n_pat; i++)
+		sort_tree(nd->pat[i]);
+}
+
+static void free_tree(struct ebt_rnode *nd)
+{
+	if (!nd)
+		return;
+	for (size_t i = 0; i < nd->n_lit; i++)
+		free_tree(nd->lit[i]);
+	for (size_t i = 0; i < nd->n_pat; i++)
+		free_tree(nd->pat[i]);
+	free(nd->lit);
+	free(nd->pat);
+	free(nd->ends);
+	free(nd->rest);
+	free(nd);
+}
+
+bool ebt_routes_index(struct ebt_routes *r)
+{
+	free_tree(r->root);
+	r->root = calloc(1, sizeof(*r->root));
+	for (size_t i = 0; r->root && i < r->n; i++) {
+		if (!index_route(r->root, r->v[i].pattern, (uint32_t)i)) {
+			free_tree(r->root);
+			r->root = NULL;
+		}
+	}
+	if (r->root)
+		sort_tree(r->root);
+	return r->root != NULL;
+}
+
+/* ---- matching --------------------------------------------------------- */
+
+struct best {
+	const struct ebt_routes *r;
+	unsigned bit;
+	size_t idx; /* r->n: none yet */
+	long spec;
+};
+
+/* Route idx matches the path: the more specific, or the first of equals. */
+static void consider(struct best *b, size_t idx)
+{
+	const struct ebt_route *e = &b->r->v[idx];
+	long spec;
+
+	if (e->methods && !(e->methods & b->bit))
+		return;
+	spec = specificity(e->pattern);
+	if (b->idx == b->r->n || spec < b->spec ||
+	    (spec == b->spec && idx < b->idx)) {
+		b->idx = idx;
+		b->spec = spec;
+	}
+}
+
+static const struct ebt_rnode *find_lit(const struct ebt_rnode *nd,
+					const char *t, size_t tn)
+{
+	size_t lo = 0, hi = nd->n_lit;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = seg_cmp(nd->lit[mid]->seg, nd->lit[mid]->len, t, tn);
+
+		if (c == 0)
+			return nd->lit[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The patterns below nd that match path[ti..len). */
+static void walk(const struct ebt_rnode *nd, const char *path, size_t len,
+		 size_t ti, struct best *b)
+{
+	const struct ebt_rnode *lit;
+	const char *t;
+	size_t tn;
+
+	for (size_t i = 0; i < nd->n_rest; i++)
+		consider(b, nd->rest[i]);
+	if (!next_seg(path, len, &ti, &t, &tn)) {
+		for (size_t i = 0; i < nd->n_ends; i++)
+			consider(b, nd->ends[i]);
+		return;
+	}
+	if ((lit = find_lit(nd, t, tn)))
+		walk(lit, path, len, ti, b);
+	for (size_t i = 0; i < nd->n_pat; i++)
+		if (seg_match(nd->pat[i]->seg, nd->pat[i]->len, t, tn))
+			walk(nd->pat[i], path, len, ti, b);
+}
+
 const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 			     const char *path, size_t len)
 {
-	unsigned bit = method_bit(method, strlen(method));
-	const char *best = NULL;
-	long best_spec = 0;
+	struct best b = {.r = r, .bit = method_bit(method, strlen(method))};
 
-	if (bit == EBT_RM_HEAD)
-		bit |= EBT_RM_GET; /* Spring answers HEAD with GET handlers */
-	for (size_t i = 0; r && i < r->n; i++) {
-		const struct ebt_route *e = &r->v[i];
-		long spec;
-
-		if (e->methods && !(e->methods & bit))
-			continue;
-		if (!path_match(e->pattern, path, len))
-			continue;
-		spec = specificity(e->pattern);
-		if (!best || spec < best_spec) {
-			best = e->pattern;
-			best_spec = spec;
-		}
-	}
-	return best;
+	if (!r)
+		return NULL;
+	if (b.bit == EBT_RM_HEAD)
+		b.bit |= EBT_RM_GET; /* Spring answers HEAD with GET handlers */
+	b.idx = r->n;
+	if (r->root)
+		walk(r->root, path, len, 0, &b);
+	else
+		for (size_t i = 0; i < r->n; i++)
+			if (path_match(r->v[i].pattern, path, len))
+				consider(&b, i);
+	return b.idx < r->n ? r->v[b.idx].pattern : NULL;
 }
 
 /* ---- an unpacked jar's directory --------------------------------------- */
@@ -865,6 +1053,7 @@ const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
 			ebt_routes_load_dir(path, &j->routes);
 		else
 			ebt_routes_load(path, &j->routes);
+		ebt_routes_index(&j->routes);
 	}
 	return j->routes.n ? &j->routes : NULL;
 }

@@ -41,9 +41,12 @@ struct ebt_route {
 	char *pattern;	  /* "/owners/{ownerId}/pets/new" */
 };
 
+struct ebt_rnode;
+
 struct ebt_routes {
 	struct ebt_route *v;
 	size_t n, cap;
+	struct ebt_rnode *root; /* ebt_routes_index: a tree of segments */
 };
 
 /* Adds the mappings of one class file p[0..n) to r. False: not a class
@@ -62,8 +65,15 @@ bool ebt_routes_load(const char *path, struct ebt_routes *r);
  * or WEB-INF/classes. */
 bool ebt_routes_load_dir(const char *root, struct ebt_routes *r);
 
+/* Indexes r for ebt_routes_match: a tree of the patterns' segments, so a
+ * path is compared with the patterns it can match, not with all (about
+ * 33 ns a route without it). Routes added after it are not indexed: call
+ * it again. False: out of memory (matching then compares with all). */
+bool ebt_routes_index(struct ebt_routes *r);
+
 /* The pattern that maps method (an upper-case token) and path[0..len) (no
- * query), the most specific one as Spring picks it; NULL if none does. */
+ * query), the most specific one as Spring picks it (the first added among
+ * equals); NULL if none does. */
 const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 			     const char *path, size_t len);
 

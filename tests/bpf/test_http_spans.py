@@ -11,7 +11,7 @@ import pytest
 
 from lib.bpfmaps import conn_entries, leaked_conn_entries, leaked_dup_entries, leaked_fd_lists
 from lib.peers import PEERS, curl, run_client
-from lib.tracer import ROOT, SKEW
+from lib.tracer import ROOT, SKEW, Tracer
 
 
 
@@ -112,14 +112,11 @@ public class JarLauncher {
 """
 
 
-@pytest.mark.parametrize("maven", [True, False], ids=["artifactId", "Start-Class"])
-def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path, maven):
-    """`java org.springframework.boot.loader.launch.JarLauncher` in the
-    unpacked jar (Paketo and layered images) names only the launcher: the
-    service is the app's Maven artifactId, else its Start-Class. The
-    routes are the mappings of its BOOT-INF/classes (here the test app's
-    compiled OwnerController, with the artifactId), else the templated
-    path."""
+def unpacked_boot_app(tmp_path, maven):
+    """A Spring Boot jar unpacked as a buildpack image runs it, started by
+    its launcher (BOOT_LAUNCHER); with maven, it has a pom.properties and
+    the test app's compiled OwnerController under BOOT-INF/classes.
+    Returns the JVM and its port."""
     src = tmp_path / "JarLauncher.java"
     src.write_text(BOOT_LAUNCHER)
     subprocess.run(["javac", "-d", str(tmp_path), str(src)], check=True, timeout=120)
@@ -139,13 +136,39 @@ def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path
                                  "owner_controller.class"), pkg / "OwnerController.class")
     p = subprocess.Popen(["java", "-Xshare:auto", "org.springframework.boot.loader.launch.JarLauncher"],
                          cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    return p, int(p.stdout.readline())
+
+
+@pytest.mark.parametrize("maven", [True, False], ids=["artifactId", "Start-Class"])
+def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path, maven):
+    """`java org.springframework.boot.loader.launch.JarLauncher` in the
+    unpacked jar (Paketo and layered images) names only the launcher: the
+    service is the app's Maven artifactId, else its Start-Class. The
+    routes are the mappings of its BOOT-INF/classes (here the test app's
+    compiled OwnerController, with the artifactId), else the templated
+    path."""
+    p, port = unpacked_boot_app(tmp_path, maven)
     try:
-        port = int(p.stdout.readline())
         assert curl(f"http://127.0.0.1:{port}/owners/7") == 200
         (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
         assert s.service == ("spring-petclinic" if maven else "PetClinicApplication"), s
         assert s.name == ("GET /owners/{ownerId}" if maven else "GET /owners/{id}"), s
+        assert s.attrs["http.route"] == s.name[4:]
     finally:
+        p.kill()
+        p.wait()
+
+
+def test_routes_from_jar_off(tmp_path):
+    """--http-routes-from-jar=false: the same app's path is templated."""
+    p, port = unpacked_boot_app(tmp_path, True)
+    t = Tracer("--pid", str(p.pid), "--http-routes-from-jar=false").start()
+    try:
+        assert curl(f"http://127.0.0.1:{port}/owners/7") == 200
+        (s,) = t.wait_for(lambda x: x.kind == 2)
+        assert s.name == "GET /owners/{id}", s
+    finally:
+        t.stop()
         p.kill()
         p.wait()
 

@@ -6,7 +6,8 @@
  * route read is a printable pattern that starts with '/' and fits
  * EBT_ROUTE_LEN_MAX; matching paths made from the input against them
  * returns one of them or NULL, and a pattern matches its own text when it
- * has no variable or wildcard.
+ * has no variable or wildcard; the index (ebt_routes_index) answers as
+ * comparing with every pattern does.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +47,27 @@ static void check_routes(const struct ebt_routes *r, const uint8_t *data,
 	}
 }
 
+/* The index gives what comparing with every pattern gives. */
+static void check_index(struct ebt_routes *r, const uint8_t *data,
+			size_t size)
+{
+	struct ebt_routes linear = *r;
+	const char *path = (const char *)data;
+	size_t plen = strnlen(path, size < 512 ? size : 512);
+
+	linear.root = NULL;
+	if (!ebt_routes_index(r))
+		return;
+	CHECK(ebt_routes_match(r, "GET", path, plen) ==
+	      ebt_routes_match(&linear, "GET", path, plen));
+	for (size_t i = 0; i < r->n; i++) {
+		const char *p = r->v[i].pattern;
+
+		CHECK(ebt_routes_match(r, "POST", p, strlen(p)) ==
+		      ebt_routes_match(&linear, "POST", p, strlen(p)));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ebt_routes r = {0};
@@ -53,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ebt_routes_from_class(data, size, &r);
 	ebt_routes_from_zip(data, size, &r);
 	check_routes(&r, data, size);
+	check_index(&r, data, size);
 	ebt_routes_free(&r);
 	return 0;
 }

@@ -314,8 +314,11 @@ static void add(struct ebt_routes *r, unsigned methods, const char *p)
 	r->v[r->n++].pattern = strdup(p);
 }
 
+static void specific(const struct ebt_routes *r);
+
 /* Spring's choice among patterns that all match: fewer variables and
- * wildcards, a catch-all last, then the longer pattern. */
+ * wildcards, a catch-all last, then the longer pattern; the same with
+ * the index as without. */
 static void test_most_specific_pattern_wins(void **state)
 {
 	struct ebt_routes r = {0};
@@ -328,6 +331,26 @@ static void test_most_specific_pattern_wins(void **state)
 	add(&r, 0, "/owners/{id:\\d+}.json");
 	add(&r, 0, "/docs/*.html");
 	add(&r, 0, "/a?c");
+	add(&r, 0, "/owners/{id:\\d+}.json"); /* equal to the 5th: not taken */
+	add(&r, EBT_RM_POST, "/owners/{ownerId}/pets");
+	add(&r, EBT_RM_POST, "/owners/new/pets");
+	for (int indexed = 0; indexed < 2; indexed++) {
+		if (indexed)
+			assert_true(ebt_routes_index(&r));
+		specific(&r);
+	}
+	assert_null(ebt_routes_match(NULL, "GET", "/", 1));
+	ebt_routes_free(&r);
+}
+
+static void specific(const struct ebt_routes *rr)
+{
+	const struct ebt_routes r = *rr;
+
+	assert_string_equal(match(&r, "POST", "/owners/new/pets"),
+			    "/owners/new/pets");
+	assert_string_equal(match(&r, "POST", "/owners/5/pets"),
+			    "/owners/{ownerId}/pets");
 	assert_string_equal(match(&r, "GET", "/owners/new"), "/owners/new");
 	assert_string_equal(match(&r, "GET", "/owners/5"), "/owners/{ownerId}");
 	assert_string_equal(match(&r, "POST", "/owners/5"), "/**");
@@ -339,8 +362,6 @@ static void test_most_specific_pattern_wins(void **state)
 	assert_string_equal(match(&r, "GET", "/files/a/b/c"), "/files/{*rest}");
 	assert_string_equal(match(&r, "GET", "/abc"), "/a?c");
 	assert_string_equal(match(&r, "GET", "/"), "/**");
-	assert_null(ebt_routes_match(NULL, "GET", "/", 1));
-	ebt_routes_free(&r);
 }
 
 static void test_cache_reads_a_jar_once(void **state)
