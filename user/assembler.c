@@ -1119,20 +1119,24 @@ static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
 }
 
 /* A server span's route: the mapping its app declares for the path (a
- * Spring MVC jar's, as the OpenTelemetry Java agent reports it), else the
- * path templated. */
+ * Spring MVC jar's, under its context path, as the OpenTelemetry Java
+ * agent reports it), else the path templated. */
 static void span_route(struct ebt_tracer *t, const struct ebt_conn *c,
 		       const char *method, const char *path, size_t plen,
 		       char *route, size_t n)
 {
+	const char *ctx = "", *mapped = NULL;
 	const struct ebt_routes *r =
 		c->role == EBT_ROLE_SERVER
-			? ebt_resources_routes(t->resources, c->id.tgid)
+			? ebt_resources_routes(t->resources, c->id.tgid, &ctx)
 			: NULL;
-	const char *mapped = r ? ebt_routes_match(r, method, path, plen) : NULL;
+	size_t cn = strlen(ctx);
 
+	if (r && plen >= cn && memcmp(path, ctx, cn) == 0 &&
+	    (plen == cn || path[cn] == '/'))
+		mapped = ebt_routes_match(r, method, path + cn, plen - cn);
 	if (mapped)
-		snprintf(route, n, "%s", mapped);
+		snprintf(route, n, "%s%s", ctx, mapped);
 	else
 		http_route_template(path, plen, route, n);
 }

@@ -413,6 +413,64 @@ out:
 	return ok;
 }
 
+/* ---- the app's context path ------------------------------------------- */
+
+void ebt_context_path(const char *v, size_t n, char *out)
+{
+	size_t at = 0;
+
+	while (n && (*v == ' ' || *v == '\t' || *v == '/'))
+		v++, n--;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' ||
+		     v[n - 1] == '/'))
+		n--;
+	out[0] = '\0';
+	if (!n || n + 2 > EBT_CONTEXT_PATH_MAX || !usable(v, n) ||
+	    memchr(v, ' ', n))
+		return;
+	out[at++] = '/';
+	memcpy(out + at, v, n);
+	out[at + n] = '\0';
+}
+
+/* One "key = value" (or "key: value") line of a properties text. */
+static bool property_line(const char *l, size_t n, const char *key,
+			  const char **v, size_t *vn)
+{
+	size_t k = strlen(key), i;
+
+	while (n && (*l == ' ' || *l == '\t'))
+		l++, n--;
+	if (n <= k || memcmp(l, key, k) != 0)
+		return false;
+	for (i = k; i < n && (l[i] == ' ' || l[i] == '\t'); i++)
+		;
+	if (i == n || (l[i] != '=' && l[i] != ':'))
+		return false;
+	*v = l + i + 1;
+	*vn = n - i - 1;
+	return true;
+}
+
+bool ebt_properties_context_path(const char *text, size_t n, char *out)
+{
+	const char *v = NULL;
+	size_t vn = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(text + i, '\n', n - i);
+		size_t ln = nl ? (size_t)(nl - text) - i : n - i;
+
+		property_line(text + i, ln, "server.servlet.context-path", &v,
+			      &vn); /* the last one counts */
+		i += ln + 1;
+	}
+	if (v)
+		ebt_context_path(v, vn, out);
+	return out[0] != '\0';
+}
+
 /* ---- a zip (jar, war) ------------------------------------------------- */
 
 static uint32_t le(const uint8_t *q, unsigned k)
@@ -515,52 +573,81 @@ static uint8_t *inflate_raw(const uint8_t *src, size_t n, size_t out_n)
 	return out;
 }
 
-/* The class of the central directory entry e (46 bytes and its name). */
-static void zip_class(const struct zsrc *z, const uint8_t *e,
-		      struct ebt_routes *r, size_t *budget)
+/* The data of the central directory entry e (46 bytes and its name),
+ * inflated (a new buffer, *len bytes); NULL if it cannot be read. */
+static uint8_t *zip_read(const struct zsrc *z, const uint8_t *e,
+			 size_t *budget, size_t *len)
 {
 	uint32_t method = le(e + 10, 2), csize = le(e + 20, 4);
 	uint32_t usize = le(e + 24, 4), off = le(e + 42, 4);
-	uint8_t lbuf[30], *owned, *buf;
+	uint8_t lbuf[30], *owned, *out = NULL;
 	const uint8_t *lh = zget(z, off, 30, lbuf), *data;
 
 	if (!lh || le(lh, 4) != 0x04034b50u || usize > CLASS_SIZE_MAX ||
 	    usize > *budget || csize > CLASS_SIZE_MAX + 1024)
-		return;
+		return NULL;
 	*budget -= usize;
 	data = zget_alloc(z, (size_t)off + 30 + le(lh + 26, 2) + le(lh + 28, 2),
 			  csize, &owned);
 	if (!data)
-		return;
-	if (method == 0 && csize == usize) {
-		ebt_routes_from_class(data, usize, r);
-	} else if (method == 8 && (buf = inflate_raw(data, csize, usize))) {
-		ebt_routes_from_class(buf, usize, r);
-		free(buf);
-	}
+		return NULL;
+	if (method == 0 && csize == usize && (out = malloc(usize ? usize : 1)))
+		memcpy(out, data, usize);
+	else if (method == 8)
+		out = inflate_raw(data, csize, usize);
 	free(owned);
+	*len = usize;
+	return out;
 }
 
-/* The classes the central directory cd[0..n) lists. */
+/* The app's application.properties: where its classes are. */
+static bool app_properties(const char *name, size_t n)
+{
+	static const char *const at[] = {
+		"BOOT-INF/classes/application.properties",
+		"WEB-INF/classes/application.properties",
+		"application.properties",
+	};
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (n == strlen(at[i]) && memcmp(name, at[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* The class files and the context path the central directory cd[0..n)
+ * lists. */
 static void zip_entries(const struct zsrc *z, const uint8_t *cd, size_t n,
 			uint32_t count, struct ebt_routes *r)
 {
-	size_t at = 0, seen = 0, budget = ZIP_INFLATED_MAX;
+	size_t at = 0, seen = 0, budget = ZIP_INFLATED_MAX, len;
+	uint8_t *data;
 
 	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX; i++) {
-		size_t name_n, len;
+		const char *name = (const char *)cd + at + 46;
+		size_t name_n, entry;
+		bool cls, props;
 
 		if (n - at < 46 || le(cd + at, 4) != 0x02014b50u)
 			break;
 		name_n = le(cd + at + 28, 2);
-		len = 46 + name_n + le(cd + at + 30, 2) + le(cd + at + 32, 2);
-		if (n - at < len)
+		entry = 46 + name_n + le(cd + at + 30, 2) + le(cd + at + 32, 2);
+		if (n - at < entry)
 			break;
-		if (app_class((const char *)cd + at + 46, name_n)) {
-			zip_class(z, cd + at, r, &budget);
-			seen++;
+		cls = app_class(name, name_n);
+		props = !cls && app_properties(name, name_n);
+		if ((cls || props) &&
+		    (data = zip_read(z, cd + at, &budget, &len))) {
+			if (cls)
+				ebt_routes_from_class(data, len, r);
+			else
+				ebt_properties_context_path(
+					(const char *)data, len,
+					r->context_path);
+			free(data);
 		}
-		at += len;
+		seen += cls;
+		at += entry;
 	}
 }
 
@@ -981,6 +1068,24 @@ static void dir_classes(int fd, unsigned depth, struct dir_walk *w)
 	closedir(d);
 }
 
+#define PROPERTIES_MAX (256u << 10)
+
+/* The context path of the application.properties in the classes
+ * directory fd. */
+static void dir_properties(int fd, struct ebt_routes *r)
+{
+	int f = openat(fd, "application.properties",
+		       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	char *buf = f >= 0 ? malloc(PROPERTIES_MAX) : NULL;
+	ssize_t n = buf ? read(f, buf, PROPERTIES_MAX) : -1;
+
+	if (n > 0)
+		ebt_properties_context_path(buf, (size_t)n, r->context_path);
+	free(buf);
+	if (f >= 0)
+		close(f);
+}
+
 bool ebt_routes_load_dir(const char *root, struct ebt_routes *r)
 {
 	static const char *const classes[] = {"BOOT-INF/classes",
@@ -995,6 +1100,7 @@ bool ebt_routes_load_dir(const char *root, struct ebt_routes *r)
 	close(top);
 	if (fd < 0)
 		return false;
+	dir_properties(fd, r);
 	dir_classes(fd, 0, &w);
 	return true;
 }

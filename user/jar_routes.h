@@ -43,11 +43,23 @@ struct ebt_route {
 
 struct ebt_rnode;
 
+#define EBT_CONTEXT_PATH_MAX 128
+
 struct ebt_routes {
 	struct ebt_route *v;
 	size_t n, cap;
 	struct ebt_rnode *root; /* ebt_routes_index: a tree of segments */
+	/* server.servlet.context-path of the jar's application.properties
+	 * ("/shop", no '/' at the end), "" if none */
+	char context_path[EBT_CONTEXT_PATH_MAX];
 };
+
+/* Sets out to a context path value as Spring takes it: "/shop/" and
+ * "shop" are "/shop"; "/" and "" are none (""). */
+void ebt_context_path(const char *v, size_t n, char *out);
+
+/* server.servlet.context-path in the text of an application.properties. */
+bool ebt_properties_context_path(const char *text, size_t n, char *out);
 
 /* Adds the mappings of one class file p[0..n) to r. False: not a class
  * file (or a cut one); what it held before is kept. */

@@ -327,9 +327,9 @@ static const struct opt opts[] = {
 	  .help = "name a JVM's server spans by the routes its Spring MVC "
 		  "code declares (GET /owners/{ownerId}, as the OpenTelemetry "
 		  "Java agent does), read from the jar it runs (java -jar, or "
-		  "a Spring Boot launcher's unpacked jar) once per jar; false, "
-		  "or a path no mapping matches: the path templated "
-		  "(GET /owners/{id})",
+		  "a Spring Boot launcher's unpacked jar) once per jar, under "
+		  "its server.servlet.context-path; false, or a path no "
+		  "mapping matches: the path templated (GET /owners/{id})",
 	  .off = FIELD(routes_from_jar, bool) },
 
 	/* ---- traces ---- */

@@ -634,6 +634,7 @@ struct res_entry {
 	bool pending;         /* in a container the CRI map did not know */
 	bool blind;           /* built with no /proc and no comm: "unknown" */
 	const struct ebt_routes *routes; /* its jar's mappings (rs->routes) */
+	char context_path[EBT_CONTEXT_PATH_MAX]; /* "/shop": its routes' prefix */
 };
 
 static void free_entry(void *v)
@@ -659,6 +660,9 @@ static void scan_environ(struct res_entry *e, const char *env, size_t len)
 			snprintf(e->env, sizeof(e->env), "%s", v + 18);
 		else if (strncmp(v, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0)
 			ebt_parse_kv_list(v + 25, add_kv, e->r);
+		else if (strncmp(v, "SERVER_SERVLET_CONTEXT_PATH=", 28) == 0)
+			ebt_context_path(v + 28, strlen(v + 28),
+					 e->context_path);
 	}
 }
 
@@ -674,14 +678,12 @@ static bool runs_java(const char *cmd, size_t len)
 	return (size_t)(cmd + n - base) >= 4 && memcmp(base, "java", 4) == 0;
 }
 
-/* java ... -Dotel.service.name=x ...: x into out. */
-static void jvm_property(const char *cmd, size_t len, char *out,
-			 size_t outsz)
+/* java ... <prop>x ...: x into out (the last one), else out is kept. */
+static void jvm_property(const char *cmd, size_t len, const char *prop,
+			 char *out, size_t outsz)
 {
-	static const char prop[] = "-Dotel.service.name=";
-	size_t pl = sizeof(prop) - 1;
+	size_t pl = strlen(prop);
 
-	out[0] = '\0';
 	if (len == 0 || !runs_java(cmd, len))
 		return;
 	for (size_t i = 0; i < len; i += strnlen(cmd + i, len - i) + 1) {
@@ -755,6 +757,24 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 	return ebt_route_cache_get(rs->routes, path);
 }
 
+/* The prefix of the app's routes, as Spring Boot takes it: a program
+ * argument, then a system property, then the environment (read before),
+ * then the jar's application.properties. */
+static void context_path(struct res_entry *e, const char *cmd, size_t n)
+{
+	char v[EBT_CONTEXT_PATH_MAX] = "";
+
+	if (!e->routes)
+		return;
+	jvm_property(cmd, n, "-Dserver.servlet.context-path=", v, sizeof(v));
+	jvm_property(cmd, n, "--server.servlet.context-path=", v, sizeof(v));
+	if (v[0])
+		ebt_context_path(v, strlen(v), e->context_path);
+	if (!e->context_path[0] && !v[0])
+		snprintf(e->context_path, sizeof(e->context_path), "%s",
+			 e->routes->context_path);
+}
+
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			uint32_t pid, const struct prog_src *ps)
 {
@@ -773,8 +793,11 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
 				   sizeof(e->proc));
 		e->routes = app_routes(rs, ps->pid, cmd, (size_t)n);
+		context_path(e, cmd, (size_t)n);
 	}
-	jvm_property(cmd, n > 0 ? (size_t)n : 0, e->jvm, sizeof(e->jvm));
+	e->jvm[0] = '\0';
+	jvm_property(cmd, n > 0 ? (size_t)n : 0, "-Dotel.service.name=", e->jvm,
+		     sizeof(e->jvm));
 	free(buf);
 	if (e->proc[0] == '\0')
 		snprintf(e->proc, sizeof(e->proc), "%s", comm);
@@ -1084,10 +1107,12 @@ struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 }
 
 const struct ebt_routes *ebt_resources_routes(struct ebt_resources *rs,
-					     uint32_t tgid)
+					     uint32_t tgid,
+					     const char **context_path)
 {
 	struct res_entry *e = rs ? htab_get(rs->by_tgid, &tgid) : NULL;
 
+	*context_path = e ? e->context_path : "";
 	return e ? e->routes : NULL;
 }
 

@@ -23,10 +23,12 @@ void ebt_resources_free(struct ebt_resources *rs);
 void ebt_resources_no_routes(struct ebt_resources *rs);
 
 /* The Spring MVC mappings of tgid's jar (jar_routes.h), once
- * ebt_resources_get has seen it; NULL if it declares none. */
+ * ebt_resources_get has seen it; NULL if it declares none. The paths
+ * they map are under *context_path ("/shop"; "" if none). */
 struct ebt_routes;
 const struct ebt_routes *ebt_resources_routes(struct ebt_resources *rs,
-					     uint32_t tgid);
+					     uint32_t tgid,
+					     const char **context_path);
 /*
  * Pod metadata from a CRI client (not owned; NULL: none). node is
  * k8s.node.name; NULL: the NODE_NAME environment variable, else the host

@@ -112,7 +112,7 @@ public class JarLauncher {
 """
 
 
-def unpacked_boot_app(tmp_path, maven):
+def unpacked_boot_app(tmp_path, maven, env=None):
     """A Spring Boot jar unpacked as a buildpack image runs it, started by
     its launcher (BOOT_LAUNCHER); with maven, it has a pom.properties and
     the test app's compiled OwnerController under BOOT-INF/classes.
@@ -135,7 +135,8 @@ def unpacked_boot_app(tmp_path, maven):
         shutil.copy(os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_jar_routes",
                                  "owner_controller.class"), pkg / "OwnerController.class")
     p = subprocess.Popen(["java", "-Xshare:auto", "org.springframework.boot.loader.launch.JarLauncher"],
-                         cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+                         cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, **(env or {})))
     return p, int(p.stdout.readline())
 
 
@@ -154,6 +155,21 @@ def test_spring_boot_run_unpacked_is_named_by_its_jar_directory(tracer, tmp_path
         assert s.service == ("spring-petclinic" if maven else "PetClinicApplication"), s
         assert s.name == ("GET /owners/{ownerId}" if maven else "GET /owners/{id}"), s
         assert s.attrs["http.route"] == s.name[4:]
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_routes_under_a_context_path(tracer, tmp_path):
+    """server.servlet.context-path set in the environment (as a Deployment
+    would): the routes are under it; a path outside it is templated."""
+    p, port = unpacked_boot_app(tmp_path, True, {"SERVER_SERVLET_CONTEXT_PATH": "/shop/"})
+    try:
+        for path in ("/shop/owners/7", "/owners/7"):
+            assert curl(f"http://127.0.0.1:{port}{path}") == 200
+        got = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid,
+                              count=2)
+        assert sorted(s.name for s in got) == ["GET /owners/{id}", "GET /shop/owners/{ownerId}"]
     finally:
         p.kill()
         p.wait()
