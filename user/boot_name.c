@@ -188,3 +188,45 @@ bool ebt_boot_app_name(const char *root, char *out, size_t outsz)
 	free(mf);
 	return ok;
 }
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+bool ebt_java_argfile(const char *text, size_t n, char *out, size_t outsz,
+		      size_t *at)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		char quote = 0;
+		bool any = false;
+
+		while (i < n && is_space(text[i]))
+			i++;
+		if (i < n && text[i] == '#') { /* a comment, to the line's end */
+			while (i < n && text[i] != '\n')
+				i++;
+			continue;
+		}
+		for (; i < n && (quote || !is_space(text[i])); i++) {
+			if (!quote && (text[i] == '"' || text[i] == '\'')) {
+				quote = text[i];
+			} else if (quote && text[i] == quote) {
+				quote = 0;
+			} else {
+				if (*at + 1 >= outsz)
+					return false;
+				out[(*at)++] = text[i];
+			}
+			any = true;
+		}
+		if (any) {
+			if (*at >= outsz)
+				return false;
+			out[(*at)++] = '\0';
+		}
+	}
+	return true;
+}

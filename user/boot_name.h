@@ -41,4 +41,14 @@ bool ebt_boot_pom_artifact(const char *props, char *out, size_t outsz);
  */
 bool ebt_boot_app_name(const char *root, char *out, size_t outsz);
 
+/*
+ * The arguments a java @argfile holds (Jib's images run `java -cp
+ * @/app/jib-classpath-file @/app/jib-main-class-file`): text[0..n) split
+ * at white space, "..." and '...' quoting, '#' starting a comment line,
+ * appended to out[*at..outsz) each with its NUL. False when out is full
+ * (what fit is kept).
+ */
+bool ebt_java_argfile(const char *text, size_t n, char *out, size_t outsz,
+		      size_t *at);
+
 #endif

@@ -1086,7 +1086,22 @@ static void dir_properties(int fd, struct ebt_routes *r)
 		close(f);
 }
 
-bool ebt_routes_load_dir(const char *root, struct ebt_routes *r)
+bool ebt_dir_context_path(const char *dir, char *out)
+{
+	struct ebt_routes r = {0};
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	out[0] = '\0';
+	if (fd < 0)
+		return false;
+	dir_properties(fd, &r);
+	close(fd);
+	memcpy(out, r.context_path, sizeof(r.context_path));
+	return out[0] != '\0';
+}
+
+bool ebt_routes_load_dir(const char *root, bool class_dir,
+			 struct ebt_routes *r)
 {
 	static const char *const classes[] = {"BOOT-INF/classes",
 					      "WEB-INF/classes"};
@@ -1095,11 +1110,15 @@ bool ebt_routes_load_dir(const char *root, struct ebt_routes *r)
 
 	if (top < 0)
 		return false;
-	for (size_t i = 0; i < 2 && fd < 0; i++)
+	for (size_t i = 0; !class_dir && i < 2 && fd < 0; i++)
 		fd = openat(top, classes[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(top);
-	if (fd < 0)
-		return false;
+	if (class_dir) {
+		fd = top;
+	} else {
+		close(top);
+		if (fd < 0)
+			return false;
+	}
 	dir_properties(fd, r);
 	dir_classes(fd, 0, &w);
 	return true;
@@ -1139,7 +1158,7 @@ static struct route_jar *jar_of(struct ebt_route_cache *rc,
 }
 
 const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
-					     const char *path)
+					     const char *path, bool class_dir)
 {
 	struct route_jar *j;
 	struct stat st;
@@ -1156,7 +1175,7 @@ const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
 		j->ino = st.st_ino;
 		j->mtime = st.st_mtim;
 		if (S_ISDIR(st.st_mode))
-			ebt_routes_load_dir(path, &j->routes);
+			ebt_routes_load_dir(path, class_dir, &j->routes);
 		else
 			ebt_routes_load(path, &j->routes);
 		ebt_routes_index(&j->routes);

@@ -74,8 +74,14 @@ bool ebt_routes_load(const char *path, struct ebt_routes *r);
 
 /* The same for a jar unpacked at root (a buildpack image runs Spring
  * Boot's JarLauncher there): the class files under its BOOT-INF/classes
- * or WEB-INF/classes. */
-bool ebt_routes_load_dir(const char *root, struct ebt_routes *r);
+ * or WEB-INF/classes; with class_dir, under root itself (a class path
+ * directory: Jib's /app/classes). */
+bool ebt_routes_load_dir(const char *root, bool class_dir,
+			 struct ebt_routes *r);
+
+/* The context path of the application.properties in dir (Jib's
+ * /app/resources), into out (EBT_CONTEXT_PATH_MAX bytes). */
+bool ebt_dir_context_path(const char *dir, char *out);
 
 /* Indexes r for ebt_routes_match: a tree of the patterns' segments, so a
  * path is compared with the patterns it can match, not with all (about
@@ -98,11 +104,12 @@ struct ebt_route_cache;
 
 struct ebt_route_cache *ebt_route_cache_new(void);
 
-/* The routes of the jar at path, or of the unpacked jar if path is a
- * directory (read on first use); NULL if it cannot be read or declares
- * none. Valid until the cache is freed. */
+/* The routes of the jar at path, or of the unpacked jar (class_dir: the
+ * class path directory) if path is a directory (read on first use; a
+ * directory is read the first way it is asked for); NULL if it cannot be
+ * read or declares none. Valid until the cache is freed. */
 const struct ebt_routes *ebt_route_cache_get(struct ebt_route_cache *rc,
-					     const char *path);
+					     const char *path, bool class_dir);
 
 void ebt_route_cache_free(struct ebt_route_cache *rc);
 

@@ -161,7 +161,7 @@ static ssize_t read_path(const char *path, char **out)
 	int fd;
 
 	*out = NULL;
-	if (!buf || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if (!buf || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		free(buf);
 		return -1;
 	}
@@ -715,6 +715,49 @@ static void proc_path(uint32_t pid, const char *path, char *out, size_t n)
 }
 
 /*
+ * A java command line with its @argfiles read in, as the launcher reads
+ * them (Jib: `java -cp @/app/jib-classpath-file @/app/jib-main-class-
+ * file`), through the process's root; NULL if it has none (or on error).
+ */
+static char *expand_argfiles(uint32_t pid, const char *cmd, size_t n,
+			     size_t *out_n)
+{
+	char *out, *text, path[4200];
+	size_t at = 0, k;
+	ssize_t tn;
+	bool any = false;
+
+	if (!runs_java(cmd, n) || !(out = malloc(PROC_READ_MAX)))
+		return NULL;
+	for (size_t i = 0; i < n; i += k + 1) {
+		const char *a = cmd + i;
+
+		k = strnlen(a, n - i);
+		if (i > 0 && a[0] == '@' && a[1] && a[1] != '@' && k < 4000) {
+			proc_path(pid, a + 1, path, sizeof(path));
+			if ((tn = read_path(path, &text)) >= 0) {
+				ebt_java_argfile(text, (size_t)tn, out,
+						 PROC_READ_MAX, &at);
+				free(text);
+				any = true;
+				continue;
+			}
+		}
+		if (at + k + 1 > PROC_READ_MAX)
+			break;
+		memcpy(out + at, a, k);
+		out[at + k] = '\0';
+		at += k + 1;
+	}
+	if (!any) {
+		free(out);
+		return NULL;
+	}
+	*out_n = at;
+	return out;
+}
+
+/*
  * A Spring Boot launcher run from the unpacked jar names the app by that
  * directory (boot_name.h), or by the jar a launcher was given as its class
  * path (`java -cp app.jar ...PropertiesLauncher`).
@@ -737,30 +780,90 @@ static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
 		snprintf(out, outsz, "%s", name);
 }
 
-/* The Spring MVC mappings of the jar `java -jar` runs, or of the unpacked
- * jar a Spring Boot launcher runs in (or the jar it was given). */
+/* The class path of `java -cp <cp> Main` in cmd[0..n); NULL if none. */
+static const char *java_cp_arg(const char *cmd, size_t n)
+{
+	const char *a = cmd, *end = cmd + n;
+
+	if (n == 0 || !memchr(cmd, '\0', n))
+		return NULL;
+	for (a += strlen(a) + 1; a < end && memchr(a, '\0', (size_t)(end - a));
+	     a += strlen(a) + 1) {
+		bool cp = strcmp(a, "-cp") == 0 || strcmp(a, "-classpath") == 0 ||
+			  strcmp(a, "--class-path") == 0;
+
+		if (cp) {
+			a += strlen(a) + 1;
+			return a < end && memchr(a, '\0', (size_t)(end - a))
+				       ? a
+				       : NULL;
+		}
+	}
+	return NULL;
+}
+
+#define CP_DIRS_MAX 16
+
+/* The routes of the first directory of the class path cp that has some
+ * (Jib's /app/classes; jars are libraries), and the context path of the
+ * first application.properties among them (Jib's /app/resources). */
+static const struct ebt_routes *cp_routes(struct ebt_resources *rs,
+					  uint32_t pid, const char *cp,
+					  char *ctx)
+{
+	const struct ebt_routes *found = NULL, *r;
+	char entry[1024], path[4200];
+
+	for (unsigned k = 0; *cp && k < CP_DIRS_MAX; k++) {
+		size_t len = strcspn(cp, ":");
+
+		snprintf(entry, sizeof(entry), "%.*s", (int)len, cp);
+		cp += len + (cp[len] == ':');
+		if (!len || len >= sizeof(entry) || entry[len - 1] == '*' ||
+		    (len > 4 && !strcmp(entry + len - 4, ".jar")))
+			continue;
+		proc_path(pid, entry, path, sizeof(path));
+		if (!found && (r = ebt_route_cache_get(rs->routes, path, true)))
+			found = r;
+		if (!ctx[0])
+			ebt_dir_context_path(path, ctx);
+	}
+	return found;
+}
+
+/* The Spring MVC mappings of the jar `java -jar` runs, of the unpacked
+ * jar a Spring Boot launcher runs in (or the jar it was given), or of
+ * the class path's directories; ctx: the context path of the files they
+ * came with ("" if none). */
 static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 					   uint32_t pid, const char *cmd,
-					   size_t n)
+					   size_t n, char *ctx)
 {
-	const char *jar = java_jar_arg(cmd, n);
+	const char *jar = java_jar_arg(cmd, n), *cp;
+	const struct ebt_routes *r;
 	char dir[1024], path[4200];
 
-	if (!rs->routes)
+	ctx[0] = '\0';
+	if (!rs->routes || !runs_java(cmd, n))
 		return NULL;
 	if (jar && jar[0])
 		proc_path(pid, jar, path, sizeof(path));
 	else if (ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
 		proc_path(pid, dir, path, sizeof(path));
 	else
-		return NULL;
-	return ebt_route_cache_get(rs->routes, path);
+		return (cp = java_cp_arg(cmd, n)) ? cp_routes(rs, pid, cp, ctx)
+						  : NULL;
+	r = ebt_route_cache_get(rs->routes, path, false);
+	if (r)
+		snprintf(ctx, EBT_CONTEXT_PATH_MAX, "%s", r->context_path);
+	return r;
 }
 
 /* The prefix of the app's routes, as Spring Boot takes it: a program
  * argument, then a system property, then the environment (read before),
  * then the jar's application.properties. */
-static void context_path(struct res_entry *e, const char *cmd, size_t n)
+static void context_path(struct res_entry *e, const char *cmd, size_t n,
+			 const char *from_files)
 {
 	char v[EBT_CONTEXT_PATH_MAX] = "";
 
@@ -772,7 +875,7 @@ static void context_path(struct res_entry *e, const char *cmd, size_t n)
 		ebt_context_path(v, strlen(v), e->context_path);
 	if (!e->context_path[0] && !v[0])
 		snprintf(e->context_path, sizeof(e->context_path), "%s",
-			 e->routes->context_path);
+			 from_files);
 }
 
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
@@ -783,22 +886,31 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	const char *cmd = ps->args ? ps->args : "";
 	ssize_t n = ps->args ? (ssize_t)ps->args_len : 0;
 
+	char *expanded = NULL, ctx[EBT_CONTEXT_PATH_MAX];
+	size_t en;
+
 	if (ps->pid) {
 		n = program_cmdline(ps->pid, &buf);
 		cmd = buf ? buf : "";
+	}
+	if (ps->pid && n > 0 &&
+	    (expanded = expand_argfiles(ps->pid, cmd, (size_t)n, &en))) {
+		cmd = expanded;
+		n = (ssize_t)en;
 	}
 	ebt_service_name_from_cmdline(cmd, n > 0 ? (size_t)n : 0, e->proc,
 				      sizeof(e->proc));
 	if (ps->pid && n > 0) {
 		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
 				   sizeof(e->proc));
-		e->routes = app_routes(rs, ps->pid, cmd, (size_t)n);
-		context_path(e, cmd, (size_t)n);
+		e->routes = app_routes(rs, ps->pid, cmd, (size_t)n, ctx);
+		context_path(e, cmd, (size_t)n, ctx);
 	}
 	e->jvm[0] = '\0';
 	jvm_property(cmd, n > 0 ? (size_t)n : 0, "-Dotel.service.name=", e->jvm,
 		     sizeof(e->jvm));
 	free(buf);
+	free(expanded);
 	if (e->proc[0] == '\0')
 		snprintf(e->proc, sizeof(e->proc), "%s", comm);
 	n = ps->pid ? readlink_proc(ps->pid, "exe", exe, sizeof(exe) - 1) : -1;

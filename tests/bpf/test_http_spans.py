@@ -175,6 +175,42 @@ def test_routes_under_a_context_path(tracer, tmp_path):
         p.wait()
 
 
+def test_jib_image_layout(tracer, tmp_path):
+    """A Jib image runs `java -cp @/app/jib-classpath-file
+    @/app/jib-main-class-file`, the class path /app/resources:/app/classes:
+    /app/libs/*: the argument files are read as the launcher reads them,
+    so the service is the main class, and the routes are those of the
+    classes directory, under the context path of the resources'
+    application.properties."""
+    app = tmp_path / "app"
+    src = tmp_path / "App.java"
+    src.write_text(BOOT_LAUNCHER.replace("package org.springframework.boot.loader.launch;",
+                                         "package com.example;")
+                   .replace("public class JarLauncher", "public class App"))
+    subprocess.run(["javac", "-d", str(app / "classes"), str(src)], check=True, timeout=120)
+    pkg = app / "classes" / "org" / "springframework" / "samples" / "petclinic"
+    pkg.mkdir(parents=True)
+    shutil.copy(os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_jar_routes",
+                             "owner_controller.class"), pkg / "OwnerController.class")
+    (app / "resources").mkdir()
+    (app / "resources" / "application.properties").write_text(
+        "server.servlet.context-path=/jib\n")
+    (app / "libs").mkdir()
+    (app / "jib-classpath-file").write_text(f"{app}/resources:{app}/classes:{app}/libs/*\n")
+    (app / "jib-main-class-file").write_text("com.example.App\n")
+    p = subprocess.Popen(["java", "-Xshare:auto", "-cp", f"@{app}/jib-classpath-file",
+                          f"@{app}/jib-main-class-file"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        assert curl(f"http://127.0.0.1:{port}/jib/owners/7") == 200
+        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
+        assert s.service == "App", s
+        assert s.name == "GET /jib/owners/{ownerId}", s
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_routes_from_jar_off(tmp_path):
     """--http-routes-from-jar=false: the same app's path is templated."""
     p, port = unpacked_boot_app(tmp_path, True)

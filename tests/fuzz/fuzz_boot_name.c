@@ -6,7 +6,8 @@
  * launcher's directory), and, NUL-terminated, as a manifest (Start-Class)
  * and as a pom.properties (artifactId). Checks: every name is terminated
  * within its buffer, not empty, and a name holds no line break; a
- * Start-Class name holds no '.'; a directory has no ':'.
+ * Start-Class name holds no '.'; a directory has no ':'. The same bytes
+ * as a java @argfile: its arguments fit the buffer, NUL-terminated.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,18 @@ static void check_name(const char *s, size_t cap)
 
 	CHECK(nul && nul > s);
 	CHECK(!memchr(s, '\n', (size_t)(nul - s)));
+}
+
+/* An @argfile: the arguments fit, each ends in a NUL, none holds white
+ * space from outside quotes (any is inside a quoted part). */
+static void check_argfile(const char *text, size_t size)
+{
+	char args[256];
+	size_t at = 0;
+
+	if (ebt_java_argfile(text, size, args, sizeof(args), &at))
+		CHECK(at == 0 || args[at - 1] == '\0');
+	CHECK(at <= sizeof(args));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ebt_boot_pom_artifact(text, out, sizeof(out)))
 		check_name(out, sizeof(out));
+	check_argfile(text, size);
 	free(text);
 	return 0;
 }

@@ -299,12 +299,18 @@ static void test_unpacked_jar_directory(void **state)
 		 ">%s/BOOT-INF/classes/application.properties",
 		 root, root, root);
 	assert_int_equal(system(cmd), 0);
-	r = ebt_route_cache_get(rc, root);
+	r = ebt_route_cache_get(rc, root, false);
 	assert_non_null(r);
 	assert_string_equal(match(r, "GET", "/owners/3"), "/owners/{ownerId}");
 	assert_string_equal(match(r, "GET", "/owners/2/vets"),
 			    "/owners/{ownerId}/vets");
 	assert_string_equal(r->context_path, "/shop");
+	/* the classes directory itself, as a class path names it (Jib) */
+	snprintf(cmd, sizeof(cmd), "%s/BOOT-INF/classes", root);
+	r = ebt_route_cache_get(rc, cmd, true);
+	assert_non_null(r);
+	assert_string_equal(match(r, "GET", "/owners/3"), "/owners/{ownerId}");
+	assert_null(ebt_route_cache_get(rc, SEEDS "none", true));
 	snprintf(cmd, sizeof(cmd), "rm -r %s", root);
 	assert_int_equal(system(cmd), 0);
 	ebt_route_cache_free(rc);
@@ -397,12 +403,12 @@ static void test_cache_reads_a_jar_once(void **state)
 
 	(void)state;
 	assert_non_null(rc);
-	a = ebt_route_cache_get(rc, SEEDS "app.jar");
-	b = ebt_route_cache_get(rc, "./" SEEDS "app.jar");
+	a = ebt_route_cache_get(rc, SEEDS "app.jar", false);
+	b = ebt_route_cache_get(rc, "./" SEEDS "app.jar", false);
 	assert_non_null(a);
 	assert_ptr_equal(a, b);
-	assert_null(ebt_route_cache_get(rc, SEEDS "owner_controller.class"));
-	assert_null(ebt_route_cache_get(rc, SEEDS "nothing.jar"));
+	assert_null(ebt_route_cache_get(rc, SEEDS "owner_controller.class", false));
+	assert_null(ebt_route_cache_get(rc, SEEDS "nothing.jar", false));
 	ebt_route_cache_free(rc);
 }
 

@@ -164,6 +164,28 @@ static void test_boot_manifest_and_pom(void **state)
 					   sizeof(out)));
 }
 
+/* Jib's argument files: one argument per word, quotes kept together. */
+static void test_java_argfile(void **state)
+{
+	static const char text[] =
+		"# the class path\n/app/resources:/app/classes:/app/libs/*\n"
+		"  \"-Dx=a b\" 'c d'\te\"f\"g \"\"\r\n";
+	static const char want[] = "/app/resources:/app/classes:/app/libs/*\0"
+				   "-Dx=a b\0c d\0efg\0\0";
+	char out[128], small[8];
+	size_t at = 0;
+
+	(void)state;
+	assert_true(ebt_java_argfile(text, sizeof(text) - 1, out, sizeof(out),
+				     &at));
+	assert_int_equal(at, sizeof(want) - 1);
+	assert_memory_equal(out, want, at);
+	at = 0;
+	assert_false(ebt_java_argfile(text, sizeof(text) - 1, small,
+				      sizeof(small), &at));
+	assert_true(at <= sizeof(small));
+}
+
 static void put_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -333,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_interpreters),
 		cmocka_unit_test(test_process_titles),
 		cmocka_unit_test(test_boot_launcher_dir),
+		cmocka_unit_test(test_java_argfile),
 		cmocka_unit_test(test_boot_manifest_and_pom),
 		cmocka_unit_test(test_boot_app_name_from_directory),
 		cmocka_unit_test(test_spawned_workers),
