@@ -714,18 +714,62 @@ static void proc_path(uint32_t pid, const char *path, char *out, size_t n)
 		 pid, path);
 }
 
+/* Where a java command line is: before its main class or jar (options,
+ * whose @argfiles the launcher reads), or at the app's own arguments. */
+struct java_args {
+	bool value; /* the next argument is an option's value */
+	bool jar;   /* the next argument is -jar's */
+	bool app;   /* the main class or jar has been passed */
+};
+
+/* The arguments out[from..to) (each NUL-terminated) were passed. */
+static void java_args_seen(struct java_args *ja, const char *out,
+			   size_t from, size_t to)
+{
+	for (size_t i = from; i < to && !ja->app; i += strlen(out + i) + 1) {
+		const char *a = out + i;
+
+		if (ja->value || ja->jar) {
+			ja->app = ja->jar;
+			ja->value = ja->jar = false;
+		} else if (strcmp(a, "-jar") == 0) {
+			ja->jar = true;
+		} else if (java_opt_takes_value(a)) {
+			ja->value = true;
+		} else if (a[0] != '-') {
+			ja->app = true;
+		}
+	}
+}
+
+/* Appends the arguments of the @argfile a (its path after the '@') to
+ * out[*at..); false if it cannot be read. */
+static bool read_argfile(uint32_t pid, const char *a, char *out, size_t *at)
+{
+	char path[4200], *text;
+	ssize_t tn;
+
+	proc_path(pid, a + 1, path, sizeof(path));
+	if ((tn = read_path(path, &text)) < 0)
+		return false;
+	ebt_java_argfile(text, (size_t)tn, out, PROC_READ_MAX, at);
+	free(text);
+	return true;
+}
+
 /*
  * A java command line with its @argfiles read in, as the launcher reads
- * them (Jib: `java -cp @/app/jib-classpath-file @/app/jib-main-class-
- * file`), through the process's root; NULL if it has none (or on error).
+ * them: before the main class or jar, not in the app's own arguments (Jib:
+ * `java -cp @/app/jib-classpath-file @/app/jib-main-class-file`), through
+ * the process's root; NULL if it has none (or on error).
  */
 static char *expand_argfiles(uint32_t pid, const char *cmd, size_t n,
 			     size_t *out_n)
 {
-	char *out, *text, path[4200];
-	size_t at = 0, k;
-	ssize_t tn;
+	struct java_args ja = {0};
+	size_t at = 0, k, from;
 	bool any = false;
+	char *out;
 
 	if (!runs_java(cmd, n) || !(out = malloc(PROC_READ_MAX)))
 		return NULL;
@@ -733,21 +777,19 @@ static char *expand_argfiles(uint32_t pid, const char *cmd, size_t n,
 		const char *a = cmd + i;
 
 		k = strnlen(a, n - i);
-		if (i > 0 && a[0] == '@' && a[1] && a[1] != '@' && k < 4000) {
-			proc_path(pid, a + 1, path, sizeof(path));
-			if ((tn = read_path(path, &text)) >= 0) {
-				ebt_java_argfile(text, (size_t)tn, out,
-						 PROC_READ_MAX, &at);
-				free(text);
-				any = true;
-				continue;
-			}
+		from = at;
+		if (i > 0 && !ja.app && a[0] == '@' && a[1] && a[1] != '@' &&
+		    k < 4000 && read_argfile(pid, a, out, &at)) {
+			any = true;
+		} else {
+			if (at + k + 1 > PROC_READ_MAX)
+				break;
+			memcpy(out + at, a, k);
+			out[at + k] = '\0';
+			at += k + 1;
 		}
-		if (at + k + 1 > PROC_READ_MAX)
-			break;
-		memcpy(out + at, a, k);
-		out[at + k] = '\0';
-		at += k + 1;
+		if (i > 0)
+			java_args_seen(&ja, out, from, at);
 	}
 	if (!any) {
 		free(out);
