@@ -125,8 +125,10 @@ FUZZ_DEPS_fuzz_http := user/http_parser.c user/utf8.c user/route.c user/tracepar
 	user/span.c user/proxy_proto.c
 FUZZ_DEPS_fuzz_logs := user/logs.c user/htab.c user/utf8.c
 FUZZ_DEPS_fuzz_boot_name := user/boot_name.c
-FUZZ_DEPS_fuzz_jar_routes := user/jar_routes.c
-FUZZ_LIBS_fuzz_jar_routes := -lz
+FUZZ_DEPS_fuzz_spring_config := user/spring_config.c
+FUZZ_LIBS_fuzz_spring_config := -lyaml
+FUZZ_DEPS_fuzz_jar_routes := user/jar_routes.c user/spring_config.c
+FUZZ_LIBS_fuzz_jar_routes := -lz -lyaml
 FUZZ_DEPS_fuzz_cgroup := user/cgroup.c
 FUZZ_DEPS_fuzz_tcp_table := user/tcp_table.c
 FUZZ_DEPS_fuzz_tls_maps := user/tls.c

@@ -413,64 +413,6 @@ out:
 	return ok;
 }
 
-/* ---- the app's context path ------------------------------------------- */
-
-void ebt_context_path(const char *v, size_t n, char *out)
-{
-	size_t at = 0;
-
-	while (n && (*v == ' ' || *v == '\t' || *v == '/'))
-		v++, n--;
-	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' ||
-		     v[n - 1] == '/'))
-		n--;
-	out[0] = '\0';
-	if (!n || n + 2 > EBT_CONTEXT_PATH_MAX || !usable(v, n) ||
-	    memchr(v, ' ', n))
-		return;
-	out[at++] = '/';
-	memcpy(out + at, v, n);
-	out[at + n] = '\0';
-}
-
-/* One "key = value" (or "key: value") line of a properties text. */
-static bool property_line(const char *l, size_t n, const char *key,
-			  const char **v, size_t *vn)
-{
-	size_t k = strlen(key), i;
-
-	while (n && (*l == ' ' || *l == '\t'))
-		l++, n--;
-	if (n <= k || memcmp(l, key, k) != 0)
-		return false;
-	for (i = k; i < n && (l[i] == ' ' || l[i] == '\t'); i++)
-		;
-	if (i == n || (l[i] != '=' && l[i] != ':'))
-		return false;
-	*v = l + i + 1;
-	*vn = n - i - 1;
-	return true;
-}
-
-bool ebt_properties_context_path(const char *text, size_t n, char *out)
-{
-	const char *v = NULL;
-	size_t vn = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n;) {
-		const char *nl = memchr(text + i, '\n', n - i);
-		size_t ln = nl ? (size_t)(nl - text) - i : n - i;
-
-		property_line(text + i, ln, "server.servlet.context-path", &v,
-			      &vn); /* the last one counts */
-		i += ln + 1;
-	}
-	if (v)
-		ebt_context_path(v, vn, out);
-	return out[0] != '\0';
-}
-
 /* ---- a zip (jar, war) ------------------------------------------------- */
 
 static uint32_t le(const uint8_t *q, unsigned k)
@@ -600,18 +542,23 @@ static uint8_t *zip_read(const struct zsrc *z, const uint8_t *e,
 	return out;
 }
 
-/* The app's application.properties: where its classes are. */
-static bool app_properties(const char *name, size_t n)
+/* A Spring Boot config file (application.properties, application.yml,
+ * ...) where the app's classes are, or in config/ there: its place and
+ * name into f. */
+static bool app_config(const char *name, size_t n, struct ebt_spring_file *f)
 {
-	static const char *const at[] = {
-		"BOOT-INF/classes/application.properties",
-		"WEB-INF/classes/application.properties",
-		"application.properties",
-	};
+	static const char *const at[] = {"BOOT-INF/classes/", "WEB-INF/classes/",
+					 ""};
+	size_t k;
 
-	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
-		if (n == strlen(at[i]) && memcmp(name, at[i], n) == 0)
-			return true;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		k = strlen(at[i]);
+		if (n < k || memcmp(name, at[i], k) != 0)
+			continue;
+		f->config_dir = n - k > 7 && memcmp(name + k, "config/", 7) == 0;
+		k += f->config_dir ? 7 : 0;
+		return ebt_spring_file_name(name + k, n - k, f);
+	}
 	return false;
 }
 
@@ -626,6 +573,7 @@ static void zip_entries(const struct zsrc *z, const uint8_t *cd, size_t n,
 	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX; i++) {
 		const char *name = (const char *)cd + at + 46;
 		size_t name_n, entry;
+		struct ebt_spring_file cf = {0};
 		bool cls, props;
 
 		if (n - at < 46 || le(cd + at, 4) != 0x02014b50u)
@@ -635,15 +583,14 @@ static void zip_entries(const struct zsrc *z, const uint8_t *cd, size_t n,
 		if (n - at < entry)
 			break;
 		cls = app_class(name, name_n);
-		props = !cls && app_properties(name, name_n);
+		props = !cls && app_config(name, name_n, &cf);
 		if ((cls || props) &&
 		    (data = zip_read(z, cd + at, &budget, &len))) {
 			if (cls)
 				ebt_routes_from_class(data, len, r);
 			else
-				ebt_properties_context_path(
-					(const char *)data, len,
-					r->context_path);
+				ebt_spring_cfg_add(&r->cfg, &cf,
+						   (const char *)data, len);
 			free(data);
 		}
 		seen += cls;
@@ -1068,38 +1015,6 @@ static void dir_classes(int fd, unsigned depth, struct dir_walk *w)
 	closedir(d);
 }
 
-#define PROPERTIES_MAX (256u << 10)
-
-/* The context path of the application.properties in the classes
- * directory fd. */
-static void dir_properties(int fd, struct ebt_routes *r)
-{
-	int f = openat(fd, "application.properties",
-		       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	char *buf = f >= 0 ? malloc(PROPERTIES_MAX) : NULL;
-	ssize_t n = buf ? read(f, buf, PROPERTIES_MAX) : -1;
-
-	if (n > 0)
-		ebt_properties_context_path(buf, (size_t)n, r->context_path);
-	free(buf);
-	if (f >= 0)
-		close(f);
-}
-
-bool ebt_dir_context_path(const char *dir, char *out)
-{
-	struct ebt_routes r = {0};
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	out[0] = '\0';
-	if (fd < 0)
-		return false;
-	dir_properties(fd, &r);
-	close(fd);
-	memcpy(out, r.context_path, sizeof(r.context_path));
-	return out[0] != '\0';
-}
-
 bool ebt_routes_load_dir(const char *root, bool class_dir,
 			 struct ebt_routes *r)
 {
@@ -1119,7 +1034,7 @@ bool ebt_routes_load_dir(const char *root, bool class_dir,
 		if (fd < 0)
 			return false;
 	}
-	dir_properties(fd, r);
+	ebt_spring_cfg_dir(&r->cfg, fd, false, NULL);
 	dir_classes(fd, 0, &w);
 	return true;
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spring_config.h"
+
 /* Request methods a mapping accepts (bits); 0 in a mapping: any. */
 enum {
 	EBT_RM_GET = 1 << 0,
@@ -43,23 +45,14 @@ struct ebt_route {
 
 struct ebt_rnode;
 
-#define EBT_CONTEXT_PATH_MAX 128
-
 struct ebt_routes {
 	struct ebt_route *v;
 	size_t n, cap;
 	struct ebt_rnode *root; /* ebt_routes_index: a tree of segments */
-	/* server.servlet.context-path of the jar's application.properties
-	 * ("/shop", no '/' at the end), "" if none */
-	char context_path[EBT_CONTEXT_PATH_MAX];
+	/* the context paths its config files set (application.properties,
+	 * application.yml, ... with the classes) */
+	struct ebt_spring_cfg cfg;
 };
-
-/* Sets out to a context path value as Spring takes it: "/shop/" and
- * "shop" are "/shop"; "/" and "" are none (""). */
-void ebt_context_path(const char *v, size_t n, char *out);
-
-/* server.servlet.context-path in the text of an application.properties. */
-bool ebt_properties_context_path(const char *text, size_t n, char *out);
 
 /* Adds the mappings of one class file p[0..n) to r. False: not a class
  * file (or a cut one); what it held before is kept. */
@@ -78,10 +71,6 @@ bool ebt_routes_load(const char *path, struct ebt_routes *r);
  * directory: Jib's /app/classes). */
 bool ebt_routes_load_dir(const char *root, bool class_dir,
 			 struct ebt_routes *r);
-
-/* The context path of the application.properties in dir (Jib's
- * /app/resources), into out (EBT_CONTEXT_PATH_MAX bytes). */
-bool ebt_dir_context_path(const char *dir, char *out);
 
 /* Indexes r for ebt_routes_match: a tree of the patterns' segments, so a
  * path is compared with the patterns it can match, not with all (about

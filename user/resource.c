@@ -324,33 +324,6 @@ static bool java_opt_takes_value(const char *a)
 	return false;
 }
 
-/* The jar of `java [options] -jar app.jar`, in the NUL-separated
- * command line cmd[0..len); NULL if it runs no jar. */
-static const char *java_jar_arg(const char *cmd, size_t len)
-{
-	const char *a = cmd, *end = cmd + len;
-	bool skip = false;
-
-	if (len == 0 || !memchr(cmd, '\0', len) ||
-	    strncmp(base_name(cmd), "java", 4) != 0)
-		return NULL;
-	for (a += strlen(a) + 1; a < end && memchr(a, '\0', (size_t)(end - a));
-	     a += strlen(a) + 1) {
-		if (skip) {
-			skip = false;
-		} else if (strcmp(a, "-jar") == 0) {
-			a += strlen(a) + 1;
-			return a < end && memchr(a, '\0', (size_t)(end - a)) ? a
-									       : NULL;
-		} else if (java_opt_takes_value(a)) {
-			skip = true;
-		} else if (a[0] != '-') {
-			return NULL; /* a main class */
-		}
-	}
-	return NULL;
-}
-
 static bool java_name(char **argv, int argc, char *out, size_t outsz)
 {
 	for (int i = 1; i < argc; i++) {
@@ -635,6 +608,8 @@ struct res_entry {
 	bool blind;           /* built with no /proc and no comm: "unknown" */
 	const struct ebt_routes *routes; /* its jar's mappings (rs->routes) */
 	char context_path[EBT_CONTEXT_PATH_MAX]; /* "/shop": its routes' prefix */
+	bool context_env; /* SERVER_SERVLET_CONTEXT_PATH set it */
+	char profiles[EBT_PROFILES_MAX]; /* SPRING_PROFILES_ACTIVE */
 };
 
 static void free_entry(void *v)
@@ -661,8 +636,12 @@ static void scan_environ(struct res_entry *e, const char *env, size_t len)
 		else if (strncmp(v, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0)
 			ebt_parse_kv_list(v + 25, add_kv, e->r);
 		else if (strncmp(v, "SERVER_SERVLET_CONTEXT_PATH=", 28) == 0)
+			e->context_env = true,
 			ebt_context_path(v + 28, strlen(v + 28),
 					 e->context_path);
+		else if (strncmp(v, "SPRING_PROFILES_ACTIVE=", 23) == 0)
+			snprintf(e->profiles, sizeof(e->profiles), "%s",
+				 v + 23);
 	}
 }
 
@@ -722,24 +701,64 @@ struct java_args {
 	bool app;   /* the main class or jar has been passed */
 };
 
+/* The argument a was passed. */
+static void java_arg(struct java_args *ja, const char *a)
+{
+	if (ja->app)
+		return;
+	if (ja->value || ja->jar) {
+		ja->app = ja->jar;
+		ja->value = ja->jar = false;
+	} else if (strcmp(a, "-jar") == 0) {
+		ja->jar = true;
+	} else if (java_opt_takes_value(a)) {
+		ja->value = true;
+	} else if (a[0] != '-') {
+		ja->app = true;
+	}
+}
+
 /* The arguments out[from..to) (each NUL-terminated) were passed. */
 static void java_args_seen(struct java_args *ja, const char *out,
 			   size_t from, size_t to)
 {
-	for (size_t i = from; i < to && !ja->app; i += strlen(out + i) + 1) {
-		const char *a = out + i;
+	for (size_t i = from; i < to && !ja->app; i += strlen(out + i) + 1)
+		java_arg(ja, out + i);
+}
 
-		if (ja->value || ja->jar) {
-			ja->app = ja->jar;
-			ja->value = ja->jar = false;
-		} else if (strcmp(a, "-jar") == 0) {
-			ja->jar = true;
-		} else if (java_opt_takes_value(a)) {
-			ja->value = true;
-		} else if (a[0] != '-') {
-			ja->app = true;
-		}
+/* What the options of a java command line name, up to its main class or
+ * jar (the app's own arguments are not the launcher's). */
+struct java_cmd {
+	const char *jar; /* `-jar app.jar`; NULL if it runs a class */
+	const char *cp;	 /* the class path option's value (the last one) */
+};
+
+static bool is_cp_opt(const char *a)
+{
+	return strcmp(a, "-cp") == 0 || strcmp(a, "-classpath") == 0 ||
+	       strcmp(a, "--class-path") == 0;
+}
+
+/* Reads the NUL-separated command line cmd[0..n) into jc; false if it
+ * does not run java. */
+static bool java_cmd(const char *cmd, size_t n, struct java_cmd *jc)
+{
+	struct java_args ja = {0};
+	const char *end = cmd + n, *prev = "";
+
+	jc->jar = jc->cp = NULL;
+	if (!runs_java(cmd, n) || !memchr(cmd, '\0', n))
+		return false;
+	for (const char *a = cmd + strlen(cmd) + 1;
+	     a < end && !ja.app && memchr(a, '\0', (size_t)(end - a));
+	     prev = a, a += strlen(a) + 1) {
+		if (ja.jar)
+			jc->jar = a;
+		else if (ja.value && is_cp_opt(prev))
+			jc->cp = a;
+		java_arg(&ja, a);
 	}
+	return true;
 }
 
 /* Appends the arguments of the @argfile a (its path after the '@') to
@@ -822,39 +841,18 @@ static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
 		snprintf(out, outsz, "%s", name);
 }
 
-/* The class path of `java -cp <cp> Main` in cmd[0..n); NULL if none. */
-static const char *java_cp_arg(const char *cmd, size_t n)
-{
-	const char *a = cmd, *end = cmd + n;
-
-	if (n == 0 || !memchr(cmd, '\0', n))
-		return NULL;
-	for (a += strlen(a) + 1; a < end && memchr(a, '\0', (size_t)(end - a));
-	     a += strlen(a) + 1) {
-		bool cp = strcmp(a, "-cp") == 0 || strcmp(a, "-classpath") == 0 ||
-			  strcmp(a, "--class-path") == 0;
-
-		if (cp) {
-			a += strlen(a) + 1;
-			return a < end && memchr(a, '\0', (size_t)(end - a))
-				       ? a
-				       : NULL;
-		}
-	}
-	return NULL;
-}
-
 #define CP_DIRS_MAX 16
 
 /* The routes of the first directory of the class path cp that has some
- * (Jib's /app/classes; jars are libraries), and the context path of the
- * first application.properties among them (Jib's /app/resources). */
+ * (Jib's /app/classes; jars are libraries), and into cfg the config files
+ * of all of them (Jib's /app/resources). */
 static const struct ebt_routes *cp_routes(struct ebt_resources *rs,
 					  uint32_t pid, const char *cp,
-					  char *ctx)
+					  struct ebt_spring_cfg *cfg)
 {
 	const struct ebt_routes *found = NULL, *r;
 	char entry[1024], path[4200];
+	int fd;
 
 	for (unsigned k = 0; *cp && k < CP_DIRS_MAX; k++) {
 		size_t len = strcspn(cp, ":");
@@ -867,57 +865,76 @@ static const struct ebt_routes *cp_routes(struct ebt_resources *rs,
 		proc_path(pid, entry, path, sizeof(path));
 		if (!found && (r = ebt_route_cache_get(rs->routes, path, true)))
 			found = r;
-		if (!ctx[0])
-			ebt_dir_context_path(path, ctx);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			ebt_spring_cfg_dir(cfg, fd, false, NULL);
+			close(fd);
+		}
 	}
 	return found;
 }
 
 /* The Spring MVC mappings of the jar `java -jar` runs, of the unpacked
  * jar a Spring Boot launcher runs in (or the jar it was given), or of
- * the class path's directories; ctx: the context path of the files they
- * came with ("" if none). */
+ * the class path's directories; *inside: the config files they came with
+ * (the jar's, or cp_cfg filled with the class path directories'). */
 static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 					   uint32_t pid, const char *cmd,
-					   size_t n, char *ctx)
+					   size_t n, struct ebt_spring_cfg *cp_cfg,
+					   const struct ebt_spring_cfg **inside)
 {
-	const char *jar = java_jar_arg(cmd, n), *cp;
+	struct java_cmd jc;
 	const struct ebt_routes *r;
 	char dir[1024], path[4200];
 
-	ctx[0] = '\0';
-	if (!rs->routes || !runs_java(cmd, n))
+	*inside = cp_cfg;
+	if (!rs->routes || !java_cmd(cmd, n, &jc))
 		return NULL;
-	if (jar && jar[0])
-		proc_path(pid, jar, path, sizeof(path));
+	if (jc.jar && jc.jar[0])
+		proc_path(pid, jc.jar, path, sizeof(path));
 	else if (ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
 		proc_path(pid, dir, path, sizeof(path));
 	else
-		return (cp = java_cp_arg(cmd, n)) ? cp_routes(rs, pid, cp, ctx)
-						  : NULL;
+		return jc.cp ? cp_routes(rs, pid, jc.cp, cp_cfg) : NULL;
 	r = ebt_route_cache_get(rs->routes, path, false);
 	if (r)
-		snprintf(ctx, EBT_CONTEXT_PATH_MAX, "%s", r->context_path);
+		*inside = &r->cfg;
 	return r;
 }
 
 /* The prefix of the app's routes, as Spring Boot takes it: a program
  * argument, then a system property, then the environment (read before),
- * then the jar's application.properties. */
-static void context_path(struct res_entry *e, const char *cmd, size_t n,
-			 const char *from_files)
+ * then the config files, of the working directory (./, ./config/) over
+ * those inside the app, for the active profiles (an argument, a system
+ * property or SPRING_PROFILES_ACTIVE). */
+static void context_path(struct res_entry *e, uint32_t pid, const char *cmd,
+			 size_t n, const struct ebt_spring_cfg *inside)
 {
-	char v[EBT_CONTEXT_PATH_MAX] = "";
+	char v[EBT_CONTEXT_PATH_MAX] = "", cwd[64];
+	struct ebt_spring_cfg *outside;
+	int fd;
 
 	if (!e->routes)
 		return;
 	jvm_property(cmd, n, "-Dserver.servlet.context-path=", v, sizeof(v));
 	jvm_property(cmd, n, "--server.servlet.context-path=", v, sizeof(v));
-	if (v[0])
-		ebt_context_path(v, strlen(v), e->context_path);
-	if (!e->context_path[0] && !v[0])
-		snprintf(e->context_path, sizeof(e->context_path), "%s",
-			 from_files);
+	if (v[0] || e->context_env) {
+		if (v[0])
+			ebt_context_path(v, strlen(v), e->context_path);
+		return;
+	}
+	jvm_property(cmd, n, "-Dspring.profiles.active=", e->profiles,
+		     sizeof(e->profiles));
+	jvm_property(cmd, n, "--spring.profiles.active=", e->profiles,
+		     sizeof(e->profiles));
+	outside = calloc(1, sizeof(*outside));
+	snprintf(cwd, sizeof(cwd), "/proc/%u/cwd", pid);
+	if (outside && (fd = open(cwd, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		ebt_spring_cfg_dir(outside, fd, true, e->profiles);
+		close(fd);
+	}
+	ebt_spring_context_path(inside, outside, e->profiles, e->context_path);
+	free(outside);
 }
 
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
@@ -928,7 +945,9 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	const char *cmd = ps->args ? ps->args : "";
 	ssize_t n = ps->args ? (ssize_t)ps->args_len : 0;
 
-	char *expanded = NULL, ctx[EBT_CONTEXT_PATH_MAX];
+	char *expanded = NULL;
+	const struct ebt_spring_cfg *inside;
+	struct ebt_spring_cfg *cp_cfg = calloc(1, sizeof(*cp_cfg));
 	size_t en;
 
 	if (ps->pid) {
@@ -945,9 +964,13 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	if (ps->pid && n > 0) {
 		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
 				   sizeof(e->proc));
-		e->routes = app_routes(rs, ps->pid, cmd, (size_t)n, ctx);
-		context_path(e, cmd, (size_t)n, ctx);
+		if (cp_cfg) {
+			e->routes = app_routes(rs, ps->pid, cmd, (size_t)n,
+					       cp_cfg, &inside);
+			context_path(e, ps->pid, cmd, (size_t)n, inside);
+		}
 	}
+	free(cp_cfg);
 	e->jvm[0] = '\0';
 	jvm_property(cmd, n > 0 ? (size_t)n : 0, "-Dotel.service.name=", e->jvm,
 		     sizeof(e->jvm));

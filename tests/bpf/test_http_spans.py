@@ -112,11 +112,12 @@ public class JarLauncher {
 """
 
 
-def unpacked_boot_app(tmp_path, maven, env=None):
+def unpacked_boot_app(tmp_path, maven, env=None, files=None):
     """A Spring Boot jar unpacked as a buildpack image runs it, started by
     its launcher (BOOT_LAUNCHER); with maven, it has a pom.properties and
-    the test app's compiled OwnerController under BOOT-INF/classes.
-    Returns the JVM and its port."""
+    the test app's compiled OwnerController under BOOT-INF/classes; files
+    (path under the jar's root, which is the working directory: text) are
+    written before it starts. Returns the JVM and its port."""
     src = tmp_path / "JarLauncher.java"
     src.write_text(BOOT_LAUNCHER)
     subprocess.run(["javac", "-d", str(tmp_path), str(src)], check=True, timeout=120)
@@ -134,6 +135,9 @@ def unpacked_boot_app(tmp_path, maven, env=None):
         pkg.mkdir(parents=True)
         shutil.copy(os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_jar_routes",
                                  "owner_controller.class"), pkg / "OwnerController.class")
+    for path, text in (files or {}).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
     p = subprocess.Popen(["java", "-Xshare:auto", "org.springframework.boot.loader.launch.JarLauncher"],
                          cwd=tmp_path, stdout=subprocess.PIPE, text=True,
                          env=dict(os.environ, **(env or {})))
@@ -170,6 +174,43 @@ def test_routes_under_a_context_path(tracer, tmp_path):
         got = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid,
                               count=2)
         assert sorted(s.name for s in got) == ["GET /owners/{id}", "GET /shop/owners/{ownerId}"]
+    finally:
+        p.kill()
+        p.wait()
+
+
+APP_YML = """\
+server:
+  port: 8080
+  servlet:
+    context-path: /base
+---
+spring:
+  config:
+    activate:
+      on-profile: prod
+server:
+  servlet:
+    context-path: /prod/
+"""
+
+
+@pytest.mark.parametrize("case", ["yaml", "profile", "working-dir"])
+def test_context_path_from_spring_config_files(tracer, tmp_path, case):
+    """The context path as Spring Boot reads its config files: the app's
+    application.yml (its documents for the active profiles), and over it
+    the working directory's config/application-{profile}.properties (a
+    ConfigMap mounted there)."""
+    files = {"BOOT-INF/classes/application.yml": APP_YML}
+    if case == "working-dir":
+        files["config/application-prod.properties"] = "server.servlet.contextPath=/ops\n"
+    prefix = {"yaml": "/base", "profile": "/prod", "working-dir": "/ops"}[case]
+    env = {} if case == "yaml" else {"SPRING_PROFILES_ACTIVE": "default,prod"}
+    p, port = unpacked_boot_app(tmp_path, True, env, files)
+    try:
+        assert curl(f"http://127.0.0.1:{port}{prefix}/owners/7") == 200
+        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
+        assert s.name == f"GET {prefix}/owners/{{ownerId}}", s
     finally:
         p.kill()
         p.wait()

@@ -256,6 +256,15 @@ static void test_feign_client_mappings_are_no_routes(void **state)
 	ebt_routes_free(&r);
 }
 
+/* The context path the config files read with r set, no profile active. */
+static const char *context_of(const struct ebt_routes *r)
+{
+	static char out[EBT_CONTEXT_PATH_MAX];
+
+	ebt_spring_context_path(&r->cfg, NULL, "", out);
+	return out;
+}
+
 static void test_petclinic_jar(void **state)
 {
 	struct ebt_routes r = {0};
@@ -275,7 +284,7 @@ static void test_petclinic_jar(void **state)
 	assert_null(match(&r, "GET", "/resources/css/petclinic.css"));
 	assert_null(match(&r, "DELETE", "/owners/12"));
 	assert_null(match(&r, "_OTHER", "/owners/12"));
-	assert_string_equal(r.context_path, "/petclinic");
+	assert_string_equal(context_of(&r), "/petclinic");
 	ebt_routes_free(&r);
 	assert_false(ebt_routes_load(SEEDS "missing.jar", &r));
 	assert_false(ebt_routes_load(SEEDS "owner_controller.class", &r));
@@ -304,7 +313,7 @@ static void test_unpacked_jar_directory(void **state)
 	assert_string_equal(match(r, "GET", "/owners/3"), "/owners/{ownerId}");
 	assert_string_equal(match(r, "GET", "/owners/2/vets"),
 			    "/owners/{ownerId}/vets");
-	assert_string_equal(r->context_path, "/shop");
+	assert_string_equal(context_of(r), "/shop");
 	/* the classes directory itself, as a class path names it (Jib) */
 	snprintf(cmd, sizeof(cmd), "%s/BOOT-INF/classes", root);
 	r = ebt_route_cache_get(rc, cmd, true);
@@ -314,28 +323,6 @@ static void test_unpacked_jar_directory(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -r %s", root);
 	assert_int_equal(system(cmd), 0);
 	ebt_route_cache_free(rc);
-}
-
-static void test_context_path(void **state)
-{
-	static const char props[] =
-		"# server.servlet.context-path=/no\n"
-		"server.servlet.context-path.x=/no\n"
-		"  server.servlet.context-path = /first\r\n"
-		"server.servlet.context-path:/api/v2/\n";
-	char out[EBT_CONTEXT_PATH_MAX];
-
-	(void)state;
-	assert_true(ebt_properties_context_path(props, strlen(props), out));
-	assert_string_equal(out, "/api/v2");
-	assert_false(ebt_properties_context_path("a=b\n", 4, out));
-	assert_string_equal(out, "");
-	ebt_context_path("/", 1, out);
-	assert_string_equal(out, "");
-	ebt_context_path(" shop ", 6, out);
-	assert_string_equal(out, "/shop");
-	ebt_context_path("${ctx}", 6, out);
-	assert_string_equal(out, "");
 }
 
 static void add(struct ebt_routes *r, unsigned methods, const char *p)
@@ -420,7 +407,6 @@ int main(void)
 		cmocka_unit_test(test_feign_client_mappings_are_no_routes),
 		cmocka_unit_test(test_petclinic_jar),
 		cmocka_unit_test(test_unpacked_jar_directory),
-		cmocka_unit_test(test_context_path),
 		cmocka_unit_test(test_most_specific_pattern_wins),
 		cmocka_unit_test(test_cache_reads_a_jar_once),
 	};
