@@ -902,14 +902,60 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 	return r;
 }
 
+/* Where a ${name} in a config file's value is looked up: the JVM's system
+ * properties (-Dname=), then its environment, by the name or as Spring
+ * maps a name to a variable (server.port: SERVER_PORT). */
+struct jvm_env {
+	const char *cmd, *env;
+	size_t cmd_n, env_n;
+	char value[EBT_CONTEXT_PATH_MAX];
+};
+
+static const char *env_value(const char *env, size_t len, const char *name)
+{
+	size_t k = strlen(name);
+	const char *v = NULL;
+
+	for (size_t i = 0; i < len; i += strnlen(env + i, len - i) + 1)
+		if (len - i > k && !strncmp(env + i, name, k) &&
+		    env[i + k] == '=')
+			v = env + i + k + 1;
+	return v;
+}
+
+static const char *jvm_lookup(void *ctx, const char *name, size_t n)
+{
+	struct jvm_env *je = ctx;
+	char key[EBT_CONTEXT_PATH_MAX + 4];
+	const char *v;
+
+	if (n + 4 > sizeof(key))
+		return NULL;
+	snprintf(key, sizeof(key), "-D%.*s=", (int)n, name);
+	je->value[0] = '\0';
+	jvm_property(je->cmd, je->cmd_n, key, je->value, sizeof(je->value));
+	if (je->value[0])
+		return je->value;
+	snprintf(key, sizeof(key), "%.*s", (int)n, name);
+	if ((v = env_value(je->env, je->env_n, key)))
+		return v;
+	for (char *c = key; *c; c++)
+		*c = *c == '.' || *c == '-' ? '_' : (char)toupper(*c);
+	return env_value(je->env, je->env_n, key);
+}
+
 /* The prefix of the app's routes, as Spring Boot takes it: a program
  * argument, then a system property, then the environment (read before),
  * then the config files, of the working directory (./, ./config/) over
  * those inside the app, for the active profiles (an argument, a system
  * property or SPRING_PROFILES_ACTIVE). */
 static void context_path(struct res_entry *e, uint32_t pid, const char *cmd,
-			 size_t n, const struct ebt_spring_cfg *inside)
+			 size_t n, const struct ebt_spring_cfg *inside,
+			 const char *env, size_t env_n)
 {
+	struct jvm_env je = {.cmd = cmd, .cmd_n = n, .env = env,
+			     .env_n = env_n};
+	struct ebt_spring_env look = {.lookup = jvm_lookup, .ctx = &je};
 	char v[EBT_CONTEXT_PATH_MAX] = "", cwd[64];
 	struct ebt_spring_cfg *outside;
 	int fd;
@@ -933,12 +979,14 @@ static void context_path(struct res_entry *e, uint32_t pid, const char *cmd,
 		ebt_spring_cfg_dir(outside, fd, true, e->profiles);
 		close(fd);
 	}
-	ebt_spring_context_path(inside, outside, e->profiles, e->context_path);
+	ebt_spring_context_path(inside, outside, e->profiles, &look,
+				e->context_path);
 	free(outside);
 }
 
 static void add_process(struct ebt_resources *rs, struct res_entry *e,
-			uint32_t pid, const struct prog_src *ps)
+			uint32_t pid, const struct prog_src *ps,
+			const char *env, size_t env_n)
 {
 	const char *comm = ps->comm, *exe_name = ps->exe_name;
 	char *buf = NULL, exe[4096];
@@ -967,7 +1015,8 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 		if (cp_cfg) {
 			e->routes = app_routes(rs, ps->pid, cmd, (size_t)n,
 					       cp_cfg, &inside);
-			context_path(e, ps->pid, cmd, (size_t)n, inside);
+			context_path(e, ps->pid, cmd, (size_t)n, inside, env,
+				     env_n);
 		}
 	}
 	free(cp_cfg);
@@ -1188,10 +1237,10 @@ static struct res_entry *build(struct ebt_resources *rs, uint32_t pid,
 	n = read_proc(src, "environ", &env);
 	if (n > 0)
 		scan_environ(e, env, (size_t)n);
-	free(env);
 	attr_svc = ebt_resource_get(e->r, "service.name");
 	snprintf(e->attrs, sizeof(e->attrs), "%s", attr_svc ? attr_svc : "");
-	add_process(rs, e, pid, ps);
+	add_process(rs, e, pid, ps, env ? env : "", n > 0 ? (size_t)n : 0);
+	free(env);
 	add_container(e, src);
 	set_service(e, e->r, NULL, NULL, NULL);
 	ebt_resource_add_str(e->r, "telemetry.sdk.name", "ebpftrace");

@@ -638,20 +638,95 @@ static void consider(const struct ebt_spring_cfg *c, const char *profiles,
 	}
 }
 
+/* ---- placeholders ---------------------------------------------------- */
+
+#define RESOLVE_DEPTH_MAX 4
+
+/* The end of the placeholder "${..." at v[i] (past its '}'), and the
+ * ':' before its default (0: none); 0 if it does not end. */
+static size_t placeholder_end(const char *v, size_t n, size_t i,
+			      size_t *colon)
+{
+	unsigned open = 1;
+
+	*colon = 0;
+	for (size_t j = i + 2; j < n; j++) {
+		if (v[j] == '{')
+			open++;
+		else if (v[j] == '}' && --open == 0)
+			return j + 1;
+		else if (v[j] == ':' && open == 1 && !*colon)
+			*colon = j;
+	}
+	return 0;
+}
+
+static bool append(char *out, size_t cap, size_t *o, const char *s,
+		   size_t n)
+{
+	if (*o + n >= cap)
+		return false;
+	memcpy(out + *o, s, n);
+	*o += n;
+	out[*o] = '\0';
+	return true;
+}
+
+static bool resolve_at(const char *v, size_t n,
+		       const struct ebt_spring_env *env, char *out,
+		       size_t cap, unsigned depth)
+{
+	size_t o = 0, i = 0, end, colon, name_n;
+	const char *val;
+	char sub[EBT_CONTEXT_PATH_MAX];
+
+	out[0] = '\0';
+	while (i < n) {
+		if (v[i] != '$' || i + 1 >= n || v[i + 1] != '{') {
+			if (!append(out, cap, &o, v + i++, 1))
+				return false;
+			continue;
+		}
+		if (!(end = placeholder_end(v, n, i, &colon)))
+			return false;
+		name_n = (colon ? colon : end - 1) - (i + 2);
+		val = env && env->lookup && name_n
+			      ? env->lookup(env->ctx, v + i + 2, name_n)
+			      : NULL;
+		if (!val && colon && depth < RESOLVE_DEPTH_MAX &&
+		    resolve_at(v + colon + 1, end - 1 - colon - 1, env, sub,
+			       sizeof(sub), depth + 1))
+			val = sub;
+		if (!val || !append(out, cap, &o, val, strlen(val)))
+			return false;
+		i = end;
+	}
+	return true;
+}
+
+bool ebt_spring_resolve(const char *v, size_t n,
+			const struct ebt_spring_env *env, char *out,
+			size_t cap)
+{
+	return resolve_at(v, n, env, out, cap, 0);
+}
+
 void ebt_spring_context_path(const struct ebt_spring_cfg *a,
 			     const struct ebt_spring_cfg *b,
-			     const char *profiles, char *out)
+			     const char *profiles,
+			     const struct ebt_spring_env *env, char *out)
 {
 	const struct ebt_spring_setting *best = NULL;
 	uint64_t rank = 0;
+	char v[EBT_CONTEXT_PATH_MAX];
 
 	if (!profiles)
 		profiles = "";
 	consider(a, profiles, &best, &rank);
 	consider(b, profiles, &best, &rank);
 	out[0] = '\0';
-	if (best)
-		ebt_context_path(best->value, strnlen(best->value,
-						      sizeof(best->value)),
-				 out);
+	if (best && ebt_spring_resolve(best->value,
+				       strnlen(best->value, sizeof(best->value)),
+				       env, v, sizeof(v)))
+		ebt_context_path(v, strlen(v), out);
 }

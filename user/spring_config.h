@@ -75,12 +75,28 @@ void ebt_spring_cfg_add(struct ebt_spring_cfg *cfg,
 void ebt_spring_cfg_dir(struct ebt_spring_cfg *cfg, int dirfd, bool outside,
 			const char *profiles);
 
+/* A property's value from outside the config files (a system property,
+ * the environment), for a ${name} in a value; NULL if it has none. */
+struct ebt_spring_env {
+	const char *(*lookup)(void *ctx, const char *name, size_t n);
+	void *ctx;
+};
+
 /* The context path (into out, EBT_CONTEXT_PATH_MAX bytes; "" if none)
  * the settings of a and b give when profiles (comma-separated; "" is
- * Spring's "default" profile) are active. Either may be NULL. */
+ * Spring's "default" profile) are active. Either may be NULL. Its ${name}
+ * and ${name:default} placeholders are resolved through env (may be
+ * NULL: only defaults); one that cannot be makes it "". */
 void ebt_spring_context_path(const struct ebt_spring_cfg *a,
 			     const struct ebt_spring_cfg *b,
-			     const char *profiles, char *out);
+			     const char *profiles,
+			     const struct ebt_spring_env *env, char *out);
+
+/* Resolves the placeholders of v[0..n) into out (cap bytes); false if
+ * one has no value and no default, or the result does not fit. */
+bool ebt_spring_resolve(const char *v, size_t n,
+			const struct ebt_spring_env *env, char *out,
+			size_t cap);
 
 /* Does a profile expression ("prod", "prod,eu", "!dev", "a & b",
  * "a | b") match the active profiles? An expression with parentheses

@@ -195,17 +195,23 @@ server:
 """
 
 
-@pytest.mark.parametrize("case", ["yaml", "profile", "working-dir"])
+@pytest.mark.parametrize("case", ["yaml", "profile", "working-dir", "placeholder"])
 def test_context_path_from_spring_config_files(tracer, tmp_path, case):
     """The context path as Spring Boot reads its config files: the app's
     application.yml (its documents for the active profiles), and over it
     the working directory's config/application-{profile}.properties (a
-    ConfigMap mounted there)."""
+    ConfigMap mounted there), or the app's application.properties, whose
+    ${app.base:/dflt} is the environment's APP_BASE."""
     files = {"BOOT-INF/classes/application.yml": APP_YML}
     if case == "working-dir":
         files["config/application-prod.properties"] = "server.servlet.contextPath=/ops\n"
-    prefix = {"yaml": "/base", "profile": "/prod", "working-dir": "/ops"}[case]
-    env = {} if case == "yaml" else {"SPRING_PROFILES_ACTIVE": "default,prod"}
+    if case == "placeholder":
+        files["BOOT-INF/classes/application.properties"] = (
+            "server.servlet.context-path=${app.base:/dflt}\n")
+    prefix = {"yaml": "/base", "profile": "/prod", "working-dir": "/ops",
+              "placeholder": "/from-env"}[case]
+    env = {"yaml": {}, "placeholder": {"APP_BASE": "/from-env/"}}.get(
+        case, {"SPRING_PROFILES_ACTIVE": "default,prod"})
     p, port = unpacked_boot_app(tmp_path, True, env, files)
     try:
         assert curl(f"http://127.0.0.1:{port}{prefix}/owners/7") == 200

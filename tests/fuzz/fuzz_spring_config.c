@@ -8,18 +8,34 @@
  * Checks: at most EBT_SPRING_SETTINGS_MAX settings, each value and
  * activation NUL-terminated in its field; the context path chosen is ""
  * or '/' and printable bytes without a space, not ending in '/'; it is
- * one of the settings' values normalized; profile expressions made from
- * the input answer without a crash.
+ * one of the settings' values, its placeholders' defaults taken, normalized; with placeholders resolved
+ * through a lookup that knows two names in three, it is still such a
+ * path; profile expressions made from the input answer without a crash.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fuzz_check.h"
 #include "spring_config.h"
 
+/* Every name has a value: the name itself, with a placeholder in it when
+ * it is long, so a value is never resolved again. */
+static const char *lookup(void *ctx, const char *name, size_t n)
+{
+	static char v[80];
+
+	(void)ctx;
+	snprintf(v, sizeof(v), n > 8 ? "/${%.*s}" : "/%.*s", (int)(n > 60 ? 60 : n),
+		 name);
+	return n % 3 ? v : NULL;
+}
+
 static void check_cfg(const struct ebt_spring_cfg *cfg, const char *profiles)
 {
+	struct ebt_spring_env env = {.lookup = lookup};
 	char ctx[EBT_CONTEXT_PATH_MAX], one[EBT_CONTEXT_PATH_MAX];
+	char res[EBT_CONTEXT_PATH_MAX];
 	size_t n;
 	bool known;
 
@@ -30,17 +46,24 @@ static void check_cfg(const struct ebt_spring_cfg *cfg, const char *profiles)
 			     sizeof(cfg->v[i].on_profile)));
 		ebt_spring_profile_match(cfg->v[i].on_profile, profiles);
 	}
-	ebt_spring_context_path(cfg, NULL, profiles, ctx);
+	ebt_spring_context_path(cfg, NULL, profiles, NULL, ctx);
 	n = strlen(ctx);
 	CHECK(n == 0 || (ctx[0] == '/' && ctx[n - 1] != '/' && n > 1));
 	for (size_t i = 0; i < n; i++)
 		CHECK((unsigned char)ctx[i] > 0x20 && ctx[i] != 0x7f);
 	known = n == 0;
 	for (unsigned i = 0; !known && i < cfg->n; i++) {
-		ebt_context_path(cfg->v[i].value, strlen(cfg->v[i].value), one);
-		known = strcmp(one, ctx) == 0;
+		const char *v = cfg->v[i].value;
+
+		if (ebt_spring_resolve(v, strlen(v), NULL, res, sizeof(res))) {
+			ebt_context_path(res, strlen(res), one);
+			known = strcmp(one, ctx) == 0;
+		}
 	}
 	CHECK(known);
+	ebt_spring_context_path(cfg, NULL, profiles, &env, ctx);
+	n = strlen(ctx);
+	CHECK(n == 0 || (ctx[0] == '/' && ctx[n - 1] != '/' && n > 1));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -261,7 +261,7 @@ static const char *context_of(const struct ebt_routes *r)
 {
 	static char out[EBT_CONTEXT_PATH_MAX];
 
-	ebt_spring_context_path(&r->cfg, NULL, "", out);
+	ebt_spring_context_path(&r->cfg, NULL, "", NULL, out);
 	return out;
 }
 

@@ -25,7 +25,7 @@ static const char *ctx_of(const char *name, const char *text,
 
 	assert_true(ebt_spring_file_name(name, strlen(name), &f));
 	ebt_spring_cfg_add(&cfg, &f, text, strlen(text));
-	ebt_spring_context_path(&cfg, NULL, profiles, out);
+	ebt_spring_context_path(&cfg, NULL, profiles, NULL, out);
 	return out;
 }
 
@@ -263,20 +263,20 @@ static void test_precedence(void **state)
 	    "server.servlet.context-path: /yaml");
 	put(&in, false, false, "application.yml",
 	    "server.servlet.context-path: /yml");
-	ebt_spring_context_path(&in, NULL, "", ctx);
+	ebt_spring_context_path(&in, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/yml");
 	put(&in, false, false, "application.properties",
 	    "server.servlet.context-path=/props");
-	ebt_spring_context_path(&in, NULL, "", ctx);
+	ebt_spring_context_path(&in, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/props");
 	/* the same name in a later class path entry does not count */
 	put(&in, false, false, "application.properties",
 	    "server.servlet.context-path=/second");
-	ebt_spring_context_path(&in, NULL, "", ctx);
+	ebt_spring_context_path(&in, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/props");
 	put(&in, false, true, "application.yaml",
 	    "server.servlet.context-path: /config");
-	ebt_spring_context_path(&in, NULL, "", ctx);
+	ebt_spring_context_path(&in, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/config");
 	/* application-default.* when no profile is active */
 	put(&in, false, false, "application-default.yml",
@@ -285,28 +285,28 @@ static void test_precedence(void **state)
 	    "server.servlet.context-path: /a");
 	put(&in, false, false, "application-b.properties",
 	    "server.servlet.context-path=/b");
-	ebt_spring_context_path(&in, NULL, "", ctx);
+	ebt_spring_context_path(&in, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/default");
-	ebt_spring_context_path(&in, NULL, "a", ctx);
+	ebt_spring_context_path(&in, NULL, "a", NULL, ctx);
 	assert_string_equal(ctx, "/a");
-	ebt_spring_context_path(&in, NULL, "b,a", ctx);
+	ebt_spring_context_path(&in, NULL, "b,a", NULL, ctx);
 	assert_string_equal(ctx, "/a"); /* the later profile */
-	ebt_spring_context_path(&in, NULL, "a,b", ctx);
+	ebt_spring_context_path(&in, NULL, "a,b", NULL, ctx);
 	assert_string_equal(ctx, "/b");
-	ebt_spring_context_path(&in, NULL, "c", ctx);
+	ebt_spring_context_path(&in, NULL, "c", NULL, ctx);
 	assert_string_equal(ctx, "/config");
 	/* the working directory's over any inside the app */
 	put(&out, true, false, "application.yml",
 	    "server.servlet.context-path: /outside");
-	ebt_spring_context_path(&in, &out, "a", ctx);
+	ebt_spring_context_path(&in, &out, "a", NULL, ctx);
 	assert_string_equal(ctx, "/outside");
-	ebt_spring_context_path(&out, &in, "a", ctx);
+	ebt_spring_context_path(&out, &in, "a", NULL, ctx);
 	assert_string_equal(ctx, "/outside");
 	/* a file that does not set it takes nothing away */
 	put(&out, true, true, "application.properties", "server.port=1\n");
-	ebt_spring_context_path(&in, &out, "a", ctx);
+	ebt_spring_context_path(&in, &out, "a", NULL, ctx);
 	assert_string_equal(ctx, "/outside");
-	ebt_spring_context_path(NULL, NULL, NULL, ctx);
+	ebt_spring_context_path(NULL, NULL, NULL, NULL, ctx);
 	assert_string_equal(ctx, "");
 }
 
@@ -352,18 +352,71 @@ static void test_directories(void **state)
 	ebt_spring_cfg_dir(&named, fd, true, "dev");
 	close(fd);
 	assert_int_equal(listed.n, 3);
-	ebt_spring_context_path(&listed, NULL, "", ctx);
+	ebt_spring_context_path(&listed, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/root");
-	ebt_spring_context_path(&listed, NULL, "prod", ctx);
+	ebt_spring_context_path(&listed, NULL, "prod", NULL, ctx);
 	assert_string_equal(ctx, "/prod");
-	ebt_spring_context_path(&listed, NULL, "prod,dev", ctx);
+	ebt_spring_context_path(&listed, NULL, "prod,dev", NULL, ctx);
 	assert_string_equal(ctx, "/dev");
 	/* only the active profiles' files are opened by name */
 	assert_int_equal(named.n, 2);
-	ebt_spring_context_path(&named, NULL, "dev", ctx);
+	ebt_spring_context_path(&named, NULL, "dev", NULL, ctx);
 	assert_string_equal(ctx, "/dev");
 	snprintf(cmd, sizeof(cmd), "rm -r %s", root);
 	assert_int_equal(system(cmd), 0);
+}
+
+static const char *fake_lookup(void *ctx, const char *name, size_t n)
+{
+	(void)ctx;
+	if (n == 7 && !memcmp(name, "APP_CTX", 7))
+		return "/from-env";
+	if (n == 4 && !memcmp(name, "LOOP", 4))
+		return "${LOOP}"; /* a value is not resolved again */
+	return NULL;
+}
+
+static void test_placeholders(void **state)
+{
+	struct ebt_spring_env env = {.lookup = fake_lookup};
+	struct ebt_spring_cfg cfg = {0};
+	char out[EBT_CONTEXT_PATH_MAX];
+
+	(void)state;
+	assert_true(ebt_spring_resolve("${APP_CTX}", 10, &env, out,
+				       sizeof(out)));
+	assert_string_equal(out, "/from-env");
+	assert_true(ebt_spring_resolve("${NONE:/dflt}", 13, &env, out,
+				       sizeof(out)));
+	assert_string_equal(out, "/dflt");
+	assert_true(ebt_spring_resolve("/api${NONE:}/v${A:${B:2}}", 25, &env,
+				       out, sizeof(out)));
+	assert_string_equal(out, "/api/v2");
+	assert_true(ebt_spring_resolve("${APP_CTX:/x}/y", 15, &env, out,
+				       sizeof(out)));
+	assert_string_equal(out, "/from-env/y");
+	assert_false(ebt_spring_resolve("${NONE}", 7, &env, out, sizeof(out)));
+	assert_false(ebt_spring_resolve("${NONE:/x", 9, &env, out,
+					sizeof(out)));
+	assert_false(ebt_spring_resolve("${APP_CTX}", 10, NULL, out,
+					sizeof(out)));
+	assert_true(ebt_spring_resolve("${LOOP}", 7, &env, out, sizeof(out)));
+	assert_string_equal(out, "${LOOP}");
+	assert_false(ebt_spring_resolve("${APP_CTX}", 10, &env, out, 5));
+	/* through a config file; one it cannot resolve is no context path */
+	put(&cfg, false, false, "application.yml",
+	    "server.servlet.context-path: ${APP_CTX:/petclinic}\n");
+	ebt_spring_context_path(&cfg, NULL, "", &env, out);
+	assert_string_equal(out, "/from-env");
+	ebt_spring_context_path(&cfg, NULL, "", NULL, out);
+	assert_string_equal(out, "/petclinic");
+	put(&cfg, false, true, "application.yml",
+	    "server.servlet.context-path: ${NOPE}\n");
+	ebt_spring_context_path(&cfg, NULL, "", &env, out);
+	assert_string_equal(out, "");
+	ebt_spring_context_path(&cfg, NULL, "", &(struct ebt_spring_env){
+		.lookup = fake_lookup}, out);
+	assert_string_equal(out, "");
 }
 
 /* More documents set it than are kept: no crash, the first ones count. */
@@ -381,7 +434,7 @@ static void test_many_documents(void **state)
 				      i);
 	put(&cfg, false, false, "application.properties", text);
 	assert_int_equal(cfg.n, EBT_SPRING_SETTINGS_MAX);
-	ebt_spring_context_path(&cfg, NULL, "", ctx);
+	ebt_spring_context_path(&cfg, NULL, "", NULL, ctx);
 	assert_string_equal(ctx, "/d15");
 	free(text);
 }
@@ -398,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_file_names),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_directories),
+		cmocka_unit_test(test_placeholders),
 		cmocka_unit_test(test_many_documents),
 	};
 
