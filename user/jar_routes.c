@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -286,6 +287,206 @@ static void attributes(struct cls *c, struct mapping *m)
 	}
 }
 
+/* ---- a class file, kept until the jar is read ------------------------- */
+
+/* A mapping copied out of its class file. */
+struct kept_map {
+	unsigned methods, n;
+	char *path[PATHS_MAX];
+	char *member; /* its method's name and descriptor; NULL: the class's */
+};
+
+/* What a class says about routes: its own mappings and its supertypes,
+ * whose mappings it inherits (an interface generated from an OpenAPI
+ * document declares them, the controller implementing it serves them). */
+struct kept_class {
+	char *name, *super; /* "com/example/PetApiController" */
+	char **ifaces;
+	unsigned n_ifaces, n_mm;
+	bool abstract; /* an interface or an abstract class: not a handler */
+	bool client;   /* @FeignClient: its mappings are calls, not routes */
+	bool has_cm, extended;
+	struct kept_map cm, *mm;
+};
+
+#define ACC_INTERFACE 0x0200
+#define ACC_ABSTRACT 0x0400
+#define IFACES_MAX 64
+#define HIER_MAX 16
+#define LOOKUPS_MAX 8
+
+/* A placeholder's value looked up in the app's config files. */
+struct looked {
+	char *key, *value; /* value NULL: none */
+};
+
+struct jar_read {
+	struct kept_class *v;
+	size_t n, cap;
+	/* the config files a ${key} in a mapping is looked up in */
+	const struct zsrc *z;
+	const uint8_t *cd;
+	size_t cd_n;
+	uint32_t cd_count;
+	int dirfd; /* an unpacked jar's classes; -1: none */
+	struct looked memo[LOOKUPS_MAX];
+	unsigned n_memo;
+};
+
+static char *dup_utf8(const struct cls *c, unsigned idx)
+{
+	const char *s;
+	size_t n;
+
+	return utf8(c, idx, &s, &n) && !memchr(s, '\0', n) ? strndup(s, n)
+							    : NULL;
+}
+
+/* The name of Class constant idx, copied; NULL if it is none. */
+static char *dup_class_name(const struct cls *c, unsigned idx)
+{
+	uint32_t off;
+
+	if (idx == 0 || idx >= c->cp_count || !(off = c->cp[idx]) ||
+	    c->p[off] != 7)
+		return NULL;
+	return dup_utf8(c, (unsigned)c->p[off + 1] << 8 | c->p[off + 2]);
+}
+
+static void free_map(struct kept_map *m)
+{
+	for (unsigned i = 0; i < m->n; i++)
+		free(m->path[i]);
+	free(m->member);
+}
+
+static void free_kept(struct kept_class *k)
+{
+	free(k->name);
+	free(k->super);
+	for (unsigned i = 0; i < k->n_ifaces; i++)
+		free(k->ifaces[i]);
+	free(k->ifaces);
+	free_map(&k->cm);
+	for (unsigned i = 0; i < k->n_mm; i++)
+		free_map(&k->mm[i]);
+	free(k->mm);
+}
+
+static bool keep_map(struct kept_map *out, const struct mapping *m,
+		     char *member)
+{
+	out->methods = m->methods;
+	out->member = member;
+	out->n = 0;
+	for (unsigned i = 0; i < m->n; i++)
+		if (!(out->path[out->n++] = strndup(m->path[i], m->len[i])))
+			return false;
+	return true;
+}
+
+/* The header: access, this, super and interfaces into k. */
+static bool class_header(struct cls *c, struct kept_class *k)
+{
+	unsigned access, n;
+
+	if (u4(c) != 0xCAFEBABEu)
+		return false;
+	take(c, 4); /* minor, major */
+	if (!read_pool(c))
+		return false;
+	access = u2(c);
+	k->abstract = access & (ACC_INTERFACE | ACC_ABSTRACT);
+	k->name = dup_class_name(c, u2(c));
+	k->super = dup_class_name(c, u2(c));
+	n = u2(c);
+	k->ifaces = calloc(n ? n : 1, sizeof(*k->ifaces));
+	if (!k->ifaces)
+		return false;
+	for (unsigned i = 0; i < n && !c->bad; i++) {
+		char *s = dup_class_name(c, u2(c));
+
+		if (s && k->n_ifaces < IFACES_MAX)
+			k->ifaces[k->n_ifaces++] = s;
+		else
+			free(s);
+	}
+	return !c->bad && k->name;
+}
+
+/* Fields (maps NULL) or methods: the mappings of methods into maps. */
+static void members(struct cls *c, struct kept_map *maps, unsigned *n)
+{
+	for (unsigned k = u2(c); k > 0 && !c->bad; k--) {
+		struct mapping m = {0};
+		unsigned name, desc;
+		char member[512];
+		const char *s, *d;
+		size_t sn, dn;
+
+		take(c, 2); /* access */
+		name = u2(c);
+		desc = u2(c);
+		attributes(c, maps ? &m : NULL);
+		if (!maps || !m.found || *n >= METHOD_MAPS_MAX || c->bad ||
+		    !utf8(c, name, &s, &sn) || !utf8(c, desc, &d, &dn))
+			continue;
+		snprintf(member, sizeof(member), "%.*s%.*s", (int)sn, s,
+			 (int)dn, d);
+		keep_map(&maps[*n], &m, strdup(member));
+		(*n)++;
+	}
+}
+
+/* Worth keeping: it maps something, or inherits from a type that may. */
+static bool worth_keeping(const struct kept_class *k)
+{
+	return k->has_cm || k->n_mm || k->n_ifaces ||
+	       (k->super && strcmp(k->super, "java/lang/Object") != 0);
+}
+
+static bool push_kept(struct jar_read *jr, struct kept_class *k)
+{
+	struct kept_class *v;
+
+	if (jr->n == jr->cap) {
+		size_t cap = jr->cap ? jr->cap * 2 : 64;
+
+		if (!(v = realloc(jr->v, cap * sizeof(*v))))
+			return false;
+		jr->v = v;
+		jr->cap = cap;
+	}
+	jr->v[jr->n++] = *k;
+	return true;
+}
+
+/* Reads one class file into jr; false if it is not one (or cut). */
+static bool read_class(const uint8_t *p, size_t n, struct jar_read *jr)
+{
+	struct cls c = {.p = p, .n = n};
+	struct kept_class k = {0};
+	struct mapping cm = {0};
+	bool ok = false;
+
+	if (!class_header(&c, &k))
+		goto out;
+	members(&c, NULL, NULL); /* fields */
+	if (!(k.mm = calloc(METHOD_MAPS_MAX, sizeof(*k.mm))))
+		goto out;
+	members(&c, k.mm, &k.n_mm);
+	attributes(&c, &cm);
+	ok = !c.bad;
+	k.client = cm.client;
+	k.has_cm = cm.found && keep_map(&k.cm, &cm, NULL);
+	if (ok && worth_keeping(&k) && push_kept(jr, &k))
+		memset(&k, 0, sizeof(k));
+out:
+	free_kept(&k);
+	free(c.cp);
+	return ok;
+}
+
 /* ---- joining class and method mappings into routes -------------------- */
 
 static bool add_route(struct ebt_routes *r, unsigned methods, const char *p,
@@ -311,10 +512,12 @@ static bool add_route(struct ebt_routes *r, unsigned methods, const char *p,
 	return true;
 }
 
-/* Appends s[0..n) to buf at *at as one path part: one '/' between parts,
- * none at the end. */
-static void put_part(char *buf, size_t *at, const char *s, size_t n)
+/* Appends s to buf at *at as one path part: one '/' between parts, none
+ * at the end. */
+static void put_part(char *buf, size_t *at, const char *s)
 {
+	size_t n = strlen(s);
+
 	while (n && s[0] == '/')
 		s++, n--;
 	while (n && s[n - 1] == '/')
@@ -326,36 +529,49 @@ static void put_part(char *buf, size_t *at, const char *s, size_t n)
 	*at += n;
 }
 
-/* A printable pattern without a property placeholder (${...}), which only
- * the running app could resolve. */
+/* A printable pattern. */
 static bool usable(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    (s[i] == '$' && i + 1 < n && s[i + 1] == '{'))
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
 	return true;
 }
 
-static void join(struct ebt_routes *r, const struct mapping *cm,
-		 const struct mapping *mm)
+static const char *jar_lookup(void *ctx, const char *name, size_t n);
+
+/* A mapping's path with its ${key:default} placeholders resolved from the
+ * app's config files, else their defaults; false if one has neither. */
+static bool part(struct jar_read *jr, const char *s, char *out, size_t cap)
 {
-	unsigned np = cm->n ? cm->n : 1, nm = mm->n ? mm->n : 1;
-	unsigned methods = cm->methods | mm->methods;
-	char buf[EBT_ROUTE_LEN_MAX];
+	struct ebt_spring_env env = {.lookup = jar_lookup, .ctx = jr};
+
+	if (!strstr(s, "${"))
+		snprintf(out, cap, "%s", s);
+	else if (!ebt_spring_resolve(s, strlen(s), jr ? &env : NULL, out, cap))
+		return false;
+	return usable(out, strlen(out));
+}
+
+static void join(struct jar_read *jr, struct ebt_routes *r,
+		 const struct kept_map *cm, const struct kept_map *mm)
+{
+	unsigned np = cm && cm->n ? cm->n : 1, nm = mm->n ? mm->n : 1;
+	unsigned methods = (cm ? cm->methods : 0) | mm->methods;
+	char buf[EBT_ROUTE_LEN_MAX], a[EBT_ROUTE_LEN_MAX], b[EBT_ROUTE_LEN_MAX];
 
 	for (unsigned i = 0; i < np; i++) {
+		a[0] = '\0';
+		if (cm && cm->n && !part(jr, cm->path[i], a, sizeof(a)))
+			continue;
 		for (unsigned j = 0; j < nm; j++) {
 			size_t at = 0;
 
-			if (cm->n && !usable(cm->path[i], cm->len[i]))
+			b[0] = '\0';
+			if (mm->n && !part(jr, mm->path[j], b, sizeof(b)))
 				continue;
-			if (mm->n && !usable(mm->path[j], mm->len[j]))
-				continue;
-			if (cm->n)
-				put_part(buf, &at, cm->path[i], cm->len[i]);
-			if (mm->n)
-				put_part(buf, &at, mm->path[j], mm->len[j]);
+			put_part(buf, &at, a);
+			put_part(buf, &at, b);
 			if (at == 0)
 				buf[at++] = '/';
 			add_route(r, methods, buf, at);
@@ -363,53 +579,131 @@ static void join(struct ebt_routes *r, const struct mapping *cm,
 	}
 }
 
-/* ---- a class file ----------------------------------------------------- */
+/* ---- a class and the types it inherits from --------------------------- */
 
-static bool skip_header(struct cls *c)
+static int kept_cmp(const void *a, const void *b)
 {
-	if (u4(c) != 0xCAFEBABEu)
-		return false;
-	take(c, 4); /* minor, major */
-	if (!read_pool(c))
-		return false;
-	take(c, 6); /* access, this, super */
-	take(c, (size_t)u2(c) * 2);
-	return !c->bad;
+	return strcmp(((const struct kept_class *)a)->name,
+		      ((const struct kept_class *)b)->name);
 }
 
-static void members(struct cls *c, struct mapping *maps, unsigned *n)
+static struct kept_class *kept_find(struct jar_read *jr, const char *name)
 {
-	for (unsigned k = u2(c); k > 0 && !c->bad; k--) {
-		struct mapping m = {0};
+	struct kept_class key = {.name = (char *)name};
 
-		take(c, 6); /* access, name, descriptor */
-		attributes(c, maps ? &m : NULL);
-		if (maps && m.found && *n < METHOD_MAPS_MAX)
-			maps[(*n)++] = m;
+	return name && jr->n ? bsearch(&key, jr->v, jr->n, sizeof(*jr->v),
+				       kept_cmp)
+			     : NULL;
+}
+
+static void hier_add(struct kept_class **h, unsigned *n, struct kept_class *k)
+{
+	if (!k || *n >= HIER_MAX)
+		return;
+	for (unsigned i = 0; i < *n; i++)
+		if (h[i] == k)
+			return;
+	h[(*n)++] = k;
+}
+
+/* k, then its superclasses and interfaces in the jar, nearest first. */
+static unsigned hierarchy(struct jar_read *jr, struct kept_class *k,
+			  struct kept_class **h)
+{
+	unsigned n = 0;
+
+	hier_add(h, &n, k);
+	for (unsigned i = 0; i < n; i++) {
+		hier_add(h, &n, kept_find(jr, h[i]->super));
+		for (unsigned j = 0; j < h[i]->n_ifaces; j++)
+			hier_add(h, &n, kept_find(jr, h[i]->ifaces[j]));
+	}
+	return n;
+}
+
+static bool member_seen(const struct kept_map **got, unsigned n,
+			const char *member)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (got[i]->member && member && !strcmp(got[i]->member, member))
+			return true;
+	return false;
+}
+
+/* A handler class: its mapping (else the nearest inherited one) joined
+ * with each of its methods' (its own, else the nearest inherited ones),
+ * as Spring merges them. Feign clients' mappings are left out. */
+static void class_routes(struct jar_read *jr, struct kept_class *k,
+			 struct ebt_routes *r)
+{
+	struct kept_class *h[HIER_MAX];
+	const struct kept_map *cm = NULL, **got;
+	unsigned n = hierarchy(jr, k, h), ng = 0;
+
+	if (!(got = calloc(METHOD_MAPS_MAX, sizeof(*got))))
+		return;
+	for (unsigned i = 0, nearer; i < n; i++) {
+		if (h[i]->client)
+			continue;
+		if (!cm && h[i]->has_cm)
+			cm = &h[i]->cm;
+		nearer = ng; /* overridden: mapped by a nearer type */
+		for (unsigned j = 0; j < h[i]->n_mm && ng < METHOD_MAPS_MAX; j++)
+			if (!member_seen(got, nearer, h[i]->mm[j].member))
+				got[ng++] = &h[i]->mm[j];
+	}
+	for (unsigned i = 0; i < ng; i++)
+		join(jr, r, cm, got[i]);
+	free(got);
+}
+
+/* The routes of the classes read: of each class that can handle requests,
+ * and of each interface or abstract class no class of the jar extends
+ * (its handler may be elsewhere). */
+static void jar_routes(struct jar_read *jr, struct ebt_routes *r)
+{
+	struct kept_class *s;
+
+	if (!jr->n)
+		return;
+	qsort(jr->v, jr->n, sizeof(*jr->v), kept_cmp);
+	for (size_t i = 0; i < jr->n; i++) {
+		if ((s = kept_find(jr, jr->v[i].super)))
+			s->extended = true;
+		for (unsigned j = 0; j < jr->v[i].n_ifaces; j++)
+			if ((s = kept_find(jr, jr->v[i].ifaces[j])))
+				s->extended = true;
+	}
+	for (size_t i = 0; i < jr->n; i++) {
+		struct kept_class *k = &jr->v[i];
+
+		if (!k->abstract)
+			class_routes(jr, k, r);
+		else if (!k->extended && !k->client)
+			for (unsigned j = 0; j < k->n_mm; j++)
+				join(jr, r, k->has_cm ? &k->cm : NULL,
+				     &k->mm[j]);
+	}
+}
+
+static void jar_read_free(struct jar_read *jr)
+{
+	for (size_t i = 0; i < jr->n; i++)
+		free_kept(&jr->v[i]);
+	free(jr->v);
+	for (unsigned i = 0; i < jr->n_memo; i++) {
+		free(jr->memo[i].key);
+		free(jr->memo[i].value);
 	}
 }
 
 bool ebt_routes_from_class(const uint8_t *p, size_t n, struct ebt_routes *r)
 {
-	struct cls c = {.p = p, .n = n};
-	struct mapping cm = {0}, *maps = NULL;
-	unsigned nmaps = 0;
-	bool ok = false;
+	struct jar_read jr = {.dirfd = -1};
+	bool ok = read_class(p, n, &jr);
 
-	if (!skip_header(&c))
-		goto out;
-	members(&c, NULL, NULL); /* fields */
-	maps = calloc(METHOD_MAPS_MAX, sizeof(*maps));
-	if (!maps)
-		goto out;
-	members(&c, maps, &nmaps);
-	attributes(&c, &cm);
-	ok = !c.bad;
-	for (unsigned i = 0; ok && !cm.client && i < nmaps; i++)
-		join(r, &cm, &maps[i]);
-out:
-	free(maps);
-	free(c.cp);
+	jar_routes(&jr, r);
+	jar_read_free(&jr);
 	return ok;
 }
 
@@ -562,40 +856,112 @@ static bool app_config(const char *name, size_t n, struct ebt_spring_file *f)
 	return false;
 }
 
-/* The class files and the context path the central directory cd[0..n)
- * lists. */
+/* The central directory's entry at cd[*at..n): its name; *at moves past
+ * it. False at the end (or at a bad entry). */
+static bool zip_next(const uint8_t *cd, size_t n, size_t *at,
+		     const uint8_t **entry, const char **name, size_t *name_n)
+{
+	size_t len;
+
+	if (n - *at < 46 || le(cd + *at, 4) != 0x02014b50u)
+		return false;
+	*name_n = le(cd + *at + 28, 2);
+	len = 46 + *name_n + le(cd + *at + 30, 2) + le(cd + *at + 32, 2);
+	if (n - *at < len)
+		return false;
+	*entry = cd + *at;
+	*name = (const char *)cd + *at + 46;
+	*at += len;
+	return true;
+}
+
+/* Adds the config files the central directory cd[0..n) lists to cfg. */
+static void zip_configs(const struct zsrc *z, const uint8_t *cd, size_t n,
+			uint32_t count, struct ebt_spring_cfg *cfg)
+{
+	size_t at = 0, budget = ZIP_INFLATED_MAX, len, name_n;
+	const uint8_t *e;
+	const char *name;
+	uint8_t *data;
+
+	for (uint32_t i = 0; i < count && zip_next(cd, n, &at, &e, &name,
+						   &name_n); i++) {
+		struct ebt_spring_file cf = {0};
+
+		if (app_config(name, name_n, &cf) &&
+		    (data = zip_read(z, e, &budget, &len))) {
+			ebt_spring_cfg_add(cfg, &cf, (const char *)data, len);
+			free(data);
+		}
+	}
+}
+
+/* The class files the central directory cd[0..n) lists, into jr. */
+static void zip_classes(const struct zsrc *z, const uint8_t *cd, size_t n,
+			uint32_t count, struct jar_read *jr)
+{
+	size_t at = 0, seen = 0, budget = ZIP_INFLATED_MAX, len, name_n;
+	const uint8_t *e;
+	const char *name;
+	uint8_t *data;
+
+	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX &&
+			     zip_next(cd, n, &at, &e, &name, &name_n);
+	     i++) {
+		if (!app_class(name, name_n))
+			continue;
+		seen++;
+		if ((data = zip_read(z, e, &budget, &len))) {
+			read_class(data, len, jr);
+			free(data);
+		}
+	}
+}
+
+/* The routes and config files the central directory cd[0..n) lists. */
 static void zip_entries(const struct zsrc *z, const uint8_t *cd, size_t n,
 			uint32_t count, struct ebt_routes *r)
 {
-	size_t at = 0, seen = 0, budget = ZIP_INFLATED_MAX, len;
-	uint8_t *data;
+	struct jar_read jr = {.z = z, .cd = cd, .cd_n = n, .cd_count = count,
+			      .dirfd = -1};
 
-	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX; i++) {
-		const char *name = (const char *)cd + at + 46;
-		size_t name_n, entry;
-		struct ebt_spring_file cf = {0};
-		bool cls, props;
+	zip_configs(z, cd, n, count, &r->cfg);
+	zip_classes(z, cd, n, count, &jr);
+	jar_routes(&jr, r);
+	jar_read_free(&jr);
+}
 
-		if (n - at < 46 || le(cd + at, 4) != 0x02014b50u)
-			break;
-		name_n = le(cd + at + 28, 2);
-		entry = 46 + name_n + le(cd + at + 30, 2) + le(cd + at + 32, 2);
-		if (n - at < entry)
-			break;
-		cls = app_class(name, name_n);
-		props = !cls && app_config(name, name_n, &cf);
-		if ((cls || props) &&
-		    (data = zip_read(z, cd + at, &budget, &len))) {
-			if (cls)
-				ebt_routes_from_class(data, len, r);
-			else
-				ebt_spring_cfg_add(&r->cfg, &cf,
-						   (const char *)data, len);
-			free(data);
-		}
-		seen += cls;
-		at += entry;
-	}
+/* A ${key} of a mapping: the value the app's config files give it (no
+ * profile active), read again for each key (few are). */
+static const char *jar_lookup(void *ctx, const char *name, size_t n)
+{
+	struct jar_read *jr = ctx;
+	struct ebt_spring_cfg *cfg;
+	struct looked *l;
+	const char *v;
+
+	if (n >= EBT_SPRING_KEY_MAX)
+		return NULL;
+	for (unsigned i = 0; i < jr->n_memo; i++)
+		if (jr->memo[i].key && strlen(jr->memo[i].key) == n &&
+		    !memcmp(jr->memo[i].key, name, n))
+			return jr->memo[i].value;
+	if (!(cfg = calloc(1, sizeof(*cfg))))
+		return NULL;
+	memcpy(cfg->key, name, n);
+	if (jr->cd)
+		zip_configs(jr->z, jr->cd, jr->cd_n, jr->cd_count, cfg);
+	if (jr->dirfd >= 0)
+		ebt_spring_cfg_dir(cfg, jr->dirfd, false, NULL);
+	v = ebt_spring_value(cfg, NULL, "");
+	l = &jr->memo[jr->n_memo < LOOKUPS_MAX ? jr->n_memo++
+					       : LOOKUPS_MAX - 1];
+	free(l->key);
+	free(l->value);
+	l->key = strndup(name, n);
+	l->value = v ? strdup(v) : NULL;
+	free(cfg);
+	return l->value;
 }
 
 static bool zip_routes(const struct zsrc *z, struct ebt_routes *r)
@@ -960,7 +1326,7 @@ const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 #define DIR_ENTRIES_MAX 100000
 
 struct dir_walk {
-	struct ebt_routes *r;
+	struct jar_read *jr;
 	size_t budget, seen, entries; /* bytes left; classes, entries read */
 };
 
@@ -978,7 +1344,7 @@ static void file_class(int at, const char *name, struct dir_walk *w)
 	    (buf = malloc((size_t)st.st_size)) &&
 	    read(fd, buf, (size_t)st.st_size) == st.st_size) {
 		w->budget -= (size_t)st.st_size;
-		ebt_routes_from_class(buf, (size_t)st.st_size, w->r);
+		read_class(buf, (size_t)st.st_size, w->jr);
 	}
 	free(buf);
 	close(fd);
@@ -1020,7 +1386,8 @@ bool ebt_routes_load_dir(const char *root, bool class_dir,
 {
 	static const char *const classes[] = {"BOOT-INF/classes",
 					      "WEB-INF/classes"};
-	struct dir_walk w = {.r = r, .budget = ZIP_INFLATED_MAX};
+	struct jar_read jr = {.dirfd = -1};
+	struct dir_walk w = {.jr = &jr, .budget = ZIP_INFLATED_MAX};
 	int top = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
 
 	if (top < 0)
@@ -1035,7 +1402,12 @@ bool ebt_routes_load_dir(const char *root, bool class_dir,
 			return false;
 	}
 	ebt_spring_cfg_dir(&r->cfg, fd, false, NULL);
+	jr.dirfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	dir_classes(fd, 0, &w);
+	jar_routes(&jr, r);
+	jar_read_free(&jr);
+	if (jr.dirfd >= 0)
+		close(jr.dirfd);
 	return true;
 }
 

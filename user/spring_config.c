@@ -57,21 +57,27 @@ static int fold(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-/* Is k[0..n) want (lower case, '.'-separated), '-', '_' and case aside? */
+static bool key_sep(char c)
+{
+	return c == '-' || c == '_';
+}
+
+/* Is k[0..n) want ('.'-separated), '-', '_' and case aside? */
 static bool key_is(const char *k, size_t n, const char *want)
 {
 	size_t i = 0;
 
 	for (; *want; want++) {
-		if (*want == '-')
+		if (key_sep(*want))
 			continue;
-		while (i < n && (k[i] == '-' || k[i] == '_'))
+		while (i < n && key_sep(k[i]))
 			i++;
-		if (i == n || fold((unsigned char)k[i]) != *want)
+		if (i == n || fold((unsigned char)k[i]) !=
+				      fold((unsigned char)*want))
 			return false;
 		i++;
 	}
-	while (i < n && (k[i] == '-' || k[i] == '_'))
+	while (i < n && key_sep(k[i]))
 		i++;
 	return i == n;
 }
@@ -93,7 +99,10 @@ static void doc_key(struct doc *d, const char *k, size_t kn, const char *v,
 {
 	size_t at;
 
-	if (key_is(k, kn, "server.servlet.context-path") && !item) {
+	const char *key = d->cfg->key[0] ? d->cfg->key
+					 : "server.servlet.context-path";
+
+	if (key_is(k, kn, key) && !item) {
 		d->has_value = true;
 		if (vn >= sizeof(d->value)) /* too long to be a context path */
 			snprintf(d->value, sizeof(d->value), "${");
@@ -711,22 +720,30 @@ bool ebt_spring_resolve(const char *v, size_t n,
 	return resolve_at(v, n, env, out, cap, 0);
 }
 
-void ebt_spring_context_path(const struct ebt_spring_cfg *a,
+const char *ebt_spring_value(const struct ebt_spring_cfg *a,
 			     const struct ebt_spring_cfg *b,
-			     const char *profiles,
-			     const struct ebt_spring_env *env, char *out)
+			     const char *profiles)
 {
 	const struct ebt_spring_setting *best = NULL;
 	uint64_t rank = 0;
-	char v[EBT_CONTEXT_PATH_MAX];
 
 	if (!profiles)
 		profiles = "";
 	consider(a, profiles, &best, &rank);
 	consider(b, profiles, &best, &rank);
+	return best ? best->value : NULL;
+}
+
+void ebt_spring_context_path(const struct ebt_spring_cfg *a,
+			     const struct ebt_spring_cfg *b,
+			     const char *profiles,
+			     const struct ebt_spring_env *env, char *out)
+{
+	const char *best = ebt_spring_value(a, b, profiles);
+	char v[EBT_CONTEXT_PATH_MAX];
+
 	out[0] = '\0';
-	if (best && ebt_spring_resolve(best->value,
-				       strnlen(best->value, sizeof(best->value)),
+	if (best && ebt_spring_resolve(best, strnlen(best, EBT_CONTEXT_PATH_MAX),
 				       env, v, sizeof(v)))
 		ebt_context_path(v, strlen(v), out);
 }

@@ -45,9 +45,14 @@ struct ebt_spring_setting {
 	char value[EBT_CONTEXT_PATH_MAX]; /* as written, unquoted */
 };
 
+#define EBT_SPRING_KEY_MAX 128
+
 struct ebt_spring_cfg {
 	struct ebt_spring_setting v[EBT_SPRING_SETTINGS_MAX];
 	unsigned n, files;
+	/* the setting read (set before adding files): "" is
+	 * server.servlet.context-path */
+	char key[EBT_SPRING_KEY_MAX];
 };
 
 /* Sets out (EBT_CONTEXT_PATH_MAX bytes) to a context path value as
@@ -91,6 +96,12 @@ void ebt_spring_context_path(const struct ebt_spring_cfg *a,
 			     const struct ebt_spring_cfg *b,
 			     const char *profiles,
 			     const struct ebt_spring_env *env, char *out);
+
+/* The value as written of the setting of a or b that counts with the
+ * active profiles (as ebt_spring_context_path picks it); NULL if none. */
+const char *ebt_spring_value(const struct ebt_spring_cfg *a,
+			     const struct ebt_spring_cfg *b,
+			     const char *profiles);
 
 /* Resolves the placeholders of v[0..n) into out (cap bytes); false if
  * one has no value and no default, or the result does not fit. */

@@ -291,6 +291,34 @@ static void test_petclinic_jar(void **state)
 	assert_int_equal(r.n, 0);
 }
 
+/* openapi.jar (tests/peers/openapi): mappings a controller inherits from
+ * an interface and from an abstract class, under a ${...} its
+ * application.yml sets; a @FeignClient interface's implementation. */
+static void test_inherited_mappings(void **state)
+{
+	static const char *const want[] = {
+		"/api/v3/pet/{petId}", "/api/v3/pet", "/api/v3/pet/findByStatus",
+		"/store/health", "/store/inventory",
+	};
+	struct ebt_routes r = {0};
+	unsigned m = 0;
+
+	(void)state;
+	assert_true(ebt_routes_load(SEEDS "openapi.jar", &r));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_non_null(pattern(&r, want[i], &m));
+	assert_int_equal(r.n, 5); /* not the interface's, Feign's, /health */
+	assert_non_null(pattern(&r, "/api/v3/pet", &m));
+	assert_int_equal(m, EBT_RM_POST); /* overridden, mapped by PetApi */
+	assert_string_equal(match(&r, "GET", "/api/v3/pet/12"),
+			    "/api/v3/pet/{petId}");
+	assert_string_equal(match(&r, "GET", "/api/v3/pet/findByStatus"),
+			    "/api/v3/pet/findByStatus");
+	assert_null(match(&r, "GET", "/remote/3"));
+	assert_string_equal(context_of(&r), "/petstore");
+	ebt_routes_free(&r);
+}
+
 /* A jar unpacked as a buildpack image runs it: BOOT-INF/classes/... */
 static void test_unpacked_jar_directory(void **state)
 {
@@ -406,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_cut_or_foreign_bytes_are_no_class),
 		cmocka_unit_test(test_feign_client_mappings_are_no_routes),
 		cmocka_unit_test(test_petclinic_jar),
+		cmocka_unit_test(test_inherited_mappings),
 		cmocka_unit_test(test_unpacked_jar_directory),
 		cmocka_unit_test(test_most_specific_pattern_wins),
 		cmocka_unit_test(test_cache_reads_a_jar_once),

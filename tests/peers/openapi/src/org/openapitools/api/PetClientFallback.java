@@ -1,0 +1,4 @@
+package org.openapitools.api;
+public class PetClientFallback implements PetClient {
+    public String get(Long id) { return "fallback"; }
+}
