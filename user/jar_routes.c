@@ -438,6 +438,19 @@ static void members(struct cls *c, struct kept_map *maps, unsigned *n)
 	}
 }
 
+/* k->mm down to the mappings found (most classes have none). */
+static void shrink_maps(struct kept_class *k)
+{
+	struct kept_map *v;
+
+	if (!k->n_mm) {
+		free(k->mm);
+		k->mm = NULL;
+	} else if ((v = realloc(k->mm, k->n_mm * sizeof(*v)))) {
+		k->mm = v;
+	}
+}
+
 /* Worth keeping: it maps something, or inherits from a type that may. */
 static bool worth_keeping(const struct kept_class *k)
 {
@@ -475,6 +488,7 @@ static bool read_class(const uint8_t *p, size_t n, struct jar_read *jr)
 	if (!(k.mm = calloc(METHOD_MAPS_MAX, sizeof(*k.mm))))
 		goto out;
 	members(&c, k.mm, &k.n_mm);
+	shrink_maps(&k);
 	attributes(&c, &cm);
 	ok = !c.bad;
 	k.client = cm.client;

@@ -756,6 +756,8 @@ static bool java_cmd(const char *cmd, size_t n, struct java_cmd *jc)
 			jc->jar = a;
 		else if (ja.value && is_cp_opt(prev))
 			jc->cp = a;
+		else if (!ja.value && !strncmp(a, "--class-path=", 13))
+			jc->cp = a + 13;
 		java_arg(&ja, a);
 	}
 	return true;
