@@ -133,6 +133,9 @@ static bool read_pool(struct cls *c)
 struct mapping {
 	bool found;
 	bool client; /* on a class: a Feign client's interface, not routes */
+	bool jaxrs;  /* JAX-RS: @Path and @GET... (found: see jaxrs_found) */
+	bool designated; /* a JAX-RS method with an HTTP method annotation */
+	bool app_path;	 /* JAX-RS @ApplicationPath: a prefix of all routes */
 	unsigned methods;
 	unsigned n;
 	const char *path[PATHS_MAX];
@@ -203,19 +206,56 @@ static void element_value(struct cls *c, unsigned depth, struct mapping *m,
 	}
 }
 
-/* The mapping annotations of Spring MVC, and the method each implies. */
+/* How an annotation maps requests. */
+enum map_kind {
+	MAP_SPRING,	 /* @RequestMapping and the like: path and method */
+	MAP_MICRONAUT,	 /* @Controller, @Get...: a path ("uri") */
+	MAP_JAXRS_PATH,	 /* @Path: a path, joined with the others */
+	MAP_JAXRS_HTTP,	 /* @GET...: the method of a @Path */
+	MAP_JAXRS_APP,	 /* @ApplicationPath: the prefix of every @Path */
+};
+
+#define SPRING_ANN "Lorg/springframework/web/bind/annotation/"
+#define MICRONAUT_ANN "Lio/micronaut/http/annotation/"
+#define JAXRS_ANN(ns, name) "L" ns "/ws/rs/" name ";"
+#define JAXRS_HTTP(name, bit)                                       \
+	{JAXRS_ANN("jakarta", name), bit, MAP_JAXRS_HTTP},          \
+	{                                                           \
+		JAXRS_ANN("javax", name), bit, MAP_JAXRS_HTTP       \
+	}
+
+/* The mapping annotations of Spring MVC (and WebFlux), Micronaut and
+ * JAX-RS (Jersey, RESTEasy, Quarkus), and the method each implies. */
 static const struct {
 	const char *desc;
 	unsigned method;
+	enum map_kind kind;
 } mapping_types[] = {
-	{"Lorg/springframework/web/bind/annotation/RequestMapping;", 0},
-	{"Lorg/springframework/web/bind/annotation/GetMapping;", EBT_RM_GET},
-	{"Lorg/springframework/web/bind/annotation/PostMapping;", EBT_RM_POST},
-	{"Lorg/springframework/web/bind/annotation/PutMapping;", EBT_RM_PUT},
-	{"Lorg/springframework/web/bind/annotation/DeleteMapping;",
-	 EBT_RM_DELETE},
-	{"Lorg/springframework/web/bind/annotation/PatchMapping;",
-	 EBT_RM_PATCH},
+	{SPRING_ANN "RequestMapping;", 0, MAP_SPRING},
+	{SPRING_ANN "GetMapping;", EBT_RM_GET, MAP_SPRING},
+	{SPRING_ANN "PostMapping;", EBT_RM_POST, MAP_SPRING},
+	{SPRING_ANN "PutMapping;", EBT_RM_PUT, MAP_SPRING},
+	{SPRING_ANN "DeleteMapping;", EBT_RM_DELETE, MAP_SPRING},
+	{SPRING_ANN "PatchMapping;", EBT_RM_PATCH, MAP_SPRING},
+	{MICRONAUT_ANN "Controller;", 0, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Get;", EBT_RM_GET, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Post;", EBT_RM_POST, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Put;", EBT_RM_PUT, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Delete;", EBT_RM_DELETE, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Patch;", EBT_RM_PATCH, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Head;", EBT_RM_HEAD, MAP_MICRONAUT},
+	{MICRONAUT_ANN "Options;", EBT_RM_OPTIONS, MAP_MICRONAUT},
+	{JAXRS_ANN("jakarta", "Path"), 0, MAP_JAXRS_PATH},
+	{JAXRS_ANN("javax", "Path"), 0, MAP_JAXRS_PATH},
+	{JAXRS_ANN("jakarta", "ApplicationPath"), 0, MAP_JAXRS_APP},
+	{JAXRS_ANN("javax", "ApplicationPath"), 0, MAP_JAXRS_APP},
+	JAXRS_HTTP("GET", EBT_RM_GET),
+	JAXRS_HTTP("POST", EBT_RM_POST),
+	JAXRS_HTTP("PUT", EBT_RM_PUT),
+	JAXRS_HTTP("DELETE", EBT_RM_DELETE),
+	JAXRS_HTTP("PATCH", EBT_RM_PATCH),
+	JAXRS_HTTP("HEAD", EBT_RM_HEAD),
+	JAXRS_HTTP("OPTIONS", EBT_RM_OPTIONS),
 };
 
 static int mapping_type(const struct cls *c, unsigned idx)
@@ -229,9 +269,12 @@ static int mapping_type(const struct cls *c, unsigned idx)
 
 static enum want element_want(const struct cls *c, unsigned name, int type)
 {
-	if (type < 0)
+	if (type < 0 || mapping_types[type].kind == MAP_JAXRS_HTTP)
 		return WANT_NONE;
 	if (utf8_is(c, name, "value") || utf8_is(c, name, "path"))
+		return WANT_PATHS;
+	if (mapping_types[type].kind == MAP_MICRONAUT &&
+	    (utf8_is(c, name, "uri") || utf8_is(c, name, "uris")))
 		return WANT_PATHS;
 	return type == 0 && utf8_is(c, name, "method") ? WANT_METHODS
 							: WANT_NONE;
@@ -241,17 +284,50 @@ static enum want element_want(const struct cls *c, unsigned name, int type)
  * the app makes, not the ones it serves. */
 #define FEIGN_CLIENT "Lorg/springframework/cloud/openfeign/FeignClient;"
 
-/* One annotation; a mapping one fills *m (the first on an element). */
+/* A JAX-RS annotation: @Path's paths, @GET's method, on one element. */
+static void jaxrs_part(struct mapping *m, const struct mapping *got, int type)
+{
+	enum map_kind kind = mapping_types[type].kind;
+
+	m->jaxrs = true;
+	m->app_path |= kind == MAP_JAXRS_APP;
+	if (kind == MAP_JAXRS_HTTP) {
+		m->designated = true;
+		m->methods |= mapping_types[type].method;
+	} else if (!m->n) {
+		m->n = got->n;
+		memcpy(m->path, got->path, sizeof(m->path));
+		memcpy(m->len, got->len, sizeof(m->len));
+	}
+}
+
+/* A mapping annotation read: the first Spring or Micronaut one on an
+ * element is its mapping; JAX-RS ones add up. */
+static void mapping_read(struct mapping *m, const struct mapping *got,
+			 int type)
+{
+	if (mapping_types[type].kind >= MAP_JAXRS_PATH) {
+		if (!m->found)
+			jaxrs_part(m, got, type);
+		return;
+	}
+	if (m->found || m->jaxrs)
+		return;
+	*m = *got;
+	m->client = m->client || got->client;
+	m->found = true;
+	m->methods |= mapping_types[type].method;
+}
+
+/* One annotation; a mapping one fills *m. */
 static void annotation(struct cls *c, unsigned depth, struct mapping *m)
 {
 	unsigned desc = u2(c);
-	int type = mapping_type(c, desc);
+	int type = m ? mapping_type(c, desc) : -1;
 	struct mapping got = {0};
 
 	if (m && utf8_is(c, desc, FEIGN_CLIENT))
 		m->client = true;
-	if (!m || m->found)
-		type = -1;
 	for (unsigned k = u2(c); k > 0 && !c->bad; k--) {
 		unsigned name = u2(c);
 
@@ -259,10 +335,16 @@ static void annotation(struct cls *c, unsigned depth, struct mapping *m)
 	}
 	if (type >= 0 && !c->bad) {
 		got.client = m->client;
-		*m = got;
-		m->found = true;
-		m->methods |= mapping_types[type].method;
+		mapping_read(m, &got, type);
 	}
+}
+
+/* A JAX-RS element maps: a method with an HTTP method annotation, a class
+ * with @Path (a root resource) or @ApplicationPath. */
+static void jaxrs_found(struct mapping *m, bool is_class)
+{
+	if (m->jaxrs && !m->found)
+		m->found = is_class ? m->n > 0 : m->designated;
 }
 
 /* The attributes of a field, method or the class: a mapping among its
@@ -291,6 +373,8 @@ static void attributes(struct cls *c, struct mapping *m)
 
 /* A mapping copied out of its class file. */
 struct kept_map {
+	bool jaxrs;    /* needs a class @Path, under the application path */
+	bool app_path; /* @ApplicationPath (of a class) */
 	unsigned methods, n;
 	char *path[PATHS_MAX];
 	char *member; /* its method's name and descriptor; NULL: the class's */
@@ -331,6 +415,7 @@ struct jar_read {
 	int dirfd; /* an unpacked jar's classes; -1: none */
 	struct looked memo[LOOKUPS_MAX];
 	unsigned n_memo;
+	char app_path[EBT_ROUTE_LEN_MAX]; /* JAX-RS: of every @Path */
 };
 
 static char *dup_utf8(const struct cls *c, unsigned idx)
@@ -377,6 +462,8 @@ static bool keep_map(struct kept_map *out, const struct mapping *m,
 		     char *member)
 {
 	out->methods = m->methods;
+	out->jaxrs = m->jaxrs;
+	out->app_path = m->app_path;
 	out->member = member;
 	out->n = 0;
 	for (unsigned i = 0; i < m->n; i++)
@@ -428,6 +515,7 @@ static void members(struct cls *c, struct kept_map *maps, unsigned *n)
 		name = u2(c);
 		desc = u2(c);
 		attributes(c, maps ? &m : NULL);
+		jaxrs_found(&m, false);
 		if (!maps || !m.found || *n >= METHOD_MAPS_MAX || c->bad ||
 		    !utf8(c, name, &s, &sn) || !utf8(c, desc, &d, &dn))
 			continue;
@@ -490,6 +578,7 @@ static bool read_class(const uint8_t *p, size_t n, struct jar_read *jr)
 	members(&c, k.mm, &k.n_mm);
 	shrink_maps(&k);
 	attributes(&c, &cm);
+	jaxrs_found(&cm, true);
 	ok = !c.bad;
 	k.client = cm.client;
 	k.has_cm = cm.found && keep_map(&k.cm, &cm, NULL);
@@ -574,6 +663,8 @@ static void join(struct jar_read *jr, struct ebt_routes *r,
 	unsigned methods = (cm ? cm->methods : 0) | mm->methods;
 	char buf[EBT_ROUTE_LEN_MAX], a[EBT_ROUTE_LEN_MAX], b[EBT_ROUTE_LEN_MAX];
 
+	if (mm->jaxrs && !(cm && cm->jaxrs && cm->n))
+		return; /* a JAX-RS method of no root resource (@Path class) */
 	for (unsigned i = 0; i < np; i++) {
 		a[0] = '\0';
 		if (cm && cm->n && !part(jr, cm->path[i], a, sizeof(a)))
@@ -584,6 +675,7 @@ static void join(struct jar_read *jr, struct ebt_routes *r,
 			b[0] = '\0';
 			if (mm->n && !part(jr, mm->path[j], b, sizeof(b)))
 				continue;
+			put_part(buf, &at, mm->jaxrs ? jr->app_path : "");
 			put_part(buf, &at, a);
 			put_part(buf, &at, b);
 			if (at == 0)
@@ -659,7 +751,7 @@ static void class_routes(struct jar_read *jr, struct kept_class *k,
 	for (unsigned i = 0, nearer; i < n; i++) {
 		if (h[i]->client)
 			continue;
-		if (!cm && h[i]->has_cm)
+		if (!cm && h[i]->has_cm && !h[i]->cm.app_path)
 			cm = &h[i]->cm;
 		nearer = ng; /* overridden: mapped by a nearer type */
 		for (unsigned j = 0; j < h[i]->n_mm && ng < METHOD_MAPS_MAX; j++)
@@ -674,6 +766,30 @@ static void class_routes(struct jar_read *jr, struct kept_class *k,
 /* The routes of the classes read: of each class that can handle requests,
  * and of each interface or abstract class no class of the jar extends
  * (its handler may be elsewhere). */
+/* The JAX-RS application path: Spring Boot's spring.jersey.application-
+ * path or Quarkus's quarkus.rest.path (quarkus.resteasy.path before 3.9),
+ * else the @ApplicationPath of a class. */
+static void app_path(struct jar_read *jr)
+{
+	static const char *const keys[] = {"spring.jersey.application-path",
+					   "quarkus.rest.path",
+					   "quarkus.resteasy.path"};
+	const char *v = NULL;
+
+	for (size_t i = 0; i < 3 && !v; i++)
+		v = jar_lookup(jr, keys[i], strlen(keys[i]));
+	for (size_t i = 0; i < jr->n && !v; i++)
+		if (jr->v[i].has_cm && jr->v[i].cm.app_path)
+			v = jr->v[i].cm.path[0];
+	if (!v || !part(jr, v, jr->app_path, sizeof(jr->app_path)))
+		jr->app_path[0] = '\0';
+	if (!strcmp(jr->app_path, "/*")) /* a servlet mapping's form */
+		jr->app_path[0] = '\0';
+	else if (strlen(jr->app_path) > 2 &&
+		 !strcmp(jr->app_path + strlen(jr->app_path) - 2, "/*"))
+		jr->app_path[strlen(jr->app_path) - 2] = '\0';
+}
+
 static void jar_routes(struct jar_read *jr, struct ebt_routes *r)
 {
 	struct kept_class *s;
@@ -681,6 +797,7 @@ static void jar_routes(struct jar_read *jr, struct ebt_routes *r)
 	if (!jr->n)
 		return;
 	qsort(jr->v, jr->n, sizeof(*jr->v), kept_cmp);
+	app_path(jr);
 	for (size_t i = 0; i < jr->n; i++) {
 		if ((s = kept_find(jr, jr->v[i].super)))
 			s->extended = true;

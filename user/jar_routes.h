@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The routes a Spring MVC application declares, read from its jar.
+ * The routes a Spring MVC (or WebFlux), Micronaut or JAX-RS application
+ * declares, read from its jar.
  *
  * The OpenTelemetry Java agent names a server span by the mapping Spring
  * matched (`GET /owners/{ownerId}`); from the path alone ebpftrace can
  * only template it (`GET /owners/{id}`). The mappings are in the app's
  * class files as annotations (@RequestMapping on the class, @GetMapping
- * and the like on its methods), so they are read from the jar the JVM
- * was started with (`java -jar app.jar`: its classes under
- * BOOT-INF/classes/, WEB-INF/classes/ or the root; or the directory a
- * Spring Boot launcher runs in), once per jar, and a
- * request's path is matched against them as Spring would.
+ * and the like on its methods; Micronaut's @Controller and @Get; JAX-RS's
+ * @Path and @GET), so they are read from the jar the JVM was started
+ * with (`java -jar app.jar`: its classes under BOOT-INF/classes/,
+ * WEB-INF/classes/ or the root; or the directory a Spring Boot launcher
+ * runs in), once per jar, with the mappings a class inherits from the
+ * jar's other classes, and a request's path is matched against them as
+ * Spring would.
  *
  * Read only from the file on disk: nothing is asked of the process.
  */

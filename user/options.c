@@ -324,12 +324,14 @@ static const struct opt opts[] = {
 	{ .key = "http.routes_from_jar", .flag = "--http-routes-from-jar",
 	  .env = { "EBPFTRACE_HTTP_ROUTES_FROM_JAR" }, .type = T_BOOL,
 	  .def = "true", .cmds = CMD_TRACE,
-	  .help = "name a JVM's server spans by the routes its Spring MVC "
-		  "code declares (GET /owners/{ownerId}, as the OpenTelemetry "
-		  "Java agent does), read from the jar it runs (java -jar, or "
-		  "a Spring Boot launcher's unpacked jar) once per jar, under "
-		  "its server.servlet.context-path; false, or a path no "
-		  "mapping matches: the path templated (GET /owners/{id})",
+	  .help = "name a JVM's server spans by the routes its Spring MVC, "
+		  "Micronaut or JAX-RS code declares (GET /owners/{ownerId}, "
+		  "as the OpenTelemetry Java agent does), read from the jar it "
+		  "runs (java -jar, Quarkus's app jar, a Spring Boot "
+		  "launcher's unpacked jar, a class path's directories) once "
+		  "per jar, under its server.servlet.context-path; false, or a "
+		  "path no mapping matches: the path templated "
+		  "(GET /owners/{id})",
 	  .off = FIELD(routes_from_jar, bool) },
 
 	/* ---- traces ---- */

@@ -876,6 +876,53 @@ static const struct ebt_routes *cp_routes(struct ebt_resources *rs,
 	return found;
 }
 
+/* Into out, the jar `java -jar jar` runs as process pid sees it; for
+ * Quarkus's launcher (quarkus-app/quarkus-run.jar, which holds none of the
+ * app's classes), the app's own jar: the first in app/ next to it. */
+static void quarkus_app_jar(uint32_t pid, const char *jar, char *out,
+			    size_t n)
+{
+	const char *base = strrchr(jar, '/');
+	char dir[4200];
+	struct dirent *de;
+	DIR *d;
+	size_t len;
+
+	proc_path(pid, jar, out, n);
+	if (strcmp(base ? base + 1 : jar, "quarkus-run.jar") != 0)
+		return;
+	snprintf(dir, sizeof(dir), "%.*sapp", (int)(strlen(out) - 15), out);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		len = strlen(de->d_name);
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".jar") &&
+		    (size_t)snprintf(out, n, "%s/%s", dir, de->d_name) < n)
+			break;
+	}
+	closedir(d);
+}
+
+/* `java -jar quarkus-app/quarkus-run.jar` is named by the app's jar in
+ * quarkus-app/app/ (code-with-quarkus-1.0.0.jar: code-with-quarkus). */
+static void quarkus_name(uint32_t pid, const char *cmd, size_t n, char *out,
+			 size_t outsz)
+{
+	struct java_cmd jc;
+	char path[4200];
+	const char *b;
+
+	if (!java_cmd(cmd, n, &jc) || !jc.jar)
+		return;
+	b = strrchr(jc.jar, '/');
+	if (strcmp(b ? b + 1 : jc.jar, "quarkus-run.jar") != 0)
+		return;
+	quarkus_app_jar(pid, jc.jar, path, sizeof(path));
+	b = strrchr(path, '/');
+	if (b && strcmp(b + 1, "quarkus-run.jar") != 0)
+		jar_name(path, out, outsz);
+}
+
 /* The Spring MVC mappings of the jar `java -jar` runs, of the unpacked
  * jar a Spring Boot launcher runs in (or the jar it was given), or of
  * the class path's directories; *inside: the config files they came with
@@ -893,7 +940,7 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 	if (!rs->routes || !java_cmd(cmd, n, &jc))
 		return NULL;
 	if (jc.jar && jc.jar[0])
-		proc_path(pid, jc.jar, path, sizeof(path));
+		quarkus_app_jar(pid, jc.jar, path, sizeof(path));
 	else if (ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
 		proc_path(pid, dir, path, sizeof(path));
 	else
@@ -1014,6 +1061,8 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 	if (ps->pid && n > 0) {
 		boot_launcher_name(ps->pid, cmd, (size_t)n, e->proc,
 				   sizeof(e->proc));
+		quarkus_name(ps->pid, cmd, (size_t)n, e->proc,
+			     sizeof(e->proc));
 		if (cp_cfg) {
 			e->routes = app_routes(rs, ps->pid, cmd, (size_t)n,
 					       cp_cfg, &inside);

@@ -222,6 +222,39 @@ def test_context_path_from_spring_config_files(tracer, tmp_path, case):
         p.wait()
 
 
+def test_quarkus_fast_jar_layout(tracer, tmp_path):
+    """Quarkus runs `java -jar quarkus-app/quarkus-run.jar`, a launcher
+    with none of the app's classes; the app is the jar in quarkus-app/app/:
+    the service is named by it, and its JAX-RS routes (tests/peers/
+    route_jars: jaxrs.jar, under its @ApplicationPath /api) name the
+    spans."""
+    app = tmp_path / "quarkus-app"
+    (app / "app").mkdir(parents=True)
+    (app / "lib").mkdir()
+    src = tmp_path / "QuarkusEntryPoint.java"
+    src.write_text(BOOT_LAUNCHER.replace("package org.springframework.boot.loader.launch;",
+                                         "package io.quarkus.bootstrap.runner;")
+                   .replace("public class JarLauncher", "public class QuarkusEntryPoint"))
+    subprocess.run(["javac", "-d", str(tmp_path / "classes"), str(src)], check=True, timeout=120)
+    (tmp_path / "manifest.txt").write_text(
+        "Main-Class: io.quarkus.bootstrap.runner.QuarkusEntryPoint\n")
+    subprocess.run(["jar", "cfm", str(app / "quarkus-run.jar"), str(tmp_path / "manifest.txt"),
+                    "-C", str(tmp_path / "classes"), "."], check=True, timeout=120)
+    shutil.copy(os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_jar_routes", "jaxrs.jar"),
+                app / "app" / "shop-service-1.0.0-SNAPSHOT.jar")
+    p = subprocess.Popen(["java", "-Xshare:auto", "-jar", "quarkus-app/quarkus-run.jar"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        assert curl(f"http://127.0.0.1:{port}/api/orders/A7") == 200
+        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
+        assert s.service == "shop-service", s
+        assert s.name == "GET /api/orders/{orderId}", s
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_jib_image_layout(tracer, tmp_path):
     """A Jib image runs `java -cp @/app/jib-classpath-file
     @/app/jib-main-class-file`, the class path /app/resources:/app/classes:

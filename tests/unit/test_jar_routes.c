@@ -319,6 +319,47 @@ static void test_inherited_mappings(void **state)
 	ebt_routes_free(&r);
 }
 
+/* jaxrs.jar and micronaut.jar (tests/peers/route_jars): JAX-RS resources
+ * under their @ApplicationPath, a sub-resource (no route of its own), an
+ * interface's @Path; Micronaut controllers. */
+static void test_jaxrs_and_micronaut(void **state)
+{
+	static const char *const jaxrs[] = {
+		"/api/customers/{customerId}", "/api/orders",
+		"/api/orders/{orderId}",
+		"/api/orders/{orderId}/items/{itemId: [0-9]+}",
+	};
+	struct ebt_routes r = {0};
+	unsigned m = 0;
+
+	(void)state;
+	assert_true(ebt_routes_load(SEEDS "jaxrs.jar", &r));
+	for (size_t i = 0; i < sizeof(jaxrs) / sizeof(jaxrs[0]); i++)
+		assert_non_null(pattern(&r, jaxrs[i], &m));
+	assert_int_equal(r.n, 5); /* GET and POST /api/orders */
+	assert_string_equal(match(&r, "GET", "/api/orders/A7"),
+			    "/api/orders/{orderId}");
+	assert_string_equal(match(&r, "POST", "/api/orders"), "/api/orders");
+	assert_string_equal(match(&r, "DELETE", "/api/orders/A7/items/3"),
+			    "/api/orders/{orderId}/items/{itemId: [0-9]+}");
+	assert_null(match(&r, "GET", "/api/orders/A7/notes/1"));
+	assert_null(match(&r, "GET", "/orders/A7"));
+	ebt_routes_free(&r);
+	assert_true(ebt_routes_load(SEEDS "jersey-boot.jar", &r));
+	assert_int_equal(r.n, 5);
+	assert_string_equal(match(&r, "GET", "/rest/orders/A7"),
+			    "/rest/orders/{orderId}");
+	ebt_routes_free(&r);
+	assert_true(ebt_routes_load(SEEDS "micronaut.jar", &r));
+	assert_int_equal(r.n, 3);
+	assert_string_equal(match(&r, "GET", "/books"), "/books");
+	assert_string_equal(match(&r, "GET", "/books/978-3"), "/books/{isbn}");
+	assert_string_equal(match(&r, "POST", "/books/978-3/reviews"),
+			    "/books/{isbn}/reviews");
+	assert_null(match(&r, "POST", "/books/978-3"));
+	ebt_routes_free(&r);
+}
+
 /* A jar unpacked as a buildpack image runs it: BOOT-INF/classes/... */
 static void test_unpacked_jar_directory(void **state)
 {
@@ -435,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_feign_client_mappings_are_no_routes),
 		cmocka_unit_test(test_petclinic_jar),
 		cmocka_unit_test(test_inherited_mappings),
+		cmocka_unit_test(test_jaxrs_and_micronaut),
 		cmocka_unit_test(test_unpacked_jar_directory),
 		cmocka_unit_test(test_most_specific_pattern_wins),
 		cmocka_unit_test(test_cache_reads_a_jar_once),

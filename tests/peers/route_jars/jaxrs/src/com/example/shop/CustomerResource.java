@@ -1,0 +1,4 @@
+package com.example.shop;
+public class CustomerResource implements CustomerApi {
+    public String get(String customerId) { return "c"; }
+}

@@ -1,0 +1,4 @@
+package com.example.shop;
+import jakarta.ws.rs.ApplicationPath;
+@ApplicationPath("/api/*")
+public class ShopApplication { }
