@@ -222,6 +222,29 @@ def test_context_path_from_spring_config_files(tracer, tmp_path, case):
         p.wait()
 
 
+def compile_launcher(tmp_path, dest, cls):
+    """BOOT_LAUNCHER as the class cls ("com.example.App"), into dest."""
+    package, name = cls.rsplit(".", 1)
+    src = tmp_path / f"{name}.java"
+    src.write_text(BOOT_LAUNCHER.replace("package org.springframework.boot.loader.launch;",
+                                         f"package {package};")
+                   .replace("public class JarLauncher", f"public class {name}"))
+    subprocess.run(["javac", "-d", str(dest), str(src)], check=True, timeout=120)
+
+
+def served_span(tracer, p, path):
+    """GET path of the JVM p (which prints its port first): its server
+    span. p is killed after."""
+    try:
+        port = int(p.stdout.readline())
+        assert curl(f"http://127.0.0.1:{port}{path}") == 200
+        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
+        return s
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_quarkus_fast_jar_layout(tracer, tmp_path):
     """Quarkus runs `java -jar quarkus-app/quarkus-run.jar`, a launcher
     with none of the app's classes; the app is the jar in quarkus-app/app/:
@@ -231,11 +254,7 @@ def test_quarkus_fast_jar_layout(tracer, tmp_path):
     app = tmp_path / "quarkus-app"
     (app / "app").mkdir(parents=True)
     (app / "lib").mkdir()
-    src = tmp_path / "QuarkusEntryPoint.java"
-    src.write_text(BOOT_LAUNCHER.replace("package org.springframework.boot.loader.launch;",
-                                         "package io.quarkus.bootstrap.runner;")
-                   .replace("public class JarLauncher", "public class QuarkusEntryPoint"))
-    subprocess.run(["javac", "-d", str(tmp_path / "classes"), str(src)], check=True, timeout=120)
+    compile_launcher(tmp_path, tmp_path / "classes", "io.quarkus.bootstrap.runner.QuarkusEntryPoint")
     (tmp_path / "manifest.txt").write_text(
         "Main-Class: io.quarkus.bootstrap.runner.QuarkusEntryPoint\n")
     subprocess.run(["jar", "cfm", str(app / "quarkus-run.jar"), str(tmp_path / "manifest.txt"),
@@ -244,15 +263,9 @@ def test_quarkus_fast_jar_layout(tracer, tmp_path):
                 app / "app" / "shop-service-1.0.0-SNAPSHOT.jar")
     p = subprocess.Popen(["java", "-Xshare:auto", "-jar", "quarkus-app/quarkus-run.jar"],
                          cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(p.stdout.readline())
-        assert curl(f"http://127.0.0.1:{port}/api/orders/A7") == 200
-        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
-        assert s.service == "shop-service", s
-        assert s.name == "GET /api/orders/{orderId}", s
-    finally:
-        p.kill()
-        p.wait()
+    s = served_span(tracer, p, "/api/orders/A7")
+    assert s.service == "shop-service", s
+    assert s.name == "GET /api/orders/{orderId}", s
 
 
 def test_jib_image_layout(tracer, tmp_path):
@@ -263,11 +276,7 @@ def test_jib_image_layout(tracer, tmp_path):
     classes directory, under the context path of the resources'
     application.properties."""
     app = tmp_path / "app"
-    src = tmp_path / "App.java"
-    src.write_text(BOOT_LAUNCHER.replace("package org.springframework.boot.loader.launch;",
-                                         "package com.example;")
-                   .replace("public class JarLauncher", "public class App"))
-    subprocess.run(["javac", "-d", str(app / "classes"), str(src)], check=True, timeout=120)
+    compile_launcher(tmp_path, app / "classes", "com.example.App")
     pkg = app / "classes" / "org" / "springframework" / "samples" / "petclinic"
     pkg.mkdir(parents=True)
     shutil.copy(os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_jar_routes",
@@ -280,15 +289,9 @@ def test_jib_image_layout(tracer, tmp_path):
     (app / "jib-main-class-file").write_text("com.example.App\n")
     p = subprocess.Popen(["java", "-Xshare:auto", "-cp", f"@{app}/jib-classpath-file",
                           f"@{app}/jib-main-class-file"], stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(p.stdout.readline())
-        assert curl(f"http://127.0.0.1:{port}/jib/owners/7") == 200
-        (s,) = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid)
-        assert s.service == "App", s
-        assert s.name == "GET /jib/owners/{ownerId}", s
-    finally:
-        p.kill()
-        p.wait()
+    s = served_span(tracer, p, "/jib/owners/7")
+    assert s.service == "App", s
+    assert s.name == "GET /jib/owners/{ownerId}", s
 
 
 def test_routes_from_jar_off(tmp_path):
