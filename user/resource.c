@@ -625,6 +625,21 @@ static void add_kv(void *ctx, const char *k, const char *v)
 	ebt_resource_add_dyn(ctx, k, v);
 }
 
+/* The context path's keys (EBT_CONTEXT_PATH_KEYS) as environment
+ * variables: SERVER_SERVLET_CONTEXT_PATH=..., QUARKUS_HTTP_ROOT_PATH=... */
+static bool context_env_var(const char *v)
+{
+	static const char *const vars[] = {
+		"SERVER_SERVLET_CONTEXT_PATH=", "SPRING_WEBFLUX_BASE_PATH=",
+		"MICRONAUT_SERVER_CONTEXT_PATH=", "QUARKUS_HTTP_ROOT_PATH=",
+	};
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (!strncmp(v, vars[i], strlen(vars[i])))
+			return true;
+	return false;
+}
+
 /* OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES from the environment. */
 static void scan_environ(struct res_entry *e, const char *env, size_t len)
 {
@@ -635,9 +650,10 @@ static void scan_environ(struct res_entry *e, const char *env, size_t len)
 			snprintf(e->env, sizeof(e->env), "%s", v + 18);
 		else if (strncmp(v, "OTEL_RESOURCE_ATTRIBUTES=", 25) == 0)
 			ebt_parse_kv_list(v + 25, add_kv, e->r);
-		else if (strncmp(v, "SERVER_SERVLET_CONTEXT_PATH=", 28) == 0)
+		else if (context_env_var(v))
 			e->context_env = true,
-			ebt_context_path(v + 28, strlen(v + 28),
+			ebt_context_path(strchr(v, '=') + 1,
+					 strlen(strchr(v, '=') + 1),
 					 e->context_path);
 		else if (strncmp(v, "SPRING_PROFILES_ACTIVE=", 23) == 0)
 			snprintf(e->profiles, sizeof(e->profiles), "%s",
@@ -1005,14 +1021,19 @@ static void context_path(struct res_entry *e, uint32_t pid, const char *cmd,
 	struct jvm_env je = {.cmd = cmd, .cmd_n = n, .env = env,
 			     .env_n = env_n};
 	struct ebt_spring_env look = {.lookup = jvm_lookup, .ctx = &je};
-	char v[EBT_CONTEXT_PATH_MAX] = "", cwd[64];
+	static const char *const keys[] = EBT_CONTEXT_PATH_KEYS;
+	char v[EBT_CONTEXT_PATH_MAX] = "", cwd[64], opt[64];
 	struct ebt_spring_cfg *outside;
 	int fd;
 
 	if (!e->routes)
 		return;
-	jvm_property(cmd, n, "-Dserver.servlet.context-path=", v, sizeof(v));
+	for (size_t i = 0; i < EBT_CONTEXT_PATH_NKEYS; i++) {
+		snprintf(opt, sizeof(opt), "-D%s=", keys[i]);
+		jvm_property(cmd, n, opt, v, sizeof(v));
+	}
 	jvm_property(cmd, n, "--server.servlet.context-path=", v, sizeof(v));
+	jvm_property(cmd, n, "--spring.webflux.base-path=", v, sizeof(v));
 	if (v[0] || e->context_env) {
 		if (v[0])
 			ebt_context_path(v, strlen(v), e->context_path);

@@ -94,15 +94,25 @@ struct doc {
 	char on_profile[EBT_PROFILE_MAX];
 };
 
+/* Is k[0..n) the key cfg reads? */
+static bool cfg_key(const struct ebt_spring_cfg *cfg, const char *k, size_t n)
+{
+	static const char *const ctx[] = EBT_CONTEXT_PATH_KEYS;
+
+	if (cfg->key[0])
+		return key_is(k, n, cfg->key);
+	for (size_t i = 0; i < EBT_CONTEXT_PATH_NKEYS; i++)
+		if (key_is(k, n, ctx[i]))
+			return true;
+	return false;
+}
+
 static void doc_key(struct doc *d, const char *k, size_t kn, const char *v,
 		    size_t vn, bool item)
 {
 	size_t at;
 
-	const char *key = d->cfg->key[0] ? d->cfg->key
-					 : "server.servlet.context-path";
-
-	if (key_is(k, kn, key) && !item) {
+	if (cfg_key(d->cfg, k, kn) && !item) {
 		d->has_value = true;
 		if (vn >= sizeof(d->value)) /* too long to be a context path */
 			snprintf(d->value, sizeof(d->value), "${");

@@ -50,10 +50,20 @@ struct ebt_spring_setting {
 struct ebt_spring_cfg {
 	struct ebt_spring_setting v[EBT_SPRING_SETTINGS_MAX];
 	unsigned n, files;
-	/* the setting read (set before adding files): "" is
-	 * server.servlet.context-path */
+	/* the setting read (set before adding files): "" is the context
+	 * path, under any of EBT_CONTEXT_PATH_KEYS */
 	char key[EBT_SPRING_KEY_MAX];
 };
+
+/* The context path's keys: Spring MVC's, Spring WebFlux's, Micronaut's
+ * and Quarkus's (each app sets its own framework's). */
+#define EBT_CONTEXT_PATH_KEYS                                          \
+	{                                                              \
+		"server.servlet.context-path", "spring.webflux.base-path", \
+			"micronaut.server.context-path",                 \
+			"quarkus.http.root-path"                         \
+	}
+#define EBT_CONTEXT_PATH_NKEYS 4
 
 /* Sets out (EBT_CONTEXT_PATH_MAX bytes) to a context path value as
  * Spring takes it: "/shop/" and "shop" are "/shop"; "/" and "" are none

@@ -146,6 +146,17 @@ static void test_yaml(void **state)
 				   "  servlet:\n"
 				   "    context-path: /yes # a comment\n", ""),
 			    "/yes");
+	/* the other frameworks' keys for it */
+	assert_string_equal(ctx_of("application.yml",
+				   "micronaut:\n  server:\n"
+				   "    context-path: /mn\n", ""),
+			    "/mn");
+	assert_string_equal(ctx_of("application.properties",
+				   "quarkus.http.root-path=/q/\n", ""),
+			    "/q");
+	assert_string_equal(ctx_of("application.yaml",
+				   "spring.webflux.base-path: /flux\n", ""),
+			    "/flux");
 	/* a key under another key is not the key */
 	assert_string_equal(ctx_of("application.yml",
 				   "x:\n  server:\n    servlet:\n"
