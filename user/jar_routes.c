@@ -466,9 +466,13 @@ static bool keep_map(struct kept_map *out, const struct mapping *m,
 	out->app_path = m->app_path;
 	out->member = member;
 	out->n = 0;
-	for (unsigned i = 0; i < m->n; i++)
-		if (!(out->path[out->n++] = strndup(m->path[i], m->len[i])))
-			return false;
+	for (unsigned i = 0; i < m->n; i++) {
+		char *p = strndup(m->path[i], m->len[i]);
+
+		if (!p)
+			return false; /* out of memory: the paths copied stay */
+		out->path[out->n++] = p;
+	}
 	return true;
 }
 
