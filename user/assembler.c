@@ -1123,20 +1123,26 @@ static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
  * agent reports it), else the path templated. */
 static void span_route(struct ebt_tracer *t, const struct ebt_conn *c,
 		       const char *method, const char *path, size_t plen,
-		       char *route, size_t n)
+		       int status, char *route, size_t n)
 {
-	const char *ctx = "", *mapped = NULL;
-	const struct ebt_routes *r =
-		c->role == EBT_ROLE_SERVER
-			? ebt_resources_routes(t->resources, c->id.tgid, &ctx)
-			: NULL;
-	size_t cn = strlen(ctx);
+	struct ebt_app_routes app;
+	const char *mapped = NULL;
+	size_t cn;
 
-	if (r && plen >= cn && memcmp(path, ctx, cn) == 0 &&
-	    (plen == cn || path[cn] == '/'))
-		mapped = ebt_routes_match(r, method, path + cn, plen - cn);
+	if (c->role == EBT_ROLE_SERVER &&
+	    ebt_resources_routes(t->resources, c->id.tgid, &app) &&
+	    plen >= (cn = strlen(app.context_path)) &&
+	    memcmp(path, app.context_path, cn) == 0 &&
+	    (plen == cn || path[cn] == '/')) {
+		mapped = ebt_routes_match(app.routes, method, path + cn,
+					  plen - cn);
+		if (!mapped && app.boot_mvc)
+			mapped = ebt_routes_fallback(app.routes, method,
+						     path + cn, plen - cn,
+						     status);
+	}
 	if (mapped)
-		snprintf(route, n, "%s%s", ctx, mapped);
+		snprintf(route, n, "%s%s", app.context_path, mapped);
 	else
 		http_route_template(path, plen, route, n);
 }
@@ -1165,7 +1171,8 @@ static struct ebt_span *build_span(struct ebt_tracer *t,
 	http_split_target(x->target, &path, &plen, &query, &qlen);
 	route[0] = '\0'; /* CONNECT host:port has no path, no route */
 	if (plen)
-		span_route(t, c, method, path, plen, route, sizeof(route));
+		span_route(t, c, method, path, plen, m->status, route,
+			   sizeof(route));
 	set_name_status(s, c, method, route, m->status);
 	add_common(s, x, m, method);
 	if (c->role == EBT_ROLE_CLIENT)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -416,6 +417,7 @@ struct jar_read {
 	struct looked memo[LOOKUPS_MAX];
 	unsigned n_memo;
 	char app_path[EBT_ROUTE_LEN_MAX]; /* JAX-RS: of every @Path */
+	unsigned lib_bits; /* ebt_spring_lib_bits of the libraries seen */
 };
 
 static char *dup_utf8(const struct cls *c, unsigned idx)
@@ -794,12 +796,40 @@ static void app_path(struct jar_read *jr)
 		jr->app_path[strlen(jr->app_path) - 2] = '\0';
 }
 
+/* A Spring Boot setting: its value in the app's config files (no
+ * profile), else def; into out (EBT_ROUTE_LEN_MAX bytes). */
+static void boot_setting(struct jar_read *jr, const char *key,
+			 const char *def, char *out)
+{
+	const char *v = jar_lookup(jr, key, strlen(key));
+
+	if (!v || !part(jr, v, out, EBT_ROUTE_LEN_MAX) || out[0] != '/')
+		snprintf(out, EBT_ROUTE_LEN_MAX, "%s", def);
+}
+
+/* What Spring Boot MVC does with a request no mapping takes. */
+static void boot_fallback(struct jar_read *jr, struct ebt_routes *r)
+{
+	const char *add = jar_lookup(jr, "spring.web.resources.add-mappings",
+				     33);
+
+	r->boot_mvc = jr->lib_bits == 3;
+	boot_setting(jr, "spring.mvc.static-path-pattern", "/**",
+		     r->static_pattern);
+	boot_setting(jr, "spring.mvc.webjars-path-pattern", "/webjars/**",
+		     r->webjars_pattern);
+	boot_setting(jr, "server.error.path", "/error", r->error_path);
+	if (add && !strcasecmp(add, "false"))
+		r->static_pattern[0] = '\0';
+}
+
 static void jar_routes(struct jar_read *jr, struct ebt_routes *r)
 {
 	struct kept_class *s;
 
 	if (!jr->n)
 		return;
+	boot_fallback(jr, r);
 	qsort(jr->v, jr->n, sizeof(*jr->v), kept_cmp);
 	app_path(jr);
 	for (size_t i = 0; i < jr->n; i++) {
@@ -1031,6 +1061,25 @@ static void zip_configs(const struct zsrc *z, const uint8_t *cd, size_t n,
 	}
 }
 
+/* A zip entry that says the app is Spring Boot's or Spring MVC's: a
+ * library (BOOT-INF/lib/spring-boot-3.5.0.jar), or a shaded jar's class. */
+static unsigned entry_lib_bits(const char *name, size_t n)
+{
+	static const char *const libs[] = {"BOOT-INF/lib/", "WEB-INF/lib/"};
+	static const char boot[] = "org/springframework/boot/SpringApplication"
+				   ".class";
+	static const char mvc[] = "org/springframework/web/servlet/"
+				  "DispatcherServlet.class";
+
+	for (size_t i = 0; i < 2; i++)
+		if (n > strlen(libs[i]) && !memcmp(name, libs[i], strlen(libs[i])))
+			return ebt_spring_lib_bits(name + strlen(libs[i]),
+						   n - strlen(libs[i]));
+	if (n == sizeof(boot) - 1 && !memcmp(name, boot, n))
+		return 1;
+	return n == sizeof(mvc) - 1 && !memcmp(name, mvc, n) ? 2 : 0;
+}
+
 /* The class files the central directory cd[0..n) lists, into jr. */
 static void zip_classes(const struct zsrc *z, const uint8_t *cd, size_t n,
 			uint32_t count, struct jar_read *jr)
@@ -1043,6 +1092,7 @@ static void zip_classes(const struct zsrc *z, const uint8_t *cd, size_t n,
 	for (uint32_t i = 0; i < count && seen < ZIP_CLASSES_MAX &&
 			     zip_next(cd, n, &at, &e, &name, &name_n);
 	     i++) {
+		jr->lib_bits |= entry_lib_bits(name, name_n);
 		if (!app_class(name, name_n))
 			continue;
 		seen++;
@@ -1435,16 +1485,12 @@ static void walk(const struct ebt_rnode *nd, const char *path, size_t len,
 			walk(nd->pat[i], path, len, ti, b);
 }
 
-const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
-			     const char *path, size_t len)
+/* The pattern of the mapping that takes path for one of the methods bits. */
+static const char *match_bits(const struct ebt_routes *r, unsigned bits,
+			      const char *path, size_t len)
 {
-	struct best b = {.r = r, .bit = method_bit(method, strlen(method))};
+	struct best b = {.r = r, .bit = bits, .idx = r->n};
 
-	if (!r)
-		return NULL;
-	if (b.bit == EBT_RM_HEAD)
-		b.bit |= EBT_RM_GET; /* Spring answers HEAD with GET handlers */
-	b.idx = r->n;
 	if (r->root)
 		walk(r->root, path, len, 0, &b);
 	else
@@ -1452,6 +1498,55 @@ const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 			if (path_match(r->v[i].pattern, path, len))
 				consider(&b, i);
 	return b.idx < r->n ? r->v[b.idx].pattern : NULL;
+}
+
+const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
+			     const char *path, size_t len)
+{
+	unsigned bit = method_bit(method, strlen(method));
+	const char *got;
+
+	if (!r)
+		return NULL;
+	if (bit == EBT_RM_HEAD)
+		bit |= EBT_RM_GET; /* Spring answers HEAD with GET handlers */
+	got = match_bits(r, bit, path, len);
+	if (!got && bit == EBT_RM_OPTIONS) /* and OPTIONS for any mapping */
+		got = match_bits(r, ~0u, path, len);
+	return got;
+}
+
+const char *ebt_routes_fallback(const struct ebt_routes *r,
+				const char *method, const char *path,
+				size_t len, int status)
+{
+	(void)method;
+	if (!r)
+		return NULL;
+	if (match_bits(r, ~0u, path, len))
+		return status >= 400 ? r->error_path : NULL; /* 405 */
+	if (r->static_pattern[0]) {
+		if (path_match(r->webjars_pattern, path, len))
+			return r->webjars_pattern;
+		if (path_match(r->static_pattern, path, len))
+			return r->static_pattern;
+	}
+	return status >= 400 ? r->error_path : NULL;
+}
+
+unsigned ebt_spring_lib_bits(const char *name, size_t n)
+{
+	static const char boot[] = "spring-boot-", mvc[] = "spring-webmvc-";
+	unsigned bits = 0;
+
+	if (n < 4 || memcmp(name + n - 4, ".jar", 4) != 0)
+		return 0;
+	if (n > sizeof(boot) && !memcmp(name, boot, sizeof(boot) - 1) &&
+	    name[sizeof(boot) - 1] >= '0' && name[sizeof(boot) - 1] <= '9')
+		bits |= 1; /* spring-boot-3.5.0.jar, not -starter-... */
+	if (n > sizeof(mvc) && !memcmp(name, mvc, sizeof(mvc) - 1))
+		bits |= 2;
+	return bits;
 }
 
 /* ---- an unpacked jar's directory --------------------------------------- */
@@ -1516,6 +1611,30 @@ static void dir_classes(int fd, unsigned depth, struct dir_walk *w)
 	closedir(d);
 }
 
+/* ebt_spring_lib_bits of the unpacked jar's libraries (BOOT-INF/lib). */
+static unsigned dir_lib_bits(int top)
+{
+	static const char *const libs[] = {"BOOT-INF/lib", "WEB-INF/lib"};
+	unsigned bits = 0, seen = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	for (size_t i = 0; i < 2; i++) {
+		fd = openat(top, libs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || !(d = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (seen++ < DIR_ENTRIES_MAX && (de = readdir(d)))
+			bits |= ebt_spring_lib_bits(de->d_name,
+						    strlen(de->d_name));
+		closedir(d);
+	}
+	return bits;
+}
+
 bool ebt_routes_load_dir(const char *root, bool class_dir,
 			 struct ebt_routes *r)
 {
@@ -1529,6 +1648,8 @@ bool ebt_routes_load_dir(const char *root, bool class_dir,
 		return false;
 	for (size_t i = 0; !class_dir && i < 2 && fd < 0; i++)
 		fd = openat(top, classes[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!class_dir)
+		jr.lib_bits = dir_lib_bits(top);
 	if (class_dir) {
 		fd = top;
 	} else {

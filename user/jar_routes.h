@@ -55,6 +55,18 @@ struct ebt_routes {
 	/* the context paths its config files set (application.properties,
 	 * application.yml, ... with the classes) */
 	struct ebt_spring_cfg cfg;
+	/* a Spring Boot MVC app: spring-webmvc and spring-boot among its
+	 * libraries (a jar's or an unpacked jar's, not a class directory's) */
+	bool boot_mvc;
+	/* where Spring Boot MVC sends a request no mapping takes, from its
+	 * config files (no profile) or Spring Boot's defaults:
+	 * spring.mvc.static-path-pattern (all paths; "" if
+	 * spring.web.resources.add-mappings is false),
+	 * spring.mvc.webjars-path-pattern (those under /webjars/),
+	 * server.error.path ("/error") */
+	char static_pattern[EBT_ROUTE_LEN_MAX];
+	char webjars_pattern[EBT_ROUTE_LEN_MAX];
+	char error_path[EBT_ROUTE_LEN_MAX];
 };
 
 /* Adds the mappings of one class file p[0..n) to r. False: not a class
@@ -86,6 +98,21 @@ bool ebt_routes_index(struct ebt_routes *r);
  * equals); NULL if none does. */
 const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 			     const char *path, size_t len);
+
+/* The route Spring Boot MVC gives a request that no mapping of r takes
+ * (method an upper-case token, path[0..len) under the context path,
+ * status its response's), as the OpenTelemetry Java agent names it: a
+ * method that no mapping of the path accepts is an error (405) sent on
+ * to the error path; else the webjars or static resource pattern that
+ * matches the path; else (static resources off) the error path, if the
+ * status is one (>= 400). NULL if none: something else answered. */
+const char *ebt_routes_fallback(const struct ebt_routes *r,
+				const char *method, const char *path,
+				size_t len, int status);
+
+/* Is the jar file name (no directory) Spring Boot's or Spring MVC's?
+ * Sets the bits: 1 spring-boot, 2 spring-webmvc. */
+unsigned ebt_spring_lib_bits(const char *name, size_t n);
 
 void ebt_routes_free(struct ebt_routes *r);
 

@@ -609,6 +609,7 @@ struct res_entry {
 	const struct ebt_routes *routes; /* its jar's mappings (rs->routes) */
 	char context_path[EBT_CONTEXT_PATH_MAX]; /* "/shop": its routes' prefix */
 	bool context_env; /* SERVER_SERVLET_CONTEXT_PATH set it */
+	bool boot_mvc;	  /* a Spring Boot MVC app (ebt_routes_fallback) */
 	char profiles[EBT_PROFILES_MAX]; /* SPRING_PROFILES_ACTIVE */
 };
 
@@ -861,12 +862,41 @@ static void boot_launcher_name(uint32_t pid, const char *cmd, size_t n,
 
 #define CP_DIRS_MAX 16
 
+/* ebt_spring_lib_bits of a class path entry: a jar, or a directory's
+ * jars (Jib's /app/libs, given as a wildcard). */
+static unsigned cp_lib_bits(uint32_t pid, const char *entry, size_t len)
+{
+	char path[4200];
+	unsigned bits = 0, seen = 0;
+	struct dirent *de;
+	const char *b;
+	DIR *d;
+
+	if (len > 4 && !strcmp(entry + len - 4, ".jar")) {
+		b = strrchr(entry, '/');
+		b = b ? b + 1 : entry;
+		return ebt_spring_lib_bits(b, strlen(b));
+	}
+	if (len < 2 || strcmp(entry + len - 2, "/*") != 0)
+		return 0;
+	proc_path(pid, entry, path, sizeof(path));
+	path[strlen(path) - 2] = '\0';
+	if (!(d = opendir(path)))
+		return 0;
+	while (seen++ < 10000 && (de = readdir(d)))
+		bits |= ebt_spring_lib_bits(de->d_name, strlen(de->d_name));
+	closedir(d);
+	return bits;
+}
+
 /* The routes of the first directory of the class path cp that has some
  * (Jib's /app/classes; jars are libraries), and into cfg the config files
- * of all of them (Jib's /app/resources). */
+ * of all of them (Jib's /app/resources), into lib_bits the Spring
+ * libraries on it. */
 static const struct ebt_routes *cp_routes(struct ebt_resources *rs,
 					  uint32_t pid, const char *cp,
-					  struct ebt_spring_cfg *cfg)
+					  struct ebt_spring_cfg *cfg,
+					  unsigned *lib_bits)
 {
 	const struct ebt_routes *found = NULL, *r;
 	char entry[1024], path[4200];
@@ -877,6 +907,8 @@ static const struct ebt_routes *cp_routes(struct ebt_resources *rs,
 
 		snprintf(entry, sizeof(entry), "%.*s", (int)len, cp);
 		cp += len + (cp[len] == ':');
+		if (len && len < sizeof(entry))
+			*lib_bits |= cp_lib_bits(pid, entry, len);
 		if (!len || len >= sizeof(entry) || entry[len - 1] == '*' ||
 		    (len > 4 && !strcmp(entry + len - 4, ".jar")))
 			continue;
@@ -946,24 +978,34 @@ static void quarkus_name(uint32_t pid, const char *cmd, size_t n, char *out,
 static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 					   uint32_t pid, const char *cmd,
 					   size_t n, struct ebt_spring_cfg *cp_cfg,
-					   const struct ebt_spring_cfg **inside)
+					   const struct ebt_spring_cfg **inside,
+					   bool *boot_mvc)
 {
 	struct java_cmd jc;
 	const struct ebt_routes *r;
 	char dir[1024], path[4200];
+	unsigned bits = 0;
 
 	*inside = cp_cfg;
+	*boot_mvc = false;
 	if (!rs->routes || !java_cmd(cmd, n, &jc))
 		return NULL;
 	if (jc.jar && jc.jar[0])
 		quarkus_app_jar(pid, jc.jar, path, sizeof(path));
 	else if (ebt_boot_launcher_dir(cmd, n, dir, sizeof(dir)))
 		proc_path(pid, dir, path, sizeof(path));
-	else
-		return jc.cp ? cp_routes(rs, pid, jc.cp, cp_cfg) : NULL;
+	else if (!jc.cp)
+		return NULL;
+	else {
+		r = cp_routes(rs, pid, jc.cp, cp_cfg, &bits);
+		*boot_mvc = bits == 3;
+		return r;
+	}
 	r = ebt_route_cache_get(rs->routes, path, false);
-	if (r)
+	if (r) {
 		*inside = &r->cfg;
+		*boot_mvc = r->boot_mvc;
+	}
 	return r;
 }
 
@@ -1086,7 +1128,7 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			     sizeof(e->proc));
 		if (cp_cfg) {
 			e->routes = app_routes(rs, ps->pid, cmd, (size_t)n,
-					       cp_cfg, &inside);
+					       cp_cfg, &inside, &e->boot_mvc);
 			context_path(e, ps->pid, cmd, (size_t)n, inside, env,
 				     env_n);
 		}
@@ -1404,14 +1446,15 @@ struct ebt_resource *ebt_resources_get(struct ebt_resources *rs,
 	return get_from(rs, tgid, tgid, &ps);
 }
 
-const struct ebt_routes *ebt_resources_routes(struct ebt_resources *rs,
-					     uint32_t tgid,
-					     const char **context_path)
+bool ebt_resources_routes(struct ebt_resources *rs, uint32_t tgid,
+			  struct ebt_app_routes *out)
 {
 	struct res_entry *e = rs ? htab_get(rs->by_tgid, &tgid) : NULL;
 
-	*context_path = e ? e->context_path : "";
-	return e ? e->routes : NULL;
+	out->routes = e ? e->routes : NULL;
+	out->context_path = e ? e->context_path : "";
+	out->boot_mvc = e && e->boot_mvc;
+	return out->routes != NULL;
 }
 
 void ebt_resources_note_exec(struct ebt_resources *rs, uint32_t tgid)

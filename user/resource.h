@@ -22,13 +22,17 @@ void ebt_resources_free(struct ebt_resources *rs);
 /* Read no jar's routes (http.routes_from_jar false). */
 void ebt_resources_no_routes(struct ebt_resources *rs);
 
-/* The Spring MVC mappings of tgid's jar (jar_routes.h), once
- * ebt_resources_get has seen it; NULL if it declares none. The paths
- * they map are under *context_path ("/shop"; "" if none). */
+/* How tgid's app maps requests, once ebt_resources_get has seen it. */
 struct ebt_routes;
-const struct ebt_routes *ebt_resources_routes(struct ebt_resources *rs,
-					     uint32_t tgid,
-					     const char **context_path);
+struct ebt_app_routes {
+	const struct ebt_routes *routes; /* its jar's (jar_routes.h); NULL */
+	const char *context_path; /* the routes' prefix ("/shop"; "") */
+	bool boot_mvc; /* Spring Boot MVC: see ebt_routes_fallback */
+};
+
+/* Fills out; false if the app declares no routes. */
+bool ebt_resources_routes(struct ebt_resources *rs, uint32_t tgid,
+			  struct ebt_app_routes *out);
 /*
  * Pod metadata from a CRI client (not owned; NULL: none). node is
  * k8s.node.name; NULL: the NODE_NAME environment variable, else the host

@@ -319,6 +319,48 @@ static void test_inherited_mappings(void **state)
 	ebt_routes_free(&r);
 }
 
+/* What Spring Boot MVC does with a request no mapping takes, as the
+ * OpenTelemetry Java agent names it (openapi.jar: a Spring Boot MVC jar
+ * whose application.yml moves the webjars; app.jar: static resources
+ * off). */
+static void test_spring_boot_fallback(void **state)
+{
+	struct ebt_routes r = {0};
+
+	(void)state;
+	assert_true(ebt_routes_load(SEEDS "openapi.jar", &r));
+	assert_true(r.boot_mvc);
+	assert_string_equal(ebt_routes_fallback(&r, "GET", "/favicon.ico",
+						12, 404), "/**");
+	assert_string_equal(ebt_routes_fallback(&r, "GET", "/css/a.css", 10,
+						200), "/**");
+	assert_string_equal(ebt_routes_fallback(&r, "GET", "/wj/x.js", 8, 200),
+			    "/wj/**");
+	assert_string_equal(ebt_routes_fallback(&r, "DELETE", "/api/v3/pet/1",
+						13, 405), "/error");
+	assert_null(ebt_routes_fallback(&r, "DELETE", "/api/v3/pet/1", 13,
+					200));
+	/* OPTIONS is answered for any mapping of the path */
+	assert_string_equal(match(&r, "OPTIONS", "/api/v3/pet/1"),
+			    "/api/v3/pet/{petId}");
+	ebt_routes_free(&r);
+	assert_true(ebt_routes_load(SEEDS "jersey-boot.jar", &r));
+	assert_false(r.boot_mvc); /* no spring-webmvc */
+	ebt_routes_free(&r);
+	/* static resources off: an error goes to /error, a 2xx was someone
+	 * else's (a servlet of its own) */
+	r.boot_mvc = true;
+	snprintf(r.error_path, sizeof(r.error_path), "/oops");
+	assert_string_equal(ebt_routes_fallback(&r, "GET", "/x", 2, 404),
+			    "/oops");
+	assert_null(ebt_routes_fallback(&r, "GET", "/x", 2, 200));
+	assert_false(ebt_spring_lib_bits("spring-boot-starter-web-3.5.0.jar",
+					 33));
+	assert_int_equal(ebt_spring_lib_bits("spring-boot-3.5.0.jar", 21), 1);
+	assert_int_equal(ebt_spring_lib_bits("spring-webmvc-6.2.12.jar", 24),
+			 2);
+}
+
 /* jaxrs.jar and micronaut.jar (tests/peers/route_jars): JAX-RS resources
  * under their @ApplicationPath, a sub-resource (no route of its own), an
  * interface's @Path; Micronaut controllers. */
@@ -477,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_petclinic_jar),
 		cmocka_unit_test(test_inherited_mappings),
 		cmocka_unit_test(test_jaxrs_and_micronaut),
+		cmocka_unit_test(test_spring_boot_fallback),
 		cmocka_unit_test(test_unpacked_jar_directory),
 		cmocka_unit_test(test_most_specific_pattern_wins),
 		cmocka_unit_test(test_cache_reads_a_jar_once),

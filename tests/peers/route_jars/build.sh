@@ -37,11 +37,14 @@ def jar(name, classes, pkg, prefix, extra):
                 p = os.path.join(root, f)
                 z.write(p, prefix + os.path.relpath(p, classes))
         for path, text in extra.items():
-            z.writestr(prefix + path, text)
+            z.writestr(os.path.normpath(prefix + path), text)
 
 jar("openapi.jar", os.path.join(out, "openapi"), "org/openapitools", "BOOT-INF/classes/",
     {"application.yml": "openapi:\n  petstore:\n    base-path: /api/v3\n"
-                        "server:\n  servlet:\n    context-path: /petstore\n"})
+                        "server:\n  servlet:\n    context-path: /petstore\n"
+                        "spring.mvc.webjars-path-pattern: /wj/**\n",
+     # names of a Spring Boot MVC app's libraries (empty here)
+     "../lib/spring-boot-3.5.0.jar": "", "../lib/spring-webmvc-6.2.12.jar": ""})
 jar("jaxrs.jar", os.path.join(out, "jaxrs"), "com/example", "", {})
 jar("jersey-boot.jar", os.path.join(out, "jaxrs"), "com/example", "BOOT-INF/classes/",
     {"application.properties": "spring.jersey.application-path=/rest\n"})
