@@ -7,7 +7,8 @@
  * EBT_ROUTE_LEN_MAX; matching paths made from the input against them
  * returns one of them or NULL, and a pattern matches its own text when it
  * has no variable or wildcard; the index (ebt_routes_index) answers as
- * comparing with every pattern does.
+ * comparing with every pattern does; a request no mapping takes falls
+ * back to one of the jar's Spring Boot patterns or none.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +69,21 @@ static void check_index(struct ebt_routes *r, const uint8_t *data,
 	}
 }
 
+/* A request no mapping takes is one of the Spring Boot fallbacks, or
+ * none; one a mapping takes for some method, the error path or none. */
+static void check_fallback(const struct ebt_routes *r, const uint8_t *data,
+			   size_t size)
+{
+	const char *path = (const char *)data;
+	size_t plen = strnlen(path, size < 512 ? size : 512);
+	const char *f = ebt_routes_fallback(r, "PATCH", path, plen, 404);
+
+	CHECK(!f || f == r->static_pattern || f == r->webjars_pattern ||
+	      f == r->error_path);
+	CHECK(!ebt_routes_fallback(r, "GET", path, plen, 200) ||
+	      r->static_pattern[0]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ebt_routes r = {0};
@@ -75,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ebt_routes_from_class(data, size, &r);
 	ebt_routes_from_zip(data, size, &r);
 	check_routes(&r, data, size);
+	check_fallback(&r, data, size);
 	check_index(&r, data, size);
 	ebt_routes_free(&r);
 	return 0;
