@@ -1121,19 +1121,28 @@ static void set_name_status(struct ebt_span *s, const struct ebt_conn *c,
 /* A server span's route: the mapping its app declares for the path (a
  * Spring MVC jar's, under its context path, as the OpenTelemetry Java
  * agent reports it), else the path templated. */
+/* Is path[0..len) prefix ("/shop", or "") or under it? *n: its length. */
+static bool under(const char *path, size_t len, const char *prefix,
+		  size_t *n)
+{
+	*n = strlen(prefix);
+	return len >= *n && memcmp(path, prefix, *n) == 0 &&
+	       (len == *n || path[*n] == '/');
+}
+
 static void span_route(struct ebt_tracer *t, const struct ebt_conn *c,
 		       const char *method, const char *path, size_t plen,
 		       int status, char *route, size_t n)
 {
 	struct ebt_app_routes app;
 	const char *mapped = NULL;
-	size_t cn;
+	size_t cn, sn;
 
 	if (c->role == EBT_ROLE_SERVER &&
 	    ebt_resources_routes(t->resources, c->id.tgid, &app) &&
-	    plen >= (cn = strlen(app.context_path)) &&
-	    memcmp(path, app.context_path, cn) == 0 &&
-	    (plen == cn || path[cn] == '/')) {
+	    under(path, plen, app.context_path, &cn) &&
+	    under(path + cn, plen - cn, app.routes->servlet_path, &sn)) {
+		cn += sn; /* the agent's routes leave the servlet path out */
 		mapped = ebt_routes_match(app.routes, method, path + cn,
 					  plen - cn);
 		if (!mapped && app.boot_mvc)

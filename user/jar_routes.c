@@ -812,6 +812,7 @@ static void boot_fallback(struct jar_read *jr, struct ebt_routes *r)
 {
 	const char *add = jar_lookup(jr, "spring.web.resources.add-mappings",
 				     33);
+	char sp[EBT_ROUTE_LEN_MAX];
 
 	r->boot_mvc = jr->lib_bits == 3;
 	boot_setting(jr, "spring.mvc.static-path-pattern", "/**",
@@ -819,6 +820,8 @@ static void boot_fallback(struct jar_read *jr, struct ebt_routes *r)
 	boot_setting(jr, "spring.mvc.webjars-path-pattern", "/webjars/**",
 		     r->webjars_pattern);
 	boot_setting(jr, "server.error.path", "/error", r->error_path);
+	boot_setting(jr, "spring.mvc.servlet.path", "/", sp);
+	ebt_context_path(sp, strlen(sp), r->servlet_path); /* "/" is "" */
 	if (add && !strcasecmp(add, "false"))
 		r->static_pattern[0] = '\0';
 }

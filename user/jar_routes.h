@@ -67,6 +67,9 @@ struct ebt_routes {
 	char static_pattern[EBT_ROUTE_LEN_MAX];
 	char webjars_pattern[EBT_ROUTE_LEN_MAX];
 	char error_path[EBT_ROUTE_LEN_MAX];
+	/* spring.mvc.servlet.path ("/app"; "" if none): the DispatcherServlet
+	 * maps only paths under it, and the agent's routes leave it out */
+	char servlet_path[EBT_ROUTE_LEN_MAX];
 };
 
 /* Adds the mappings of one class file p[0..n) to r. False: not a class

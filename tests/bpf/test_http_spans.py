@@ -222,6 +222,28 @@ def test_context_path_from_spring_config_files(tracer, tmp_path, case):
         p.wait()
 
 
+def test_spring_boot_servlet_path_and_static_resources(tracer, tmp_path):
+    """A Spring Boot MVC app (spring-boot and spring-webmvc in BOOT-INF/lib)
+    with spring.mvc.servlet.path=/app: its routes are under /app, named
+    without it, as the Java agent names them; a path under /app that no
+    mapping takes went to Spring's static resource handler, /**; one
+    outside /app is templated."""
+    files = {"BOOT-INF/classes/application.properties": "spring.mvc.servlet.path=/app\n",
+             "BOOT-INF/lib/spring-boot-3.5.0.jar": "",
+             "BOOT-INF/lib/spring-webmvc-6.2.12.jar": ""}
+    p, port = unpacked_boot_app(tmp_path, True, None, files)
+    try:
+        for path in ("/app/owners/7", "/app/css/site.css", "/owners/7"):
+            assert curl(f"http://127.0.0.1:{port}{path}") == 200
+        got = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid,
+                              count=3)
+        assert sorted(s.name for s in got) == ["GET /**", "GET /owners/{id}",
+                                               "GET /owners/{ownerId}"], got
+    finally:
+        p.kill()
+        p.wait()
+
+
 def compile_launcher(tmp_path, dest, cls):
     """BOOT_LAUNCHER as the class cls ("com.example.App"), into dest."""
     package, name = cls.rsplit(".", 1)

@@ -330,6 +330,7 @@ static void test_spring_boot_fallback(void **state)
 	(void)state;
 	assert_true(ebt_routes_load(SEEDS "openapi.jar", &r));
 	assert_true(r.boot_mvc);
+	assert_string_equal(r.servlet_path, "/app");
 	assert_string_equal(ebt_routes_fallback(&r, "GET", "/favicon.ico",
 						12, 404), "/**");
 	assert_string_equal(ebt_routes_fallback(&r, "GET", "/css/a.css", 10,

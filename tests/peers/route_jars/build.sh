@@ -42,7 +42,8 @@ def jar(name, classes, pkg, prefix, extra):
 jar("openapi.jar", os.path.join(out, "openapi"), "org/openapitools", "BOOT-INF/classes/",
     {"application.yml": "openapi:\n  petstore:\n    base-path: /api/v3\n"
                         "server:\n  servlet:\n    context-path: /petstore\n"
-                        "spring.mvc.webjars-path-pattern: /wj/**\n",
+                        "spring.mvc.webjars-path-pattern: /wj/**\n"
+                        "spring.mvc.servlet.path: /app/\n",
      # names of a Spring Boot MVC app's libraries (empty here)
      "../lib/spring-boot-3.5.0.jar": "", "../lib/spring-webmvc-6.2.12.jar": ""})
 jar("jaxrs.jar", os.path.join(out, "jaxrs"), "com/example", "", {})
