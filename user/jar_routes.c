@@ -814,7 +814,8 @@ static void boot_fallback(struct jar_read *jr, struct ebt_routes *r)
 				     33);
 	char sp[EBT_ROUTE_LEN_MAX];
 
-	r->boot_mvc = jr->lib_bits == 3;
+	r->boot_mvc = (jr->lib_bits & (EBT_LIB_BOOT | EBT_LIB_WEBMVC)) ==
+		      (EBT_LIB_BOOT | EBT_LIB_WEBMVC);
 	boot_setting(jr, "spring.mvc.static-path-pattern", "/**",
 		     r->static_pattern);
 	boot_setting(jr, "spring.mvc.webjars-path-pattern", "/webjars/**",
@@ -826,13 +827,103 @@ static void boot_fallback(struct jar_read *jr, struct ebt_routes *r)
 		r->static_pattern[0] = '\0';
 }
 
+static void class_routes_all(struct jar_read *jr, struct ebt_routes *r);
+
+/* Spring Boot Actuator's web endpoints, as its handler mapping maps them
+ * (the patterns the Java agent reports): the id that exposes each, and
+ * its patterns under the base path. */
+static const struct {
+	const char *id, *paths[2];
+} actuator_endpoints[] = {
+	{"health", {"/health", "/health/**"}},
+	{"info", {"/info"}},
+	{"prometheus", {"/prometheus"}},
+	{"metrics", {"/metrics", "/metrics/{requiredMetricName}"}},
+	{"env", {"/env", "/env/{toMatch}"}},
+	{"loggers", {"/loggers", "/loggers/{name}"}},
+	{"configprops", {"/configprops", "/configprops/{prefix}"}},
+	{"caches", {"/caches", "/caches/{cache}"}},
+	{"sbom", {"/sbom", "/sbom/{id}"}},
+	{"sessions", {"/sessions", "/sessions/{sessionId}"}},
+	{"beans", {"/beans"}},
+	{"conditions", {"/conditions"}},
+	{"mappings", {"/mappings"}},
+	{"threaddump", {"/threaddump"}},
+	{"heapdump", {"/heapdump"}},
+	{"scheduledtasks", {"/scheduledtasks"}},
+	{"httpexchanges", {"/httpexchanges"}},
+	{"startup", {"/startup"}},
+	{"shutdown", {"/shutdown"}},
+	{"logfile", {"/logfile"}},
+	{"flyway", {"/flyway"}},
+	{"liquibase", {"/liquibase"}},
+	{"auditevents", {"/auditevents"}},
+};
+
+/* Is id in the comma-separated list (or is the list "*")? */
+static bool id_listed(const char *list, const char *id)
+{
+	size_t n = strlen(id), len;
+
+	for (const char *p = list; *p; p += len) {
+		p += strspn(p, ", ");
+		len = strcspn(p, ", ");
+		if ((len == 1 && *p == '*') || (len == n && !memcmp(p, id, n)))
+			return true;
+	}
+	return false;
+}
+
+/* The Actuator endpoints exposed over HTTP
+ * (management.endpoints.web.exposure.include, "health" by default, less
+ * .exclude), under management.endpoints.web.base-path ("/actuator"). */
+static void actuator_routes(struct jar_read *jr, struct ebt_routes *r)
+{
+	const char *inc = jar_lookup(jr, "management.endpoints.web.exposure."
+					 "include", 42);
+	char include[EBT_ROUTE_LEN_MAX], exclude[EBT_ROUTE_LEN_MAX] = "";
+	char base[EBT_ROUTE_LEN_MAX], path[2 * EBT_ROUTE_LEN_MAX];
+	const char *exc;
+
+	snprintf(include, sizeof(include), "%s", inc ? inc : "health");
+	if ((exc = jar_lookup(jr, "management.endpoints.web.exposure.exclude",
+			      42)))
+		snprintf(exclude, sizeof(exclude), "%s", exc);
+	boot_setting(jr, "management.endpoints.web.base-path", "/actuator",
+		     base);
+	if (!strcmp(base, "/"))
+		base[0] = '\0';
+	if (base[0])
+		add_route(r, 0, base, strlen(base)); /* the links */
+	for (size_t i = 0; i < sizeof(actuator_endpoints) /
+				       sizeof(actuator_endpoints[0]); i++) {
+		if (!id_listed(include, actuator_endpoints[i].id) ||
+		    id_listed(exclude, actuator_endpoints[i].id))
+			continue;
+		for (size_t k = 0; k < 2 && actuator_endpoints[i].paths[k];
+		     k++) {
+			snprintf(path, sizeof(path), "%s%s", base,
+				 actuator_endpoints[i].paths[k]);
+			add_route(r, 0, path, strlen(path));
+		}
+	}
+}
+
+/* The routes of the classes read, and of the libraries they come with. */
 static void jar_routes(struct jar_read *jr, struct ebt_routes *r)
+{
+	if (jr->n)
+		class_routes_all(jr, r);
+	if (jr->n || jr->lib_bits)
+		boot_fallback(jr, r);
+	if (jr->lib_bits & EBT_LIB_ACTUATOR)
+		actuator_routes(jr, r);
+}
+
+static void class_routes_all(struct jar_read *jr, struct ebt_routes *r)
 {
 	struct kept_class *s;
 
-	if (!jr->n)
-		return;
-	boot_fallback(jr, r);
 	qsort(jr->v, jr->n, sizeof(*jr->v), kept_cmp);
 	app_path(jr);
 	for (size_t i = 0; i < jr->n; i++) {
@@ -1079,8 +1170,9 @@ static unsigned entry_lib_bits(const char *name, size_t n)
 			return ebt_spring_lib_bits(name + strlen(libs[i]),
 						   n - strlen(libs[i]));
 	if (n == sizeof(boot) - 1 && !memcmp(name, boot, n))
-		return 1;
-	return n == sizeof(mvc) - 1 && !memcmp(name, mvc, n) ? 2 : 0;
+		return EBT_LIB_BOOT;
+	return n == sizeof(mvc) - 1 && !memcmp(name, mvc, n) ? EBT_LIB_WEBMVC
+							    : 0;
 }
 
 /* The class files the central directory cd[0..n) lists, into jr. */
@@ -1537,18 +1629,27 @@ const char *ebt_routes_fallback(const struct ebt_routes *r,
 	return status >= 400 ? r->error_path : NULL;
 }
 
+/* Is name "<lib>-<digit>...": lib itself, not lib-starter-... */
+static bool lib_is(const char *name, size_t n, const char *lib)
+{
+	size_t k = strlen(lib);
+
+	return n > k + 1 && !memcmp(name, lib, k) && name[k] == '-' &&
+	       name[k + 1] >= '0' && name[k + 1] <= '9';
+}
+
 unsigned ebt_spring_lib_bits(const char *name, size_t n)
 {
-	static const char boot[] = "spring-boot-", mvc[] = "spring-webmvc-";
 	unsigned bits = 0;
 
 	if (n < 4 || memcmp(name + n - 4, ".jar", 4) != 0)
 		return 0;
-	if (n > sizeof(boot) && !memcmp(name, boot, sizeof(boot) - 1) &&
-	    name[sizeof(boot) - 1] >= '0' && name[sizeof(boot) - 1] <= '9')
-		bits |= 1; /* spring-boot-3.5.0.jar, not -starter-... */
-	if (n > sizeof(mvc) && !memcmp(name, mvc, sizeof(mvc) - 1))
-		bits |= 2;
+	if (lib_is(name, n, "spring-boot"))
+		bits |= EBT_LIB_BOOT; /* spring-boot-3.5.0.jar */
+	if (lib_is(name, n, "spring-webmvc"))
+		bits |= EBT_LIB_WEBMVC;
+	if (lib_is(name, n, "spring-boot-actuator"))
+		bits |= EBT_LIB_ACTUATOR;
 	return bits;
 }
 

@@ -113,8 +113,12 @@ const char *ebt_routes_fallback(const struct ebt_routes *r,
 				const char *method, const char *path,
 				size_t len, int status);
 
-/* Is the jar file name (no directory) Spring Boot's or Spring MVC's?
- * Sets the bits: 1 spring-boot, 2 spring-webmvc. */
+/* Which Spring library is the jar file name (no directory)? */
+enum {
+	EBT_LIB_BOOT = 1,     /* spring-boot-3.5.0.jar */
+	EBT_LIB_WEBMVC = 2,   /* spring-webmvc-6.2.12.jar */
+	EBT_LIB_ACTUATOR = 4, /* spring-boot-actuator-3.5.0.jar */
+};
 unsigned ebt_spring_lib_bits(const char *name, size_t n);
 
 void ebt_routes_free(struct ebt_routes *r);

@@ -998,7 +998,8 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 		return NULL;
 	else {
 		r = cp_routes(rs, pid, jc.cp, cp_cfg, &bits);
-		*boot_mvc = bits == 3;
+		*boot_mvc = (bits & (EBT_LIB_BOOT | EBT_LIB_WEBMVC)) ==
+			    (EBT_LIB_BOOT | EBT_LIB_WEBMVC);
 		return r;
 	}
 	r = ebt_route_cache_get(rs->routes, path, false);

@@ -73,6 +73,10 @@ def requests():
         # no mapping: Spring Boot sends them on to its error page, /error
         Req("unmapped", "curl", "GET", "/no/such/page", 404, "/error"),
         Req("not_allowed", "python", "DELETE", "/owners/1", 405, "/error"),
+        # Spring Boot Actuator's endpoints, mapped by its own handler mapping
+        Req("health", "curl", "GET", "/actuator/health", 200, "/actuator/health"),
+        Req("liveness", "python", "GET", "/actuator/health/liveness", 404,
+            "/actuator/health/**"),
     ]
 
 
@@ -398,6 +402,7 @@ def test_routes_are_the_agent_s_but_static_files(side_by_side):
         "visit_post": "/owners/{ownerId}/pets/{petId}/visits/new",
         "css": "/resources/*", "oups": "/oups", "missing": "/owners/{ownerId}",
         "chain": "/owners/{ownerId}/vets", "unmapped": "/error", "not_allowed": "/error",
+        "health": "/actuator/health", "liveness": "/actuator/health/**",
     }
     got = {k: agent[k][1]["attrs"].get("http.route") for k in agent}
     assert got == expected_agent

@@ -307,7 +307,8 @@ static void test_inherited_mappings(void **state)
 	assert_true(ebt_routes_load(SEEDS "openapi.jar", &r));
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		assert_non_null(pattern(&r, want[i], &m));
-	assert_int_equal(r.n, 5); /* not the interface's, Feign's, /health */
+	/* not the interface's, Feign's, /health; and Actuator's 5 */
+	assert_int_equal(r.n, 10);
 	assert_non_null(pattern(&r, "/api/v3/pet", &m));
 	assert_int_equal(m, EBT_RM_POST); /* overridden, mapped by PetApi */
 	assert_string_equal(match(&r, "GET", "/api/v3/pet/12"),
@@ -331,6 +332,17 @@ static void test_spring_boot_fallback(void **state)
 	assert_true(ebt_routes_load(SEEDS "openapi.jar", &r));
 	assert_true(r.boot_mvc);
 	assert_string_equal(r.servlet_path, "/app");
+	/* Actuator: the endpoints exposed (health, metrics) and the links */
+	assert_string_equal(match(&r, "GET", "/actuator"), "/actuator");
+	assert_string_equal(match(&r, "GET", "/actuator/health/liveness"),
+			    "/actuator/health/**");
+	assert_string_equal(match(&r, "GET", "/actuator/metrics/jvm.gc"),
+			    "/actuator/metrics/{requiredMetricName}");
+	assert_null(match(&r, "GET", "/actuator/env"));
+	assert_int_equal(ebt_spring_lib_bits("spring-boot-actuator-3.5.0.jar",
+					     30), EBT_LIB_ACTUATOR);
+	assert_int_equal(ebt_spring_lib_bits(
+		"spring-boot-actuator-autoconfigure-3.5.0.jar", 44), 0);
 	assert_string_equal(ebt_routes_fallback(&r, "GET", "/favicon.ico",
 						12, 404), "/**");
 	assert_string_equal(ebt_routes_fallback(&r, "GET", "/css/a.css", 10,

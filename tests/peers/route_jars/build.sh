@@ -43,9 +43,11 @@ jar("openapi.jar", os.path.join(out, "openapi"), "org/openapitools", "BOOT-INF/c
     {"application.yml": "openapi:\n  petstore:\n    base-path: /api/v3\n"
                         "server:\n  servlet:\n    context-path: /petstore\n"
                         "spring.mvc.webjars-path-pattern: /wj/**\n"
-                        "spring.mvc.servlet.path: /app/\n",
+                        "spring.mvc.servlet.path: /app/\n"
+                        "management.endpoints.web.exposure.include: health, metrics\n",
      # names of a Spring Boot MVC app's libraries (empty here)
-     "../lib/spring-boot-3.5.0.jar": "", "../lib/spring-webmvc-6.2.12.jar": ""})
+     "../lib/spring-boot-3.5.0.jar": "", "../lib/spring-webmvc-6.2.12.jar": "",
+     "../lib/spring-boot-actuator-3.5.0.jar": ""})
 jar("jaxrs.jar", os.path.join(out, "jaxrs"), "com/example", "", {})
 jar("jersey-boot.jar", os.path.join(out, "jaxrs"), "com/example", "BOOT-INF/classes/",
     {"application.properties": "spring.jersey.application-path=/rest\n"})
