@@ -1145,12 +1145,14 @@ static void span_route(struct ebt_tracer *t, const struct ebt_conn *c,
 		cn += sn; /* the agent's routes leave the servlet path out */
 		mapped = ebt_routes_match(app.routes, method, path + cn,
 					  plen - cn);
-		if (!mapped && app.boot_mvc)
-			mapped = ebt_routes_fallback(app.routes, method,
-						     path + cn, plen - cn,
-						     status);
+		if (!mapped)
+			mapped = ebt_routes_fallback(app.routes, app.web,
+						     method, path + cn,
+						     plen - cn, status);
 	}
-	if (mapped)
+	if (mapped && !mapped[0])
+		route[0] = '\0'; /* no route: the span is named by its method */
+	else if (mapped)
 		snprintf(route, n, "%s%s", app.context_path, mapped);
 	else
 		http_route_template(path, plen, route, n);

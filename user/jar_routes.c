@@ -814,12 +814,16 @@ static void boot_fallback(struct jar_read *jr, struct ebt_routes *r)
 				     33);
 	char sp[EBT_ROUTE_LEN_MAX];
 
-	r->boot_mvc = (jr->lib_bits & (EBT_LIB_BOOT | EBT_LIB_WEBMVC)) ==
-		      (EBT_LIB_BOOT | EBT_LIB_WEBMVC);
-	boot_setting(jr, "spring.mvc.static-path-pattern", "/**",
-		     r->static_pattern);
-	boot_setting(jr, "spring.mvc.webjars-path-pattern", "/webjars/**",
-		     r->webjars_pattern);
+	bool flux;
+
+	r->web = ebt_boot_web(jr->lib_bits);
+	flux = r->web == EBT_WEB_FLUX;
+	boot_setting(jr, flux ? "spring.webflux.static-path-pattern"
+			      : "spring.mvc.static-path-pattern",
+		     "/**", r->static_pattern);
+	boot_setting(jr, flux ? "spring.webflux.webjars-path-pattern"
+			      : "spring.mvc.webjars-path-pattern",
+		     "/webjars/**", r->webjars_pattern);
 	boot_setting(jr, "server.error.path", "/error", r->error_path);
 	boot_setting(jr, "spring.mvc.servlet.path", "/", sp);
 	ebt_context_path(sp, strlen(sp), r->servlet_path); /* "/" is "" */
@@ -883,6 +887,7 @@ static void actuator_routes(struct jar_read *jr, struct ebt_routes *r)
 					 "include", 42);
 	char include[EBT_ROUTE_LEN_MAX], exclude[EBT_ROUTE_LEN_MAX] = "";
 	char base[EBT_ROUTE_LEN_MAX], path[2 * EBT_ROUTE_LEN_MAX];
+	bool flux = ebt_boot_web(jr->lib_bits) == EBT_WEB_FLUX;
 	const char *exc;
 
 	snprintf(include, sizeof(include), "%s", inc ? inc : "health");
@@ -902,8 +907,14 @@ static void actuator_routes(struct jar_read *jr, struct ebt_routes *r)
 			continue;
 		for (size_t k = 0; k < 2 && actuator_endpoints[i].paths[k];
 		     k++) {
-			snprintf(path, sizeof(path), "%s%s", base,
-				 actuator_endpoints[i].paths[k]);
+			const char *p = actuator_endpoints[i].paths[k];
+			size_t pn = strlen(p);
+			/* WebFlux maps "the rest of the path" as {*path} */
+			bool rest = flux && pn > 3 && !strcmp(p + pn - 3, "/**");
+
+			snprintf(path, sizeof(path), "%s%.*s%s", base,
+				 (int)(rest ? pn - 2 : pn), p,
+				 rest ? "{*path}" : "");
 			add_route(r, 0, path, strlen(path));
 		}
 	}
@@ -1611,22 +1622,33 @@ const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 	return got;
 }
 
-const char *ebt_routes_fallback(const struct ebt_routes *r,
+const char *ebt_routes_fallback(const struct ebt_routes *r, unsigned web,
 				const char *method, const char *path,
 				size_t len, int status)
 {
+	const char *error = web == EBT_WEB_MVC ? r->error_path : NULL;
+
 	(void)method;
-	if (!r)
+	if (!r || web == EBT_WEB_NONE)
 		return NULL;
-	if (match_bits(r, ~0u, path, len))
-		return status >= 400 ? r->error_path : NULL; /* 405 */
+	if (match_bits(r, ~0u, path, len)) /* 405 */
+		return status < 400 ? NULL : web == EBT_WEB_MVC ? error : "";
 	if (r->static_pattern[0]) {
 		if (path_match(r->webjars_pattern, path, len))
 			return r->webjars_pattern;
 		if (path_match(r->static_pattern, path, len))
 			return r->static_pattern;
 	}
-	return status >= 400 ? r->error_path : NULL;
+	return status >= 400 ? error : NULL;
+}
+
+unsigned ebt_boot_web(unsigned bits)
+{
+	if (!(bits & EBT_LIB_BOOT))
+		return EBT_WEB_NONE;
+	if (bits & EBT_LIB_WEBMVC)
+		return EBT_WEB_MVC;
+	return bits & EBT_LIB_WEBFLUX ? EBT_WEB_FLUX : EBT_WEB_NONE;
 }
 
 /* Is name "<lib>-<digit>...": lib itself, not lib-starter-... */
@@ -1650,6 +1672,8 @@ unsigned ebt_spring_lib_bits(const char *name, size_t n)
 		bits |= EBT_LIB_WEBMVC;
 	if (lib_is(name, n, "spring-boot-actuator"))
 		bits |= EBT_LIB_ACTUATOR;
+	if (lib_is(name, n, "spring-webflux"))
+		bits |= EBT_LIB_WEBFLUX;
 	return bits;
 }
 

@@ -55,10 +55,10 @@ struct ebt_routes {
 	/* the context paths its config files set (application.properties,
 	 * application.yml, ... with the classes) */
 	struct ebt_spring_cfg cfg;
-	/* a Spring Boot MVC app: spring-webmvc and spring-boot among its
-	 * libraries (a jar's or an unpacked jar's, not a class directory's) */
-	bool boot_mvc;
-	/* where Spring Boot MVC sends a request no mapping takes, from its
+	/* the Spring Boot web stack its libraries say (a jar's or an
+	 * unpacked jar's, not a class directory's): enum ebt_boot_web */
+	unsigned web;
+	/* where Spring Boot sends a request no mapping takes, from its
 	 * config files (no profile) or Spring Boot's defaults:
 	 * spring.mvc.static-path-pattern (all paths; "" if
 	 * spring.web.resources.add-mappings is false),
@@ -102,14 +102,15 @@ bool ebt_routes_index(struct ebt_routes *r);
 const char *ebt_routes_match(const struct ebt_routes *r, const char *method,
 			     const char *path, size_t len);
 
-/* The route Spring Boot MVC gives a request that no mapping of r takes
- * (method an upper-case token, path[0..len) under the context path,
- * status its response's), as the OpenTelemetry Java agent names it: a
- * method that no mapping of the path accepts is an error (405) sent on
- * to the error path; else the webjars or static resource pattern that
- * matches the path; else (static resources off) the error path, if the
- * status is one (>= 400). NULL if none: something else answered. */
-const char *ebt_routes_fallback(const struct ebt_routes *r,
+/* The route a Spring Boot app on the web stack web gives a request that
+ * no mapping of r takes (method an upper-case token, path[0..len) under
+ * the context path, status its response's), as the OpenTelemetry Java
+ * agent names it: a method that no mapping of the path accepts is an
+ * error (405): MVC sends it on to the error path, WebFlux has no route
+ * for it (""); else the webjars or static resource pattern that matches
+ * the path; else (static resources off) MVC's error path, if the status
+ * is one (>= 400). NULL if none: something else answered. */
+const char *ebt_routes_fallback(const struct ebt_routes *r, unsigned web,
 				const char *method, const char *path,
 				size_t len, int status);
 
@@ -118,8 +119,14 @@ enum {
 	EBT_LIB_BOOT = 1,     /* spring-boot-3.5.0.jar */
 	EBT_LIB_WEBMVC = 2,   /* spring-webmvc-6.2.12.jar */
 	EBT_LIB_ACTUATOR = 4, /* spring-boot-actuator-3.5.0.jar */
+	EBT_LIB_WEBFLUX = 8,  /* spring-webflux-6.2.12.jar */
 };
 unsigned ebt_spring_lib_bits(const char *name, size_t n);
+
+/* The web stack of a Spring Boot app with these libraries: MVC where
+ * spring-webmvc is (Spring Boot prefers it), else WebFlux. */
+enum ebt_boot_web { EBT_WEB_NONE, EBT_WEB_MVC, EBT_WEB_FLUX };
+unsigned ebt_boot_web(unsigned lib_bits);
 
 void ebt_routes_free(struct ebt_routes *r);
 

@@ -609,7 +609,7 @@ struct res_entry {
 	const struct ebt_routes *routes; /* its jar's mappings (rs->routes) */
 	char context_path[EBT_CONTEXT_PATH_MAX]; /* "/shop": its routes' prefix */
 	bool context_env; /* SERVER_SERVLET_CONTEXT_PATH set it */
-	bool boot_mvc;	  /* a Spring Boot MVC app (ebt_routes_fallback) */
+	unsigned web;	  /* its Spring Boot web stack (ebt_routes_fallback) */
 	char profiles[EBT_PROFILES_MAX]; /* SPRING_PROFILES_ACTIVE */
 };
 
@@ -979,7 +979,7 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 					   uint32_t pid, const char *cmd,
 					   size_t n, struct ebt_spring_cfg *cp_cfg,
 					   const struct ebt_spring_cfg **inside,
-					   bool *boot_mvc)
+					   unsigned *web)
 {
 	struct java_cmd jc;
 	const struct ebt_routes *r;
@@ -987,7 +987,7 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 	unsigned bits = 0;
 
 	*inside = cp_cfg;
-	*boot_mvc = false;
+	*web = EBT_WEB_NONE;
 	if (!rs->routes || !java_cmd(cmd, n, &jc))
 		return NULL;
 	if (jc.jar && jc.jar[0])
@@ -998,14 +998,13 @@ static const struct ebt_routes *app_routes(struct ebt_resources *rs,
 		return NULL;
 	else {
 		r = cp_routes(rs, pid, jc.cp, cp_cfg, &bits);
-		*boot_mvc = (bits & (EBT_LIB_BOOT | EBT_LIB_WEBMVC)) ==
-			    (EBT_LIB_BOOT | EBT_LIB_WEBMVC);
+		*web = ebt_boot_web(bits);
 		return r;
 	}
 	r = ebt_route_cache_get(rs->routes, path, false);
 	if (r) {
 		*inside = &r->cfg;
-		*boot_mvc = r->boot_mvc;
+		*web = r->web;
 	}
 	return r;
 }
@@ -1129,7 +1128,7 @@ static void add_process(struct ebt_resources *rs, struct res_entry *e,
 			     sizeof(e->proc));
 		if (cp_cfg) {
 			e->routes = app_routes(rs, ps->pid, cmd, (size_t)n,
-					       cp_cfg, &inside, &e->boot_mvc);
+					       cp_cfg, &inside, &e->web);
 			context_path(e, ps->pid, cmd, (size_t)n, inside, env,
 				     env_n);
 		}
@@ -1454,7 +1453,7 @@ bool ebt_resources_routes(struct ebt_resources *rs, uint32_t tgid,
 
 	out->routes = e ? e->routes : NULL;
 	out->context_path = e ? e->context_path : "";
-	out->boot_mvc = e && e->boot_mvc;
+	out->web = e ? e->web : EBT_WEB_NONE;
 	return out->routes != NULL;
 }
 

@@ -27,7 +27,7 @@ struct ebt_routes;
 struct ebt_app_routes {
 	const struct ebt_routes *routes; /* its jar's (jar_routes.h); NULL */
 	const char *context_path; /* the routes' prefix ("/shop"; "") */
-	bool boot_mvc; /* Spring Boot MVC: see ebt_routes_fallback */
+	unsigned web; /* its Spring Boot web stack: ebt_routes_fallback */
 };
 
 /* Fills out; false if the app declares no routes. */

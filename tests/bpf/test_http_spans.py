@@ -100,7 +100,7 @@ public class JarLauncher {
         HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         s.createContext("/", ex -> {
             byte[] b = "ok".getBytes();
-            ex.sendResponseHeaders(200, b.length);
+            ex.sendResponseHeaders(ex.getRequestMethod().equals("DELETE") ? 405 : 200, b.length);
             ex.getResponseBody().write(b);
             ex.close();
         });
@@ -239,6 +239,29 @@ def test_spring_boot_servlet_path_and_static_resources(tracer, tmp_path):
                               count=3)
         assert sorted(s.name for s in got) == ["GET /**", "GET /owners/{id}",
                                                "GET /owners/{ownerId}"], got
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_spring_boot_webflux_fallback(tracer, tmp_path):
+    """A Spring Boot WebFlux app (spring-webflux, no spring-webmvc, among
+    its libraries): as the Java agent names them, a path no mapping takes
+    is /** (the static resource handler), and a method its path's
+    mappings do not accept (405) has no route: its span is named by the
+    method alone."""
+    files = {"BOOT-INF/lib/spring-boot-3.5.0.jar": "",
+             "BOOT-INF/lib/spring-webflux-6.2.12.jar": ""}
+    p, port = unpacked_boot_app(tmp_path, True, None, files)
+    try:
+        assert curl(f"http://127.0.0.1:{port}/owners/7") == 200
+        assert curl(f"http://127.0.0.1:{port}/nothing/here") == 200
+        assert curl("-X", "DELETE", f"http://127.0.0.1:{port}/owners/7") == 405
+        got = tracer.wait_for(lambda x: x.kind == 2 and x.resource.get("process.pid") == p.pid,
+                              count=3)
+        assert sorted(s.name for s in got) == ["DELETE", "GET /**", "GET /owners/{ownerId}"], got
+        (d,) = [s for s in got if s.name == "DELETE"]
+        assert "http.route" not in d.attrs, d.attrs
     finally:
         p.kill()
         p.wait()

@@ -76,12 +76,16 @@ static void check_fallback(const struct ebt_routes *r, const uint8_t *data,
 {
 	const char *path = (const char *)data;
 	size_t plen = strnlen(path, size < 512 ? size : 512);
-	const char *f = ebt_routes_fallback(r, "PATCH", path, plen, 404);
+	for (unsigned web = EBT_WEB_NONE; web <= EBT_WEB_FLUX; web++) {
+		const char *f = ebt_routes_fallback(r, web, "PATCH", path,
+						    plen, 404);
 
-	CHECK(!f || f == r->static_pattern || f == r->webjars_pattern ||
-	      f == r->error_path);
-	CHECK(!ebt_routes_fallback(r, "GET", path, plen, 200) ||
-	      r->static_pattern[0]);
+		CHECK(!f || f == r->static_pattern ||
+		      f == r->webjars_pattern || f == r->error_path ||
+		      (web == EBT_WEB_FLUX && !f[0]));
+		CHECK(!ebt_routes_fallback(r, web, "GET", path, plen, 200) ||
+		      r->static_pattern[0]);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

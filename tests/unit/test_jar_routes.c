@@ -256,6 +256,8 @@ static void test_feign_client_mappings_are_no_routes(void **state)
 	ebt_routes_free(&r);
 }
 
+static void add(struct ebt_routes *r, unsigned methods, const char *p);
+
 /* The context path the config files read with r set, no profile active. */
 static const char *context_of(const struct ebt_routes *r)
 {
@@ -330,7 +332,7 @@ static void test_spring_boot_fallback(void **state)
 
 	(void)state;
 	assert_true(ebt_routes_load(SEEDS "openapi.jar", &r));
-	assert_true(r.boot_mvc);
+	assert_int_equal(r.web, EBT_WEB_MVC);
 	assert_string_equal(r.servlet_path, "/app");
 	/* Actuator: the endpoints exposed (health, metrics) and the links */
 	assert_string_equal(match(&r, "GET", "/actuator"), "/actuator");
@@ -343,30 +345,50 @@ static void test_spring_boot_fallback(void **state)
 					     30), EBT_LIB_ACTUATOR);
 	assert_int_equal(ebt_spring_lib_bits(
 		"spring-boot-actuator-autoconfigure-3.5.0.jar", 44), 0);
-	assert_string_equal(ebt_routes_fallback(&r, "GET", "/favicon.ico",
+	assert_string_equal(ebt_routes_fallback(&r, r.web, "GET", "/favicon.ico",
 						12, 404), "/**");
-	assert_string_equal(ebt_routes_fallback(&r, "GET", "/css/a.css", 10,
+	assert_string_equal(ebt_routes_fallback(&r, r.web, "GET", "/css/a.css", 10,
 						200), "/**");
-	assert_string_equal(ebt_routes_fallback(&r, "GET", "/wj/x.js", 8, 200),
+	assert_string_equal(ebt_routes_fallback(&r, r.web, "GET", "/wj/x.js", 8, 200),
 			    "/wj/**");
-	assert_string_equal(ebt_routes_fallback(&r, "DELETE", "/api/v3/pet/1",
+	assert_string_equal(ebt_routes_fallback(&r, r.web, "DELETE", "/api/v3/pet/1",
 						13, 405), "/error");
-	assert_null(ebt_routes_fallback(&r, "DELETE", "/api/v3/pet/1", 13,
+	assert_null(ebt_routes_fallback(&r, r.web, "DELETE", "/api/v3/pet/1", 13,
 					200));
 	/* OPTIONS is answered for any mapping of the path */
 	assert_string_equal(match(&r, "OPTIONS", "/api/v3/pet/1"),
 			    "/api/v3/pet/{petId}");
 	ebt_routes_free(&r);
 	assert_true(ebt_routes_load(SEEDS "jersey-boot.jar", &r));
-	assert_false(r.boot_mvc); /* no spring-webmvc */
+	assert_int_equal(r.web, EBT_WEB_NONE); /* no spring-webmvc */
 	ebt_routes_free(&r);
 	/* static resources off: an error goes to /error, a 2xx was someone
 	 * else's (a servlet of its own) */
-	r.boot_mvc = true;
+	r.web = EBT_WEB_MVC;
 	snprintf(r.error_path, sizeof(r.error_path), "/oops");
-	assert_string_equal(ebt_routes_fallback(&r, "GET", "/x", 2, 404),
+	assert_string_equal(ebt_routes_fallback(&r, r.web, "GET", "/x", 2, 404),
 			    "/oops");
-	assert_null(ebt_routes_fallback(&r, "GET", "/x", 2, 200));
+	assert_null(ebt_routes_fallback(&r, r.web, "GET", "/x", 2, 200));
+	/* WebFlux: a 405 has no route; the rest is the same */
+	snprintf(r.static_pattern, sizeof(r.static_pattern), "/**");
+	snprintf(r.webjars_pattern, sizeof(r.webjars_pattern), "/webjars/**");
+	add(&r, EBT_RM_GET, "/items/{itemId}");
+	assert_string_equal(ebt_routes_fallback(&r, EBT_WEB_FLUX, "DELETE",
+						"/items/1", 8, 405), "");
+	assert_string_equal(ebt_routes_fallback(&r, EBT_WEB_FLUX, "GET",
+						"/x", 2, 404), "/**");
+	assert_string_equal(ebt_routes_fallback(&r, EBT_WEB_MVC, "DELETE",
+						"/items/1", 8, 405), "/oops");
+	assert_null(ebt_routes_fallback(&r, EBT_WEB_NONE, "GET", "/x", 2,
+					404));
+	ebt_routes_free(&r);
+	assert_int_equal(ebt_boot_web(EBT_LIB_BOOT | EBT_LIB_WEBFLUX),
+			 EBT_WEB_FLUX);
+	assert_int_equal(ebt_boot_web(EBT_LIB_BOOT | EBT_LIB_WEBFLUX |
+				      EBT_LIB_WEBMVC), EBT_WEB_MVC);
+	assert_int_equal(ebt_boot_web(EBT_LIB_WEBMVC), EBT_WEB_NONE);
+	assert_int_equal(ebt_spring_lib_bits("spring-webflux-6.2.12.jar", 25),
+			 EBT_LIB_WEBFLUX);
 	assert_false(ebt_spring_lib_bits("spring-boot-starter-web-3.5.0.jar",
 					 33));
 	assert_int_equal(ebt_spring_lib_bits("spring-boot-3.5.0.jar", 21), 1);
